@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from casework.accounts.roles import (
+    ADMINISTRATOR_PERMISSIONS,
+    ROLE_PERMISSIONS,
+    ROLE_SENSITIVE_FIELDS,
+    ROLES_SEEING_PERSONAL_DATA,
+    Perm,
+    Role,
+    Sensitive,
+)
+from casework.core.models import TimeStampedModel
+
+
+class Agency(TimeStampedModel):
+    """An organisation using Casework: a case-management agency or a partner service provider."""
+
+    class Kind(models.TextChoices):
+        CASE_MANAGEMENT = "case_management", _("Case management agency")
+        SERVICE_PROVIDER = "service_provider", _("Partner service provider")
+
+    code = models.CharField(
+        _("code"),
+        max_length=12,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z0-9]{2,12}$", _("2–12 capital letters or digits."))],
+        help_text=_("Used in case references, e.g. AGY-2026-000123."),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=Kind.choices, default=Kind.CASE_MANAGEMENT
+    )
+    require_mfa = models.BooleanField(
+        _("require two-factor sign-in"),
+        default=True,
+        help_text=_("For every role that can see personal data."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("agency")
+        verbose_name_plural = _("agencies")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Team(TimeStampedModel):
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="teams")
+    name = models.CharField(_("name"), max_length=200)
+
+    class Meta:
+        verbose_name = _("team")
+        ordering = ["agency", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "name"], name="team_name_unique_in_agency")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CaseworkUserManager(UserManager["User"]):
+    pass
+
+
+class User(AbstractUser):
+    """A member of staff (or of a partner organisation). Never a client."""
+
+    agency = models.ForeignKey(
+        Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.NONE)
+    is_administrator = models.BooleanField(
+        _("administrator"),
+        default=False,
+        help_text=_("Manages users, teams, configuration and the audit log of the agency."),
+    )
+    # Bumped to end every session of the user at once (disable, "end sessions", password change).
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
+
+    objects = CaseworkUserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        indexes = [models.Index(fields=["agency", "team", "role"], name="user_agency_team_role")]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    def get_session_auth_hash(self) -> str:
+        # Django checks this on every request: changing the generation invalidates all sessions.
+        base = super().get_session_auth_hash()
+        return hmac.new(
+            base.encode(), f"generation:{self.session_generation}".encode(), hashlib.sha256
+        ).hexdigest()
+
+    def has_casework_perm(self, perm: Perm) -> bool:
+        if not self.is_active:
+            return False
+        granted = ROLE_PERMISSIONS.get(self.role, frozenset())
+        if self.is_administrator:
+            granted = granted | ADMINISTRATOR_PERMISSIONS
+        return perm in granted
+
+    def sees(self, sensitive: Sensitive) -> bool:
+        return self.is_active and sensitive in ROLE_SENSITIVE_FIELDS.get(self.role, frozenset())
+
+    @property
+    def must_use_mfa(self) -> bool:
+        agency_requires = self.agency.require_mfa if self.agency_id and self.agency else True
+        return agency_requires and (
+            self.role in ROLES_SEEING_PERSONAL_DATA or self.is_administrator or self.is_superuser
+        )
+
+
+class ApiToken(models.Model):
+    """A personal access token for the API. Only its SHA-256 digest is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -1,0 +1,93 @@
+"""Roles, named permissions and which role sees which sensitive field: all in one place.
+
+Change a role's reach here and nowhere else; casework/accounts/access.py applies it and
+casework/accounts/tests/test_permission_matrix.py walks every URL and API operation against it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    CASEWORKER = "caseworker", _("Caseworker")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    PROGRAMME_MANAGER = "programme_manager", _("Programme manager")
+    ME_OFFICER = "me_officer", _("M&E officer")
+    PARTNER = "partner", _("Partner organisation")
+    NONE = "none", _("No case role")
+
+
+class Perm(StrEnum):
+    REGISTER_CASES = "register_cases"
+    WORK_ON_CASES = "work_on_cases"  # notes, consents, lifecycle moves on cases they may write
+    APPROVE_PLANS = "approve_plans"
+    APPROVE_CLOSURES = "approve_closures"
+    REASSIGN_IN_TEAM = "reassign_in_team"
+    VIEW_ACCESS_LOG = "view_access_log"
+    OVERRIDE_CONSENT = "override_consent"
+    VIEW_INDICATORS = "view_indicators"
+    VIEW_UNSUPPRESSED = "view_unsuppressed"
+    EXPORT_PERSONAL_DATA = "export_personal_data"
+    ANSWER_REFERRALS = "answer_referrals"
+    MANAGE_USERS = "manage_users"
+    MANAGE_CONFIGURATION = "manage_configuration"
+    VIEW_AUDIT_LOG = "view_audit_log"
+
+
+class Sensitive(StrEnum):
+    """Groups of personal fields. Anything not listed here is non-identifying."""
+
+    NAMES = "names"  # client and household names
+    CONTACT = "contact"  # phone, address
+    BIRTH_DATE = "birth_date"
+    NOTES = "notes"  # case notes and transition/consent reasons
+    FREE_TEXT = "free_text"  # free-text answers in assessments, plans, surveys
+
+
+ALL_SENSITIVE = frozenset(Sensitive)
+
+ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
+    Role.CASEWORKER: frozenset({Perm.REGISTER_CASES, Perm.WORK_ON_CASES}),
+    Role.SUPERVISOR: frozenset(
+        {
+            Perm.REGISTER_CASES,
+            Perm.WORK_ON_CASES,
+            Perm.APPROVE_PLANS,
+            Perm.APPROVE_CLOSURES,
+            Perm.REASSIGN_IN_TEAM,
+            Perm.VIEW_ACCESS_LOG,
+            Perm.OVERRIDE_CONSENT,
+            Perm.VIEW_INDICATORS,
+        }
+    ),
+    Role.PROGRAMME_MANAGER: frozenset(
+        {Perm.VIEW_INDICATORS, Perm.VIEW_UNSUPPRESSED, Perm.EXPORT_PERSONAL_DATA}
+    ),
+    Role.ME_OFFICER: frozenset({Perm.VIEW_INDICATORS}),
+    Role.PARTNER: frozenset({Perm.ANSWER_REFERRALS}),
+    Role.NONE: frozenset(),
+}
+
+ADMINISTRATOR_PERMISSIONS = frozenset(
+    {Perm.MANAGE_USERS, Perm.MANAGE_CONFIGURATION, Perm.VIEW_AUDIT_LOG}
+)
+
+# Which sensitive fields each role is shown. A programme manager reads every case of the agency
+# for oversight, but de-identified: oversight does not need a survivor's name.
+ROLE_SENSITIVE_FIELDS: dict[str, frozenset[Sensitive]] = {
+    Role.CASEWORKER: ALL_SENSITIVE,
+    Role.SUPERVISOR: ALL_SENSITIVE,
+    Role.PROGRAMME_MANAGER: frozenset(),
+    Role.ME_OFFICER: frozenset(),
+    Role.PARTNER: frozenset(),  # partners see only what each referral shares
+    Role.NONE: frozenset(),
+}
+
+# Roles that can see personal data must use two-factor sign-in (where the agency requires it).
+ROLES_SEEING_PERSONAL_DATA = frozenset(
+    role for role, fields in ROLE_SENSITIVE_FIELDS.items() if fields
+) | {Role.PARTNER, Role.PROGRAMME_MANAGER}

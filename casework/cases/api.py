@@ -1,0 +1,561 @@
+"""/api/v1/cases: the same operations as the case screens, calling the same services."""
+
+from __future__ import annotations
+
+import datetime
+import math
+from typing import Any
+
+from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Router, Schema
+
+from casework.accounts import access
+from casework.accounts.models import User
+from casework.accounts.roles import Perm, Sensitive
+from casework.cases import services
+from casework.cases.models import (
+    Case,
+    CaseNote,
+    Consent,
+    ContactType,
+    IdentificationSource,
+    ReleasePurpose,
+    ServiceType,
+)
+from casework.cases.timeline import case_timeline
+from casework.cases.views import PAGE_SIZE, caseload_queryset
+from casework.core.errors import FieldErrors
+from casework.people.models import HouseholdMember, MobilityStatus, Sex, YesNoUnknown
+from casework.people.services import matching_person_ids
+from casework.reference.models import Location, Programme, ProtectionConcern
+
+router = Router(tags=["cases"])
+
+
+# --- schemas ------------------------------------------------------------------------------------
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    field: str | None = None
+    fields: dict[str, list[str]] | None = None
+
+
+class PersonIn(Schema):
+    given_name: str = ""
+    family_name: str = ""
+    other_names: str = ""
+    sex: Sex = Sex.UNKNOWN
+    date_of_birth: datetime.date | None = None
+    estimated_age: int | None = None
+    nationality: str = ""
+    disability: YesNoUnknown = YesNoUnknown.UNKNOWN
+    mobility_status: MobilityStatus = MobilityStatus.UNKNOWN
+    languages: str = ""
+    phone: str = ""
+    address: str = ""
+
+
+class CaregiverIn(Schema):
+    given_name: str = ""
+    family_name: str = ""
+    relationship: HouseholdMember.Relationship = HouseholdMember.Relationship.OTHER
+    phone: str = ""
+
+
+class RecipientIn(Schema):
+    organisation_name: str
+    purpose: ReleasePurpose = ReleasePurpose.REFERRAL
+    information: list[str] = []
+    valid_until: datetime.date | None = None
+
+
+class ConsentIn(Schema):
+    receive_services: bool
+    given_by: Consent.GivenBy = Consent.GivenBy.CLIENT
+    child_assent: bool | None = None
+    share_for_referral: bool = False
+    anonymised_reporting: bool = True
+    method: Consent.Method = Consent.Method.WRITTEN
+    given_on: datetime.date | None = None
+    recipients: list[RecipientIn] = []
+    caregiver: CaregiverIn | None = None
+
+
+class CaseIn(Schema):
+    programme: str
+    service_type: ServiceType = ServiceType.CASE_MANAGEMENT
+    identification_source: IdentificationSource = IdentificationSource.SELF
+    identified_on: datetime.date | None = None
+    primary_concern: str | None = None
+    secondary_concerns: list[str] = []
+    risk_level: str = ""
+    location: str | None = None
+    caseworker: str | None = None
+
+
+class RegistrationIn(Schema):
+    person: PersonIn
+    case: CaseIn
+    consent: ConsentIn | None = None
+
+
+class PersonOut(Schema):
+    reference: str
+    given_name: str | None = None
+    family_name: str | None = None
+    other_names: str | None = None
+    date_of_birth: datetime.date | None = None
+    phone: str | None = None
+    address: str | None = None
+    sex: str
+    age_at_registration: int | None = None
+    nationality: str
+    disability: str
+    mobility_status: str
+    languages: str
+
+
+class CaseSummaryOut(Schema):
+    id: int
+    reference: str
+    status: str
+    risk_level: str
+    programme: str
+    service_type: str
+    caseworker: str | None
+    next_due_at: datetime.datetime | None
+    name: str | None = None
+
+
+class CaseOut(CaseSummaryOut):
+    version: int
+    identification_source: str
+    identified_on: datetime.date
+    registered_on: datetime.date | None
+    assessed_on: datetime.date | None
+    planned_on: datetime.date | None
+    closed_on: datetime.date | None
+    closure_reason: str
+    primary_concern: str | None
+    secondary_concerns: list[str]
+    location: str | None
+    team: str
+    last_contact_on: datetime.date | None
+    person: PersonOut
+    moves: list[str]
+
+
+class CasePageOut(Schema):
+    items: list[CaseSummaryOut]
+    count: int
+    page: int
+    pages: int
+
+
+class SearchIn(Schema):
+    query: str
+
+
+class EventOut(Schema):
+    kind: str
+    on: datetime.date
+    at: datetime.datetime
+    by: str | None
+    id: int
+    from_status: str | None = None
+    to_status: str | None = None
+    closure_reason: str | None = None
+    contact_type: str | None = None
+    text: str | None = None
+    consent: dict[str, Any] | None = None
+
+
+class TransitionIn(Schema):
+    to: str
+    version: int
+    reason: str = ""
+    closure_reason: str = ""
+    occurred_at: datetime.datetime | None = None
+
+
+class NoteIn(Schema):
+    text: str
+    contact_type: ContactType
+    contact_on: datetime.date | None = None
+
+
+class NoteEditIn(NoteIn):
+    version: int
+
+
+class NoteOut(Schema):
+    id: int
+    contact_on: datetime.date
+    contact_type: str
+    text: str | None
+    author: str
+    version: int
+
+
+class WithdrawIn(Schema):
+    withdrawn_on: datetime.date | None = None
+    reason: str = ""
+
+
+class ConsentOut(Schema):
+    id: int
+    given_by: str
+    child_assent: bool | None
+    receive_services: bool
+    share_for_referral: bool
+    anonymised_reporting: bool
+    given_on: datetime.date
+    withdrawn_on: datetime.date | None
+    recipients: list[dict[str, Any]]
+
+
+# --- shaping output by what the caller may see --------------------------------------------------
+
+
+def _name(case: Case, user: User) -> str | None:
+    return case.person.full_name if user.sees(Sensitive.NAMES) else None
+
+
+def _summary(case: Case, user: User) -> dict[str, Any]:
+    return {
+        "id": case.pk,
+        "reference": case.reference,
+        "status": case.status,
+        "risk_level": case.risk_level,
+        "programme": case.programme.code,
+        "service_type": case.service_type,
+        "caseworker": case.caseworker.username if case.caseworker else None,
+        "next_due_at": case.next_due_at,
+        "name": _name(case, user),
+    }
+
+
+def _person(case: Case, user: User) -> dict[str, Any]:
+    person = case.person
+    names = user.sees(Sensitive.NAMES)
+    contact = user.sees(Sensitive.CONTACT)
+    return {
+        "reference": person.reference,
+        "given_name": person.given_name if names else None,
+        "family_name": person.family_name if names else None,
+        "other_names": person.other_names if names else None,
+        "date_of_birth": person.date_of_birth if user.sees(Sensitive.BIRTH_DATE) else None,
+        "phone": person.phone if contact else None,
+        "address": person.address if contact else None,
+        "sex": person.sex,
+        "age_at_registration": case.age_at_registration,
+        "nationality": person.nationality,
+        "disability": person.disability,
+        "mobility_status": person.mobility_status,
+        "languages": person.languages,
+    }
+
+
+def _detail(case: Case, user: User) -> dict[str, Any]:
+    can_write = access.writable_cases(user).filter(pk=case.pk).exists()
+    return _summary(case, user) | {
+        "version": case.version,
+        "identification_source": case.identification_source,
+        "identified_on": case.identified_on,
+        "registered_on": case.registered_on,
+        "assessed_on": case.assessed_on,
+        "planned_on": case.planned_on,
+        "closed_on": case.closed_on,
+        "closure_reason": case.closure_reason,
+        "primary_concern": case.primary_concern.code if case.primary_concern else None,
+        "secondary_concerns": [c.code for c in case.secondary_concerns.all()],
+        "location": case.location.code if case.location else None,
+        "team": case.team.name,
+        "last_contact_on": case.last_contact_on,
+        "person": _person(case, user),
+        "moves": services.available_moves(case) if can_write else [],
+    }
+
+
+def _consent(consent: Consent) -> dict[str, Any]:
+    return {
+        "id": consent.pk,
+        "given_by": consent.given_by,
+        "child_assent": consent.child_assent,
+        "receive_services": consent.receive_services,
+        "share_for_referral": consent.share_for_referral,
+        "anonymised_reporting": consent.anonymised_reporting,
+        "given_on": consent.given_on,
+        "withdrawn_on": consent.withdrawn_on,
+        "recipients": [
+            {
+                "organisation_name": r.organisation_name,
+                "purpose": r.purpose,
+                "information": r.information,
+                "valid_until": r.valid_until,
+            }
+            for r in consent.recipients.all()
+        ],
+    }
+
+
+def _note(note: CaseNote, user: User) -> dict[str, Any]:
+    return {
+        "id": note.pk,
+        "contact_on": note.contact_on,
+        "contact_type": note.contact_type,
+        "text": note.text if user.sees(Sensitive.NOTES) else None,
+        "author": note.author.username,
+        "version": note.version,
+    }
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _lookup(model: Any, code: str | None, field: str) -> Any:
+    if not code:
+        return None
+    item = model.objects.filter(code=code, is_active=True).first()
+    if item is None:
+        raise FieldErrors({field: [_("Unknown code “%(code)s”.") % {"code": code}]})
+    return item
+
+
+# --- operations ---------------------------------------------------------------------------------
+
+
+@router.get("", response=CasePageOut, summary="My caseload")
+def list_cases(request: HttpRequest, status: str = "", risk: str = "", page: int = 1) -> Any:
+    """Open cases the caller may see (or those in `status`), soonest due first."""
+    user = _user(request)
+    cases = caseload_queryset(user, status=status, risk=risk)
+    count = cases.count()
+    pages = max(1, math.ceil(count / PAGE_SIZE))
+    page = min(max(1, page), pages)
+    items = cases[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    return {
+        "items": [_summary(c, user) for c in items],
+        "count": count,
+        "page": page,
+        "pages": pages,
+    }
+
+
+@router.post("/search", response=list[CaseSummaryOut], summary="Find cases by name or reference")
+def search_cases(request: HttpRequest, payload: SearchIn) -> Any:
+    """POST so that a name never travels in a URL. Name matching uses the blind index."""
+    user = _user(request)
+    cases = caseload_queryset(user, status="")
+    query = payload.query.strip()
+    if not query:
+        return []
+    found = cases.filter(reference__iexact=query)
+    if user.sees(Sensitive.NAMES):
+        found = found | cases.filter(person_id__in=matching_person_ids(query).values("person_id"))
+    return [_summary(c, user) for c in found.distinct()[:PAGE_SIZE]]
+
+
+@router.post(
+    "",
+    response={201: CaseOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="Register a case (person, consent and case in one step)",
+)
+def register_case(request: HttpRequest, payload: RegistrationIn) -> Any:
+    user = _user(request)
+    access.require_perm(user, Perm.REGISTER_CASES)
+    caseworker = None
+    if payload.case.caseworker:
+        caseworker = User.objects.filter(
+            username=payload.case.caseworker, agency_id=user.agency_id, is_active=True
+        ).first()
+        if caseworker is None:
+            raise FieldErrors({"caseworker": [_("Choose a caseworker of your agency.")]})
+    details = services.CaseDetails(
+        programme=_lookup(Programme, payload.case.programme, "programme"),
+        service_type=payload.case.service_type,
+        identification_source=payload.case.identification_source,
+        identified_on=payload.case.identified_on,
+        primary_concern=_lookup(ProtectionConcern, payload.case.primary_concern, "primary_concern"),
+        secondary_concerns=[
+            _lookup(ProtectionConcern, code, "secondary_concerns")
+            for code in payload.case.secondary_concerns
+        ],
+        risk_level=payload.case.risk_level,
+        location=_lookup(Location, payload.case.location, "location"),
+        caseworker=caseworker,
+    )
+    consent = caregiver = None
+    if payload.consent is not None:
+        data = payload.consent
+        consent = services.ConsentDetails(
+            receive_services=data.receive_services,
+            given_by=data.given_by,
+            child_assent=data.child_assent,
+            share_for_referral=data.share_for_referral,
+            anonymised_reporting=data.anonymised_reporting,
+            method=data.method,
+            given_on=data.given_on,
+            recipients=[services.RecipientDetails(**r.dict()) for r in data.recipients],
+        )
+        if data.caregiver is not None:
+            caregiver = services.CaregiverDetails(**data.caregiver.dict())
+    case = services.register_case(
+        by=user,
+        person=services.PersonDetails(**payload.person.dict()),
+        details=details,
+        consent=consent,
+        caregiver=caregiver,
+    )
+    case = access.get_case_for_user(user, case.pk)
+    return 201, _detail(case, user)
+
+
+@router.get("/{case_id}", response={200: CaseOut, 404: ErrorOut}, summary="A case")
+def get_case(request: HttpRequest, case_id: int) -> Any:
+    user = _user(request)
+    return _detail(access.get_case_for_user(user, case_id), user)
+
+
+@router.get("/{case_id}/timeline", response={200: list[EventOut], 404: ErrorOut})
+def get_timeline(request: HttpRequest, case_id: int) -> Any:
+    """Transitions, consents and notes, newest first."""
+    user = _user(request)
+    case = access.get_case_for_user(user, case_id)
+    shown = []
+    for event in case_timeline(case):
+        item = event.item
+        row: dict[str, Any] = {
+            "kind": event.kind,
+            "on": event.on,
+            "at": event.at,
+            "by": event.actor.username if event.actor else None,
+            "id": item.pk,
+        }
+        if event.kind == "transition":
+            row |= {
+                "from_status": item.from_status or None,
+                "to_status": item.to_status,
+                "closure_reason": item.closure_reason or None,
+                "text": item.reason if user.sees(Sensitive.NOTES) else None,
+            }
+        elif event.kind == "note":
+            row |= {
+                "contact_type": item.contact_type,
+                "text": item.text if user.sees(Sensitive.NOTES) else None,
+            }
+        else:
+            row["consent"] = _consent(item)
+        shown.append(row)
+    return shown
+
+
+@router.post(
+    "/{case_id}/transitions",
+    response={200: CaseOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Move a case through its lifecycle",
+)
+def move_case(request: HttpRequest, case_id: int, payload: TransitionIn) -> Any:
+    user = _user(request)
+    case = access.get_case_for_user(user, case_id, write=True)
+    services.transition_case(
+        case,
+        to=payload.to,
+        by=user,
+        reason=payload.reason,
+        closure_reason=payload.closure_reason,
+        occurred_at=payload.occurred_at,
+        expected_version=payload.version,
+    )
+    return _detail(case, user)
+
+
+@router.post(
+    "/{case_id}/notes",
+    response={201: NoteOut, 400: ErrorOut, 404: ErrorOut},
+    summary="Add a case note",
+)
+def add_note(request: HttpRequest, case_id: int, payload: NoteIn) -> Any:
+    user = _user(request)
+    case = access.get_case_for_user(user, case_id, write=True)
+    note = services.add_note(
+        case,
+        by=user,
+        text=payload.text,
+        contact_type=payload.contact_type,
+        contact_on=payload.contact_on,
+    )
+    return 201, _note(note, user)
+
+
+@router.put(
+    "/{case_id}/notes/{note_id}",
+    response={200: NoteOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Edit a case note (the earlier text is kept)",
+)
+def edit_note(request: HttpRequest, case_id: int, note_id: int, payload: NoteEditIn) -> Any:
+    user = _user(request)
+    case = access.get_case_for_user(user, case_id, write=True)
+    note = CaseNote.objects.filter(case=case, pk=note_id).select_related("author").first()
+    if note is None:
+        raise Http404
+    note.case = case
+    services.edit_note(
+        note,
+        by=user,
+        text=payload.text,
+        contact_type=payload.contact_type,
+        contact_on=payload.contact_on or note.contact_on,
+        expected_version=payload.version,
+    )
+    return _note(note, user)
+
+
+@router.post(
+    "/{case_id}/consents",
+    response={201: ConsentOut, 400: ErrorOut, 404: ErrorOut},
+    summary="Record a consent",
+)
+def add_consent(request: HttpRequest, case_id: int, payload: ConsentIn) -> Any:
+    user = _user(request)
+    case = access.get_case_for_user(user, case_id, write=True)
+    consent = services.record_consent(
+        case,
+        by=user,
+        details=services.ConsentDetails(
+            receive_services=payload.receive_services,
+            given_by=payload.given_by,
+            child_assent=payload.child_assent,
+            share_for_referral=payload.share_for_referral,
+            anonymised_reporting=payload.anonymised_reporting,
+            method=payload.method,
+            given_on=payload.given_on,
+            recipients=[services.RecipientDetails(**r.dict()) for r in payload.recipients],
+        ),
+        caregiver=(
+            services.CaregiverDetails(**payload.caregiver.dict()) if payload.caregiver else None
+        ),
+    )
+    return 201, _consent(consent)
+
+
+@router.post(
+    "/{case_id}/consents/{consent_id}/withdraw",
+    response={200: ConsentOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Record the withdrawal of a consent",
+)
+def withdraw_consent(request: HttpRequest, case_id: int, consent_id: int, payload: WithdrawIn) -> Any:
+    user = _user(request)
+    case = access.get_case_for_user(user, case_id, write=True)
+    consent = Consent.objects.filter(case=case, pk=consent_id).first()
+    if consent is None:
+        raise Http404
+    services.withdraw_consent(consent, by=user, on=payload.withdrawn_on, reason=payload.reason)
+    return _consent(consent)
+
+
+

@@ -1,0 +1,316 @@
+"""HTML forms for cases. They parse and check input shape; the rules live in services.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from casework.accounts.models import User
+from casework.accounts.roles import Role
+from casework.cases import services
+from casework.cases.models import (
+    ClosureReason,
+    ContactType,
+    IdentificationSource,
+    ReleaseInformation,
+    ReleasePurpose,
+    RiskLevel,
+    ServiceType,
+    Status,
+)
+from casework.cases.models import Consent as ConsentModel
+from casework.core.errors import FieldErrors
+from casework.people.models import HouseholdMember, MobilityStatus, Sex, YesNoUnknown
+from casework.reference.models import Location, Programme, ProtectionConcern
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def _blank(choices: Any, label: Any = "—") -> list[tuple[str, Any]]:
+    return [("", label), *choices]
+
+
+YES_NO = [("yes", _("Yes")), ("no", _("No"))]
+
+
+class ServiceErrorsMixin:
+    """Put a service's FieldErrors next to the fields they concern."""
+
+    def add_service_errors(self, error: FieldErrors) -> None:
+        for name, messages in error.errors.items():
+            target = name if name in self.fields else None  # type: ignore[attr-defined]
+            for message in messages:
+                self.add_error(target, message)  # type: ignore[attr-defined]
+
+
+class RegistrationForm(ServiceErrorsMixin, forms.Form):
+    # The person
+    given_name = forms.CharField(label=_("Given name"), max_length=100, required=False)
+    family_name = forms.CharField(label=_("Family name"), max_length=100, required=False)
+    other_names = forms.CharField(label=_("Other names"), max_length=200, required=False)
+    sex = forms.ChoiceField(label=_("Sex"), choices=Sex.choices, initial=Sex.UNKNOWN)
+    date_of_birth = forms.DateField(label=_("Date of birth"), required=False, widget=DateInput())
+    estimated_age = forms.IntegerField(
+        label=_("Estimated age (if the date of birth is not known)"),
+        required=False,
+        min_value=0,
+        max_value=120,
+    )
+    nationality = forms.CharField(label=_("Nationality"), max_length=64, required=False)
+    disability = forms.ChoiceField(
+        label=_("Disability"), choices=YesNoUnknown.choices, initial=YesNoUnknown.UNKNOWN
+    )
+    mobility_status = forms.ChoiceField(
+        label=_("Mobility status"), choices=MobilityStatus.choices, initial=MobilityStatus.UNKNOWN
+    )
+    languages = forms.CharField(label=_("Languages"), max_length=200, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    address = forms.CharField(
+        label=_("Address or whereabouts"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    # The case
+    programme = forms.ModelChoiceField(label=_("Programme"), queryset=Programme.objects.none())
+    service_type = forms.ChoiceField(
+        label=_("Service"), choices=ServiceType.choices, initial=ServiceType.CASE_MANAGEMENT
+    )
+    identification_source = forms.ChoiceField(
+        label=_("Identified through"), choices=IdentificationSource.choices
+    )
+    identified_on = forms.DateField(label=_("Identified on"), widget=DateInput())
+    primary_concern = forms.ModelChoiceField(
+        label=_("Primary protection concern"),
+        queryset=ProtectionConcern.objects.none(),
+        required=False,
+    )
+    secondary_concerns = forms.ModelMultipleChoiceField(
+        label=_("Other protection concerns"),
+        queryset=ProtectionConcern.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    risk_level = forms.ChoiceField(
+        label=_("Initial risk level"),
+        choices=_blank(RiskLevel.choices, _("Not assessed yet")),
+        required=False,
+    )
+    location = forms.ModelChoiceField(
+        label=_("Location"), queryset=Location.objects.none(), required=False
+    )
+    caseworker = forms.ModelChoiceField(
+        label=_("Caseworker"), queryset=User.objects.none(), required=False
+    )
+    # Consent
+    consent_given_by = forms.ChoiceField(
+        label=_("Consent given by"), choices=ConsentModel.GivenBy.choices
+    )
+    caregiver_given_name = forms.CharField(
+        label=_("Caregiver's given name"), max_length=100, required=False
+    )
+    caregiver_family_name = forms.CharField(
+        label=_("Caregiver's family name"), max_length=100, required=False
+    )
+    caregiver_relationship = forms.ChoiceField(
+        label=_("Caregiver's relationship to the child"),
+        choices=HouseholdMember.Relationship.choices,
+        required=False,
+    )
+    consent_child_assent = forms.ChoiceField(
+        label=_("The child assents"), choices=_blank(YES_NO, _("Not applicable")), required=False
+    )
+    consent_receive_services = forms.BooleanField(
+        label=_("Consents to receive case management services"), required=False
+    )
+    consent_share_for_referral = forms.BooleanField(
+        label=_("Consents to information being shared for referral"), required=False
+    )
+    consent_recipients = forms.CharField(
+        label=_("Organisations the client agrees to share with (one per line)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    consent_information = forms.MultipleChoiceField(
+        label=_("Information that may be shared"),
+        choices=ReleaseInformation.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[ReleaseInformation.CASE_SUMMARY],
+    )
+    consent_anonymised_reporting = forms.BooleanField(
+        label=_("Consents to be counted in anonymised reports"), required=False, initial=True
+    )
+    consent_method = forms.ChoiceField(
+        label=_("How consent was recorded"), choices=ConsentModel.Method.choices
+    )
+    consent_given_on = forms.DateField(label=_("Consent given on"), widget=DateInput())
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        self.fields["identified_on"].initial = today
+        self.fields["consent_given_on"].initial = today
+        self.fields["programme"].queryset = Programme.objects.filter(is_active=True)
+        concerns = ProtectionConcern.objects.filter(is_active=True)
+        self.fields["primary_concern"].queryset = concerns
+        self.fields["secondary_concerns"].queryset = concerns
+        self.fields["location"].queryset = Location.objects.filter(is_active=True)
+        if user.role == Role.SUPERVISOR:
+            self.fields["caseworker"].queryset = User.objects.filter(
+                agency_id=user.agency_id,
+                team_id=user.team_id,
+                is_active=True,
+                role__in=[Role.CASEWORKER, Role.SUPERVISOR],
+            ).order_by("username")
+        else:
+            del self.fields["caseworker"]
+        self.user = user
+
+    def details(
+        self,
+    ) -> tuple[
+        services.PersonDetails,
+        services.CaseDetails,
+        services.ConsentDetails,
+        services.CaregiverDetails | None,
+    ]:
+        data = self.cleaned_data
+        person = services.PersonDetails(
+            given_name=data["given_name"],
+            family_name=data["family_name"],
+            other_names=data["other_names"],
+            sex=data["sex"],
+            date_of_birth=data["date_of_birth"],
+            estimated_age=data["estimated_age"],
+            nationality=data["nationality"],
+            disability=data["disability"],
+            mobility_status=data["mobility_status"],
+            languages=data["languages"],
+            phone=data["phone"],
+            address=data["address"],
+        )
+        case = services.CaseDetails(
+            programme=data["programme"],
+            service_type=data["service_type"],
+            identification_source=data["identification_source"],
+            identified_on=data["identified_on"],
+            primary_concern=data["primary_concern"],
+            secondary_concerns=list(data["secondary_concerns"]),
+            risk_level=data["risk_level"],
+            location=data["location"],
+            caseworker=data.get("caseworker"),
+        )
+        consent = consent_details_from(data)
+        caregiver = None
+        if data["caregiver_given_name"] or data["caregiver_family_name"]:
+            caregiver = services.CaregiverDetails(
+                given_name=data["caregiver_given_name"],
+                family_name=data["caregiver_family_name"],
+                relationship=data["caregiver_relationship"] or HouseholdMember.Relationship.OTHER,
+            )
+        return person, case, consent, caregiver
+
+
+def consent_details_from(data: dict[str, Any]) -> services.ConsentDetails:
+    assent = {"yes": True, "no": False}.get(data.get("consent_child_assent") or "")
+    names = [line.strip() for line in (data.get("consent_recipients") or "").splitlines()]
+    information = list(data.get("consent_information") or [])
+    return services.ConsentDetails(
+        receive_services=bool(data.get("consent_receive_services")),
+        given_by=data["consent_given_by"],
+        child_assent=assent,
+        share_for_referral=bool(data.get("consent_share_for_referral")),
+        anonymised_reporting=bool(data.get("consent_anonymised_reporting")),
+        method=data["consent_method"],
+        given_on=data["consent_given_on"],
+        recipients=[
+            services.RecipientDetails(
+                organisation_name=name, purpose=ReleasePurpose.REFERRAL, information=information
+            )
+            for name in names
+            if name
+        ],
+    )
+
+
+class ConsentForm(ServiceErrorsMixin, forms.Form):
+    consent_given_by = RegistrationForm.base_fields["consent_given_by"]
+    caregiver_given_name = RegistrationForm.base_fields["caregiver_given_name"]
+    caregiver_family_name = RegistrationForm.base_fields["caregiver_family_name"]
+    caregiver_relationship = RegistrationForm.base_fields["caregiver_relationship"]
+    consent_child_assent = RegistrationForm.base_fields["consent_child_assent"]
+    consent_receive_services = RegistrationForm.base_fields["consent_receive_services"]
+    consent_share_for_referral = RegistrationForm.base_fields["consent_share_for_referral"]
+    consent_recipients = RegistrationForm.base_fields["consent_recipients"]
+    consent_information = RegistrationForm.base_fields["consent_information"]
+    consent_anonymised_reporting = RegistrationForm.base_fields["consent_anonymised_reporting"]
+    consent_method = RegistrationForm.base_fields["consent_method"]
+    consent_given_on = RegistrationForm.base_fields["consent_given_on"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["consent_given_on"].initial = timezone.localdate()
+
+    def caregiver(self) -> services.CaregiverDetails | None:
+        data = self.cleaned_data
+        if not (data["caregiver_given_name"] or data["caregiver_family_name"]):
+            return None
+        return services.CaregiverDetails(
+            given_name=data["caregiver_given_name"],
+            family_name=data["caregiver_family_name"],
+            relationship=data["caregiver_relationship"] or HouseholdMember.Relationship.OTHER,
+        )
+
+
+class WithdrawConsentForm(ServiceErrorsMixin, forms.Form):
+    withdrawn_on = forms.DateField(label=_("Withdrawn on"), widget=DateInput())
+    reason = forms.CharField(
+        label=_("Reason (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["withdrawn_on"].initial = timezone.localdate()
+
+
+class NoteForm(ServiceErrorsMixin, forms.Form):
+    contact_on = forms.DateField(label=_("Date"), widget=DateInput())
+    contact_type = forms.ChoiceField(label=_("Contact"), choices=ContactType.choices)
+    text = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 5}))
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["contact_on"].initial = timezone.localdate()
+
+
+class TransitionForm(ServiceErrorsMixin, forms.Form):
+    to = forms.ChoiceField(label=_("Move the case to"), choices=Status.choices)
+    closure_reason = forms.ChoiceField(
+        label=_("Reason for closure"), choices=_blank(ClosureReason.choices), required=False
+    )
+    reason = forms.CharField(
+        label=_("Reason or comment"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, moves: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if moves is not None:
+            self.fields["to"].choices = [(m, Status(m).label) for m in moves]
+
+
+class CaseloadFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"), choices=_blank(Status.choices, _("All open")), required=False
+    )
+    risk = forms.ChoiceField(
+        label=_("Risk"), choices=_blank(RiskLevel.choices, _("Any risk")), required=False
+    )
+    q = forms.CharField(label=_("Name or reference"), required=False, max_length=100)

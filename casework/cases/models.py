@@ -1,0 +1,401 @@
+"""The case record, its consents, notes and the rows of its history."""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from casework.core.models import TimeStampedModel
+from casework.vault.fields import EncryptedCharField, EncryptedTextField
+
+if TYPE_CHECKING:
+    from casework.accounts.models import User
+
+
+class Status(models.TextChoices):
+    IDENTIFIED = "identified", _("Identified")
+    REGISTERED = "registered", _("Registered")
+    ASSESSED = "assessed", _("Assessed")
+    PLANNED = "planned", _("Planned")
+    IN_FOLLOW_UP = "in_follow_up", _("In follow-up")
+    PAUSED = "paused", _("Paused")
+    TRANSFERRED = "transferred", _("Transferred")
+    CLOSED = "closed", _("Closed")
+    REOPENED = "reopened", _("Reopened")
+
+
+# A case "in the caseload": everything a caseworker still acts on.
+OPEN_STATUSES = tuple(s for s in Status if s not in (Status.CLOSED, Status.TRANSFERRED))
+
+
+class ServiceType(models.TextChoices):
+    CASE_MANAGEMENT = "case_management", _("Case management")
+    IPA = "ipa", _("Individual protection assistance")
+    REFERRAL_ONLY = "referral_only", _("Referral only")
+
+
+class IdentificationSource(models.TextChoices):
+    SELF = "self", _("Self-referral")
+    COMMUNITY = "community", _("Community")
+    NGO_CSO = "ngo_cso", _("NGO / CSO / humanitarian organisation")
+    HEALTH = "health", _("Health services")
+    EDUCATION = "education", _("Education services")
+    JUDICIAL_POLICE = "judicial_police", _("Judicial authorities / police")
+    OTHER = "other", _("Other")
+
+
+class RiskLevel(models.TextChoices):
+    HIGH = "high", _("High (emergency)")
+    MEDIUM = "medium", _("Moderate (urgent)")
+    LOW = "low", _("Low")
+
+
+class ClosureReason(models.TextChoices):
+    NEEDS_MET = "needs_met", _("Needs met and supports in place")
+    CLIENT_REQUEST = "client_request", _("Client (or caregiver) request")
+    CONTACT_LOST = "contact_lost", _("Contact lost (no contact for 30 days or more)")
+    RELOCATED = "relocated", _("Relocated")
+    TRANSFERRED = "transferred", _("Transferred")
+    DEATH = "death", _("Death")
+    OTHER = "other", _("Other")
+
+
+class CaseQuerySet(models.QuerySet["Case"]):
+    def visible_to(self, user: User) -> CaseQuerySet:
+        """The cases `user` may read. The rule lives in casework/accounts/access.py."""
+        from casework.accounts.access import case_scope
+
+        return self.filter(case_scope(user))
+
+    def writable_by(self, user: User) -> CaseQuerySet:
+        from casework.accounts.access import case_scope
+
+        return self.filter(case_scope(user, write=True))
+
+    def open(self) -> CaseQuerySet:
+        return self.filter(status__in=OPEN_STATUSES)
+
+
+class Case(TimeStampedModel):
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="cases")
+    reference = models.CharField(_("case reference"), max_length=64)
+    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="cases")
+    programme = models.ForeignKey(
+        "reference.Programme", on_delete=models.PROTECT, verbose_name=_("programme")
+    )
+    service_type = models.CharField(
+        _("service type"),
+        max_length=16,
+        choices=ServiceType.choices,
+        default=ServiceType.CASE_MANAGEMENT,
+    )
+    identification_source = models.CharField(
+        _("identified through"),
+        max_length=16,
+        choices=IdentificationSource.choices,
+        default=IdentificationSource.SELF,
+    )
+    identified_on = models.DateField(_("identified on"))
+    registered_on = models.DateField(_("registered on"), null=True, blank=True)
+    primary_concern = models.ForeignKey(
+        "reference.ProtectionConcern",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("primary protection concern"),
+    )
+    secondary_concerns = models.ManyToManyField(
+        "reference.ProtectionConcern",
+        blank=True,
+        related_name="+",
+        verbose_name=_("secondary protection concerns"),
+    )
+    risk_level = models.CharField(
+        _("risk level"), max_length=8, choices=RiskLevel.choices, blank=True
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.IDENTIFIED
+    )
+    caseworker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_cases",
+        verbose_name=_("caseworker"),
+    )
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.PROTECT, related_name="cases", verbose_name=_("team")
+    )
+    location = models.ForeignKey(
+        "reference.Location",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("location"),
+    )
+    # Age at registration, not today: indicators count children as they entered case management.
+    # Kept in clear (and kept by retention) because the date of birth itself is encrypted.
+    age_at_registration = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Dates of the first assessment and plan and of the closure: a summary of the Transition rows,
+    # maintained by the services in the same transaction, so indicators need no history scan.
+    assessed_on = models.DateField(null=True, blank=True)
+    planned_on = models.DateField(null=True, blank=True)
+    closed_on = models.DateField(null=True, blank=True)
+    closure_reason = models.CharField(
+        _("closure reason"), max_length=16, choices=ClosureReason.choices, blank=True
+    )
+    next_due_at = models.DateTimeField(_("next due"), null=True, blank=True)
+    last_contact_on = models.DateField(_("last contact"), null=True, blank=True)
+    # Optimistic locking: every change checks and bumps it, so no one silently overwrites another.
+    version = models.PositiveIntegerField(default=1)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("case")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "reference"], name="case_reference_unique_in_agency"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["caseworker", "status", "next_due_at"], name="case_caseload"),
+            models.Index(fields=["team", "status", "next_due_at"], name="case_team_caseload"),
+            models.Index(fields=["agency", "status", "next_due_at"], name="case_agency_caseload"),
+            models.Index(fields=["agency", "registered_on"], name="case_agency_registered"),
+            models.Index(fields=["person", "registered_on"], name="case_person_registered"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def is_overdue(self, now: datetime.datetime | None = None) -> bool:
+        return self.next_due_at is not None and self.next_due_at < (now or timezone.now())
+
+    def days_without_contact(self, today: datetime.date | None = None) -> int | None:
+        since = self.last_contact_on or self.registered_on
+        if since is None:
+            return None
+        return ((today or timezone.localdate()) - since).days
+
+
+class CaseCounter(models.Model):
+    """The last number used for case (year > 0) or person (year = 0) references of an agency."""
+
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.CASCADE)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "year"], name="one_counter_per_agency_year")
+        ]
+
+
+class Transition(models.Model):
+    """One move of a case through its lifecycle. Never edited, never deleted."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=Status.choices)
+    occurred_at = models.DateTimeField(_("when"))
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = EncryptedTextField(_("reason"), blank=True)
+    closure_reason = models.CharField(max_length=16, choices=ClosureReason.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["case", "occurred_at"], name="transition_case_time")]
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '∅'} → {self.to_status}"
+
+
+class ReleasePurpose(models.TextChoices):
+    REFERRAL = "referral", _("Referral for services")
+    TRANSFER = "transfer", _("Transfer of the case")
+    EXPORT = "export", _("Export with personal data (e.g. to a donor or cluster)")
+
+
+class ReleaseInformation(models.TextChoices):
+    """What may be released (seed 004: what, to whom, why, when)."""
+
+    IDENTITY = "identity", _("Name and date of birth")
+    CONTACT = "contact", _("Contact details")
+    CASE_SUMMARY = "case_summary", _("Case summary and needs")
+    ASSESSMENT = "assessment", _("Assessment")
+    HEALTH = "health", _("Health information")
+
+
+class Consent(TimeStampedModel):
+    """Informed consent (or a caregiver's consent with the child's assent) recorded for a case.
+
+    Withdrawal is recorded on the row; consents are never deleted.
+    """
+
+    class GivenBy(models.TextChoices):
+        CLIENT = "client", _("The client")
+        CAREGIVER = "caregiver", _("A caregiver (with the child's assent)")
+
+    class Method(models.TextChoices):
+        WRITTEN = "written", _("Written (signed form)")
+        VERBAL = "verbal", _("Verbal, witnessed")
+        THUMBPRINT = "thumbprint", _("Thumbprint")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="consents")
+    given_by = models.CharField(
+        _("given by"), max_length=10, choices=GivenBy.choices, default=GivenBy.CLIENT
+    )
+    caregiver = models.ForeignKey(
+        "people.HouseholdMember",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("caregiver"),
+    )
+    caregiver_name = EncryptedCharField(_("caregiver's name"), max_length=200, blank=True)
+    child_assent = models.BooleanField(_("the child assents"), null=True, blank=True)
+    receive_services = models.BooleanField(_("to receive case management services"))
+    share_for_referral = models.BooleanField(
+        _("to share information with named organisations for referral"), default=False
+    )
+    anonymised_reporting = models.BooleanField(
+        _("to be counted in anonymised reports"), default=True
+    )
+    method = models.CharField(
+        _("how consent was recorded"), max_length=10, choices=Method.choices, default=Method.WRITTEN
+    )
+    given_on = models.DateField(_("given on"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_on = models.DateField(_("withdrawn on"), null=True, blank=True)
+    withdrawn_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawal_reason = EncryptedTextField(_("reason for withdrawal"), blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        indexes = [models.Index(fields=["case", "given_on"], name="consent_case_given")]
+        ordering = ["given_on", "id"]
+
+    def __str__(self) -> str:
+        return f"consent {self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_on is None
+
+    @property
+    def is_valid_for_services(self) -> bool:
+        # A caregiver's consent counts only with the child's assent (seed 003: informed agreement).
+        if not self.is_active or not self.receive_services:
+            return False
+        return self.given_by == self.GivenBy.CLIENT or bool(self.child_assent)
+
+
+class ConsentRecipient(models.Model):
+    """One named recipient the client agreed to share with: to whom, why, what and until when."""
+
+    consent = models.ForeignKey(Consent, on_delete=models.CASCADE, related_name="recipients")
+    organisation_name = models.CharField(_("organisation"), max_length=200)
+    purpose = models.CharField(
+        _("purpose"), max_length=10, choices=ReleasePurpose.choices, default=ReleasePurpose.REFERRAL
+    )
+    information = models.JSONField(_("information that may be shared"), default=list, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent recipient")
+
+    def __str__(self) -> str:
+        return self.organisation_name
+
+
+class ContactType(models.TextChoices):
+    HOME_VISIT = "home_visit", _("Home visit")
+    OFFICE = "office", _("Office visit")
+    PHONE = "phone", _("Phone call")
+    OUTREACH = "outreach", _("Outreach / community")
+    SCHOOL = "school", _("At school")
+    HEALTH_FACILITY = "health_facility", _("At a health facility")
+    MESSAGE = "message", _("Message")
+    NO_CONTACT = "no_contact", _("No contact with the client (file note)")
+
+
+class CaseNote(TimeStampedModel):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    contact_on = models.DateField(_("date"))
+    contact_type = models.CharField(_("contact"), max_length=16, choices=ContactType.choices)
+    text = EncryptedTextField(_("note"))
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("case note")
+        indexes = [models.Index(fields=["case", "contact_on"], name="note_case_date")]
+        ordering = ["contact_on", "id"]
+
+    def __str__(self) -> str:
+        return f"note {self.pk}"
+
+
+class NoteRevision(models.Model):
+    """The text a note had before an edit (edits keep their history)."""
+
+    note = models.ForeignKey(CaseNote, on_delete=models.CASCADE, related_name="revisions")
+    version = models.PositiveIntegerField()
+    contact_on = models.DateField()
+    contact_type = models.CharField(max_length=16, choices=ContactType.choices)
+    text = EncryptedTextField()
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    edited_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["version"]
+
+
+class CaseGrant(models.Model):
+    """Access to a case for a user it is not assigned to (shared by a referral or a transfer)."""
+
+    class Reason(models.TextChoices):
+        REFERRAL = "referral", _("Internal referral")
+        TRANSFER = "transfer", _("Transfer in progress")
+        COVER = "cover", _("Covering for a colleague")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="case_grants"
+    )
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    can_write = models.BooleanField(default=False)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    granted_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["user", "case"], name="grant_user_case", condition=Q(revoked_at=None)
+            )
+        ]

@@ -1,0 +1,287 @@
+"""Case screens: caseload, registration, the case page, notes, consent and lifecycle moves.
+
+Each view loads through the access gate, validates a form, calls one service, then redirects
+(or re-renders the form with its errors next to the fields).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import F
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from casework.accounts import access
+from casework.accounts.roles import Perm, Role, Sensitive
+from casework.audit.log import case_access_log
+from casework.cases import services
+from casework.cases.forms import (
+    CaseloadFilterForm,
+    ConsentForm,
+    NoteForm,
+    RegistrationForm,
+    TransitionForm,
+    WithdrawConsentForm,
+    consent_details_from,
+)
+from casework.cases.models import OPEN_STATUSES, CaseNote, Consent
+from casework.cases.timeline import case_timeline
+from casework.core.errors import CaseworkError, FieldErrors
+from casework.core.http import is_htmx
+from casework.people.services import matching_person_ids
+
+PAGE_SIZE = 25
+
+
+def caseload_queryset(user, *, status: str = "", risk: str = ""):  # type: ignore[no-untyped-def]
+    cases = access.visible_cases(user)
+    cases = cases.filter(status=status) if status else cases.filter(status__in=OPEN_STATUSES)
+    if risk:
+        cases = cases.filter(risk_level=risk)
+    return cases.select_related("person", "caseworker", "programme").order_by(
+        F("next_due_at").asc(nulls_last=True), "id"
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def caseload(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if user.role not in (Role.CASEWORKER, Role.SUPERVISOR, Role.PROGRAMME_MANAGER):  # type: ignore[union-attr]
+        return redirect("home")
+    form = CaseloadFilterForm(request.POST if request.method == "POST" else request.GET)
+    form.is_valid()
+    status = form.cleaned_data.get("status", "")
+    risk = form.cleaned_data.get("risk", "")
+    cases = caseload_queryset(user, status=status, risk=risk)
+    query = (form.cleaned_data.get("q") or "").strip() if request.method == "POST" else ""
+    searching = bool(query)
+    if searching:
+        # Names are searched by blind index and only over POST: a name never appears in a URL.
+        by_reference = cases.filter(reference__iexact=query)
+        if user.sees(Sensitive.NAMES):  # type: ignore[union-attr]
+            by_name = cases.filter(person_id__in=matching_person_ids(query).values("person_id"))
+            cases = (by_reference | by_name).distinct()
+        else:
+            cases = by_reference
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "searching": searching,
+        "show_names": user.sees(Sensitive.NAMES),  # type: ignore[union-attr]
+        "status": status,
+        "risk": risk,
+    }
+    template = "cases/_caseload_table.html" if is_htmx(request) else "cases/caseload.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    access.require_perm(request.user, Perm.REGISTER_CASES)
+    form = RegistrationForm(request.POST or None, user=request.user)  # type: ignore[arg-type]
+    if request.method == "POST" and form.is_valid():
+        person, details, consent, caregiver = form.details()
+        try:
+            case = services.register_case(
+                by=request.user,  # type: ignore[arg-type]
+                person=person,
+                details=details,
+                consent=consent,
+                caregiver=caregiver,
+            )
+        except FieldErrors as error:
+            form.add_service_errors(error)
+        except CaseworkError as error:
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(request, _("Case %(ref)s registered.") % {"ref": case.reference})
+            return redirect("cases:detail", pk=case.pk)
+    return render(request, "cases/register.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    case = access.get_case_for_user(user, pk)
+    can_write = access.writable_cases(user).filter(pk=case.pk).exists()
+    context = {
+        "case": case,
+        "events": case_timeline(case),
+        "can_write": can_write,
+        "show_names": user.sees(Sensitive.NAMES),  # type: ignore[union-attr]
+        "show_contact": user.sees(Sensitive.CONTACT),  # type: ignore[union-attr]
+        "show_birth_date": user.sees(Sensitive.BIRTH_DATE),  # type: ignore[union-attr]
+        "show_notes": user.sees(Sensitive.NOTES),  # type: ignore[union-attr]
+        "note_form": NoteForm() if can_write else None,
+        "transition_form": (
+            TransitionForm(
+                initial={"version": case.version}, moves=services.available_moves(case)
+            )
+            if can_write
+            else None
+        ),
+        "access_log": (
+            case_access_log(case.pk)
+            if user.has_casework_perm(Perm.VIEW_ACCESS_LOG)  # type: ignore[union-attr]
+            else None
+        ),
+    }
+    return render(request, "cases/detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def add_note(request: HttpRequest, pk: int) -> HttpResponse:
+    case = access.get_case_for_user(request.user, pk, write=True)
+    form = NoteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.add_note(
+                case,
+                by=request.user,  # type: ignore[arg-type]
+                text=form.cleaned_data["text"],
+                contact_type=form.cleaned_data["contact_type"],
+                contact_on=form.cleaned_data["contact_on"],
+            )
+        except FieldErrors as error:
+            form.add_service_errors(error)
+        except CaseworkError as error:
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(request, _("Note added."))
+            return redirect("cases:detail", pk=case.pk)
+    return render(
+        request, "cases/note_form.html", {"case": case, "form": form}, status=400 if form.errors else 200
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit_note(request: HttpRequest, pk: int, note_pk: int) -> HttpResponse:
+    case = access.get_case_for_user(request.user, pk, write=True)
+    note = CaseNote.objects.filter(case=case, pk=note_pk).first()
+    if note is not None:
+        note.case = case
+    if note is None or not services.can_edit_note(note, request.user):  # type: ignore[arg-type]
+        raise Http404(_("No such note."))
+    initial = {
+        "text": note.text,
+        "contact_type": note.contact_type,
+        "contact_on": note.contact_on,
+        "version": note.version,
+    }
+    form = NoteForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.edit_note(
+                note,
+                by=request.user,  # type: ignore[arg-type]
+                text=form.cleaned_data["text"],
+                contact_type=form.cleaned_data["contact_type"],
+                contact_on=form.cleaned_data["contact_on"],
+                expected_version=form.cleaned_data["version"] or 0,
+            )
+        except FieldErrors as error:
+            form.add_service_errors(error)
+        except CaseworkError as error:
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(request, _("Note updated; the earlier text is kept in its history."))
+            return redirect("cases:detail", pk=case.pk)
+    revisions = note.revisions.select_related("edited_by")
+    return render(
+        request,
+        "cases/note_form.html",
+        {"case": case, "form": form, "note": note, "revisions": revisions},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def transition(request: HttpRequest, pk: int) -> HttpResponse:
+    case = access.get_case_for_user(request.user, pk, write=True)
+    form = TransitionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.transition_case(
+                case,
+                to=form.cleaned_data["to"],
+                by=request.user,  # type: ignore[arg-type]
+                reason=form.cleaned_data["reason"],
+                closure_reason=form.cleaned_data["closure_reason"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except CaseworkError as error:
+            messages.error(request, str(error.message))
+        else:
+            messages.success(request, _("Case moved."))
+    else:
+        messages.error(request, _("Choose where to move the case."))
+    return redirect("cases:detail", pk=case.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def add_consent(request: HttpRequest, pk: int) -> HttpResponse:
+    case = access.get_case_for_user(request.user, pk, write=True)
+    form = ConsentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_consent(
+                case,
+                by=request.user,  # type: ignore[arg-type]
+                details=consent_details_from(form.cleaned_data),
+                caregiver=form.caregiver(),
+            )
+        except FieldErrors as error:
+            form.add_service_errors(error)
+        except CaseworkError as error:
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(request, _("Consent recorded."))
+            return redirect("cases:detail", pk=case.pk)
+    return render(
+        request,
+        "cases/consent_form.html",
+        {"case": case, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def withdraw_consent(request: HttpRequest, pk: int, consent_pk: int) -> HttpResponse:
+    case = access.get_case_for_user(request.user, pk, write=True)
+    consent = Consent.objects.filter(case=case, pk=consent_pk).first()
+    if consent is None:
+        raise Http404(_("No such consent."))
+    form = WithdrawConsentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.withdraw_consent(
+                consent,
+                by=request.user,  # type: ignore[arg-type]
+                on=form.cleaned_data["withdrawn_on"],
+                reason=form.cleaned_data["reason"],
+            )
+        except CaseworkError as error:
+            form.add_error(
+                error.field if error.field in form.fields else None, str(error.message)
+            )
+        else:
+            messages.success(request, _("Withdrawal recorded."))
+            return redirect("cases:detail", pk=case.pk)
+    return render(
+        request,
+        "cases/withdraw_consent.html",
+        {"case": case, "consent": consent, "form": form},
+        status=400 if form.errors else 200,
+    )

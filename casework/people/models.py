@@ -1,0 +1,147 @@
+"""The people cases are about. Names, contact details and dates of birth are encrypted at rest.
+
+Categorical attributes (sex, disability, mobility status, nationality) stay in clear: they are
+what indicators are disaggregated by, and retention keeps them after the identifying fields are
+destroyed.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from casework.core.models import TimeStampedModel
+from casework.vault.fields import EncryptedCharField, EncryptedDateField, EncryptedTextField
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    OTHER = "other", _("Other")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class YesNoUnknown(models.TextChoices):
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class MobilityStatus(models.TextChoices):
+    INTERNATIONAL_MIGRANT = "international_migrant", _("International migrant")
+    REFUGEE = "refugee", _("Refugee")
+    ASYLUM_SEEKER = "asylum_seeker", _("Asylum seeker")
+    IDP = "idp", _("Internally displaced person")
+    INTERNAL_MIGRANT = "internal_migrant", _("Internal migrant")
+    RETURNEE = "returnee", _("Returnee")
+    HOST_COMMUNITY = "host_community", _("Host community")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+def age_on(birth_date: datetime.date, day: datetime.date) -> int:
+    """Whole years completed on `day` (a 29 February birthday counts from 1 March)."""
+    years = day.year - birth_date.year
+    if (day.month, day.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return max(years, 0)
+
+
+class Person(TimeStampedModel):
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="people")
+    # The organisation's own person number (the interchange format's person_ref); not identifying.
+    reference = models.CharField(_("person number"), max_length=64)
+    given_name = EncryptedCharField(_("given name"), max_length=100, blank=True)
+    family_name = EncryptedCharField(_("family name"), max_length=100, blank=True)
+    other_names = EncryptedCharField(_("other names"), max_length=200, blank=True)
+    sex = models.CharField(_("sex"), max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
+    date_of_birth = EncryptedDateField(_("date of birth"), null=True, blank=True)
+    estimated_age = models.PositiveSmallIntegerField(_("estimated age"), null=True, blank=True)
+    age_estimated_on = models.DateField(_("age estimated on"), null=True, blank=True)
+    nationality = models.CharField(_("nationality"), max_length=64, blank=True)
+    disability = models.CharField(
+        _("disability"), max_length=8, choices=YesNoUnknown.choices, default=YesNoUnknown.UNKNOWN
+    )
+    mobility_status = models.CharField(
+        _("mobility status"),
+        max_length=24,
+        choices=MobilityStatus.choices,
+        default=MobilityStatus.UNKNOWN,
+    )
+    languages = models.CharField(
+        _("languages"), max_length=200, blank=True, help_text=_("Comma-separated.")
+    )
+    phone = EncryptedCharField(_("phone"), max_length=40, blank=True)
+    address = EncryptedTextField(_("address or whereabouts"), blank=True)
+    # Set when retention or the purge destroyed the identifying fields; the row stays for counts.
+    anonymised_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("person")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "reference"], name="person_reference_unique_in_agency"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(n for n in (self.given_name, self.family_name) if n)
+
+    def age_on(self, day: datetime.date) -> int | None:
+        if self.date_of_birth:
+            return age_on(self.date_of_birth, day)
+        if self.estimated_age is not None:
+            # An estimate ages with the calendar from the day it was made.
+            since = self.age_estimated_on or day
+            return self.estimated_age + (age_on(since, day) if day > since else 0)
+        return None
+
+
+class PersonNameIndex(models.Model):
+    """Blind-index digests of a person's names (see casework/vault/blind.py)."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="name_digests")
+    kind = models.CharField(max_length=8)
+    digest = models.CharField(max_length=32)
+
+    class Meta:
+        indexes = [models.Index(fields=["digest"], name="person_name_digest")]
+
+
+class HouseholdMember(TimeStampedModel):
+    class Relationship(models.TextChoices):
+        MOTHER = "mother", _("Mother")
+        FATHER = "father", _("Father")
+        GRANDPARENT = "grandparent", _("Grandparent")
+        SIBLING = "sibling", _("Sibling")
+        SPOUSE = "spouse", _("Spouse or partner")
+        CHILD = "child", _("Child")
+        OTHER_RELATIVE = "other_relative", _("Other relative")
+        FOSTER = "foster", _("Foster or kinship carer")
+        OTHER = "other", _("Other")
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="household")
+    given_name = EncryptedCharField(_("given name"), max_length=100, blank=True)
+    family_name = EncryptedCharField(_("family name"), max_length=100, blank=True)
+    relationship = models.CharField(
+        _("relationship"), max_length=16, choices=Relationship.choices
+    )
+    is_caregiver = models.BooleanField(_("caregiver"), default=False)
+    sex = models.CharField(_("sex"), max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
+    age = models.PositiveSmallIntegerField(_("age"), null=True, blank=True)
+    phone = EncryptedCharField(_("phone"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("household member")
+
+    def __str__(self) -> str:
+        return self.get_relationship_display()
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(n for n in (self.given_name, self.family_name) if n)

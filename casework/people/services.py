@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+
+from casework.people.models import Person, PersonNameIndex
+from casework.vault import blind
+
+
+def index_names(person: Person) -> None:
+    """Rewrite the blind-index rows of a person (after a create or a change of name)."""
+    PersonNameIndex.objects.filter(person=person).delete()
+    PersonNameIndex.objects.bulk_create(name_index_rows(person))
+
+
+def name_index_rows(person: Person) -> list[PersonNameIndex]:
+    return [
+        PersonNameIndex(person=person, kind=kind, digest=digest)
+        for kind, digest in blind.name_digests(
+            person.given_name or "", person.family_name or "", person.other_names or ""
+        )
+    ]
+
+
+def matching_person_ids(query: str, *, phonetic: bool = True) -> QuerySet[PersonNameIndex]:
+    """Person ids whose names match the typed words, best match first (a subquery-able set)."""
+    digests = blind.query_digests(query, phonetic_match=phonetic)
+    return (
+        PersonNameIndex.objects.filter(digest__in=digests)
+        .values("person_id")
+        .annotate(hits=Count("id"))
+        .order_by("-hits")
+    )
