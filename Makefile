@@ -58,7 +58,8 @@ bench: install
 	$(BIN)/python -m bench.run
 
 messages: install
-	cd casework && ../$(CW) makemessages -l fr -l ar -l es --no-obsolete && ../$(CW) compilemessages
+	$(CW) makemessages -l fr -l ar -l es --no-obsolete --ignore=.venv --ignore=var --ignore=tests --ignore='*/tests/*' --ignore=bench
+	$(CW) compilemessages --ignore=.venv
 
 clean:
 	rm -rf $(VENV) var/static

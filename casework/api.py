@@ -64,7 +64,11 @@ def _invalid(request: HttpRequest, error: ValidationError) -> HttpResponse:
     return _error(
         request,
         422,
-        {"code": "invalid_input", "message": _("Some values are missing or invalid."), "fields": fields},
+        {
+            "code": "invalid_input",
+            "message": _("Some values are missing or invalid."),
+            "fields": fields,
+        },
     )
 
 

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "casework.reference",
     "casework.people",
     "casework.cases",
+    "casework.demo",
 ]
 
 MIDDLEWARE = [

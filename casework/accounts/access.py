@@ -43,9 +43,7 @@ def case_scope(user: Any, *, write: bool = False) -> Q:
         grants = CaseGrant.objects.filter(user_id=user.pk, revoked_at=None)
         if write:
             grants = grants.filter(can_write=True)
-        return in_agency & (
-            Q(caseworker_id=user.pk) | Q(pk__in=grants.values("case_id"))
-        )
+        return in_agency & (Q(caseworker_id=user.pk) | Q(pk__in=grants.values("case_id")))
     if user.role == Role.SUPERVISOR and user.team_id:
         return in_agency & Q(team_id=user.team_id)
     if user.role == Role.PROGRAMME_MANAGER and not write:

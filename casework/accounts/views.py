@@ -26,7 +26,9 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-def locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> HttpResponse:
+def locked_out(
+    request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any
+) -> HttpResponse:
     """What django-axes answers after too many failures: the same for known and unknown names."""
     form = LoginForm(request)
     return render(request, "accounts/login.html", {"form": form, "locked_out": True}, status=429)

@@ -81,7 +81,5 @@ def record(
 
 def case_access_log(case_id: int, *, limit: int = 50) -> models.QuerySet[AuditEntry]:
     return (
-        AuditEntry.objects.filter(case_id=case_id)
-        .select_related("actor")
-        .order_by("-seq")[:limit]
+        AuditEntry.objects.filter(case_id=case_id).select_related("actor").order_by("-seq")[:limit]
     )

@@ -548,7 +548,9 @@ def add_consent(request: HttpRequest, case_id: int, payload: ConsentIn) -> Any:
     response={200: ConsentOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Record the withdrawal of a consent",
 )
-def withdraw_consent(request: HttpRequest, case_id: int, consent_id: int, payload: WithdrawIn) -> Any:
+def withdraw_consent(
+    request: HttpRequest, case_id: int, consent_id: int, payload: WithdrawIn
+) -> Any:
     user = _user(request)
     case = access.get_case_for_user(user, case_id, write=True)
     consent = Consent.objects.filter(case=case, pk=consent_id).first()
@@ -556,6 +558,3 @@ def withdraw_consent(request: HttpRequest, case_id: int, consent_id: int, payloa
         raise Http404
     services.withdraw_consent(consent, by=user, on=payload.withdrawn_on, reason=payload.reason)
     return _consent(consent)
-
-
-

@@ -151,6 +151,57 @@ class RegistrationForm(ServiceErrorsMixin, forms.Form):
     )
     consent_given_on = forms.DateField(label=_("Consent given on"), widget=DateInput())
 
+    sections = [
+        (
+            _("The person"),
+            [
+                "given_name",
+                "family_name",
+                "other_names",
+                "sex",
+                "date_of_birth",
+                "estimated_age",
+                "nationality",
+                "disability",
+                "mobility_status",
+                "languages",
+                "phone",
+                "address",
+            ],
+        ),
+        (
+            _("The case"),
+            [
+                "programme",
+                "service_type",
+                "identification_source",
+                "identified_on",
+                "primary_concern",
+                "secondary_concerns",
+                "risk_level",
+                "location",
+                "caseworker",
+            ],
+        ),
+        (
+            _("Informed consent"),
+            [
+                "consent_given_by",
+                "caregiver_given_name",
+                "caregiver_family_name",
+                "caregiver_relationship",
+                "consent_child_assent",
+                "consent_receive_services",
+                "consent_share_for_referral",
+                "consent_recipients",
+                "consent_information",
+                "consent_anonymised_reporting",
+                "consent_method",
+                "consent_given_on",
+            ],
+        ),
+    ]
+
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         today = timezone.localdate()

@@ -339,9 +339,7 @@ class ContactType(models.TextChoices):
 
 class CaseNote(TimeStampedModel):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     contact_on = models.DateField(_("date"))
     contact_type = models.CharField(_("contact"), max_length=16, choices=ContactType.choices)
     text = EncryptedTextField(_("note"))

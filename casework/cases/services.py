@@ -155,9 +155,7 @@ def _save_case(case: Case, fields: list[str], *, expected_version: int | None = 
     version = case.version if expected_version is None else expected_version
     values = {name: getattr(case, name) for name in fields}
     values["updated_at"] = timezone.now()
-    updated = Case.objects.filter(pk=case.pk, version=version).update(
-        version=version + 1, **values
-    )
+    updated = Case.objects.filter(pk=case.pk, version=version).update(version=version + 1, **values)
     if not updated:
         raise Conflict(
             _("This case was changed by someone else since you opened it. Reload and try again.")
@@ -244,7 +242,9 @@ def _validate_registration(
             if consent.given_by != Consent.GivenBy.CAREGIVER:
                 add(
                     "consent_given_by",
-                    _("For a child under 18, consent is given by a caregiver, with the child's assent."),
+                    _(
+                        "For a child under 18, consent is given by a caregiver, with the child's assent."
+                    ),
                 )
             if consent.child_assent is None:
                 add("consent_child_assent", _("Record whether the child assents."))

@@ -38,11 +38,13 @@ def case_timeline(case: Case) -> list[Event]:
                 transition,
             )
         )
-    consents = case.consents.select_related("recorded_by", "withdrawn_recorded_by").prefetch_related(
-        Prefetch("recipients", queryset=ConsentRecipient.objects.order_by("id"))
-    )
+    consents = case.consents.select_related(
+        "recorded_by", "withdrawn_recorded_by"
+    ).prefetch_related(Prefetch("recipients", queryset=ConsentRecipient.objects.order_by("id")))
     for consent in consents:
-        events.append(Event("consent", consent.given_on, consent.created_at, consent.recorded_by, consent))
+        events.append(
+            Event("consent", consent.given_on, consent.created_at, consent.recorded_by, consent)
+        )
         if consent.withdrawn_on:
             events.append(
                 Event(

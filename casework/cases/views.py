@@ -103,7 +103,9 @@ def register(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Case %(ref)s registered.") % {"ref": case.reference})
             return redirect("cases:detail", pk=case.pk)
-    return render(request, "cases/register.html", {"form": form}, status=400 if form.errors else 200)
+    return render(
+        request, "cases/register.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 @login_required
@@ -121,9 +123,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "show_notes": user.sees(Sensitive.NOTES),  # type: ignore[union-attr]
         "note_form": NoteForm() if can_write else None,
         "transition_form": (
-            TransitionForm(
-                initial={"version": case.version}, moves=services.available_moves(case)
-            )
+            TransitionForm(initial={"version": case.version}, moves=services.available_moves(case))
             if can_write
             else None
         ),
@@ -158,7 +158,10 @@ def add_note(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Note added."))
             return redirect("cases:detail", pk=case.pk)
     return render(
-        request, "cases/note_form.html", {"case": case, "form": form}, status=400 if form.errors else 200
+        request,
+        "cases/note_form.html",
+        {"case": case, "form": form},
+        status=400 if form.errors else 200,
     )
 
 
@@ -273,9 +276,7 @@ def withdraw_consent(request: HttpRequest, pk: int, consent_pk: int) -> HttpResp
                 reason=form.cleaned_data["reason"],
             )
         except CaseworkError as error:
-            form.add_error(
-                error.field if error.field in form.fields else None, str(error.message)
-            )
+            form.add_error(error.field if error.field in form.fields else None, str(error.message))
         else:
             messages.success(request, _("Withdrawal recorded."))
             return redirect("cases:detail", pk=case.pk)

@@ -128,9 +128,7 @@ class HouseholdMember(TimeStampedModel):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="household")
     given_name = EncryptedCharField(_("given name"), max_length=100, blank=True)
     family_name = EncryptedCharField(_("family name"), max_length=100, blank=True)
-    relationship = models.CharField(
-        _("relationship"), max_length=16, choices=Relationship.choices
-    )
+    relationship = models.CharField(_("relationship"), max_length=16, choices=Relationship.choices)
     is_caregiver = models.BooleanField(_("caregiver"), default=False)
     sex = models.CharField(_("sex"), max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
     age = models.PositiveSmallIntegerField(_("age"), null=True, blank=True)

@@ -1,0 +1,382 @@
+"""Invented demo data: an agency, two teams, one user per role and N cases with their history.
+
+Cases are written in bulk (batches of rows, not one service call each) so that the same code fills
+a laptop demo with 500 cases in seconds and a benchmark database with 1,000,000 in minutes. The
+rows are the same ones the services write: person (encrypted, blind-indexed), case, transitions,
+consent and notes, so every screen, timeline and indicator works on them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+
+from casework.accounts.models import Agency, Team, User
+from casework.accounts.roles import Role
+from casework.audit.log import record
+from casework.cases import deadlines
+from casework.cases.models import (
+    Case,
+    CaseCounter,
+    CaseNote,
+    ClosureReason,
+    Consent,
+    ContactType,
+    IdentificationSource,
+    RiskLevel,
+    ServiceType,
+    Status,
+    Transition,
+)
+from casework.cases.services import case_reference, person_reference
+from casework.demo import names
+from casework.people.models import MobilityStatus, Person, PersonNameIndex, Sex, YesNoUnknown
+from casework.people.services import name_index_rows
+from casework.reference.models import Location, Programme, ProtectionConcern
+from casework.reference.services import add_location
+
+AGENCY_CODE = "AGY"
+PARTNER_CODE = "PRT"
+BATCH = 2000
+CASES_PER_CASEWORKER = 40
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    first_name: str
+    last_name: str
+    role: str
+    team: int | None  # index into the teams, or None
+    agency: str = AGENCY_CODE
+    administrator: bool = False
+
+
+# One named user per role; the tests use the same people (see tests/conftest.py).
+DEMO_USERS = [
+    DemoUser("amina", "Amina", "Diallo", Role.CASEWORKER, 0),
+    DemoUser("omar", "Omar", "Haddad", Role.CASEWORKER, 1),
+    DemoUser("sam", "Sam", "Okafor", Role.SUPERVISOR, 0),
+    DemoUser("olga", "Olga", "Martin", Role.SUPERVISOR, 1),
+    DemoUser("paul", "Paul", "Mensah", Role.PROGRAMME_MANAGER, None),
+    DemoUser("mei", "Mei", "García", Role.ME_OFFICER, None),
+    DemoUser("priya", "Priya", "Sow", Role.PARTNER, None, agency=PARTNER_CODE),
+    DemoUser("adam", "Adam", "Keïta", Role.NONE, None, administrator=True),
+]
+TEAM_NAMES = ["North team", "South team"]
+LOCATIONS = [
+    ("NE", "North-East", [("NE-01", "Gao"), ("NE-02", "Kidal"), ("NE-03", "Ménaka")]),
+    ("SO", "South", [("SO-01", "Sikasso"), ("SO-02", "Koutiala")]),
+]
+
+
+@dataclass
+class DemoSetup:
+    agency: Agency
+    teams: list[Team]
+    caseworkers: list[User]
+    users: dict[str, User] = field(default_factory=dict)
+
+
+def ensure_setup(*, password: str, caseworkers: int = 2) -> DemoSetup:
+    """The agency, a partner organisation, teams, locations and users (idempotent)."""
+    agency, _ = Agency.objects.get_or_create(
+        code=AGENCY_CODE, defaults={"name": "Demo Agency", "require_mfa": False}
+    )
+    Agency.objects.get_or_create(
+        code=PARTNER_CODE,
+        defaults={
+            "name": "Demo Partner Clinic",
+            "kind": Agency.Kind.SERVICE_PROVIDER,
+            "require_mfa": False,
+        },
+    )
+    agencies = {a.code: a for a in Agency.objects.filter(code__in=[AGENCY_CODE, PARTNER_CODE])}
+    teams = [Team.objects.get_or_create(agency=agency, name=name)[0] for name in TEAM_NAMES]
+    for adm1_code, adm1_name, children in LOCATIONS:
+        parent = Location.objects.filter(code=adm1_code).first() or add_location(
+            code=adm1_code, name=adm1_name
+        )
+        for code, name in children:
+            if not Location.objects.filter(code=code).exists():
+                add_location(code=code, name=name, parent=parent)
+
+    hashed = make_password(password)
+    users: dict[str, User] = {}
+    for spec in DEMO_USERS:
+        user, created = User.objects.get_or_create(
+            username=spec.username,
+            defaults={
+                "first_name": spec.first_name,
+                "last_name": spec.last_name,
+                "email": f"{spec.username}@demo.invalid",
+                "role": spec.role,
+                "agency": agencies[spec.agency],
+                "team": teams[spec.team] if spec.team is not None else None,
+                "is_administrator": spec.administrator,
+                "password": hashed,
+            },
+        )
+        users[spec.username] = user
+
+    # Extra caseworkers so that large demos keep caseloads realistic (seed 004: about 9 to 40).
+    named = [users["amina"], users["omar"]]
+    extra_needed = max(0, caseworkers - len(named))
+    existing = list(
+        User.objects.filter(
+            username__startswith="cw", role=Role.CASEWORKER, agency=agency
+        ).order_by("username")[:extra_needed]
+    )
+    missing = extra_needed - len(existing)
+    if missing > 0:
+        start = len(existing) + 1
+        User.objects.bulk_create(
+            [
+                User(
+                    username=f"cw{number:05d}",
+                    first_name="Caseworker",
+                    last_name=f"{number:05d}",
+                    role=Role.CASEWORKER,
+                    agency=agency,
+                    team=teams[number % len(teams)],
+                    password=hashed,
+                )
+                for number in range(start, start + missing)
+            ],
+            batch_size=BATCH,
+        )
+        existing = list(
+            User.objects.filter(
+                username__startswith="cw", role=Role.CASEWORKER, agency=agency
+            ).order_by("username")[:extra_needed]
+        )
+    return DemoSetup(agency=agency, teams=teams, caseworkers=named + existing, users=users)
+
+
+@dataclass
+class _Story:
+    """What happened to one invented case, step by step."""
+
+    steps: list[tuple[str, datetime.datetime]]
+    closure_reason: str = ""
+
+
+STEP_DELAYS_DAYS = {
+    Status.REGISTERED: (0, 3),
+    Status.ASSESSED: (1, 20),
+    Status.PLANNED: (2, 30),
+    Status.IN_FOLLOW_UP: (1, 14),
+    Status.CLOSED: (20, 300),
+}
+CLOSURE_WEIGHTS = [
+    (ClosureReason.NEEDS_MET, 50),
+    (ClosureReason.CLIENT_REQUEST, 12),
+    (ClosureReason.CONTACT_LOST, 14),
+    (ClosureReason.RELOCATED, 8),
+    (ClosureReason.TRANSFERRED, 8),
+    (ClosureReason.DEATH, 1),
+    (ClosureReason.OTHER, 7),
+]
+
+
+def _story(rng: random.Random, identified: datetime.datetime, now: datetime.datetime) -> _Story:
+    steps = [(Status.IDENTIFIED, identified)]
+    at = identified
+    for status in (Status.REGISTERED, Status.ASSESSED, Status.PLANNED, Status.IN_FOLLOW_UP):
+        low, high = STEP_DELAYS_DAYS[status]
+        at = at + datetime.timedelta(days=rng.randint(low, high), hours=rng.randint(0, 8))
+        # Some cases stop early: closed after assessment, or simply not there yet.
+        if at > now or (status != Status.REGISTERED and rng.random() < 0.08):
+            break
+        steps.append((status, at))
+    last = steps[-1][0]
+    if last == Status.IDENTIFIED:
+        return _Story(steps)
+    low, high = STEP_DELAYS_DAYS[Status.CLOSED]
+    closing = at + datetime.timedelta(days=rng.randint(low, high))
+    if closing <= now and rng.random() < 0.55:
+        reasons, weights = zip(*CLOSURE_WEIGHTS, strict=True)
+        reason = rng.choices(reasons, weights)[0]
+        steps.append((Status.CLOSED, closing))
+        return _Story(steps, closure_reason=reason)
+    if rng.random() < 0.04:
+        paused = steps[-1][1] + datetime.timedelta(days=rng.randint(1, 20))
+        if paused <= now:
+            steps.append((Status.PAUSED, paused))
+    return _Story(steps)
+
+
+def _birth_date(rng: random.Random, programme: str, on: datetime.date) -> tuple[datetime.date, int]:
+    if programme == "CP" or rng.random() < 0.3:
+        age = rng.randint(1, 17)
+    else:
+        age = rng.randint(18, 60)
+    born = on - datetime.timedelta(days=age * 365 + rng.randint(0, 364))
+    years = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    return born, years
+
+
+def generate_cases(
+    setup: DemoSetup, *, count: int, seed: int = 1, notes: bool = True
+) -> Iterator[int]:
+    """Write `count` cases in batches; yields the running total after each batch."""
+    rng = random.Random(seed)
+    agency = setup.agency
+    now = timezone.now()
+    programmes = list(Programme.objects.filter(is_active=True).order_by("code"))
+    concerns = list(ProtectionConcern.objects.filter(is_active=True).order_by("code"))
+    locations = list(Location.objects.filter(level=Location.Level.ADM2).order_by("code"))
+    if not (programmes and concerns and locations):
+        raise RuntimeError("Reference lists are empty; run migrations first.")
+    person_counter = CaseCounter.objects.filter(agency=agency, year=0).first()
+    next_person = (person_counter.last if person_counter else 0) + 1
+    counters = {c.year: c.last for c in CaseCounter.objects.filter(agency=agency, year__gt=0)}
+    supervisors = {u.team_id: u for u in User.objects.filter(agency=agency, role=Role.SUPERVISOR)}
+    risk_weights = ([RiskLevel.HIGH, RiskLevel.MEDIUM, RiskLevel.LOW], [20, 40, 40])
+    mobility = list(MobilityStatus.values)
+    written = 0
+    while written < count:
+        size = min(BATCH, count - written)
+        people: list[Person] = []
+        cases: list[Case] = []
+        stories: list[_Story] = []
+        for _ in range(size):
+            programme = rng.choice(programmes)
+            identified = now - datetime.timedelta(
+                days=rng.randint(0, 730), hours=rng.randint(0, 23)
+            )
+            story = _story(rng, identified, now)
+            registered = next((at for s, at in story.steps if s == Status.REGISTERED), None)
+            sex = rng.choices([Sex.FEMALE, Sex.MALE, Sex.OTHER, Sex.UNKNOWN], [55, 42, 1, 2])[0]
+            given_pool = names.GIVEN_MALE if sex == Sex.MALE else names.GIVEN_FEMALE
+            birth, age = _birth_date(rng, programme.code, (registered or identified).date())
+            known_birth = rng.random() < 0.7
+            person = Person(
+                agency=agency,
+                reference=person_reference(agency.code, next_person),
+                given_name=rng.choice(given_pool),
+                family_name=rng.choice(names.FAMILY),
+                sex=sex,
+                date_of_birth=birth if known_birth else None,
+                estimated_age=None if known_birth else age,
+                age_estimated_on=None if known_birth else (registered or identified).date(),
+                nationality=rng.choice(["ML", "BF", "NE", "SN", "CI", "SD", "SY"]),
+                disability=rng.choices(YesNoUnknown.values, [12, 80, 8])[0],
+                mobility_status=rng.choice(mobility),
+                languages=rng.choice(["fr", "fr, bm", "ar", "ar, fr", "en", "es"]),
+                phone=f"+223 7{rng.randint(0, 9999999):07d}",
+            )
+            next_person += 1
+            caseworker = rng.choice(setup.caseworkers)
+            year = (registered or identified).year
+            counters[year] = counters.get(year, 0) + 1
+            last_status, last_at = story.steps[-1]
+            risk = rng.choices(*risk_weights)[0] if registered else ""
+            closed = last_status == Status.CLOSED
+            step_dates = {status: at.date() for status, at in story.steps}
+            cases.append(
+                Case(
+                    agency=agency,
+                    reference=case_reference(agency.code, year, counters[year]),
+                    programme=programme,
+                    service_type=rng.choices(ServiceType.values, [85, 10, 5])[0],
+                    identification_source=rng.choice(IdentificationSource.values),
+                    identified_on=identified.date(),
+                    registered_on=registered.date() if registered else None,
+                    primary_concern=rng.choice(concerns),
+                    risk_level=risk,
+                    status=last_status,
+                    caseworker=caseworker,
+                    team_id=caseworker.team_id,
+                    location=rng.choice(locations),
+                    age_at_registration=age if registered else None,
+                    assessed_on=step_dates.get(Status.ASSESSED),
+                    planned_on=step_dates.get(Status.PLANNED),
+                    closed_on=step_dates.get(Status.CLOSED),
+                    closure_reason=story.closure_reason,
+                    next_due_at=None if closed else deadlines.first_follow_up_due(risk, last_at),
+                    last_contact_on=last_at.date(),
+                    created_at=identified,
+                    updated_at=last_at,
+                )
+            )
+            people.append(person)
+            stories.append(story)
+        with transaction.atomic():
+            Person.objects.bulk_create(people, batch_size=BATCH)
+            PersonNameIndex.objects.bulk_create(
+                [row for person in people for row in name_index_rows(person)], batch_size=BATCH
+            )
+            for case, person in zip(cases, people, strict=True):
+                case.person = person
+            Case.objects.bulk_create(cases, batch_size=BATCH)
+            transitions: list[Transition] = []
+            consents: list[Consent] = []
+            case_notes: list[CaseNote] = []
+            for case, story in zip(cases, stories, strict=True):
+                by = case.caseworker or setup.caseworkers[0]
+                previous = ""
+                for status, at in story.steps:
+                    transitions.append(
+                        Transition(
+                            case=case,
+                            from_status=previous,
+                            to_status=status,
+                            occurred_at=at,
+                            by=supervisors.get(case.team_id, by) if status == Status.CLOSED else by,
+                            closure_reason=story.closure_reason if status == Status.CLOSED else "",
+                            reason="" if status != Status.PAUSED else "Client travelling",
+                        )
+                    )
+                    previous = status
+                if case.registered_on:
+                    child = (case.age_at_registration or 0) < 18
+                    consents.append(
+                        Consent(
+                            case=case,
+                            given_by=Consent.GivenBy.CAREGIVER if child else Consent.GivenBy.CLIENT,
+                            caregiver_name=f"{rng.choice(names.GIVEN_FEMALE)} {case.person.family_name}"
+                            if child
+                            else "",
+                            child_assent=True if child else None,
+                            receive_services=rng.random() > 0.03,
+                            share_for_referral=rng.random() < 0.6,
+                            given_on=case.registered_on,
+                            recorded_by=by,
+                        )
+                    )
+                if notes and len(story.steps) > 2:
+                    for status, at in story.steps[2:4]:
+                        case_notes.append(
+                            CaseNote(
+                                case=case,
+                                author=by,
+                                contact_on=at.date(),
+                                contact_type=rng.choice(ContactType.values),
+                                text=rng.choice(names.NOTES),
+                            )
+                        )
+            Transition.objects.bulk_create(transitions, batch_size=BATCH)
+            Consent.objects.bulk_create(consents, batch_size=BATCH)
+            CaseNote.objects.bulk_create(case_notes, batch_size=BATCH)
+            _save_counters(agency, {0: next_person - 1, **counters})
+        written += size
+        yield written
+    record("demo.generated", by=None, agency_id=agency.pk, data={"cases": count, "seed": seed})
+
+
+def _save_counters(agency: Agency, counters: dict[int, int]) -> None:
+    for year, last in counters.items():
+        updated = CaseCounter.objects.filter(agency=agency, year=year).update(last=last)
+        if not updated:
+            CaseCounter.objects.create(agency=agency, year=year, last=last)
+
+
+def caseworkers_for(count: int) -> int:
+    return max(2, count // CASES_PER_CASEWORKER)
