@@ -12,4 +12,5 @@ class RequestContext:
     user_agent: str = ""
 
 
-current: ContextVar[RequestContext] = ContextVar("casework_request", default=RequestContext())
+# The default is frozen (immutable), so sharing it between contexts is safe.
+current: ContextVar[RequestContext] = ContextVar("casework_request", default=RequestContext())  # noqa: B039

@@ -203,6 +203,9 @@ class CaseCounter(models.Model):
             models.UniqueConstraint(fields=["agency", "year"], name="one_counter_per_agency_year")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.agency_id}/{self.year}: {self.last}"
+
 
 class Transition(models.Model):
     """One move of a case through its lifecycle. Never edited, never deleted."""
@@ -370,6 +373,9 @@ class NoteRevision(models.Model):
     class Meta:
         ordering = ["version"]
 
+    def __str__(self) -> str:
+        return f"note {self.note_id} v{self.version}"
+
 
 class CaseGrant(models.Model):
     """Access to a case for a user it is not assigned to (shared by a referral or a transfer)."""
@@ -397,3 +403,6 @@ class CaseGrant(models.Model):
                 fields=["user", "case"], name="grant_user_case", condition=Q(revoked_at=None)
             )
         ]
+
+    def __str__(self) -> str:
+        return f"grant {self.pk}"

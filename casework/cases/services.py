@@ -264,9 +264,8 @@ def _validate_registration(
                 add("consent_recipients", _("Choose a purpose from the list."))
             if any(item not in ReleaseInformation.values for item in recipient.information):
                 add("consent_recipients", _("Choose the information to share from the list."))
-    if errors:
+    if errors or team is None:
         raise FieldErrors(errors)
-    assert team is not None
     return age, caseworker, team
 
 
@@ -287,7 +286,8 @@ def register_case(
         by=by, person=person, details=details, consent=consent, caregiver=caregiver, today=today
     )
     agency = by.agency
-    assert agency is not None
+    if agency is None:
+        raise NotAllowed(_("Your account is not in an agency."))
     now = timezone.now()
 
     subject = Person.objects.create(

@@ -352,7 +352,7 @@ def generate_cases(
                         )
                     )
                 if notes and len(story.steps) > 2:
-                    for status, at in story.steps[2:4]:
+                    for _step, at in story.steps[2:4]:
                         case_notes.append(
                             CaseNote(
                                 case=case,

@@ -112,6 +112,9 @@ class PersonNameIndex(models.Model):
     class Meta:
         indexes = [models.Index(fields=["digest"], name="person_name_digest")]
 
+    def __str__(self) -> str:
+        return f"{self.kind} index of person {self.person_id}"
+
 
 class HouseholdMember(TimeStampedModel):
     class Relationship(models.TextChoices):

@@ -47,7 +47,7 @@ class Command(BaseCommand):
         self._print_logins(password)
 
     def _print_logins(self, password: str) -> None:
-        self.stdout.write("Demo logins (password for all: %s):" % password)
+        self.stdout.write(f"Demo logins (password for all: {password}):")
         for spec in DEMO_USERS:
             role = "administrator" if spec.administrator else spec.role
             self.stdout.write(f"  {spec.username:<8} {role}")
