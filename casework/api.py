@@ -6,6 +6,7 @@ per-field problems). A case the caller may not see is a 404, exactly as if it di
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -94,6 +95,16 @@ def _register_routers() -> None:
 
     api.add_router("/cases", cases_router)
     api.add_router("/reference", reference_router)
+    for prefix, module in [
+        ("/tasks", "casework.worklist.api"),
+        ("/assessments", "casework.assessments.api"),
+        ("/plans", "casework.plans.api"),
+        ("/referrals", "casework.referrals.api"),
+        ("/feedback", "casework.feedback.api"),
+        ("/indicators", "casework.indicators.api"),
+        ("/interchange", "casework.interchange.api"),
+    ]:
+        api.add_router(prefix, importlib.import_module(module).router)
 
 
 _register_routers()

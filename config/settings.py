@@ -59,6 +59,14 @@ INSTALLED_APPS = [
     "casework.reference",
     "casework.people",
     "casework.cases",
+    "casework.worklist",
+    "casework.assessments",
+    "casework.plans",
+    "casework.referrals",
+    "casework.feedback",
+    "casework.indicators",
+    "casework.interchange",
+    "casework.retention",
     "casework.demo",
 ]
 

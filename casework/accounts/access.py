@@ -116,10 +116,16 @@ def navigation_for(user: Any) -> dict[str, bool]:
     """Which sections the menu offers. Hiding a link is convenience; the gate is the control."""
     if not _active(user):
         return {}
+    works_cases = user.has_casework_perm(Perm.WORK_ON_CASES)
     return {
         "caseload": user.role in (Role.CASEWORKER, Role.SUPERVISOR, Role.PROGRAMME_MANAGER),
         "register": user.has_casework_perm(Perm.REGISTER_CASES),
+        "tasks": works_cases,
+        "approvals": user.has_casework_perm(Perm.APPROVE_PLANS),
+        "team": user.has_casework_perm(Perm.REASSIGN_IN_TEAM),
+        "services": works_cases or user.role == Role.PROGRAMME_MANAGER,
         "indicators": user.has_casework_perm(Perm.VIEW_INDICATORS),
+        "imports": user.has_casework_perm(Perm.IMPORT_CASES),
         "referrals_inbox": user.has_casework_perm(Perm.ANSWER_REFERRALS),
         "administration": user.has_casework_perm(Perm.MANAGE_USERS),
     }

@@ -32,6 +32,7 @@ class Perm(StrEnum):
     VIEW_INDICATORS = "view_indicators"
     VIEW_UNSUPPRESSED = "view_unsuppressed"
     EXPORT_PERSONAL_DATA = "export_personal_data"
+    IMPORT_CASES = "import_cases"
     ANSWER_REFERRALS = "answer_referrals"
     MANAGE_USERS = "manage_users"
     MANAGE_CONFIGURATION = "manage_configuration"
@@ -65,9 +66,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
         }
     ),
     Role.PROGRAMME_MANAGER: frozenset(
-        {Perm.VIEW_INDICATORS, Perm.VIEW_UNSUPPRESSED, Perm.EXPORT_PERSONAL_DATA}
+        {Perm.VIEW_INDICATORS, Perm.VIEW_UNSUPPRESSED, Perm.EXPORT_PERSONAL_DATA, Perm.IMPORT_CASES}
     ),
-    Role.ME_OFFICER: frozenset({Perm.VIEW_INDICATORS}),
+    Role.ME_OFFICER: frozenset({Perm.VIEW_INDICATORS, Perm.IMPORT_CASES}),
     Role.PARTNER: frozenset({Perm.ANSWER_REFERRALS}),
     Role.NONE: frozenset(),
 }

@@ -152,6 +152,10 @@ class Case(TimeStampedModel):
     closure_reason = models.CharField(
         _("closure reason"), max_length=16, choices=ClosureReason.choices, blank=True
     )
+    # The current plan, summarised for INDIVIDUAL_PLAN (maintained by casework.plans.services and
+    # by imports): the hash of its folded text ("" = no text) and whether it is a group plan.
+    plan_fold_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    plan_is_group = models.BooleanField(default=False)
     next_due_at = models.DateTimeField(_("next due"), null=True, blank=True)
     last_contact_on = models.DateField(_("last contact"), null=True, blank=True)
     # Optimistic locking: every change checks and bumps it, so no one silently overwrites another.

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from casework.accounts import access
 from casework.accounts.roles import Perm, Role, Sensitive
 from casework.audit.log import case_access_log
-from casework.cases import services
+from casework.cases import panels, services
 from casework.cases.forms import (
     CaseloadFilterForm,
     ConsentForm,
@@ -127,6 +127,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             if can_write
             else None
         ),
+        "panels": panels.render_context(case, user, can_write),
         "access_log": (
             case_access_log(case.pk)
             if user.has_casework_perm(Perm.VIEW_ACCESS_LOG)  # type: ignore[union-attr]

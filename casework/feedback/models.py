@@ -1,0 +1,60 @@
+"""Client feedback: the participation survey of seed 000 and the exit interview at closure."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from casework.core.models import TimeStampedModel
+
+
+class ParticipationWay(models.TextChoices):
+    """Q3 of the participation survey: how the client was involved (several may apply)."""
+
+    EXPRESSED_NEEDS = "expressed_needs", _("Expressed their needs")
+    CHOSE_SERVICES = "chose_services", _("Chose among the services offered")
+    SET_GOALS = "set_goals", _("Set their own goals")
+    AGREED_PLAN = "agreed_plan", _("Agreed the plan")
+    DECLINED_SERVICES = "declined_services", _("Declined services they did not want")
+    OTHER = "other", _("Other")
+
+
+class ParticipationSurvey(TimeStampedModel):
+    """One answered participation survey (seed 000). Q2 is asked only when Q1 is yes, and Q3
+    only when Q2 is yes (casework.feedback.services enforces the branching)."""
+
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.CASCADE, related_name="participation_surveys"
+    )
+    surveyed_on = models.DateField(_("surveyed on"))
+    q1_aware = models.BooleanField(
+        _("Do you know that the project developed a case management plan for you?")
+    )
+    q2_involved = models.BooleanField(
+        _("Were you involved in the decisions about your case management plan?"),
+        null=True,
+        blank=True,
+    )
+    # Q3 as one column per answer, so indicators count each way with a plain SUM in the database.
+    q3_expressed_needs = models.BooleanField(default=False)
+    q3_chose_services = models.BooleanField(default=False)
+    q3_set_goals = models.BooleanField(default=False)
+    q3_agreed_plan = models.BooleanField(default=False)
+    q3_declined_services = models.BooleanField(default=False)
+    q3_other = models.BooleanField(default=False)
+    # Who asked: ideally not the client's own caseworker, so that answers are given freely.
+    surveyed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("participation survey")
+        indexes = [models.Index(fields=["case", "surveyed_on"], name="survey_case_date")]
+
+    def __str__(self) -> str:
+        return f"survey {self.pk}"
+
+    @property
+    def q3_ways(self) -> list[str]:
+        return [way for way in ParticipationWay.values if getattr(self, f"q3_{way}")]
