@@ -320,6 +320,9 @@ class ConsentRecipient(models.Model):
 
     consent = models.ForeignKey(Consent, on_delete=models.CASCADE, related_name="recipients")
     organisation_name = models.CharField(_("organisation"), max_length=200)
+    # The organisation's code in the service directory (or an agency code), when known: releases
+    # are matched on it, else on the folded name.
+    organisation_code = models.CharField(_("organisation code"), max_length=40, blank=True)
     purpose = models.CharField(
         _("purpose"), max_length=10, choices=ReleasePurpose.choices, default=ReleasePurpose.REFERRAL
     )

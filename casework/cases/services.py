@@ -81,6 +81,7 @@ class CaregiverDetails:
 @dataclass
 class RecipientDetails:
     organisation_name: str
+    organisation_code: str = ""
     purpose: str = ReleasePurpose.REFERRAL
     information: list[str] = field(default_factory=list)
     valid_until: datetime.date | None = None
@@ -150,7 +151,7 @@ def _check_version(case: Case, expected_version: int | None) -> None:
         )
 
 
-def _save_case(case: Case, fields: list[str], *, expected_version: int | None = None) -> None:
+def save_case(case: Case, fields: list[str], *, expected_version: int | None = None) -> None:
     """Write `fields` only if nobody else saved the case since it was loaded (optimistic lock)."""
     version = case.version if expected_version is None else expected_version
     values = {name: getattr(case, name) for name in fields}
@@ -406,6 +407,7 @@ def _create_consent(
         ConsentRecipient(
             consent=consent,
             organisation_name=recipient.organisation_name.strip(),
+            organisation_code=recipient.organisation_code.strip(),
             purpose=recipient.purpose,
             information=list(recipient.information),
             valid_until=recipient.valid_until,
@@ -594,7 +596,7 @@ def transition_case(
         case.closure_reason = ""
         case.next_due_at = deadlines.first_follow_up_due(case.risk_level, now)
         fields += ["closed_on", "closure_reason", "next_due_at"]
-    _save_case(case, fields)
+    save_case(case, fields)
     transition = Transition.objects.create(
         case=case,
         from_status=current,
