@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "casework.audit.middleware.RequestContextMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "casework.accounts.middleware.SessionLifetimeMiddleware",
+    "casework.accounts.middleware.MFARequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
@@ -20,4 +21,29 @@ class LoginForm(AuthenticationForm):
         self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
         # Long passphrases are welcome: no maxlength on the password input.
         self.fields["password"].widget.attrs.pop("maxlength", None)
-        self.fields["password"].max_length = None
+        password = self.fields["password"]
+        if isinstance(password, forms.CharField):
+            password.max_length = None
+
+
+class CodeForm(forms.Form):
+    """One box for a six-digit code from the authenticator app or a recovery code."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "off",
+                "spellcheck": "false",
+                "autofocus": True,
+            }
+        ),
+    )
+
+    def __init__(self, *args: Any, help_text: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if help_text:
+            self.fields["code"].help_text = help_text

@@ -15,4 +15,10 @@ urlpatterns = [
         views.password_reset_confirm,
         name="password_reset_confirm",
     ),
+    path("two-factor/set-up/", views.mfa_enrol, name="mfa_enrol"),
+    path("two-factor/", views.mfa_verify, name="mfa_verify"),
+    path("two-factor/recovery-codes/", views.mfa_recovery_codes, name="mfa_recovery_codes"),
+    path("users/", views.user_list, name="users"),
+    path("users/<int:user_id>/end-sessions/", views.user_end_sessions, name="user_end_sessions"),
+    path("users/<int:user_id>/deactivate/", views.user_deactivate, name="user_deactivate"),
 ]

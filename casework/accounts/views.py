@@ -1,14 +1,25 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
+import django_otp
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
-from casework.accounts.access import navigation_for
-from casework.accounts.forms import LoginForm
+from casework.accounts import mfa, services
+from casework.accounts.access import navigation_for, require_perm
+from casework.accounts.forms import CodeForm, LoginForm
+from casework.accounts.models import User
+from casework.accounts.roles import Perm
+from casework.core.errors import CaseworkError
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -17,13 +28,28 @@ def home(request: HttpRequest) -> HttpResponse:
     nav = navigation_for(request.user)
     if nav.get("caseload"):
         return redirect("cases:caseload")
-    return render(request, "accounts/home.html", {})
+    return render(
+        request, "accounts/home.html", {"has_authenticator": mfa.has_authenticator(request.user)}
+    )
+
+
+def mfa_step_url(user: Any, next_url: str = "") -> str:
+    """Where a signed-in user who still owes a second factor goes: set-up, or the code prompt."""
+    name = "accounts:mfa_verify" if mfa.has_authenticator(user) else "accounts:mfa_enrol"
+    url = reverse(name)
+    return f"{url}?{urlencode({'next': next_url})}" if next_url else url
 
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def get_success_url(self) -> str:
+        url = super().get_success_url()
+        if self.request.user.must_use_mfa:  # type: ignore[union-attr]
+            return mfa_step_url(self.request.user, url)
+        return url
 
 
 def locked_out(
@@ -47,3 +73,165 @@ password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
     template_name="accounts/password_reset_confirm.html",
     success_url=reverse_lazy("accounts:login"),
 )
+
+
+# Two-factor sign-in. Until the second factor is given, MFARequiredMiddleware lets the user reach
+# only these pages (and sign-out), so they must not trust `is_verified()` to have been checked.
+
+
+def _next_url(request: HttpRequest) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+def _is_verified(request: HttpRequest) -> bool:
+    is_verified = getattr(request.user, "is_verified", None)
+    return bool(is_verified and is_verified())
+
+
+def _mark_verified(request: HttpRequest, device: Any) -> None:
+    django_otp.login(request, device)
+    # A new session key for the now fully signed-in session (as Django does at password login).
+    request.session.cycle_key()
+
+
+@login_required
+def mfa_enrol(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    next_url = _next_url(request)
+    if not user.must_use_mfa:
+        return redirect(next_url)
+    if mfa.has_authenticator(user):
+        # Never let a password alone replace an enrolled authenticator.
+        return redirect(mfa_step_url(user, next_url))
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device, codes = mfa.confirm_enrolment(user, code=form.cleaned_data["code"])
+        except mfa.CodeRefused as refusal:
+            form.add_error("code", str(refusal.message))
+        else:
+            _mark_verified(request, device)
+            return render(
+                request,
+                "accounts/mfa_recovery_codes.html",
+                {"codes": codes, "next": next_url, "enrolled": True},
+            )
+    device = mfa.pending_authenticator(user)
+    return render(
+        request,
+        "accounts/mfa_enrol.html",
+        {
+            "form": form,
+            "next": next_url,
+            "qr_svg": mfa.qr_code_svg(device),
+            "secret": mfa.secret_for_display(device),
+        },
+    )
+
+
+@login_required
+def mfa_verify(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    next_url = _next_url(request)
+    if not user.must_use_mfa or _is_verified(request):
+        return redirect(next_url)
+    if not mfa.has_authenticator(user):
+        return redirect(mfa_step_url(user, next_url))
+    form = CodeForm(
+        request.POST or None,
+        help_text=_("The six digits your authenticator app shows, or one of your recovery codes."),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            verification = mfa.verify(user, code=form.cleaned_data["code"])
+        except mfa.CodeRefused as refusal:
+            form.add_error("code", str(refusal.message))
+        else:
+            _mark_verified(request, verification.device)
+            if verification.used_recovery_code:
+                messages.warning(
+                    request,
+                    _(
+                        "You signed in with a recovery code; %(left)d left. "
+                        "Make new ones from the recovery codes page."
+                    )
+                    % {"left": verification.recovery_codes_left},
+                )
+            return redirect(next_url)
+    return render(request, "accounts/mfa_verify.html", {"form": form, "next": next_url})
+
+
+@login_required
+def mfa_recovery_codes(request: HttpRequest) -> HttpResponse:
+    """Make new recovery codes. Asks for a fresh authenticator code even in a verified session:
+    a session left open on a shared computer must not be enough to mint new ways in."""
+    user: User = request.user  # type: ignore[assignment]
+    if not mfa.has_authenticator(user):
+        return redirect("home")
+    form = CodeForm(
+        request.POST or None, help_text=_("The six digits your authenticator app shows now.")
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = mfa.regenerate_recovery_codes(user, code=form.cleaned_data["code"])
+        except mfa.CodeRefused as refusal:
+            form.add_error("code", str(refusal.message))
+        else:
+            return render(
+                request,
+                "accounts/mfa_recovery_codes.html",
+                {"codes": codes, "next": resolve_url("home"), "enrolled": False},
+            )
+    return render(
+        request,
+        "accounts/mfa_regenerate.html",
+        {"form": form, "left": mfa.recovery_codes_left(user)},
+    )
+
+
+# Administration of the agency's accounts: who can sign in, and ending their sessions.
+
+
+def user_list(request: HttpRequest) -> HttpResponse:
+    require_perm(request.user, Perm.MANAGE_USERS)
+    users = services.users_managed_by(request.user)  # type: ignore[arg-type]
+    return render(request, "accounts/users.html", {"users": users})
+
+
+def _managed_user(request: HttpRequest, user_id: int) -> User:
+    require_perm(request.user, Perm.MANAGE_USERS)
+    # Someone of another agency is "not found", exactly like no one.
+    return get_object_or_404(User, pk=user_id, agency_id=request.user.agency_id)  # type: ignore[union-attr]
+
+
+def user_end_sessions(request: HttpRequest, user_id: int) -> HttpResponse:
+    target = _managed_user(request, user_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    services.end_sessions(target, by=request.user)  # type: ignore[arg-type]
+    messages.success(
+        request, _("%(name)s has been signed out everywhere.") % {"name": target.username}
+    )
+    return redirect("accounts:users")
+
+
+def user_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
+    target = _managed_user(request, user_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        services.deactivate_user(target, by=request.user)  # type: ignore[arg-type]
+    except CaseworkError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(
+            request,
+            _("%(name)s can no longer sign in; their sessions have ended.")
+            % {"name": target.username},
+        )
+    return redirect("accounts:users")

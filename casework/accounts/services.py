@@ -1,0 +1,65 @@
+"""Account actions that must leave an audit trail: ending sessions, deactivating a user.
+
+Sessions are ended by bumping `User.session_generation`, which is part of the session auth hash
+(see User.get_session_auth_hash): Django drops every session of the user on its next request,
+on any device, without our having to find the session rows.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from casework.accounts.models import User
+from casework.accounts.roles import Perm
+from casework.audit.log import record
+from casework.core.errors import NotAllowed
+
+
+def _check_may_manage(user: User, *, by: User) -> None:
+    """Administrators manage the users of their own agency; anyone may end their own sessions."""
+    if by.pk == user.pk or by.is_superuser:
+        return
+    if not (by.has_casework_perm(Perm.MANAGE_USERS) and by.agency_id == user.agency_id):
+        raise NotAllowed(_("You may not manage this user."))
+
+
+def _bump_generation(user: User, **fields: object) -> None:
+    # F(): two administrators ending sessions at the same moment both take effect.
+    User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1, **fields)
+    user.refresh_from_db(fields=["session_generation", *fields])
+
+
+@transaction.atomic
+def end_sessions(user: User, *, by: User) -> None:
+    """Sign the user out everywhere, at once."""
+    _check_may_manage(user, by=by)
+    _bump_generation(user)
+    record("accounts.sessions.ended", by=by, target=user)
+
+
+@transaction.atomic
+def deactivate_user(user: User, *, by: User) -> None:
+    """Stop the user signing in, and end every session they have now."""
+    _check_may_manage(user, by=by)
+    if by.pk == user.pk:
+        raise NotAllowed(_("You cannot deactivate your own account."))
+    if not user.is_active:
+        raise NotAllowed(_("This account is already deactivated."), code="already_inactive")
+    _bump_generation(user, is_active=False)
+    record("accounts.user.deactivated", by=by, target=user)
+
+
+def users_managed_by(by: User) -> QuerySet[User]:
+    """The staff list an administrator sees: their agency's accounts only, and no case data."""
+    if by.agency_id is None:
+        return User.objects.none()
+    enrolled = TOTPDevice.objects.filter(user_id=OuterRef("pk"), confirmed=True)
+    return (
+        User.objects.filter(agency_id=by.agency_id)
+        .select_related("team")
+        .annotate(mfa_enrolled=Exists(enrolled))
+        .order_by("username")
+    )
