@@ -4,7 +4,7 @@ import hashlib
 import hmac
 
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -44,6 +44,16 @@ class Agency(TimeStampedModel):
         help_text=_("For every role that can see personal data."),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # How long the personal data of a person whose cases are all closed is kept before retention
+    # anonymises it (casework/retention). Seven years by default: a common legal minimum.
+    retention_days = models.PositiveIntegerField(
+        _("retention period (days)"),
+        default=7 * 365,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Personal data is anonymised this many days after a person's last case closed."
+        ),
+    )
 
     class Meta:
         verbose_name = _("agency")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +47,60 @@ class Problem:
     detail: str
 
 
-def verify(entries: Iterator[Any], *, head_seq: int, head_hash: str) -> list[Problem]:
+class _Walker:
+    """Checks entries one at a time, in seq order, remembering only the previous link."""
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+        self.expected_seq = 1
+        self.prev_hash = GENESIS
+        self.prev_changed = False
+        self.last_seq = 0
+
+    def beyond_head(self, entry: Any) -> Problem:
+        return Problem(entry.seq, "inserted", "after the chain head: not appended by Casework")
+
+    def step(self, entry: Any) -> list[Problem]:
+        problems = []
+        gap = entry.seq > self.expected_seq
+        if gap:
+            problems.append(
+                Problem(
+                    self.expected_seq,
+                    "missing",
+                    f"entries {self.expected_seq}..{entry.seq - 1} absent",
+                )
+            )
+        changed = not hmac.compare_digest(link(entry.prev_hash, entry, self.key), entry.hash)
+        if changed:
+            problems.append(Problem(entry.seq, "changed", "content does not match its hash"))
+        elif not gap and not self.prev_changed and entry.prev_hash != self.prev_hash:
+            # A valid link to a different predecessor: this entry was not appended after the one
+            # now before it. (After a changed entry the mismatch is that change, already told.)
+            problems.append(
+                Problem(entry.seq, "inserted", "does not follow from the previous entry")
+            )
+        self.prev_hash = entry.hash
+        self.prev_changed = changed
+        self.expected_seq = entry.seq + 1
+        self.last_seq = entry.seq
+        return problems
+
+    def end(self, head_seq: int, head_hash: str) -> list[Problem]:
+        if self.last_seq < head_seq:
+            return [
+                Problem(
+                    self.last_seq + 1,
+                    "truncated",
+                    f"chain ends at {self.last_seq}, head says {head_seq}",
+                )
+            ]
+        if head_seq and not hmac.compare_digest(head_hash, self.prev_hash):
+            return [Problem(head_seq, "changed", "the head does not match the last entry")]
+        return []
+
+
+def verify(entries: Iterable[Any], *, head_seq: int, head_hash: str) -> list[Problem]:
     """Walk entries in seq order and report every break in the chain.
 
     - changed: an entry's content no longer matches its HMAC (a field was edited);
@@ -56,35 +109,56 @@ def verify(entries: Iterator[Any], *, head_seq: int, head_hash: str) -> list[Pro
       (written by something other than `record()`, which would need the key to forge a link);
     - truncated: the chain ends before the head says it should (the last rows deleted).
     """
-    key = audit_key()
+    walker = _Walker(audit_key())
     problems: list[Problem] = []
-    expected_seq = 1
-    prev_hash = GENESIS
-    last_seq = 0
     for entry in entries:
         if entry.seq > head_seq:
-            problems.append(
-                Problem(entry.seq, "inserted", "after the chain head: not appended by Casework")
-            )
-            continue
-        gap = entry.seq > expected_seq
-        if gap:
-            problems.append(
-                Problem(expected_seq, "missing", f"entries {expected_seq}..{entry.seq - 1} absent")
-            )
-        if not hmac.compare_digest(link(entry.prev_hash, entry, key), entry.hash):
-            problems.append(Problem(entry.seq, "changed", "content does not match its hash"))
-        elif not gap and entry.prev_hash != prev_hash:
-            problems.append(
-                Problem(entry.seq, "inserted", "does not follow from the previous entry")
-            )
-        prev_hash = entry.hash
-        expected_seq = entry.seq + 1
-        last_seq = entry.seq
-    if last_seq < head_seq:
-        problems.append(
-            Problem(last_seq + 1, "truncated", f"chain ends at {last_seq}, head says {head_seq}")
-        )
-    elif head_seq and not hmac.compare_digest(head_hash, prev_hash):
-        problems.append(Problem(head_seq, "changed", "the head does not match the last entry"))
+            problems.append(walker.beyond_head(entry))
+        else:
+            problems.extend(walker.step(entry))
+    problems.extend(walker.end(head_seq, head_hash))
     return problems
+
+
+class StoredChain:
+    """The chain in the database, walked in bounded batches (millions of rows, constant memory).
+
+    Each batch is its own short query (seq > last, ordered, limited) on the unique seq index, so
+    no long transaction or cursor is held while the application keeps appending. An entry past
+    the head read at the start is checked against a fresh read of the head: `record()` moves the
+    head in the same transaction as the insert, so a genuine append is always covered by it.
+    """
+
+    def __init__(self, *, batch_size: int = 5000) -> None:
+        self.batch_size = batch_size
+        self.checked = 0
+        self.head_seq = 0
+        self.head_hash = GENESIS
+
+    def _read_head(self) -> None:
+        from casework.audit.models import AuditHead
+
+        head = AuditHead.objects.filter(pk=1).values_list("seq", "hash").first()
+        self.head_seq, self.head_hash = head if head is not None else (0, GENESIS)
+
+    def problems(self) -> Iterator[Problem]:
+        from casework.audit.models import AuditEntry
+
+        walker = _Walker(audit_key())
+        self.checked = 0
+        self._read_head()
+        last = 0
+        while True:
+            batch = list(AuditEntry.objects.filter(seq__gt=last).order_by("seq")[: self.batch_size])
+            for entry in batch:
+                self.checked += 1
+                if entry.seq > self.head_seq:
+                    self._read_head()
+                if entry.seq > self.head_seq:
+                    yield walker.beyond_head(entry)
+                else:
+                    yield from walker.step(entry)
+            if len(batch) < self.batch_size:
+                break
+            last = batch[-1].seq
+        yield from walker.end(self.head_seq, self.head_hash)

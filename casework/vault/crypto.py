@@ -13,7 +13,7 @@ import secrets
 
 from cryptography.exceptions import InvalidTag
 
-from casework.vault.keys import keyring
+from casework.vault.keys import keyring, keyring_knowing
 
 PREFIX = "cw1"
 logger = logging.getLogger(__name__)
@@ -49,8 +49,7 @@ def decrypt_bytes(ciphertext: str, *, context: str) -> bytes | None:
     if key_id is None:
         logger.warning("Unrecognised ciphertext format in %s", context)
         return None
-    ring = keyring()
-    aead = ring.data.get(key_id)
+    aead = keyring_knowing(key_id).data.get(key_id)
     if aead is None:
         return None
     blob = base64.urlsafe_b64decode(ciphertext.split("$", 2)[2])

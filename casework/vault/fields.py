@@ -120,7 +120,7 @@ def encrypted_fields() -> list[tuple[type[models.Model], EncryptedMixin]]:
     """Every encrypted column in the project (for key rotation, retention and the purge)."""
     from django.apps import apps
 
-    found = []
+    found: list[tuple[type[models.Model], EncryptedMixin]] = []
     for model in apps.get_models():
         for model_field in model._meta.concrete_fields:
             if isinstance(model_field, EncryptedMixin):

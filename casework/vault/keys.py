@@ -176,9 +176,10 @@ _cached: Keyring | None = None
 
 
 def clear_cache() -> None:
-    global _cached
+    global _cached, _last_forced_reload
     with _lock:
         _cached = None
+        _last_forced_reload = 0.0
 
 
 def create_data_key(purpose: str, *, master: MasterKeys | None = None) -> DataKey:
@@ -232,6 +233,28 @@ def keyring() -> Keyring:
             if ring is None or time.monotonic() - ring.loaded_at > KEYRING_TTL:
                 ring = _cached = _load()
     return ring
+
+
+_last_forced_reload = 0.0
+
+
+def keyring_knowing(key_id: int) -> Keyring:
+    """The keyring, reloaded first if `key_id` is newer than every key it holds.
+
+    A rotation elsewhere makes a new data key and starts re-encrypting at once; a process whose
+    keyring was cached before that must not read those values as unreadable for KEYRING_TTL
+    seconds. Forced reloads are throttled, so forged key ids cannot turn reads into key loads.
+    """
+    global _cached, _last_forced_reload
+    ring = keyring()
+    if key_id in ring.data or key_id < max(ring.data, default=0):
+        return ring
+    with _lock:
+        if time.monotonic() - _last_forced_reload < 1.0:
+            return ring
+        _last_forced_reload = time.monotonic()
+        ring = _cached = _load()
+        return ring
 
 
 def rewrap_data_keys() -> int:

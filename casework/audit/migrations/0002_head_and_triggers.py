@@ -6,10 +6,12 @@ either (a compromised app account, a careless `DELETE`), on PostgreSQL and SQLit
 
 from django.db import migrations
 
+# `%%` because the statement goes through the driver's parameter formatting, which turns it
+# into the single `%` that RAISE substitutes TG_OP into.
 PG_UP = """
 CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger AS $$
 BEGIN
-  RAISE EXCEPTION 'audit entries are append-only (% refused)', TG_OP;
+  RAISE EXCEPTION 'audit entries are append-only (%% refused)', TG_OP;
 END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER audit_entry_no_update BEFORE UPDATE OR DELETE ON audit_auditentry
