@@ -241,6 +241,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING", "propagate": True},
         "django.security.DisallowedHost": {"level": "ERROR", "propagate": True},
+        # Sign-ins are in the audit trail; axes' own INFO lines would only repeat them.
+        "axes": {"level": "WARNING", "propagate": True},
     },
 }
 

@@ -25,7 +25,7 @@ from casework.cases.models import (
 )
 from casework.cases.timeline import case_timeline
 from casework.cases.views import PAGE_SIZE, caseload_queryset
-from casework.core.errors import FieldErrors
+from casework.core.errors import CaseworkError, FieldErrors
 from casework.people.models import HouseholdMember, MobilityStatus, Sex, YesNoUnknown
 from casework.people.services import matching_person_ids
 from casework.reference.models import Location, Programme, ProtectionConcern
@@ -462,6 +462,12 @@ def get_timeline(request: HttpRequest, case_id: int) -> Any:
 def move_case(request: HttpRequest, case_id: int, payload: TransitionIn) -> Any:
     user = _user(request)
     case = access.get_case_for_user(user, case_id, write=True)
+    if payload.to == "closed":
+        raise CaseworkError(
+            _("Close a case through /cases/{id}/closure (checklist and approval)."),
+            code="use_closure",
+            field="to",
+        )
     services.transition_case(
         case,
         to=payload.to,
@@ -558,3 +564,7 @@ def withdraw_consent(
         raise Http404
     services.withdraw_consent(consent, by=user, on=payload.withdrawn_on, reason=payload.reason)
     return _consent(consent)
+
+
+# The process-step operations (follow-up, transfer, closure …) register on the same router.
+from casework.cases import workflow_api  # noqa: E402, F401

@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from casework.accounts.models import User
+from casework.accounts.models import Agency, User
 from casework.accounts.roles import Role
 from casework.cases import services
 from casework.cases.models import (
@@ -20,6 +20,7 @@ from casework.cases.models import (
     RiskLevel,
     ServiceType,
     Status,
+    YesNoPartly,
 )
 from casework.cases.models import Consent as ConsentModel
 from casework.core.errors import FieldErrors
@@ -365,3 +366,130 @@ class CaseloadFilterForm(forms.Form):
         label=_("Risk"), choices=_blank(RiskLevel.choices, _("Any risk")), required=False
     )
     q = forms.CharField(label=_("Name or reference"), required=False, max_length=100)
+
+
+# --- follow-up, reassignment, transfer, closure ---------------------------------------------------
+
+
+class FollowUpForm(ServiceErrorsMixin, forms.Form):
+    occurred_on = forms.DateField(label=_("Date"), widget=DateInput())
+    contact_type = forms.ChoiceField(label=_("Contact"), choices=ContactType.choices)
+    service_received = forms.ChoiceField(
+        label=_("Did the client receive the services planned or referred?"),
+        choices=YesNoPartly.choices,
+        initial=YesNoPartly.NOT_APPLICABLE,
+    )
+    satisfied = forms.ChoiceField(
+        label=_("Is the client satisfied with the services?"),
+        choices=YesNoPartly.choices,
+        initial=YesNoPartly.NOT_APPLICABLE,
+    )
+    new_needs = forms.BooleanField(label=_("New needs"), required=False)
+    risk_changed = forms.BooleanField(label=_("New or changed risks"), required=False)
+    new_risk_level = forms.ChoiceField(
+        label=_("Risk level now"), choices=_blank(RiskLevel.choices), required=False
+    )
+    reassessment_needed = forms.BooleanField(label=_("Open a reassessment"), required=False)
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["occurred_on"].initial = timezone.localdate()
+
+
+class ReassignForm(ServiceErrorsMixin, forms.Form):
+    caseworker = forms.ModelChoiceField(label=_("New caseworker"), queryset=User.objects.none())
+    reason = forms.CharField(
+        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, team_id: int, agency_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["caseworker"].queryset = User.objects.filter(
+            agency_id=agency_id,
+            team_id=team_id,
+            is_active=True,
+            role__in=[Role.CASEWORKER, Role.SUPERVISOR],
+        ).order_by("username")
+
+
+class TransferForm(ServiceErrorsMixin, forms.Form):
+    to_agency = forms.ModelChoiceField(label=_("Receiving agency"), queryset=Agency.objects.none())
+    reason = forms.CharField(
+        label=_("Reason for the transfer"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+    summary = forms.CharField(
+        label=_("Summary shared with the receiving agency"),
+        help_text=_("Share the minimum the receiving agency needs to decide."),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    override_reason = forms.CharField(
+        label=_("Override the consent check (supervisors only): why"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, agency_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to_agency"].queryset = Agency.objects.filter(
+            is_active=True, kind=Agency.Kind.CASE_MANAGEMENT
+        ).exclude(pk=agency_id)
+
+
+class TransferDecisionForm(ServiceErrorsMixin, forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"), choices=[("accept", _("Accept")), ("refuse", _("Refuse"))]
+    )
+    caseworker = forms.ModelChoiceField(
+        label=_("Caseworker who takes the case"), queryset=User.objects.none(), required=False
+    )
+    comment = forms.CharField(
+        label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["caseworker"].queryset = User.objects.filter(
+            agency_id=user.agency_id,
+            team_id=user.team_id,
+            is_active=True,
+            role__in=[Role.CASEWORKER, Role.SUPERVISOR],
+        ).order_by("username")
+
+
+class ClosureForm(ServiceErrorsMixin, forms.Form):
+    reason = forms.ChoiceField(label=_("Reason for closure"), choices=_blank(ClosureReason.choices))
+    goals_reviewed = forms.BooleanField(
+        label=_("Final review of the plan's goals done with the client"), required=False
+    )
+    closure_explained = forms.BooleanField(
+        label=_("Closure explained to the client, including that they can come back"),
+        required=False,
+    )
+    follow_up_arranged = forms.BooleanField(
+        label=_("Follow-up arrangements made (or recorded as not needed)"), required=False
+    )
+    follow_up_arrangements = forms.CharField(
+        label=_("Follow-up arrangements"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    best_interests = forms.CharField(
+        label=_("Best-interests consideration (a child's closure on request)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    summary = forms.CharField(
+        label=_("Closing summary"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class DecisionForm(ServiceErrorsMixin, forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[("approve", _("Approve")), ("return", _("Return with comments"))],
+    )
+    comment = forms.CharField(
+        label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -413,3 +413,173 @@ class CaseGrant(models.Model):
 
     def __str__(self) -> str:
         return f"grant {self.pk}"
+
+
+# --- follow-up, assignment, transfer, closure -----------------------------------------------------
+
+
+class CasePolicy(models.Model):
+    """An agency's case-management settings (defaults apply when an agency has no row)."""
+
+    agency = models.OneToOneField(
+        "accounts.Agency", on_delete=models.CASCADE, related_name="case_policy"
+    )
+    closure_needs_approval = models.BooleanField(
+        _("closures need a supervisor's approval"), default=True
+    )
+    # Seed 004, standard 9: "a reasonable caseload". The number is the agency's to set.
+    caseload_threshold = models.PositiveSmallIntegerField(
+        _("reasonable caseload (open cases per caseworker)"), default=20
+    )
+
+    class Meta:
+        verbose_name = _("case-management policy")
+        verbose_name_plural = _("case-management policies")
+
+    def __str__(self) -> str:
+        return f"policy of agency {self.agency_id}"
+
+    @classmethod
+    def for_agency(cls, agency_id: int) -> CasePolicy:
+        return cls.objects.filter(agency_id=agency_id).first() or cls(agency_id=agency_id)
+
+
+class YesNoPartly(models.TextChoices):
+    YES = "yes", _("Yes")
+    PARTLY = "partly", _("Partly")
+    NO = "no", _("No")
+    NOT_APPLICABLE = "na", _("Not applicable")
+
+
+class FollowUp(TimeStampedModel):
+    """A follow-up visit or call, against the plan and the referrals (seed 003, step 5)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="follow_ups")
+    occurred_on = models.DateField(_("date"))
+    contact_type = models.CharField(_("contact"), max_length=16, choices=ContactType.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    service_received = models.CharField(
+        _("did the client receive the services planned or referred?"),
+        max_length=6,
+        choices=YesNoPartly.choices,
+        default=YesNoPartly.NOT_APPLICABLE,
+    )
+    satisfied = models.CharField(
+        _("is the client satisfied with the services?"),
+        max_length=6,
+        choices=YesNoPartly.choices,
+        default=YesNoPartly.NOT_APPLICABLE,
+    )
+    new_needs = models.BooleanField(_("new needs?"), default=False)
+    risk_changed = models.BooleanField(_("new or changed risks?"), default=False)
+    new_risk_level = models.CharField(
+        _("risk level now"), max_length=8, choices=RiskLevel.choices, blank=True
+    )
+    reassessment_needed = models.BooleanField(_("open a reassessment"), default=False)
+    notes = EncryptedTextField(_("notes"), blank=True)
+
+    class Meta:
+        verbose_name = _("follow-up")
+        indexes = [models.Index(fields=["case", "occurred_on"], name="followup_case_date")]
+        ordering = ["occurred_on", "id"]
+
+    def __str__(self) -> str:
+        return f"follow-up {self.pk}"
+
+
+class Assignment(models.Model):
+    """Who held the case when: every reassignment is a row."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="assignments")
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    reason = EncryptedTextField(_("reason"), blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["case", "at"], name="assignment_case_time")]
+
+    def __str__(self) -> str:
+        return f"assignment {self.pk}"
+
+
+class TransferRequest(TimeStampedModel):
+    """A case offered to another agency. The case moves only when the receiving agency accepts."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the receiving agency")
+        ACCEPTED = "accepted", _("Accepted")
+        REFUSED = "refused", _("Refused")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="transfer_requests")
+    from_agency = models.ForeignKey(
+        "accounts.Agency", on_delete=models.PROTECT, related_name="transfers_out"
+    )
+    to_agency = models.ForeignKey(
+        "accounts.Agency", on_delete=models.PROTECT, related_name="transfers_in"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = EncryptedTextField(_("reason for the transfer"))
+    # What the receiving agency sees before it decides: the minimum, chosen by the sender.
+    summary = EncryptedTextField(_("summary shared with the receiving agency"), blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = EncryptedTextField(_("comment"), blank=True)
+    previous_reference = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("transfer request")
+        indexes = [models.Index(fields=["to_agency", "status"], name="transfer_inbox")]
+
+    def __str__(self) -> str:
+        return f"transfer {self.pk}"
+
+
+class ClosureRequest(TimeStampedModel):
+    """A proposed closure with its checklist (seed 003, step 6), approved or returned."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for approval")
+        APPROVED = "approved", _("Approved")
+        RETURNED = "returned", _("Returned with comments")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="closure_requests")
+    reason = models.CharField(_("reason for closure"), max_length=16, choices=ClosureReason.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    goals_reviewed = models.BooleanField(_("final review of the plan's goals done with the client"))
+    closure_explained = models.BooleanField(
+        _("closure explained, including the option to come back")
+    )
+    follow_up_arranged = models.BooleanField(_("follow-up arrangements made (or not needed)"))
+    follow_up_arrangements = EncryptedTextField(_("follow-up arrangements"), blank=True)
+    best_interests = EncryptedTextField(
+        _("best-interests consideration (a child's closure on request)"), blank=True
+    )
+    summary = EncryptedTextField(_("closing summary"), blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = EncryptedTextField(_("comment"), blank=True)
+
+    class Meta:
+        verbose_name = _("closure request")
+        indexes = [models.Index(fields=["case", "status"], name="closure_case_status")]
+
+    def __str__(self) -> str:
+        return f"closure {self.pk}"

@@ -28,7 +28,7 @@ from casework.cases.forms import (
     WithdrawConsentForm,
     consent_details_from,
 )
-from casework.cases.models import OPEN_STATUSES, CaseNote, Consent
+from casework.cases.models import OPEN_STATUSES, CaseNote, Consent, Status
 from casework.cases.timeline import case_timeline
 from casework.core.errors import CaseworkError, FieldErrors
 from casework.core.http import is_htmx
@@ -128,6 +128,17 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             else None
         ),
         "panels": panels.render_context(case, user, can_write),
+        "follow_ups": case.follow_ups.select_related("by").order_by("-occurred_on", "-id")[:20],
+        "closures": case.closure_requests.select_related("requested_by", "decided_by").order_by(
+            "-created_at"
+        )[:10],
+        "pending_transfer": case.transfer_requests.filter(status="pending")
+        .select_related("to_agency")
+        .first(),
+        "may_approve_closure": user.has_casework_perm(Perm.APPROVE_CLOSURES)  # type: ignore[union-attr]
+        and user.team_id == case.team_id,  # type: ignore[union-attr]
+        "may_reassign": user.has_casework_perm(Perm.REASSIGN_IN_TEAM)  # type: ignore[union-attr]
+        and user.team_id == case.team_id,  # type: ignore[union-attr]
         "access_log": (
             case_access_log(case.pk)
             if user.has_casework_perm(Perm.VIEW_ACCESS_LOG)  # type: ignore[union-attr]
@@ -213,6 +224,9 @@ def edit_note(request: HttpRequest, pk: int, note_pk: int) -> HttpResponse:
 def transition(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk, write=True)
     form = TransitionForm(request.POST)
+    if form.is_valid() and form.cleaned_data["to"] == Status.CLOSED:
+        messages.error(request, _("Close a case with the closure form (checklist and approval)."))
+        return redirect("cases:close", pk=case.pk)
     if form.is_valid():
         try:
             services.transition_case(

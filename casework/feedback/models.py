@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from casework.core.models import TimeStampedModel
+from casework.vault.fields import EncryptedTextField
 
 
 class ParticipationWay(models.TextChoices):
@@ -32,7 +33,7 @@ class ParticipationSurvey(TimeStampedModel):
         _("Do you know that the project developed a case management plan for you?")
     )
     q2_involved = models.BooleanField(
-        _("Were you involved in the decisions about your case management plan?"),
+        _("Do you feel you were involved in the decision making in the case management process?"),
         null=True,
         blank=True,
     )
@@ -58,3 +59,45 @@ class ParticipationSurvey(TimeStampedModel):
     @property
     def q3_ways(self) -> list[str]:
         return [way for way in ParticipationWay.values if getattr(self, f"q3_{way}")]
+
+
+class Rating(models.IntegerChoices):
+    VERY_POOR = 1, _("Very dissatisfied")
+    POOR = 2, _("Dissatisfied")
+    FAIR = 3, _("Neither")
+    GOOD = 4, _("Satisfied")
+    VERY_GOOD = 5, _("Very satisfied")
+
+
+class ExitInterview(TimeStampedModel):
+    """Client satisfaction at closure (seed 004 standard 8: "a simple exit interview")."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="exit_interviews")
+    interviewed_on = models.DateField(_("date"))
+    overall = models.PositiveSmallIntegerField(
+        _("Overall, how satisfied are you with the support you received?"), choices=Rating.choices
+    )
+    felt_respected = models.BooleanField(_("Did you feel listened to and respected?"), null=True)
+    felt_safe = models.BooleanField(_("Did you feel safe when receiving services?"), null=True)
+    confidentiality_kept = models.BooleanField(
+        _("Was your information kept confidential?"), null=True
+    )
+    needs_met = models.CharField(
+        _("Were your needs met?"),
+        max_length=6,
+        choices=[("yes", _("Yes")), ("partly", _("Partly")), ("no", _("No"))],
+    )
+    would_recommend = models.BooleanField(
+        _("Would you recommend these services to someone in your situation?"), null=True
+    )
+    comments = EncryptedTextField(_("What could we do better?"), blank=True)
+    interviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("exit interview")
+        indexes = [models.Index(fields=["case", "interviewed_on"], name="exit_case_date")]
+
+    def __str__(self) -> str:
+        return f"exit interview {self.pk}"

@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from casework.feedback import views
 
 app_name = "feedback"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("cases/<int:pk>/surveys/participation/", views.participation, name="participation"),
+    path("cases/<int:pk>/surveys/exit/", views.exit_interview, name="exit_interview"),
+]

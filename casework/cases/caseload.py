@@ -1,0 +1,93 @@
+"""Caseloads: each caseworker's open cases by risk level against the agency's threshold
+(seed 004, standard 9: a reasonable caseload), for the supervisor's team view."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from casework.accounts.models import User
+from casework.accounts.roles import Role
+from casework.cases.models import OPEN_STATUSES, Case, CasePolicy, RiskLevel
+
+
+@dataclass(frozen=True)
+class CaseloadRow:
+    caseworker: User
+    high: int
+    medium: int
+    low: int
+    unassessed: int
+    overdue: int
+    total: int
+    threshold: int
+
+    @property
+    def over_threshold(self) -> bool:
+        return self.total > self.threshold
+
+
+def team_caseload(team_id: int, agency_id: int) -> list[CaseloadRow]:
+    """Two queries for the whole team, however many caseworkers and cases."""
+    threshold = CasePolicy.for_agency(agency_id).caseload_threshold
+    now = timezone.now()
+    counts = {
+        row["caseworker_id"]: row
+        for row in Case.objects.filter(
+            agency_id=agency_id, team_id=team_id, status__in=OPEN_STATUSES
+        )
+        .values("caseworker_id")
+        .annotate(
+            total=Count("id"),
+            high=Count("id", filter=Q(risk_level=RiskLevel.HIGH)),
+            medium=Count("id", filter=Q(risk_level=RiskLevel.MEDIUM)),
+            low=Count("id", filter=Q(risk_level=RiskLevel.LOW)),
+            unassessed=Count("id", filter=Q(risk_level="")),
+            overdue=Count("id", filter=Q(next_due_at__lt=now)),
+        )
+    }
+    members = User.objects.filter(
+        agency_id=agency_id,
+        team_id=team_id,
+        is_active=True,
+        role__in=[Role.CASEWORKER, Role.SUPERVISOR],
+    ).order_by("last_name", "first_name", "username")
+    empty = {"total": 0, "high": 0, "medium": 0, "low": 0, "unassessed": 0, "overdue": 0}
+    return [
+        CaseloadRow(
+            caseworker=member,
+            high=counts.get(member.pk, empty)["high"],
+            medium=counts.get(member.pk, empty)["medium"],
+            low=counts.get(member.pk, empty)["low"],
+            unassessed=counts.get(member.pk, empty)["unassessed"],
+            overdue=counts.get(member.pk, empty)["overdue"],
+            total=counts.get(member.pk, empty)["total"],
+            threshold=threshold,
+        )
+        for member in members
+        if member.role == Role.CASEWORKER or counts.get(member.pk)
+    ]
+
+
+def pending_plan_approvals(user: User) -> int | None:
+    """How many plans wait for this supervisor, if the plans app offers the count."""
+    try:
+        plans = importlib.import_module("casework.plans.services")
+    except ImportError:
+        return None
+    counter: Any = getattr(plans, "pending_approvals_for", None)
+    return counter(user).count() if counter is not None else None
+
+
+def overdue_tasks(user: User) -> int | None:
+    """Overdue tasks of the team, if the worklist app offers the count."""
+    try:
+        worklist = importlib.import_module("casework.worklist.services")
+    except ImportError:
+        return None
+    counter: Any = getattr(worklist, "overdue_tasks_for_team", None)
+    return counter(user).count() if counter is not None else None

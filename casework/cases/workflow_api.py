@@ -1,0 +1,287 @@
+"""/api/v1/cases: follow-up, reassignment, transfer, closure and the team caseload.
+
+The same services as the screens in workflow_views.py; every case is loaded through the gate.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Schema
+
+from casework.accounts import access
+from casework.accounts.models import Agency, User
+from casework.accounts.roles import Perm
+from casework.cases import caseload, workflow
+from casework.cases.api import ErrorOut, _user, router
+from casework.cases.models import ClosureRequest, FollowUp, TransferRequest
+
+
+class FollowUpIn(Schema):
+    occurred_on: datetime.date | None = None
+    contact_type: str = "home_visit"
+    service_received: str = "na"
+    satisfied: str = "na"
+    new_needs: bool = False
+    risk_changed: bool = False
+    new_risk_level: str = ""
+    reassessment_needed: bool = False
+    notes: str = ""
+
+
+class FollowUpOut(Schema):
+    id: int
+    occurred_on: datetime.date
+    contact_type: str
+    service_received: str
+    satisfied: str
+    new_needs: bool
+    risk_changed: bool
+    new_risk_level: str
+    reassessment_needed: bool
+
+
+class ReassignIn(Schema):
+    caseworker: str  # username
+    reason: str = ""
+
+
+class TransferIn(Schema):
+    to_agency: str  # agency code
+    reason: str
+    summary: str = ""
+    override_reason: str = ""
+
+
+class TransferOut(Schema):
+    id: int
+    status: str
+    from_agency: str
+    to_agency: str
+    summary: str | None = None
+    created_at: datetime.datetime
+
+
+class TransferDecisionIn(Schema):
+    accept: bool
+    caseworker: str = ""  # username in the receiving team
+    comment: str = ""
+
+
+class ClosureIn(Schema):
+    reason: str
+    goals_reviewed: bool = False
+    closure_explained: bool = False
+    follow_up_arranged: bool = False
+    follow_up_arrangements: str = ""
+    best_interests: str = ""
+    summary: str = ""
+
+
+class ClosureOut(Schema):
+    id: int
+    reason: str
+    status: str
+    created_at: datetime.datetime
+    decided_at: datetime.datetime | None
+
+
+class DecisionIn(Schema):
+    approve: bool
+    comment: str = ""
+
+
+class CaseloadOut(Schema):
+    caseworker: str
+    high: int
+    medium: int
+    low: int
+    unassessed: int
+    overdue: int
+    total: int
+    threshold: int
+    over_threshold: bool
+
+
+def _follow_up_out(item: FollowUp) -> dict[str, Any]:
+    return {
+        field: getattr(item, field)
+        for field in FollowUpOut.model_fields  # type: ignore[attr-defined]
+    }
+
+
+def _transfer_out(item: TransferRequest, *, with_summary: bool) -> dict[str, Any]:
+    return {
+        "id": item.pk,
+        "status": item.status,
+        "from_agency": item.from_agency.code,
+        "to_agency": item.to_agency.code,
+        "summary": item.summary if with_summary else None,
+        "created_at": item.created_at,
+    }
+
+
+def _closure_out(item: ClosureRequest) -> dict[str, Any]:
+    return {
+        "id": item.pk,
+        "reason": item.reason,
+        "status": item.status,
+        "created_at": item.created_at,
+        "decided_at": item.decided_at,
+    }
+
+
+@router.post(
+    "/{case_id}/follow-ups",
+    response={201: FollowUpOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Record a follow-up visit or call",
+)
+def add_follow_up(request: HttpRequest, case_id: int, payload: FollowUpIn) -> Any:
+    user = _user(request)
+    case = access.get_case_for_user(user, case_id, write=True)
+    item = workflow.record_follow_up(case, by=user, **payload.dict())
+    return 201, _follow_up_out(item)
+
+
+@router.post(
+    "/{case_id}/reassign",
+    response={200: dict, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Reassign a case within the team (supervisor)",
+)
+def reassign(request: HttpRequest, case_id: int, payload: ReassignIn) -> Any:
+    user = _user(request)
+    access.require_perm(user, Perm.REASSIGN_IN_TEAM)
+    case = access.get_case_for_user(user, case_id, write=True)
+    to = User.objects.filter(username=payload.caseworker, agency_id=user.agency_id).first()
+    if to is None:
+        return 400, {"code": "invalid", "message": _("No such caseworker."), "field": "caseworker"}
+    workflow.reassign_case(case, to=to, by=user, reason=payload.reason)
+    return 200, {"caseworker": to.username, "version": case.version}
+
+
+@router.post(
+    "/{case_id}/transfer",
+    response={201: TransferOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Offer the case to another agency (needs consent covering it)",
+)
+def request_transfer(request: HttpRequest, case_id: int, payload: TransferIn) -> Any:
+    user = _user(request)
+    case = access.get_case_for_user(user, case_id, write=True)
+    agency = Agency.objects.filter(code=payload.to_agency).first()
+    if agency is None:
+        return 400, {"code": "invalid", "message": _("No such agency."), "field": "to_agency"}
+    item = workflow.request_transfer(
+        case,
+        to_agency=agency,
+        by=user,
+        reason=payload.reason,
+        summary=payload.summary,
+        override_reason=payload.override_reason,
+    )
+    return 201, _transfer_out(item, with_summary=True)
+
+
+@router.get(
+    "/transfers/offered",
+    response=list[TransferOut],
+    summary="Transfers offered to my agency (receiving supervisors)",
+)
+def offered_transfers(request: HttpRequest) -> Any:
+    user = _user(request)
+    access.require_perm(user, Perm.REASSIGN_IN_TEAM)
+    items = workflow.transfers_for(user).select_related("to_agency").order_by("created_at")[:200]
+    return [_transfer_out(item, with_summary=True) for item in items]
+
+
+@router.post(
+    "/transfers/{transfer_id}/decision",
+    response={200: TransferOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Accept or refuse a transfer offered to my agency",
+)
+def decide_transfer(request: HttpRequest, transfer_id: int, payload: TransferDecisionIn) -> Any:
+    user = _user(request)
+    access.require_perm(user, Perm.REASSIGN_IN_TEAM)
+    offer = workflow.transfers_for(user).filter(pk=transfer_id).first()
+    if offer is None:
+        raise Http404(_("No such transfer."))
+    holder = None
+    if payload.caseworker:
+        holder = User.objects.filter(username=payload.caseworker, agency_id=user.agency_id).first()
+        if holder is None:
+            return 400, {
+                "code": "invalid",
+                "message": _("No such caseworker."),
+                "field": "caseworker",
+            }
+    item = workflow.decide_transfer(
+        offer, by=user, accept=payload.accept, caseworker=holder, comment=payload.comment
+    )
+    return 200, _transfer_out(item, with_summary=False)
+
+
+@router.post(
+    "/{case_id}/closure",
+    response={201: ClosureOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Close a case (checklist; supervisor approval where the agency requires it)",
+)
+def request_closure(request: HttpRequest, case_id: int, payload: ClosureIn) -> Any:
+    user = _user(request)
+    case = access.get_case_for_user(user, case_id, write=True)
+    item = workflow.request_closure(case, by=user, **payload.dict())
+    return 201, _closure_out(item)
+
+
+@router.post(
+    "/{case_id}/closures/{closure_id}/decision",
+    response={200: ClosureOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Approve or return a closure (the team's supervisor)",
+)
+def decide_closure(request: HttpRequest, case_id: int, closure_id: int, payload: DecisionIn) -> Any:
+    user = _user(request)
+    access.require_perm(user, Perm.APPROVE_CLOSURES)
+    case = access.get_case_for_user(user, case_id, write=True)
+    closure = ClosureRequest.objects.filter(case=case, pk=closure_id).first()
+    if closure is None:
+        raise Http404(_("No such closure."))
+    item = workflow.decide_closure(
+        closure, by=user, approve=payload.approve, comment=payload.comment
+    )
+    return 200, _closure_out(item)
+
+
+@router.post(
+    "/{case_id}/reopen",
+    response={200: dict, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Reopen a closed case (its history stays)",
+)
+def reopen(request: HttpRequest, case_id: int, payload: DecisionIn | None = None) -> Any:
+    user = _user(request)
+    case = access.get_case_for_user(user, case_id, write=True)
+    workflow.reopen_case(case, by=user, reason=payload.comment if payload else "")
+    return 200, {"status": case.status, "version": case.version}
+
+
+@router.get(
+    "/team/caseload", response=list[CaseloadOut], summary="My team's caseloads (supervisor)"
+)
+def team_caseload(request: HttpRequest) -> Any:
+    user = _user(request)
+    access.require_perm(user, Perm.REASSIGN_IN_TEAM)
+    rows = caseload.team_caseload(user.team_id, user.agency_id)  # type: ignore[arg-type]
+    return [
+        {
+            "caseworker": row.caseworker.username,
+            "high": row.high,
+            "medium": row.medium,
+            "low": row.low,
+            "unassessed": row.unassessed,
+            "overdue": row.overdue,
+            "total": row.total,
+            "threshold": row.threshold,
+            "over_threshold": row.over_threshold,
+        }
+        for row in rows
+    ]

@@ -1,0 +1,223 @@
+"""Screens for follow-up, reassignment, transfer, closure and the supervisor's team view.
+
+Same shape as views.py: load through the gate, validate a form, call one service, redirect (or
+show the form again with each error next to its field).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from casework.accounts import access
+from casework.accounts.roles import Perm
+from casework.cases import caseload, workflow
+from casework.cases.forms import (
+    ClosureForm,
+    DecisionForm,
+    FollowUpForm,
+    ReassignForm,
+    TransferDecisionForm,
+    TransferForm,
+)
+from casework.cases.models import Case, ClosureRequest, TransferRequest
+from casework.core.errors import CaseworkError, FieldErrors
+
+
+def run_service_form(
+    request: HttpRequest,
+    form: forms.Form,
+    call: Callable[[dict[str, Any]], Any],
+    *,
+    success: str,
+    redirect_to: Callable[[Any], HttpResponse],
+    template: str,
+    context: dict[str, Any],
+) -> HttpResponse:
+    """Validate `form`, hand its data to `call` (a service), then redirect or re-render.
+
+    Shared by every form screen of the process steps: a service's FieldErrors land next to their
+    fields, any other CaseworkError at the top of the form, and nothing is changed.
+    """
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = call(form.cleaned_data)
+        except FieldErrors as error:
+            form.add_service_errors(error)  # type: ignore[attr-defined]
+        except CaseworkError as error:
+            target = error.field if error.field in form.fields else None
+            form.add_error(target, str(error.message))
+        else:
+            messages.success(request, success)
+            return redirect_to(result)
+    return render(request, template, {**context, "form": form}, status=400 if form.errors else 200)
+
+
+def _to_case(case: Case) -> Callable[[Any], HttpResponse]:
+    return lambda _result: redirect("cases:detail", pk=case.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def follow_up(request: HttpRequest, pk: int) -> HttpResponse:
+    case = access.get_case_for_user(request.user, pk, write=True)
+    return run_service_form(
+        request,
+        FollowUpForm(request.POST or None),
+        lambda data: workflow.record_follow_up(case, by=request.user, **data),  # type: ignore[arg-type]
+        success=_("Follow-up recorded."),
+        redirect_to=_to_case(case),
+        template="cases/step_form.html",
+        context={"case": case, "title": _("Record a follow-up")},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reassign(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    access.require_perm(user, Perm.REASSIGN_IN_TEAM)
+    case = access.get_case_for_user(user, pk, write=True)
+    form = ReassignForm(request.POST or None, team_id=case.team_id, agency_id=case.agency_id)
+    return run_service_form(
+        request,
+        form,
+        lambda data: workflow.reassign_case(
+            case,
+            to=data["caseworker"],
+            by=user,  # type: ignore[arg-type]
+            reason=data["reason"],
+        ),
+        success=_("Case reassigned."),
+        redirect_to=_to_case(case),
+        template="cases/step_form.html",
+        context={"case": case, "title": _("Reassign the case")},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def transfer(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    case = access.get_case_for_user(user, pk, write=True)
+    form = TransferForm(request.POST or None, agency_id=case.agency_id)
+    return run_service_form(
+        request,
+        form,
+        lambda data: workflow.request_transfer(case, by=user, **data),  # type: ignore[arg-type]
+        success=_("Transfer requested. The case stays with you until the agency answers."),
+        redirect_to=_to_case(case),
+        template="cases/step_form.html",
+        context={"case": case, "title": _("Transfer to another agency")},
+    )
+
+
+@login_required
+def transfers(request: HttpRequest) -> HttpResponse:
+    """Transfers offered to the user's agency. Shows the request's summary, never the case file."""
+    access.require_perm(request.user, Perm.REASSIGN_IN_TEAM)
+    pending = workflow.transfers_for(request.user).order_by("created_at")  # type: ignore[arg-type]
+    return render(request, "cases/transfers.html", {"transfers": pending})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def decide_transfer(request: HttpRequest, transfer_pk: int) -> HttpResponse:
+    user = request.user
+    access.require_perm(user, Perm.REASSIGN_IN_TEAM)
+    offer = workflow.transfers_for(user).filter(pk=transfer_pk).first()  # type: ignore[arg-type]
+    if offer is None:
+        raise Http404(_("No such transfer."))
+    form = TransferDecisionForm(request.POST or None, user=user)  # type: ignore[arg-type]
+    return run_service_form(
+        request,
+        form,
+        lambda data: workflow.decide_transfer(
+            offer,
+            by=user,  # type: ignore[arg-type]
+            accept=data["decision"] == "accept",
+            caseworker=data["caseworker"],
+            comment=data["comment"],
+        ),
+        success=_("Transfer answered."),
+        redirect_to=lambda _result: redirect("cases:transfers"),
+        template="cases/transfer_decision.html",
+        context={"transfer": offer},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def close(request: HttpRequest, pk: int) -> HttpResponse:
+    case = access.get_case_for_user(request.user, pk, write=True)
+    return run_service_form(
+        request,
+        ClosureForm(request.POST or None),
+        lambda data: workflow.request_closure(case, by=request.user, **data),  # type: ignore[arg-type]
+        success=_("Closure recorded."),
+        redirect_to=_to_case(case),
+        template="cases/step_form.html",
+        context={
+            "case": case,
+            "title": _("Close the case"),
+            "intro": _(
+                "Closing needs a final review with the client. Where the agency requires it, "
+                "the supervisor approves before the case closes."
+            ),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def decide_closure(request: HttpRequest, pk: int, closure_pk: int) -> HttpResponse:
+    user = request.user
+    access.require_perm(user, Perm.APPROVE_CLOSURES)
+    case = access.get_case_for_user(user, pk, write=True)
+    closure = ClosureRequest.objects.filter(case=case, pk=closure_pk).first()
+    if closure is None:
+        raise Http404(_("No such closure."))
+    return run_service_form(
+        request,
+        DecisionForm(request.POST or None),
+        lambda data: workflow.decide_closure(
+            closure,
+            by=user,  # type: ignore[arg-type]
+            approve=data["decision"] == "approve",
+            comment=data["comment"],
+        ),
+        success=_("Decision recorded."),
+        redirect_to=_to_case(case),
+        template="cases/closure_decision.html",
+        context={"case": case, "closure": closure},
+    )
+
+
+@login_required
+def team(request: HttpRequest) -> HttpResponse:
+    """The supervisor's view: caseloads by risk against the threshold, overdue, approvals."""
+    user = request.user
+    access.require_perm(user, Perm.REASSIGN_IN_TEAM)
+    rows = caseload.team_caseload(user.team_id, user.agency_id)  # type: ignore[union-attr,arg-type]
+    closures = workflow.pending_closures_for(user)  # type: ignore[arg-type]
+    context = {
+        "rows": rows,
+        "threshold": rows[0].threshold if rows else None,
+        "closures": closures,
+        "pending_plans": caseload.pending_plan_approvals(user),  # type: ignore[arg-type]
+        "overdue_tasks": caseload.overdue_tasks(user),  # type: ignore[arg-type]
+        "transfers": workflow.transfers_for(user).count(),  # type: ignore[arg-type]
+    }
+    return render(request, "cases/team.html", context)
+
+
+def transfer_status(case: Case) -> TransferRequest | None:
+    return case.transfer_requests.filter(status=TransferRequest.Status.PENDING).first()
