@@ -129,3 +129,67 @@ def navigation_for(user: Any) -> dict[str, bool]:
         "referrals_inbox": user.has_casework_perm(Perm.ANSWER_REFERRALS),
         "administration": user.has_casework_perm(Perm.MANAGE_USERS),
     }
+
+
+# === Referrals (maintained with casework/referrals) =============================================
+# A partner user reads and answers only the referrals addressed to a directory organisation
+# linked to their agency, and of those only the snapshot each referral shared: never a case. Staff
+# read the referrals of the cases they may read, and change those of the cases they may write.
+# A referral outside the scope is the same 404 as one that does not exist.
+
+
+def referral_scope(user: Any, *, write: bool = False) -> Q:
+    """The filter that limits a Referral queryset to what `user` may read (or answer/change)."""
+    if not _active(user):
+        return NOTHING
+    if user.role == Role.PARTNER:
+        if not user.has_casework_perm(Perm.ANSWER_REFERRALS):
+            return NOTHING
+        return Q(organisation__agency_id=user.agency_id)
+    cases = writable_cases(user) if write else visible_cases(user)
+    return Q(case_id__in=cases.values("pk"))
+
+
+def visible_referrals(user: Any, *, write: bool = False) -> Any:
+    """Referral.objects limited to `user`'s scope (a ReferralQuerySet)."""
+    from casework.referrals.models import Referral
+
+    return Referral.objects.filter(referral_scope(user, write=write))
+
+
+def get_referral_for_user(user: Any, referral_id: Any, *, write: bool = False) -> Any:
+    """The referral if `user` may read it (or answer/change it); otherwise a 404, audited.
+
+    Every read is audited here, so a partner's reading of shared information is always logged
+    against the case it came from.
+    """
+    from casework.audit.log import record
+
+    try:
+        pk = int(referral_id)
+    except (TypeError, ValueError):
+        pk = 0
+    referral = (
+        visible_referrals(user, write=write)
+        .select_related("service", "organisation", "consent", "sent_by", "sent_by__agency")
+        .filter(pk=pk)
+        .first()
+    )
+    actor = user if _active(user) else None
+    if referral is None:
+        record(
+            "referrals.referral.denied",
+            by=actor,
+            data={"referral": pk or None, "write": write},
+            outcome="denied",
+        )
+        raise Http404(_("No such referral."))
+    if not write:
+        record(
+            "referrals.referral.viewed",
+            by=user,
+            target=referral,
+            case_id=referral.case_id,
+            data={"partner": user.role == Role.PARTNER},
+        )
+    return referral
