@@ -12,6 +12,7 @@ import datetime
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -35,15 +36,16 @@ from casework.cases.models import (
     Transition,
 )
 from casework.cases.services import case_reference, person_reference
+from casework.core.bulk import insert_rows, reserve_ids, reset_sequences
 from casework.demo import names
 from casework.people.models import MobilityStatus, Person, PersonNameIndex, Sex, YesNoUnknown
-from casework.people.services import name_index_rows
 from casework.reference.models import Location, Programme, ProtectionConcern
 from casework.reference.services import add_location
+from casework.vault import blind
 
 AGENCY_CODE = "AGY"
 PARTNER_CODE = "PRT"
-BATCH = 2000
+BATCH = 5000
 CASES_PER_CASEWORKER = 40
 
 
@@ -240,13 +242,23 @@ def generate_cases(
     supervisors = {u.team_id: u for u in User.objects.filter(agency=agency, role=Role.SUPERVISOR)}
     risk_weights = ([RiskLevel.HIGH, RiskLevel.MEDIUM, RiskLevel.LOW], [20, 40, 40])
     mobility = list(MobilityStatus.values)
+    service_types = list(ServiceType.values)
+    sources = list(IdentificationSource.values)
+    disabilities = list(YesNoUnknown.values)
+    contact_types = list(ContactType.values)
     written = 0
+    name_digest_cache: dict[tuple[str, str], list[tuple[str, str]]] = {}
     while written < count:
         size = min(BATCH, count - written)
-        people: list[Person] = []
-        cases: list[Case] = []
-        stories: list[_Story] = []
-        for _ in range(size):
+        person_id = reserve_ids(Person, size)
+        case_id = reserve_ids(Case, size)
+        people: list[dict[str, Any]] = []
+        index_rows: list[dict[str, Any]] = []
+        cases: list[dict[str, Any]] = []
+        transitions: list[dict[str, Any]] = []
+        consents: list[dict[str, Any]] = []
+        case_notes: list[dict[str, Any]] = []
+        for offset in range(size):
             programme = rng.choice(programmes)
             identified = now - datetime.timedelta(
                 days=rng.randint(0, 730), hours=rng.randint(0, 23)
@@ -257,21 +269,35 @@ def generate_cases(
             given_pool = names.GIVEN_MALE if sex == Sex.MALE else names.GIVEN_FEMALE
             birth, age = _birth_date(rng, programme.code, (registered or identified).date())
             known_birth = rng.random() < 0.7
-            person = Person(
-                agency=agency,
-                reference=person_reference(agency.code, next_person),
-                given_name=rng.choice(given_pool),
-                family_name=rng.choice(names.FAMILY),
-                sex=sex,
-                date_of_birth=birth if known_birth else None,
-                estimated_age=None if known_birth else age,
-                age_estimated_on=None if known_birth else (registered or identified).date(),
-                nationality=rng.choice(["ML", "BF", "NE", "SN", "CI", "SD", "SY"]),
-                disability=rng.choices(YesNoUnknown.values, [12, 80, 8])[0],
-                mobility_status=rng.choice(mobility),
-                languages=rng.choice(["fr", "fr, bm", "ar", "ar, fr", "en", "es"]),
-                phone=f"+223 7{rng.randint(0, 9999999):07d}",
+            given, family = rng.choice(given_pool), rng.choice(names.FAMILY)
+            pid, cid = person_id + offset, case_id + offset
+            people.append(
+                {
+                    "id": pid,
+                    "agency_id": agency.pk,
+                    "reference": person_reference(agency.code, next_person),
+                    "given_name": given,
+                    "family_name": family,
+                    "other_names": "",
+                    "sex": sex,
+                    "date_of_birth": birth if known_birth else None,
+                    "estimated_age": None if known_birth else age,
+                    "age_estimated_on": None if known_birth else (registered or identified).date(),
+                    "nationality": rng.choice(["ML", "BF", "NE", "SN", "CI", "SD", "SY"]),
+                    "disability": rng.choices(disabilities, [12, 80, 8])[0],
+                    "mobility_status": rng.choice(mobility),
+                    "languages": rng.choice(["fr", "fr, bm", "ar", "ar, fr", "en", "es"]),
+                    "phone": f"+223 7{rng.randint(0, 9999999):07d}",
+                    "address": "",
+                    "created_at": identified,
+                    "updated_at": identified,
+                }
             )
+            # Digests depend only on the names: computed once per name pair, not per person.
+            digests = name_digest_cache.get((given, family))
+            if digests is None:
+                digests = name_digest_cache[(given, family)] = blind.name_digests(given, family, "")
+            index_rows.extend({"person_id": pid, "kind": k, "digest": d} for k, d in digests)
             next_person += 1
             caseworker = rng.choice(setup.caseworkers)
             year = (registered or identified).year
@@ -281,93 +307,93 @@ def generate_cases(
             closed = last_status == Status.CLOSED
             step_dates = {status: at.date() for status, at in story.steps}
             cases.append(
-                Case(
-                    agency=agency,
-                    reference=case_reference(agency.code, year, counters[year]),
-                    programme=programme,
-                    service_type=rng.choices(ServiceType.values, [85, 10, 5])[0],
-                    identification_source=rng.choice(IdentificationSource.values),
-                    identified_on=identified.date(),
-                    registered_on=registered.date() if registered else None,
-                    primary_concern=rng.choice(concerns),
-                    risk_level=risk,
-                    status=last_status,
-                    caseworker=caseworker,
-                    team_id=caseworker.team_id,
-                    location=rng.choice(locations),
-                    age_at_registration=age if registered else None,
-                    assessed_on=step_dates.get(Status.ASSESSED),
-                    planned_on=step_dates.get(Status.PLANNED),
-                    closed_on=step_dates.get(Status.CLOSED),
-                    closure_reason=story.closure_reason,
-                    next_due_at=None if closed else deadlines.first_follow_up_due(risk, last_at),
-                    last_contact_on=last_at.date(),
-                    created_at=identified,
-                    updated_at=last_at,
+                {
+                    "id": cid,
+                    "agency_id": agency.pk,
+                    "reference": case_reference(agency.code, year, counters[year]),
+                    "person_id": pid,
+                    "programme_id": programme.pk,
+                    "service_type": rng.choices(service_types, [85, 10, 5])[0],
+                    "identification_source": rng.choice(sources),
+                    "identified_on": identified.date(),
+                    "registered_on": registered.date() if registered else None,
+                    "primary_concern_id": rng.choice(concerns).pk,
+                    "risk_level": risk,
+                    "status": last_status,
+                    "caseworker_id": caseworker.pk,
+                    "team_id": caseworker.team_id,
+                    "location_id": rng.choice(locations).pk,
+                    "age_at_registration": age if registered else None,
+                    "assessed_on": step_dates.get(Status.ASSESSED),
+                    "planned_on": step_dates.get(Status.PLANNED),
+                    "closed_on": step_dates.get(Status.CLOSED),
+                    "closure_reason": story.closure_reason,
+                    "next_due_at": None if closed else deadlines.first_follow_up_due(risk, last_at),
+                    "last_contact_on": last_at.date(),
+                    "created_at": identified,
+                    "updated_at": last_at,
+                }
+            )
+            by = caseworker.pk
+            supervisor = supervisors.get(caseworker.team_id)
+            previous = ""
+            for status, at in story.steps:
+                closing = status == Status.CLOSED
+                transitions.append(
+                    {
+                        "case_id": cid,
+                        "from_status": previous,
+                        "to_status": status,
+                        "occurred_at": at,
+                        "by_id": supervisor.pk if closing and supervisor else by,
+                        "closure_reason": story.closure_reason if closing else "",
+                        "reason": "Client travelling" if status == Status.PAUSED else "",
+                        "created_at": at,
+                    }
                 )
-            )
-            people.append(person)
-            stories.append(story)
+                previous = status
+            if registered:
+                child = age < 18
+                consents.append(
+                    {
+                        "case_id": cid,
+                        "given_by": Consent.GivenBy.CAREGIVER if child else Consent.GivenBy.CLIENT,
+                        "caregiver_name": f"{rng.choice(names.GIVEN_FEMALE)} {family}"
+                        if child
+                        else "",
+                        "child_assent": True if child else None,
+                        "receive_services": rng.random() > 0.03,
+                        "share_for_referral": rng.random() < 0.6,
+                        "given_on": registered.date(),
+                        "recorded_by_id": by,
+                        "created_at": registered,
+                        "updated_at": registered,
+                    }
+                )
+            if notes and len(story.steps) > 2:
+                for _step, at in story.steps[2:4]:
+                    case_notes.append(
+                        {
+                            "case_id": cid,
+                            "author_id": by,
+                            "contact_on": at.date(),
+                            "contact_type": rng.choice(contact_types),
+                            "text": rng.choice(names.NOTES),
+                            "created_at": at,
+                            "updated_at": at,
+                        }
+                    )
         with transaction.atomic():
-            Person.objects.bulk_create(people, batch_size=BATCH)
-            PersonNameIndex.objects.bulk_create(
-                [row for person in people for row in name_index_rows(person)], batch_size=BATCH
-            )
-            for case, person in zip(cases, people, strict=True):
-                case.person = person
-            Case.objects.bulk_create(cases, batch_size=BATCH)
-            transitions: list[Transition] = []
-            consents: list[Consent] = []
-            case_notes: list[CaseNote] = []
-            for case, story in zip(cases, stories, strict=True):
-                by = case.caseworker or setup.caseworkers[0]
-                previous = ""
-                for status, at in story.steps:
-                    transitions.append(
-                        Transition(
-                            case=case,
-                            from_status=previous,
-                            to_status=status,
-                            occurred_at=at,
-                            by=supervisors.get(case.team_id, by) if status == Status.CLOSED else by,
-                            closure_reason=story.closure_reason if status == Status.CLOSED else "",
-                            reason="" if status != Status.PAUSED else "Client travelling",
-                        )
-                    )
-                    previous = status
-                if case.registered_on:
-                    child = (case.age_at_registration or 0) < 18
-                    consents.append(
-                        Consent(
-                            case=case,
-                            given_by=Consent.GivenBy.CAREGIVER if child else Consent.GivenBy.CLIENT,
-                            caregiver_name=f"{rng.choice(names.GIVEN_FEMALE)} {case.person.family_name}"
-                            if child
-                            else "",
-                            child_assent=True if child else None,
-                            receive_services=rng.random() > 0.03,
-                            share_for_referral=rng.random() < 0.6,
-                            given_on=case.registered_on,
-                            recorded_by=by,
-                        )
-                    )
-                if notes and len(story.steps) > 2:
-                    for _step, at in story.steps[2:4]:
-                        case_notes.append(
-                            CaseNote(
-                                case=case,
-                                author=by,
-                                contact_on=at.date(),
-                                contact_type=rng.choice(ContactType.values),
-                                text=rng.choice(names.NOTES),
-                            )
-                        )
-            Transition.objects.bulk_create(transitions, batch_size=BATCH)
-            Consent.objects.bulk_create(consents, batch_size=BATCH)
-            CaseNote.objects.bulk_create(case_notes, batch_size=BATCH)
+            insert_rows(Person, people)
+            insert_rows(PersonNameIndex, index_rows)
+            insert_rows(Case, cases)
+            insert_rows(Transition, transitions)
+            insert_rows(Consent, consents)
+            insert_rows(CaseNote, case_notes)
             _save_counters(agency, {0: next_person - 1, **counters})
         written += size
         yield written
+    reset_sequences([Person, PersonNameIndex, Case, Transition, Consent, CaseNote])
     record("demo.generated", by=None, agency_id=agency.pk, data={"cases": count, "seed": seed})
 
 

@@ -1,0 +1,77 @@
+"""`casework demo`: consistent invented cases, written in bulk, safe to run twice."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from django.core.management import call_command
+from django.db.models import Count, F, Q
+
+from casework.cases import services
+from casework.cases.models import Case, Consent, Status, Transition
+from casework.people.models import Person
+from casework.people.services import matching_person_ids
+
+
+def _demo(*args: str) -> str:
+    out = io.StringIO()
+    call_command("demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_it_creates_cases_with_their_history_and_prints_the_logins(db: Any) -> None:
+    output = _demo("--cases", "300", "--seed", "3")
+    assert Case.objects.count() == 300 and Person.objects.count() == 300
+    for username in ("amina", "sam", "paul", "mei", "priya", "adam"):
+        assert username in output
+    # Every case's history starts with identification and ends at its current status.
+    first = Transition.objects.filter(from_status="").values("case").distinct().count()
+    assert first == 300
+    for case in Case.objects.all()[:50]:
+        last = case.transitions.order_by("-occurred_at", "-id").first()
+        assert last is not None and last.to_status == case.status
+    # Dates keep their order, and every case past registration has consent.
+    assert not Case.objects.filter(assessed_on__lt=F("registered_on")).exists()
+    assert not Case.objects.filter(planned_on__lt=F("assessed_on")).exists()
+    assert not Case.objects.filter(closed_on__lt=F("registered_on")).exists()
+    registered = Case.objects.exclude(registered_on=None)
+    assert registered.annotate(n=Count("consents")).filter(n=0).count() == 0
+    assert (
+        Case.objects.filter(status=Status.CLOSED).exclude(closure_reason="").count()
+        == Case.objects.filter(status=Status.CLOSED).count()
+    )
+    assert Consent.objects.filter(Q(given_by="caregiver") & Q(child_assent=None)).count() == 0
+
+
+def test_it_is_repeatable_and_skips_when_asked(db: Any) -> None:
+    _demo("--cases", "50", "--seed", "9")
+    references = list(Case.objects.order_by("id").values_list("reference", "status", "risk_level"))
+    output = _demo("--cases", "50", "--if-empty")
+    assert "already" in output and Case.objects.count() == 50
+    Case.objects.all().delete()
+    Person.objects.all().delete()
+    _demo("--cases", "50", "--seed", "9")
+    again = list(Case.objects.order_by("id").values_list("status", "risk_level"))
+    assert again == [(status, risk) for _ref, status, risk in references]
+
+
+def test_demo_people_are_encrypted_and_searchable_and_new_cases_follow_on(
+    db: Any, programme: Any
+) -> None:
+    _demo("--cases", "40")
+    person = Person.objects.first()
+    assert person is not None and person.given_name
+    assert (
+        matching_person_ids(f"{person.given_name} {person.family_name}")
+        .filter(person_id=person.pk)
+        .exists()
+    )
+    amina = Case.objects.filter(caseworker__username="amina").first().caseworker
+    case = services.register_case(
+        by=amina,
+        person=services.PersonDetails(given_name="New", family_name="Client", estimated_age=30),
+        details=services.CaseDetails(programme=programme),
+        consent=services.ConsentDetails(receive_services=True),
+    )
+    assert case.pk > max(Case.objects.exclude(pk=case.pk).values_list("pk", flat=True))
