@@ -52,9 +52,38 @@ need_code_validator = RegexValidator(
 )
 
 
-def sector_for_need(need_code: str) -> str | None:
-    """The directory sector that answers a plan need, when the need uses a sector code."""
-    return need_code if need_code in Sector.values else None
+# Plan needs use the assessment domains (casework.plans NeedDomain: plain codes, shared without an
+# import). Those that are not a sector code are answered by several sectors.
+NEED_SECTORS: dict[str, list[str]] = {
+    "health": [Sector.HEALTH, Sector.MENTAL_HEALTH],
+    "safety_legal": [Sector.PROTECTION, Sector.LEGAL, Sector.DOCUMENTATION],
+    "livelihoods": [Sector.LIVELIHOODS, Sector.CASH],
+    "education": [Sector.EDUCATION],
+    "gbv": [Sector.GBV],
+}
+OTHER_NEEDS = {"safety_legal": _("Safety, protection & legal status")}
+
+
+def sectors_for_need(need_code: str) -> list[str]:
+    """The directory sectors whose services answer a plan need ([] for an unknown need)."""
+    if need_code in NEED_SECTORS:
+        return [str(sector) for sector in NEED_SECTORS[need_code]]
+    return [need_code] if need_code in Sector.values else []
+
+
+def need_label(need_code: str) -> str:
+    if need_code in Sector.values:
+        return str(Sector(need_code).label)
+    return str(OTHER_NEEDS.get(need_code, need_code))
+
+
+def need_choices(extra: str = "") -> list[tuple[str, str]]:
+    """Needs a referral can answer: every sector and the plan domains that are not one."""
+    choices = [(str(code), str(label)) for code, label in Sector.choices]
+    choices += [(code, str(label)) for code, label in OTHER_NEEDS.items()]
+    if extra and extra not in dict(choices):
+        choices.append((extra, extra))
+    return choices
 
 
 class ReferralMethod(models.TextChoices):
@@ -128,6 +157,9 @@ class ServiceQuerySet(models.QuerySet["Service"]):
 
     def for_sector(self, sector: str) -> ServiceQuerySet:
         return self.filter(sector=sector) if sector else self
+
+    def for_need(self, need_code: str) -> ServiceQuerySet:
+        return self.filter(sector__in=sectors_for_need(need_code)) if need_code else self
 
     def serving(self, location: Any) -> ServiceQuerySet:
         """Services available in `location`: nationwide, or serving it or any area containing it.
@@ -390,12 +422,11 @@ class Referral(TimeStampedModel):
         """
         if self.status not in (self.Status.SENT, self.Status.ACCEPTED, self.Status.DELIVERED):
             return False
-        return self.consent_id is None or self.consent.withdrawn_on is None
+        return self.consent is None or self.consent.withdrawn_on is None
 
     @property
     def need_label(self) -> str:
-        sector = sector_for_need(self.need_code)
-        return str(Sector(sector).label) if sector else self.need_code
+        return need_label(self.need_code)
 
 
 class ReferralEvent(models.Model):
@@ -446,5 +477,4 @@ class NoReferralNeeded(models.Model):
 
     @property
     def need_label(self) -> str:
-        sector = sector_for_need(self.need_code)
-        return str(Sector(sector).label) if sector else self.need_code
+        return need_label(self.need_code)

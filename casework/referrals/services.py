@@ -120,14 +120,16 @@ class ReferralDetails:
 def search_services(
     *,
     sector: str = "",
+    need: str = "",
     location: Location | None = None,
     text: str = "",
     age: int | None = None,
     include_inactive: bool = False,
 ) -> ServiceQuerySet:
-    """Services for a need (sector) in a place (the area or any area containing it)."""
+    """Services of a sector, or answering a plan need, in a place (the area or any area
+    containing it, or the whole country)."""
     services = Service.objects.all() if include_inactive else Service.objects.active()
-    services = services.for_sector(sector).serving(location)
+    services = services.for_sector(sector).for_need(need).serving(location)
     if text.strip():
         services = services.filter(
             Q(name__icontains=text.strip()) | Q(organisation__name__icontains=text.strip())
@@ -382,7 +384,7 @@ def build_snapshot(case: Case, details: ReferralDetails, information: list[str])
             "given_name": person.given_name,
             "family_name": person.family_name,
             "other_names": person.other_names,
-            "date_of_birth": person.date_of_birth.isoformat() if person.date_of_birth else None,
+            "date_of_birth": str(person.date_of_birth) if person.date_of_birth else None,
         }
     snapshot: dict[str, Any] = {"need": details.need_code, "sections": sections}
     if details.accompanied_by:
@@ -510,6 +512,11 @@ def move_referral(referral: Referral, *, to: str, by: User, comment: str = "") -
         event = ReferralEvent.objects.create(
             referral=referral, status=to, at=now, by=by, comment=comment.strip()
         )
+        if previous == Referral.Status.SENT:
+            # Answered or cancelled: a "not answered in time" task, if one was opened, is done.
+            close_tasks = _worklist("close_tasks")
+            if close_tasks is not None:
+                close_tasks(referral.case, kinds=[OVERDUE_TASK], by=by, source=referral)
         record(
             f"referrals.referral.{to}",
             by=by,
@@ -574,18 +581,21 @@ def overdue_referrals_for(user: User, *, now: datetime.datetime | None = None) -
     )
 
 
-def _worklist_opener() -> Callable[..., Any] | None:
+OVERDUE_TASK = "referral_overdue"
+
+
+def _worklist(name: str) -> Callable[..., Any] | None:
     # The worklist is optional for referrals: without it, overdue_referrals_for() is the task list.
     try:
-        from casework.worklist.services import open_task  # type: ignore[import-not-found]
+        from casework.worklist import services as worklist
     except ImportError:
         return None
-    return open_task  # type: ignore[no-any-return]
+    return getattr(worklist, name, None)
 
 
 def flag_overdue_referrals(*, now: datetime.datetime | None = None) -> int:
     """Put each newly overdue referral on its caseworker's task list, once. Returns how many."""
-    open_task = _worklist_opener()
+    open_task = _worklist("open_task")
     if open_task is None:
         return 0
     now = now or timezone.now()
@@ -604,7 +614,7 @@ def flag_overdue_referrals(*, now: datetime.datetime | None = None) -> int:
                 continue  # another worker got it
             open_task(
                 referral.case,
-                kind="referral_overdue",
+                kind=OVERDUE_TASK,
                 due_at=referral.answer_due_at,
                 source=referral,
             )
