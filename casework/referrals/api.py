@@ -1,3 +1,672 @@
-from ninja import Router
+"""/api/v1/referrals: the directory, referrals of a case, and a partner's inbox.
+
+The same services as the screens. Staff reach a case's referrals through the case gate and a
+referral through the referral gate; a partner reaches only /inbox and /received/{id}. Anything
+outside the caller's scope is a 404, exactly as if it did not exist.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from typing import Any
+
+from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
+from ninja import File, Form, Router, Schema, Status, UploadedFile
+
+from casework.accounts import access
+from casework.accounts.models import Agency, User
+from casework.accounts.roles import Perm, Role, Sensitive
+from casework.audit.log import record
+from casework.cases.models import ReleaseInformation
+from casework.core.errors import FieldErrors
+from casework.reference.models import Location
+from casework.referrals import imports, services
+from casework.referrals.models import (
+    AccompanyingAdult,
+    NoReferralNeeded,
+    Organisation,
+    Referral,
+    ReferralEvent,
+    ReferralMethod,
+    Sector,
+    Service,
+)
+from casework.referrals.views import PAGE_SIZE, may_use_directory
 
 router = Router(tags=["referrals"])
+
+
+# --- schemas ------------------------------------------------------------------------------------
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    field: str | None = None
+    fields: dict[str, list[str]] | None = None
+
+
+class ServiceOut(Schema):
+    id: int
+    organisation: str
+    organisation_name: str
+    name: str
+    sector: str
+    description: str
+    nationwide: bool
+    locations: list[str]
+    eligibility: str
+    min_age: int | None
+    max_age: int | None
+    languages: list[str]
+    capacity_per_month: int | None
+    staffing: str
+    answer_within_days: int
+    referral_method: str
+    has_agreement: bool
+    is_active: bool
+
+
+class ServicePageOut(Schema):
+    items: list[ServiceOut]
+    count: int
+    page: int
+    pages: int
+
+
+class OrganisationIn(Schema):
+    code: str
+    name: str
+    partner_agency: str | None = None
+    contact_person: str = ""
+    phone: str = ""
+    email: str = ""
+    address: str = ""
+    referral_method: ReferralMethod = ReferralMethod.FORM
+    has_agreement: bool = False
+    quality_notes: str = ""
+    is_active: bool = True
+
+
+class OrganisationOut(Schema):
+    id: int
+    code: str
+    name: str
+    receives_in_casework: bool
+    contact_person: str
+    phone: str
+    email: str
+    address: str
+    referral_method: str
+    has_agreement: bool
+    quality_notes: str
+    is_active: bool
+    services: list[ServiceOut]
+
+
+class ServiceIn(Schema):
+    name: str
+    sector: Sector
+    description: str = ""
+    nationwide: bool = False
+    locations: list[str] = []
+    eligibility: str = ""
+    min_age: int | None = None
+    max_age: int | None = None
+    languages: str = ""
+    capacity_per_month: int | None = None
+    staffing: str = ""
+    answer_within_days: int = 5
+    is_active: bool = True
+
+
+class ProblemOut(Schema):
+    line: int
+    column: str
+    message: str
+
+
+class ImportReportOut(Schema):
+    dry_run: bool
+    applied: bool
+    rows: int
+    organisations_created: int
+    organisations_updated: int
+    services_created: int
+    services_updated: int
+    problems: list[ProblemOut]
+
+
+class ReferralIn(Schema):
+    service: int
+    need_code: str
+    information: list[ReleaseInformation] = [ReleaseInformation.CASE_SUMMARY]
+    summary: str = ""
+    assessment_notes: str = ""
+    health_notes: str = ""
+    urgent: bool = False
+    accompanied_by: AccompanyingAdult | None = None
+    accompanied_by_name: str = ""
+    override_reason: str = ""
+
+
+class StatusIn(Schema):
+    status: Referral.Status
+    comment: str = ""
+
+
+class NoReferralNeededIn(Schema):
+    need_code: str
+    reason: NoReferralNeeded.Reason
+    note: str = ""
+
+
+class EventOut(Schema):
+    status: str
+    at: datetime.datetime
+    by: str | None
+    comment: str | None
+
+
+class ReferralSummaryOut(Schema):
+    id: int
+    case_id: int
+    need_code: str
+    service: int
+    service_name: str
+    organisation: str
+    organisation_name: str
+    status: str
+    urgent: bool
+    sent_at: datetime.datetime
+    answer_due_at: datetime.datetime
+    overdue: bool
+
+
+class ReferralOut(ReferralSummaryOut):
+    information: list[str]
+    answered_at: datetime.datetime | None
+    sent_by: str
+    consent_id: int | None
+    consent_overridden: bool
+    override_reason: str | None
+    accompanied_by: str
+    shared: dict[str, Any] | None
+    events: list[EventOut]
+    next_statuses: list[str]
+
+
+class NoReferralNeededOut(Schema):
+    id: int
+    need_code: str
+    reason: str
+    note: str | None
+    recorded_at: datetime.datetime
+    recorded_by: str
+
+
+class CaseReferralsOut(Schema):
+    referrals: list[ReferralSummaryOut]
+    not_needed: list[NoReferralNeededOut]
+
+
+class ReceivedOut(Schema):
+    id: int
+    need_code: str
+    service: int
+    service_name: str
+    status: str
+    urgent: bool
+    sent_at: datetime.datetime
+    answer_due_at: datetime.datetime
+    overdue: bool
+    referred_by: str | None = None
+    referred_by_agency: str | None = None
+    shared: dict[str, Any] | None = None
+    events: list[EventOut] | None = None
+    next_statuses: list[str] | None = None
+
+
+class ReceivedPageOut(Schema):
+    items: list[ReceivedOut]
+    count: int
+    page: int
+    pages: int
+
+
+# --- shaping ------------------------------------------------------------------------------------
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _require_directory(user: User) -> None:
+    if not may_use_directory(user):
+        access.require_perm(user, Perm.WORK_ON_CASES)
+
+
+def _service(service: Service) -> dict[str, Any]:
+    organisation = service.organisation
+    return {
+        "id": service.pk,
+        "organisation": organisation.code,
+        "organisation_name": organisation.name,
+        "name": service.name,
+        "sector": service.sector,
+        "description": service.description,
+        "nationwide": service.nationwide,
+        "locations": [location.code for location in service.locations.all()],
+        "eligibility": service.eligibility,
+        "min_age": service.min_age,
+        "max_age": service.max_age,
+        "languages": service.language_list,
+        "capacity_per_month": service.capacity_per_month,
+        "staffing": service.staffing,
+        "answer_within_days": service.answer_within_days,
+        "referral_method": organisation.referral_method,
+        "has_agreement": organisation.has_agreement,
+        "is_active": service.is_active,
+    }
+
+
+def _organisation(organisation: Organisation) -> dict[str, Any]:
+    listed = organisation.services.order_by("name").prefetch_related("locations")
+    for service in listed:
+        service.organisation = organisation
+    return {
+        "id": organisation.pk,
+        "code": organisation.code,
+        "name": organisation.name,
+        "receives_in_casework": organisation.agency_id is not None,
+        "contact_person": organisation.contact_person,
+        "phone": organisation.phone,
+        "email": organisation.email,
+        "address": organisation.address,
+        "referral_method": organisation.referral_method,
+        "has_agreement": organisation.has_agreement,
+        "quality_notes": organisation.quality_notes,
+        "is_active": organisation.is_active,
+        "services": [_service(service) for service in listed],
+    }
+
+
+def _summary(referral: Referral) -> dict[str, Any]:
+    return {
+        "id": referral.pk,
+        "case_id": referral.case_id,
+        "need_code": referral.need_code,
+        "service": referral.service_id,
+        "service_name": referral.service.name,
+        "organisation": referral.organisation.code,
+        "organisation_name": referral.organisation.name,
+        "status": referral.status,
+        "urgent": referral.urgent,
+        "sent_at": referral.sent_at,
+        "answer_due_at": referral.answer_due_at,
+        "overdue": referral.is_overdue(),
+    }
+
+
+def _event(event: ReferralEvent, *, comment: bool) -> dict[str, Any]:
+    return {
+        "status": event.status,
+        "at": event.at,
+        "by": event.by.username,
+        "comment": event.comment if comment else None,
+    }
+
+
+def _detail(referral: Referral, user: User) -> dict[str, Any]:
+    can_write = access.writable_cases(user).filter(pk=referral.case_id).exists()
+    events = referral.events.select_related("by")
+    return _summary(referral) | {
+        "information": referral.information,
+        "answered_at": referral.answered_at,
+        "sent_by": referral.sent_by.username,
+        "consent_id": referral.consent_id,
+        "consent_overridden": referral.consent_overridden,
+        "override_reason": referral.override_reason if user.sees(Sensitive.NOTES) else None,
+        "accompanied_by": referral.accompanied_by,
+        "shared": referral.shared_information if user.sees(Sensitive.NAMES) else None,
+        "events": [_event(e, comment=user.sees(Sensitive.NOTES)) for e in events],
+        "next_statuses": referral.next_statuses if can_write else [],
+    }
+
+
+def _received(referral: Referral, user: User, *, full: bool) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": referral.pk,
+        "need_code": referral.need_code,
+        "service": referral.service_id,
+        "service_name": referral.service.name,
+        "status": referral.status,
+        "urgent": referral.urgent,
+        "sent_at": referral.sent_at,
+        "answer_due_at": referral.answer_due_at,
+        "overdue": referral.is_overdue(),
+    }
+    if full:
+        events = referral.events.select_related("by")
+        row |= {
+            "referred_by": referral.sent_by.get_full_name() or referral.sent_by.username,
+            "referred_by_agency": referral.sent_by.agency.name if referral.sent_by.agency else None,
+            "shared": referral.shared_information if referral.partner_may_read_shared else None,
+            # Comments from the partner's own side only; statuses and dates from both.
+            "events": [
+                _event(e, comment=e.by.agency_id == user.agency_id) | {"by": None} for e in events
+            ],
+            "next_statuses": [s for s in referral.next_statuses if s in Referral.ANSWERS],
+        }
+    return row
+
+
+def _page(queryset: Any, page: int) -> tuple[Any, int, int, int]:
+    count = queryset.count()
+    pages = max(1, math.ceil(count / PAGE_SIZE))
+    page = min(max(1, page), pages)
+    return queryset[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], count, page, pages
+
+
+def _location(code: str | None, field: str = "location") -> Location | None:
+    if not code:
+        return None
+    location = Location.objects.filter(code=code, is_active=True).first()
+    if location is None:
+        raise FieldErrors({field: [_("Unknown code “%(code)s”.") % {"code": code}]})
+    return location
+
+
+def _organisation_by_code(code: str) -> Organisation:
+    organisation = Organisation.objects.filter(code=code.upper()).first()
+    if organisation is None:
+        raise Http404
+    return organisation
+
+
+def _organisation_details(payload: OrganisationIn) -> services.OrganisationDetails:
+    agency = None
+    if payload.partner_agency:
+        agency = Agency.objects.filter(code=payload.partner_agency.upper()).first()
+        if agency is None:
+            raise FieldErrors({"partner_agency": [_("No agency has this code.")]})
+    data = payload.dict(exclude={"partner_agency"})
+    return services.OrganisationDetails(agency=agency, **data)
+
+
+def _service_details(payload: ServiceIn) -> services.ServiceDetails:
+    data = payload.dict(exclude={"locations"})
+    locations = [_location(code, "locations") for code in payload.locations]
+    return services.ServiceDetails(locations=[loc for loc in locations if loc], **data)
+
+
+# --- the directory ------------------------------------------------------------------------------
+
+
+@router.get("/services", response=ServicePageOut, summary="Search the service directory")
+def search_services(
+    request: HttpRequest,
+    sector: str = "",
+    location: str = "",
+    age: int | None = None,
+    q: str = "",
+    page: int = 1,
+) -> Any:
+    """Services for a need (sector) in an area: those serving it, any area containing it, or the
+    whole country."""
+    user = _user(request)
+    _require_directory(user)
+    found = services.search_services(
+        sector=sector, location=_location(location), text=q, age=age
+    ).prefetch_related("locations")
+    items, count, page, pages = _page(found, page)
+    return {"items": [_service(s) for s in items], "count": count, "page": page, "pages": pages}
+
+
+@router.get(
+    "/organisations/{code}",
+    response={200: OrganisationOut, 404: ErrorOut},
+    summary="An organisation and its services",
+)
+def get_organisation(request: HttpRequest, code: str) -> Any:
+    _require_directory(_user(request))
+    return _organisation(_organisation_by_code(code))
+
+
+@router.post(
+    "/organisations",
+    response={201: OrganisationOut, 400: ErrorOut, 404: ErrorOut},
+    summary="Add an organisation to the directory",
+)
+def add_organisation(request: HttpRequest, payload: OrganisationIn) -> Any:
+    user = _user(request)
+    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    organisation = services.save_organisation(by=user, details=_organisation_details(payload))
+    return Status(201, _organisation(organisation))
+
+
+@router.put(
+    "/organisations/{code}",
+    response={200: OrganisationOut, 400: ErrorOut, 404: ErrorOut},
+    summary="Change an organisation",
+)
+def change_organisation(request: HttpRequest, code: str, payload: OrganisationIn) -> Any:
+    user = _user(request)
+    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    organisation = services.save_organisation(
+        by=user, details=_organisation_details(payload), organisation=_organisation_by_code(code)
+    )
+    return _organisation(organisation)
+
+
+@router.post(
+    "/organisations/{code}/services",
+    response={201: ServiceOut, 400: ErrorOut, 404: ErrorOut},
+    summary="Add a service to an organisation",
+)
+def add_service(request: HttpRequest, code: str, payload: ServiceIn) -> Any:
+    user = _user(request)
+    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    organisation = _organisation_by_code(code)
+    service = services.save_service(organisation, by=user, details=_service_details(payload))
+    return Status(201, _service(service))
+
+
+@router.put(
+    "/organisations/{code}/services/{int:service_id}",
+    response={200: ServiceOut, 400: ErrorOut, 404: ErrorOut},
+    summary="Change a service",
+)
+def change_service(request: HttpRequest, code: str, service_id: int, payload: ServiceIn) -> Any:
+    user = _user(request)
+    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    organisation = _organisation_by_code(code)
+    service = Service.objects.filter(organisation=organisation, pk=service_id).first()
+    if service is None:
+        raise Http404
+    service = services.save_service(
+        organisation, by=user, details=_service_details(payload), service=service
+    )
+    return _service(service)
+
+
+@router.post(
+    "/services/import",
+    response={200: ImportReportOut, 400: ImportReportOut | ErrorOut, 404: ErrorOut},
+    summary="Import the directory from a spreadsheet (CSV or XLSX; all or nothing)",
+)
+def import_directory(
+    request: HttpRequest, file: File[UploadedFile], dry_run: Form[bool] = True
+) -> Any:
+    """Every problem comes back with its line and column; nothing is written unless all rows are
+    correct, and nothing at all on a dry run."""
+    user = _user(request)
+    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    report = imports.import_directory(
+        file.read(), filename=file.name or "", by=user, dry_run=dry_run
+    )
+    payload = {
+        "dry_run": report.dry_run,
+        "applied": report.applied,
+        "rows": report.rows,
+        "organisations_created": report.organisations_created,
+        "organisations_updated": report.organisations_updated,
+        "services_created": report.services_created,
+        "services_updated": report.services_updated,
+        "problems": [vars(problem) for problem in report.problems],
+    }
+    return Status(400 if report.problems else 200, payload)
+
+
+# --- referrals of a case (staff) ----------------------------------------------------------------
+
+
+@router.get(
+    "/cases/{int:case_id}",
+    response={200: CaseReferralsOut, 404: ErrorOut},
+    summary="A case's referrals and its needs that need none",
+)
+def case_referrals(request: HttpRequest, case_id: int) -> Any:
+    user = _user(request)
+    case = access.get_case_for_user(user, case_id)
+    referrals = Referral.objects.filter(case=case).select_related("service", "organisation")
+    decisions = NoReferralNeeded.objects.filter(case=case).select_related("recorded_by")
+    return {
+        "referrals": [_summary(r) for r in referrals],
+        "not_needed": [
+            {
+                "id": d.pk,
+                "need_code": d.need_code,
+                "reason": d.reason,
+                "note": d.note if user.sees(Sensitive.NOTES) else None,
+                "recorded_at": d.recorded_at,
+                "recorded_by": d.recorded_by.username,
+            }
+            for d in decisions
+        ],
+    }
+
+
+@router.post(
+    "/cases/{int:case_id}",
+    response={201: ReferralOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="Refer a need of the case to a service (consent checked on the server)",
+)
+def send_referral(request: HttpRequest, case_id: int, payload: ReferralIn) -> Any:
+    user = _user(request)
+    case = access.get_case_for_user(user, case_id, write=True)
+    service = (
+        Service.objects.active().select_related("organisation").filter(pk=payload.service).first()
+    )
+    if service is None:
+        raise FieldErrors({"service": [_("No such service in the directory.")]})
+    data = payload.dict(exclude={"service", "accompanied_by"})
+    referral = services.send_referral(
+        case,
+        by=user,
+        details=services.ReferralDetails(
+            service=service, accompanied_by=payload.accompanied_by or "", **data
+        ),
+    )
+    return Status(201, _detail(access.get_referral_for_user(user, referral.pk), user))
+
+
+@router.post(
+    "/cases/{int:case_id}/not-needed",
+    response={201: NoReferralNeededOut, 400: ErrorOut, 404: ErrorOut},
+    summary="Record that a need calls for no referral, and why",
+)
+def no_referral_needed(request: HttpRequest, case_id: int, payload: NoReferralNeededIn) -> Any:
+    user = _user(request)
+    case = access.get_case_for_user(user, case_id, write=True)
+    decision = services.record_no_referral_needed(
+        case, by=user, need_code=payload.need_code, reason=payload.reason, note=payload.note
+    )
+    return Status(
+        201,
+        {
+            "id": decision.pk,
+            "need_code": decision.need_code,
+            "reason": decision.reason,
+            "note": decision.note,
+            "recorded_at": decision.recorded_at,
+            "recorded_by": user.username,
+        },
+    )
+
+
+@router.get(
+    "/overdue",
+    response=list[ReferralSummaryOut],
+    summary="Referrals unanswered past the agreed time (the caller's task list)",
+)
+def overdue(request: HttpRequest) -> Any:
+    user = _user(request)
+    if user.role == Role.PARTNER:
+        raise Http404
+    return [_summary(r) for r in services.overdue_referrals_for(user)[:200]]
+
+
+@router.get("/{int:referral_id}", response={200: ReferralOut, 404: ErrorOut}, summary="A referral")
+def get_referral(request: HttpRequest, referral_id: int) -> Any:
+    user = _user(request)
+    if user.role == Role.PARTNER:  # partners read what was shared, at /received/{id}
+        raise Http404
+    return _detail(access.get_referral_for_user(user, referral_id), user)
+
+
+@router.post(
+    "/{int:referral_id}/status",
+    response={
+        200: ReferralOut | ReceivedOut,
+        400: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+    },
+    summary="Accept, decline, record the service as delivered, or cancel",
+)
+def change_status(request: HttpRequest, referral_id: int, payload: StatusIn) -> Any:
+    """Partners answer (accepted, declined, delivered); the sending side may also record an answer
+    given by phone or e-mail, and alone may cancel."""
+    user = _user(request)
+    referral = access.get_referral_for_user(user, referral_id, write=True)
+    services.move_referral(referral, to=payload.status, by=user, comment=payload.comment)
+    if user.role == Role.PARTNER:
+        return _received(referral, user, full=True)
+    return _detail(referral, user)
+
+
+# --- the partner's inbox ------------------------------------------------------------------------
+
+
+@router.get("/inbox", response={200: ReceivedPageOut, 404: ErrorOut}, summary="Referrals received")
+def inbox(request: HttpRequest, status: str = "", page: int = 1) -> Any:
+    """For partner users: referrals sent to their organisation, newest first."""
+    user = _user(request)
+    access.require_perm(user, Perm.ANSWER_REFERRALS)
+    received = access.visible_referrals(user).select_related("service").order_by("-sent_at", "-id")
+    if status:
+        received = received.filter(status=status)
+    items, count, page, pages = _page(received, page)
+    items = list(items)
+    record("referrals.inbox.viewed", by=user, data={"referrals": [r.pk for r in items]})
+    return {
+        "items": [_received(r, user, full=False) for r in items],
+        "count": count,
+        "page": page,
+        "pages": pages,
+    }
+
+
+@router.get(
+    "/received/{int:referral_id}",
+    response={200: ReceivedOut, 404: ErrorOut},
+    summary="A referral received, with what was shared",
+)
+def get_received(request: HttpRequest, referral_id: int) -> Any:
+    user = _user(request)
+    access.require_perm(user, Perm.ANSWER_REFERRALS)
+    return _received(access.get_referral_for_user(user, referral_id), user, full=True)

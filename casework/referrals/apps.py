@@ -1,6 +1,14 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ReferralsConfig(AppConfig):
     name = "casework.referrals"
     label = "referrals"
+    verbose_name = _("Service directory and referrals")
+
+    def ready(self) -> None:
+        from casework.cases.panels import register_panel
+        from casework.referrals.views import case_panel_context
+
+        register_panel("referrals", "referrals/_panel.html", case_panel_context, order=40)

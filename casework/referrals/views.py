@@ -1,0 +1,466 @@
+"""Screens of the service directory, of referrals on a case, and of a partner's inbox.
+
+Case-side screens live under /cases/<id>/referrals/ and load the case through the access gate;
+the partner's screens live under /referrals/ and load referrals through the referral gate, so a
+partner never touches a case URL and staff never use the partner's. Each view validates a form,
+calls one service, then redirects (or re-renders the form with its errors).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from casework.accounts import access
+from casework.accounts.models import User
+from casework.accounts.roles import Perm, Role, Sensitive
+from casework.audit.log import record
+from casework.cases.models import Case
+from casework.core.errors import CaseworkError, FieldErrors
+from casework.core.http import is_htmx
+from casework.referrals import imports, services
+from casework.referrals.forms import (
+    DirectorySearchForm,
+    ImportForm,
+    MoveForm,
+    NoReferralNeededForm,
+    OrganisationForm,
+    ReferralForm,
+    ServiceForm,
+)
+from casework.referrals.models import (
+    NoReferralNeeded,
+    Organisation,
+    Referral,
+    ReferralEvent,
+    Service,
+)
+
+PAGE_SIZE = 25
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def may_use_directory(user: Any) -> bool:
+    """Staff who plan or oversee cases, and those who keep the directory; not partners."""
+    return bool(
+        user.is_authenticated
+        and (
+            user.has_casework_perm(Perm.WORK_ON_CASES)
+            or user.role == Role.PROGRAMME_MANAGER
+            or user.has_casework_perm(Perm.MANAGE_CONFIGURATION)
+        )
+    )
+
+
+def _require_directory(user: Any) -> None:
+    if not may_use_directory(user):
+        access.require_perm(user, Perm.WORK_ON_CASES)  # the audited 404
+
+
+# --- the case page's panel ----------------------------------------------------------------------
+
+
+def case_panel_context(case: Case, user: User, can_write: bool) -> dict[str, Any]:
+    """The referrals section of the case page: two queries whatever the number of referrals."""
+    referrals = list(
+        Referral.objects.filter(case=case)
+        .select_related("service", "organisation")
+        .order_by("-sent_at", "-id")
+    )
+    not_needed = list(NoReferralNeeded.objects.filter(case=case).order_by("-recorded_at", "-id"))
+    return {
+        "referrals": referrals,
+        "not_needed": not_needed,
+        "can_refer": can_write and case.is_open,
+        "now": timezone.now(),
+    }
+
+
+# --- directory ----------------------------------------------------------------------------------
+
+
+@login_required
+def directory(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    _require_directory(user)
+    form = DirectorySearchForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    found = services.search_services(
+        sector=data.get("sector") or "",
+        location=data.get("location"),
+        text=data.get("q") or "",
+        age=data.get("age"),
+    ).prefetch_related("locations")
+    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "query": _without_page(request),
+        "can_manage": user.has_casework_perm(Perm.MANAGE_CONFIGURATION),
+    }
+    template = (
+        "referrals/_directory_results.html" if is_htmx(request) else "referrals/directory.html"
+    )
+    return render(request, template, context)
+
+
+def _without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def _organisation_or_404(pk: int) -> Organisation:
+    organisation = Organisation.objects.select_related("agency").filter(pk=pk).first()
+    if organisation is None:
+        raise Http404(_("No such organisation."))
+    return organisation
+
+
+@login_required
+def organisation(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    _require_directory(user)
+    found = _organisation_or_404(pk)
+    listed = found.services.order_by("name").prefetch_related("locations")
+    return render(
+        request,
+        "referrals/organisation.html",
+        {
+            "organisation": found,
+            "services": listed,
+            "can_manage": user.has_casework_perm(Perm.MANAGE_CONFIGURATION),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organisation_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    user = _user(request)
+    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    instance = _organisation_or_404(pk) if pk is not None else None
+    form = OrganisationForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.save_organisation(
+                by=user, details=form.details(), organisation=instance
+            )
+        except FieldErrors as error:
+            form.add_service_errors(error)
+        except CaseworkError as error:
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(request, _("Organisation saved."))
+            return redirect("referrals:organisation", pk=saved.pk)
+    return render(
+        request,
+        "referrals/organisation_form.html",
+        {"form": form, "organisation": instance},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def service_form(request: HttpRequest, organisation_pk: int, pk: int | None = None) -> HttpResponse:
+    user = _user(request)
+    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    owner = _organisation_or_404(organisation_pk)
+    instance = None
+    if pk is not None:
+        instance = Service.objects.filter(organisation=owner, pk=pk).first()
+        if instance is None:
+            raise Http404(_("No such service."))
+    form = ServiceForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_service(owner, by=user, details=form.details(), service=instance)
+        except FieldErrors as error:
+            form.add_service_errors(error)
+        except CaseworkError as error:
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(request, _("Service saved."))
+            return redirect("referrals:organisation", pk=owner.pk)
+    return render(
+        request,
+        "referrals/service_form.html",
+        {"form": form, "organisation": owner, "service": instance},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_directory(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            report = imports.import_directory(
+                upload.read(),
+                filename=upload.name,
+                by=user,
+                dry_run=form.cleaned_data["dry_run"],
+            )
+        except CaseworkError as error:
+            form.add_error("file", str(error.message))
+        else:
+            if report.applied:
+                messages.success(request, _("The directory was updated from the file."))
+    return render(
+        request,
+        "referrals/import.html",
+        {"form": form, "report": report, "columns": imports.COLUMNS},
+        status=400 if form.errors or (report and report.problems) else 200,
+    )
+
+
+@login_required
+def import_template(request: HttpRequest) -> HttpResponse:
+    access.require_perm(_user(request), Perm.MANAGE_CONFIGURATION)
+    response = HttpResponse(imports.template_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="service-directory-template.csv"'
+    return response
+
+
+# --- referrals on a case ------------------------------------------------------------------------
+
+
+def _case_referral(case: Case, pk: int) -> Referral:
+    referral = (
+        Referral.objects.filter(case=case, pk=pk)
+        .select_related("service", "organisation", "consent", "sent_by")
+        .first()
+    )
+    if referral is None:
+        raise Http404(_("No such referral."))
+    referral.case = case
+    return referral
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def create(request: HttpRequest, case_pk: int) -> HttpResponse:
+    user = _user(request)
+    case = access.get_case_for_user(user, case_pk, write=True)
+    need_code = (request.POST.get("need_code") or request.GET.get("need") or "").strip()
+    show_all = request.GET.get("all") == "1"
+    # Offer the services for this need where the client lives; accept any active one on POST (the
+    # need may have been changed on the form after the list was drawn).
+    matching = services.search_services(
+        need="" if show_all else need_code,
+        location=None if show_all else case.location,
+    )
+    if request.method == "POST":
+        matching = services.search_services()
+    form = ReferralForm(
+        request.POST or None,
+        case=case,
+        user=user,
+        need_code=need_code,
+        service_queryset=matching,
+        initial={"service": request.GET.get("service")} if request.GET.get("service") else None,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            referral = services.send_referral(case, by=user, details=form.details())
+        except FieldErrors as error:
+            form.add_service_errors(error)
+        except CaseworkError as error:
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(request, _("Referral sent."))
+            return redirect("referrals:detail", case_pk=case.pk, pk=referral.pk)
+    return render(
+        request,
+        "referrals/referral_form.html",
+        {
+            "case": case,
+            "form": form,
+            "need_code": need_code,
+            "show_all": show_all,
+            "no_match": not show_all and not matching.exists(),
+            "is_child": services.is_child(case),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def detail(request: HttpRequest, case_pk: int, pk: int) -> HttpResponse:
+    user = _user(request)
+    case = access.get_case_for_user(user, case_pk)
+    referral = _case_referral(case, pk)
+    can_write = access.writable_cases(user).filter(pk=case.pk).exists()
+    return render(
+        request,
+        "referrals/detail.html",
+        {
+            "case": case,
+            "referral": referral,
+            "events": referral.events.select_related("by", "by__agency"),
+            "show_notes": user.sees(Sensitive.NOTES),
+            "show_shared": user.sees(Sensitive.NAMES),
+            "move_form": (
+                MoveForm(statuses=referral.next_statuses)
+                if can_write and referral.next_statuses
+                else None
+            ),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def move(request: HttpRequest, case_pk: int, pk: int) -> HttpResponse:
+    user = _user(request)
+    case = access.get_case_for_user(user, case_pk, write=True)
+    referral = _case_referral(case, pk)
+    form = MoveForm(request.POST)
+    if form.is_valid():
+        try:
+            services.move_referral(
+                referral,
+                to=form.cleaned_data["status"],
+                by=user,
+                comment=form.cleaned_data["comment"],
+            )
+        except CaseworkError as error:
+            messages.error(request, str(error.message))
+        else:
+            messages.success(request, _("Referral updated."))
+    else:
+        messages.error(request, _("Choose what happened to the referral."))
+    return redirect("referrals:detail", case_pk=case.pk, pk=referral.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def not_needed(request: HttpRequest, case_pk: int) -> HttpResponse:
+    user = _user(request)
+    case = access.get_case_for_user(user, case_pk, write=True)
+    need_code = (request.GET.get("need") or "").strip()
+    form = NoReferralNeededForm(request.POST or None, need_code=need_code)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_no_referral_needed(
+                case,
+                by=user,
+                need_code=form.cleaned_data["need_code"],
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+            )
+        except FieldErrors as error:
+            form.add_service_errors(error)
+        except CaseworkError as error:
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(request, _("Recorded: no referral needed."))
+            return redirect("cases:detail", pk=case.pk)
+    return render(
+        request,
+        "referrals/not_needed_form.html",
+        {"case": case, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+# --- the partner's inbox ------------------------------------------------------------------------
+
+
+def _events_for_partner(referral: Referral, user: User) -> list[ReferralEvent]:
+    """Statuses with their dates; comments only those written by the partner's own side."""
+    events = list(referral.events.select_related("by"))
+    for event in events:
+        if event.by.agency_id != user.agency_id:
+            event.comment = ""
+    return events
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    access.require_perm(user, Perm.ANSWER_REFERRALS)
+    status = request.GET.get("status", "")
+    received = access.visible_referrals(user).select_related("service", "organisation")
+    if status in Referral.Status.values:
+        received = received.filter(status=status)
+    elif status != "all":
+        status = ""
+        received = received.filter(status__in=[Referral.Status.SENT, Referral.Status.ACCEPTED])
+    page = Paginator(received.order_by("-sent_at", "-id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    # The list shows no personal data, but which referrals a partner looked at is still logged.
+    record(
+        "referrals.inbox.viewed",
+        by=user,
+        data={"referrals": [referral.pk for referral in page]},
+    )
+    return render(
+        request,
+        "referrals/inbox.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": Referral.Status.choices,
+            "now": timezone.now(),
+        },
+    )
+
+
+@login_required
+def received(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    access.require_perm(user, Perm.ANSWER_REFERRALS)
+    referral = access.get_referral_for_user(user, pk)
+    statuses = [s for s in referral.next_statuses if s in Referral.ANSWERS]
+    return render(
+        request,
+        "referrals/received.html",
+        {
+            "referral": referral,
+            "events": _events_for_partner(referral, user),
+            "answer_form": MoveForm(statuses=statuses) if statuses else None,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def answer(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    access.require_perm(user, Perm.ANSWER_REFERRALS)
+    referral = access.get_referral_for_user(user, pk, write=True)
+    form = MoveForm(request.POST)
+    if form.is_valid():
+        try:
+            services.move_referral(
+                referral,
+                to=form.cleaned_data["status"],
+                by=user,
+                comment=form.cleaned_data["comment"],
+            )
+        except CaseworkError as error:
+            messages.error(request, str(error.message))
+        else:
+            messages.success(request, _("Your answer was recorded."))
+    else:
+        messages.error(request, _("Choose your answer."))
+    return redirect("referrals:received", pk=referral.pk)
