@@ -1,0 +1,27 @@
+"""The case page's plan section: the versions, the current one's state, and what can be done."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from casework.accounts.roles import Sensitive
+from casework.plans import services
+
+
+def context(case: Any, user: Any, can_write: bool) -> dict[str, Any]:
+    """Three queries: the versions, and the individualisation of the current one."""
+    versions = list(case.plans.select_related("created_by").order_by("-version"))
+    current = versions[0] if versions else None
+    flags = None
+    if current is not None:
+        current.case = case
+        flags = services.individualisation(current)
+    return {
+        "versions": versions,
+        "current": current,
+        "flags": flags,
+        "can_write": can_write,
+        "can_start": can_write and current is None and case.status in services.PLANNING_STATUSES,
+        "can_decide": services.can_decide(case, user),
+        "show_text": user.sees(Sensitive.FREE_TEXT),
+    }
