@@ -1,3 +1,599 @@
-from ninja import Router
+"""/api/v1/plans: the same operations as the plan screens, calling the same services.
+
+A plan is reached through its case, so every operation loads the case through the access gate;
+a plan the caller may not see is a 404, exactly as if it did not exist. Free text (goals, actions,
+the plan's prose, comments) is sent only to roles that see free text; others get null.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Literal
+
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Router, Schema
+
+from casework.accounts import access
+from casework.accounts.models import User
+from casework.accounts.roles import Perm, Sensitive
+from casework.cases.models import Case
+from casework.plans import services, similarity
+from casework.plans.models import (
+    CasePlan,
+    GoalProgress,
+    Participation,
+    ParticipationWay,
+    PlanGoal,
+    PlanMatch,
+)
 
 router = Router(tags=["plans"])
+
+
+# --- schemas ------------------------------------------------------------------------------------
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    field: str | None = None
+    fields: dict[str, list[str]] | None = None
+
+
+class NeedIn(Schema):
+    domain: str
+    description: str = ""
+    id: int | None = None
+
+
+class GoalIn(Schema):
+    text: str
+    term: PlanGoal.Term = PlanGoal.Term.SHORT
+    domain: str = ""
+    id: int | None = None
+    ref: str = ""
+
+
+class ActionIn(Schema):
+    description: str
+    responsible: str
+    responsible_name: str = ""
+    due_on: datetime.date | None = None
+    status: str = "planned"
+    goal: str = ""  # the goal's `ref`, or its number (1 = the first goal) in this request
+    id: int | None = None
+
+
+class PlanIn(Schema):
+    planned_on: datetime.date | None = None
+    is_group: bool = False
+    summary: str = ""
+    client_responsibilities: str = ""
+    caseworker_responsibilities: str = ""
+    safety_plan: str = ""
+    referrals: str = ""
+    follow_up_schedule: str = ""
+    next_review_on: datetime.date | None = None
+    supervision_notes: str = ""
+    needs: list[NeedIn] = []
+    goals: list[GoalIn] = []
+    actions: list[ActionIn] = []
+
+
+class PlanUpdateIn(PlanIn):
+    revision: int
+
+
+class RevisionIn(Schema):
+    planned_on: datetime.date | None = None
+
+
+class ParticipationIn(Schema):
+    ways: list[ParticipationWay] = []
+    client_views: str = ""
+    told_right_to_decline: bool = False
+    declined_services: str = ""
+    client_agreed: bool | None = None
+    agreed_on: datetime.date | None = None
+    caregiver_involved: bool | None = None
+    caregiver_ways: list[ParticipationWay] = []
+    caregiver_agreed: bool | None = None
+    caregiver_agreed_on: datetime.date | None = None
+    caregiver_not_involved_reason: str = ""
+
+
+class DecisionIn(Schema):
+    decision: Literal["approve", "return"]
+    comment: str = ""
+
+
+class GoalProgressIn(Schema):
+    goal_id: int
+    progress: GoalProgress.Progress
+    note: str = ""
+
+
+class ActionStatusIn(Schema):
+    action_id: int
+    status: str
+
+
+class ReviewIn(Schema):
+    reviewed_on: datetime.date | None = None
+    summary: str = ""
+    next_review_on: datetime.date | None = None
+    goals: list[GoalProgressIn]
+    actions: list[ActionStatusIn] = []
+
+
+class MatchDecisionIn(Schema):
+    decision: Literal["confirmed", "dismissed"]
+    note: str = ""
+
+
+class PlanSummaryOut(Schema):
+    id: int
+    case_id: int
+    version: int
+    status: str
+    planned_on: datetime.date
+    is_group: bool
+    submitted_at: datetime.datetime | None
+
+
+class QueueItemOut(PlanSummaryOut):
+    case_reference: str
+    caseworker: str | None
+    name: str | None = None
+
+
+class MatchOut(Schema):
+    id: int
+    plan_id: int
+    other_plan_id: int
+    other_case_id: int | None  # null when the caller may not open the other case
+    score: int
+    decision: str
+    decided_by: str | None
+    decided_at: datetime.datetime | None
+    note: str | None
+
+
+class IndividualisationOut(Schema):
+    individualised: bool
+    is_group: bool
+    is_empty: bool
+    same_as_other_people: int
+    same_as_case_ids: list[int]  # those of them the caller may open
+    near_duplicate_pending: bool
+    near_duplicate_confirmed: bool
+    matches: list[MatchOut]
+
+
+class CheckOut(Schema):
+    plan_id: int
+    individualised: bool
+    reasons: list[str]
+    threshold: int
+    candidates: int
+    same_as_other_people: int
+    similar: list[dict[str, int]]
+
+
+class PlanOut(PlanSummaryOut):
+    revision: int
+    is_current: bool
+    next_review_on: datetime.date | None
+    created_by: str | None
+    text: str | None
+    summary: str | None
+    client_responsibilities: str | None
+    caseworker_responsibilities: str | None
+    safety_plan: str | None
+    referrals: str | None
+    follow_up_schedule: str | None
+    supervision_notes: str | None
+    needs: list[dict[str, Any]]
+    goals: list[dict[str, Any]]
+    actions: list[dict[str, Any]]
+    participation: dict[str, Any] | None
+    decisions: list[dict[str, Any]]
+    reviews: list[dict[str, Any]]
+    individualisation: IndividualisationOut
+
+
+# --- loading through the gate -------------------------------------------------------------------
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _load(user: User, plan_id: int, *, write: bool = False) -> CasePlan:
+    case_id = CasePlan.objects.filter(pk=plan_id).values_list("case_id", flat=True).first()
+    case = access.get_case_for_user(user, case_id or 0, write=write)
+    plan = CasePlan.objects.filter(case=case, pk=plan_id).first()
+    if plan is None:
+        raise Http404
+    plan.case = case
+    return plan
+
+
+def _load_for_decider(user: User, plan_id: int) -> CasePlan:
+    access.require_perm(user, Perm.APPROVE_PLANS)
+    plan = _load(user, plan_id)
+    if not services.can_decide(plan.case, user):
+        raise Http404
+    return plan
+
+
+# --- shaping output by what the caller may see --------------------------------------------------
+
+
+def _summary(plan: CasePlan) -> dict[str, Any]:
+    return {
+        "id": plan.pk,
+        "case_id": plan.case_id,
+        "version": plan.version,
+        "status": plan.status,
+        "planned_on": plan.planned_on,
+        "is_group": plan.is_group,
+        "submitted_at": plan.submitted_at,
+    }
+
+
+def _match(
+    match: PlanMatch, plan: CasePlan, visible: set[int], *, shows_text: bool
+) -> dict[str, Any]:
+    other = match.other_plan if match.plan_id == plan.pk else match.plan
+    return {
+        "id": match.pk,
+        "plan_id": match.plan_id,
+        "other_plan_id": other.pk,
+        "other_case_id": other.case_id if other.case_id in visible else None,
+        "score": match.score,
+        "decision": match.decision,
+        "decided_by": match.decided_by.username if match.decided_by else None,
+        "decided_at": match.decided_at,
+        "note": match.note if shows_text else None,
+    }
+
+
+def _individualisation(plan: CasePlan, user: User) -> dict[str, Any]:
+    flags = services.individualisation(plan)
+    other_ids = set(flags.same_as_case_ids)
+    for match in flags.matches:
+        other_ids |= {match.plan.case_id, match.other_plan.case_id}
+    visible = set(access.visible_cases(user).filter(pk__in=other_ids).values_list("pk", flat=True))
+    shows_text = user.sees(Sensitive.FREE_TEXT)
+    matches = [_match(match, plan, visible, shows_text=shows_text) for match in flags.matches]
+    return {
+        "individualised": flags.individualised,
+        "is_group": flags.is_group,
+        "is_empty": flags.is_empty,
+        "same_as_other_people": len(flags.same_as_case_ids),
+        "same_as_case_ids": [pk for pk in flags.same_as_case_ids if pk in visible],
+        "near_duplicate_pending": flags.pending,
+        "near_duplicate_confirmed": flags.confirmed,
+        "matches": matches,
+    }
+
+
+def _participation(participation: Participation | None, text: bool) -> dict[str, Any] | None:
+    if participation is None:
+        return None
+    return {
+        "ways": participation.ways,
+        "client_views": participation.client_views if text else None,
+        "told_right_to_decline": participation.told_right_to_decline,
+        "declined_services": participation.declined_services if text else None,
+        "client_agreed": participation.client_agreed,
+        "agreed_on": participation.agreed_on,
+        "caregiver_involved": participation.caregiver_involved,
+        "caregiver_ways": participation.caregiver_ways,
+        "caregiver_agreed": participation.caregiver_agreed,
+        "caregiver_agreed_on": participation.caregiver_agreed_on,
+        "caregiver_not_involved_reason": participation.caregiver_not_involved_reason
+        if text
+        else None,
+        "recorded_by": participation.recorded_by.username,
+    }
+
+
+def _detail(plan: CasePlan, user: User) -> dict[str, Any]:
+    text = user.sees(Sensitive.FREE_TEXT)
+
+    def shown(value: str) -> str | None:
+        return value if text else None
+
+    goals = list(plan.goals.all())
+    numbers = {goal.pk: position for position, goal in enumerate(goals, start=1)}
+    reviews = plan.reviews.select_related("by").prefetch_related(
+        Prefetch("progress", queryset=GoalProgress.objects.order_by("id")),
+        "action_updates",
+    )
+    participation = Participation.objects.filter(plan=plan).select_related("recorded_by").first()
+    return _summary(plan) | {
+        "revision": plan.revision,
+        "is_current": services.is_current(plan),
+        "next_review_on": plan.next_review_on,
+        "created_by": plan.created_by.username if plan.created_by else None,
+        "text": shown(plan.text),
+        **{name: shown(getattr(plan, name)) for name in services.PROSE_FIELDS},
+        "needs": [
+            {"id": n.pk, "domain": n.domain, "description": shown(n.description)}
+            for n in plan.needs.all()
+        ],
+        "goals": [
+            {
+                "id": g.pk,
+                "number": numbers[g.pk],
+                "term": g.term,
+                "domain": g.domain,
+                "text": shown(g.text),
+            }
+            for g in goals
+        ],
+        "actions": [
+            {
+                "id": a.pk,
+                "goal_id": a.goal_id,
+                "goal_number": numbers.get(a.goal_id or 0),
+                "description": shown(a.description),
+                "responsible": a.responsible,
+                "responsible_name": shown(a.responsible_name),
+                "due_on": a.due_on,
+                "status": a.status,
+            }
+            for a in plan.actions.all()
+        ],
+        "participation": _participation(participation, text),
+        "decisions": [
+            {"kind": d.kind, "by": d.by.username, "at": d.at, "comment": shown(d.comment)}
+            for d in plan.decisions.select_related("by")
+        ],
+        "reviews": [
+            {
+                "id": r.pk,
+                "reviewed_on": r.reviewed_on,
+                "by": r.by.username,
+                "summary": shown(r.summary),
+                "next_review_on": r.next_review_on,
+                "goals": [
+                    {"goal_id": p.goal_id, "progress": p.progress, "note": shown(p.note)}
+                    for p in r.progress.all()
+                ],
+                "actions": [
+                    {"action_id": u.action_id, "from": u.from_status, "to": u.to_status}
+                    for u in r.action_updates.all()
+                ],
+            }
+            for r in reviews
+        ],
+        "individualisation": _individualisation(plan, user),
+    }
+
+
+def _content(payload: PlanIn) -> services.PlanContent:
+    return services.PlanContent(
+        planned_on=payload.planned_on,
+        is_group=payload.is_group,
+        next_review_on=payload.next_review_on,
+        **{name: getattr(payload, name) for name in services.PROSE_FIELDS},
+        needs=[services.NeedInput(**need.dict()) for need in payload.needs],
+        goals=[
+            services.GoalInput(
+                text=goal.text,
+                term=goal.term,
+                domain=goal.domain,
+                id=goal.id,
+                ref=goal.ref or str(position),
+            )
+            for position, goal in enumerate(payload.goals, start=1)
+        ],
+        actions=[
+            services.ActionInput(
+                description=action.description,
+                responsible=action.responsible,
+                responsible_name=action.responsible_name,
+                due_on=action.due_on,
+                status=action.status,
+                goal_ref=action.goal,
+                id=action.id,
+            )
+            for action in payload.actions
+        ],
+    )
+
+
+# --- operations ---------------------------------------------------------------------------------
+
+
+@router.get(
+    "/approvals",
+    response={200: list[QueueItemOut], 404: ErrorOut},
+    summary="Plans of my team waiting for my decision",
+)
+def approval_queue(request: HttpRequest, page: int = 1) -> Any:
+    user = _user(request)
+    access.require_perm(user, Perm.APPROVE_PLANS)
+    size = 50
+    page = max(1, page)
+    plans = (
+        CasePlan.objects.waiting_for(user)
+        .select_related("case", "case__person", "case__caseworker")
+        .order_by("submitted_at", "id")[(page - 1) * size : page * size]
+    )
+    names = user.sees(Sensitive.NAMES)
+    return [
+        _summary(plan)
+        | {
+            "case_reference": plan.case.reference,
+            "caseworker": plan.case.caseworker.username if plan.case.caseworker else None,
+            "name": plan.case.person.full_name if names else None,
+        }
+        for plan in plans
+    ]
+
+
+@router.get(
+    "/cases/{case_id}",
+    response={200: list[PlanSummaryOut], 404: ErrorOut},
+    summary="The versions of a case's plan, newest first",
+)
+def list_versions(request: HttpRequest, case_id: int) -> Any:
+    case = access.get_case_for_user(_user(request), case_id)
+    return [_summary(plan) for plan in case.plans.order_by("-version")]
+
+
+@router.post(
+    "/cases/{case_id}",
+    response={201: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="Write a case's first plan",
+)
+def create_plan(request: HttpRequest, case_id: int, payload: PlanIn) -> Any:
+    user = _user(request)
+    case: Case = access.get_case_for_user(user, case_id, write=True)
+    plan = services.create_plan(case, by=user, content=_content(payload))
+    return 201, _detail(plan, user)
+
+
+@router.get("/{plan_id}", response={200: PlanOut, 404: ErrorOut}, summary="A version of a plan")
+def get_plan(request: HttpRequest, plan_id: int) -> Any:
+    user = _user(request)
+    return _detail(_load(user, plan_id), user)
+
+
+@router.put(
+    "/{plan_id}",
+    response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Change a draft or returned plan (all of it: lists replace the earlier ones)",
+)
+def update_plan(request: HttpRequest, plan_id: int, payload: PlanUpdateIn) -> Any:
+    user = _user(request)
+    plan = _load(user, plan_id, write=True)
+    services.update_plan(
+        plan, by=user, content=_content(payload), expected_revision=payload.revision
+    )
+    return _detail(plan, user)
+
+
+@router.post(
+    "/{plan_id}/versions",
+    response={201: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="Start a new version as a copy of this one (which is kept as it was)",
+)
+def revise_plan(request: HttpRequest, plan_id: int, payload: RevisionIn) -> Any:
+    user = _user(request)
+    plan = _load(user, plan_id, write=True)
+    new = services.revise_plan(plan, by=user, planned_on=payload.planned_on)
+    return 201, _detail(new, user)
+
+
+@router.put(
+    "/{plan_id}/participation",
+    response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="How the client (and for a child, the caregiver) took part",
+)
+def record_participation(request: HttpRequest, plan_id: int, payload: ParticipationIn) -> Any:
+    user = _user(request)
+    plan = _load(user, plan_id, write=True)
+    data = payload.dict()
+    data["ways"] = [str(way) for way in payload.ways]
+    data["caregiver_ways"] = [str(way) for way in payload.caregiver_ways]
+    services.record_participation(plan, by=user, details=services.ParticipationDetails(**data))
+    return _detail(plan, user)
+
+
+@router.post(
+    "/{plan_id}/submit",
+    response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Ask the team's supervisor to approve the plan",
+)
+def submit_plan(request: HttpRequest, plan_id: int) -> Any:
+    user = _user(request)
+    plan = _load(user, plan_id, write=True)
+    services.submit_plan(plan, by=user)
+    return _detail(plan, user)
+
+
+@router.post(
+    "/{plan_id}/decision",
+    response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Approve the plan, or return it with comments (supervisor of the case's team)",
+)
+def decide_plan(request: HttpRequest, plan_id: int, payload: DecisionIn) -> Any:
+    user = _user(request)
+    plan = _load_for_decider(user, plan_id)
+    if payload.decision == "approve":
+        services.approve_plan(plan, by=user, comment=payload.comment)
+    else:
+        services.return_plan(plan, by=user, comment=payload.comment)
+    return _detail(plan, user)
+
+
+@router.post(
+    "/{plan_id}/reviews",
+    response={201: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="Record a review: progress on every goal, and actions' new statuses",
+)
+def review_plan(request: HttpRequest, plan_id: int, payload: ReviewIn) -> Any:
+    user = _user(request)
+    plan = _load(user, plan_id, write=True)
+    services.review_plan(
+        plan,
+        by=user,
+        details=services.ReviewDetails(
+            reviewed_on=payload.reviewed_on,
+            summary=payload.summary,
+            next_review_on=payload.next_review_on,
+            goals=[
+                services.GoalProgressInput(
+                    goal_id=item.goal_id, progress=str(item.progress), note=item.note
+                )
+                for item in payload.goals
+            ],
+            action_statuses={item.action_id: item.status for item in payload.actions},
+        ),
+    )
+    return 201, _detail(plan, user)
+
+
+@router.get(
+    "/{plan_id}/check",
+    response={200: CheckOut, 404: ErrorOut},
+    summary="Check now whether the plan is individualised (exact rule and near-duplicates)",
+)
+def check_plan(request: HttpRequest, plan_id: int) -> Any:
+    plan = _load(_user(request), plan_id)
+    check = similarity.check_plan(plan)
+    return {
+        "plan_id": plan.pk,
+        "individualised": check.individualised,
+        "reasons": check.reasons,
+        "threshold": check.threshold,
+        "candidates": check.candidates,
+        "same_as_other_people": len(check.same_as_case_ids),
+        "similar": [{"plan_id": s.plan_id, "score": s.score} for s in check.similar],
+    }
+
+
+@router.post(
+    "/{plan_id}/matches/{match_id}",
+    response={200: MatchOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Confirm or dismiss a possible near copy (supervisor of the case's team)",
+)
+def decide_match(
+    request: HttpRequest, plan_id: int, match_id: int, payload: MatchDecisionIn
+) -> Any:
+    user = _user(request)
+    plan = _load_for_decider(user, plan_id)
+    match = services.current_matches(plan).filter(pk=match_id).first() if plan.fold_hash else None
+    if match is None:
+        raise Http404(_("No such finding."))
+    services.decide_match(match, by=user, decision=payload.decision, note=payload.note)
+    other_case = match.other_plan.case_id if match.plan_id == plan.pk else match.plan.case_id
+    visible = set(access.visible_cases(user).filter(pk=other_case).values_list("pk", flat=True))
+    return _match(match, plan, visible, shows_text=user.sees(Sensitive.FREE_TEXT))
