@@ -1,3 +1,192 @@
-from ninja import Router
+"""/api/v1/tasks: the worklist and notifications, as on the /tasks/ page.
+
+Tasks and notifications name cases by reference only. A task on a case the caller may not see
+is a 404, exactly as if it did not exist.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from typing import Any
+
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Router, Schema
+
+from casework.accounts import access
+from casework.accounts.models import User
+from casework.accounts.roles import Perm
+from casework.worklist import services
+from casework.worklist.models import Notification, Task
+from casework.worklist.views import PAGE_SIZE, SHOW, filter_tasks
 
 router = Router(tags=["worklist"])
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class TaskOut(Schema):
+    id: int
+    case_id: int
+    case_reference: str
+    kind: str
+    status: str
+    due_at: datetime.datetime
+    target_at: datetime.datetime | None
+    overdue: bool
+    assignee: str | None
+    created_at: datetime.datetime
+    closed_at: datetime.datetime | None
+
+
+class TaskPageOut(Schema):
+    items: list[TaskOut]
+    count: int
+    overdue: int
+    due_today: int
+    page: int
+    pages: int
+
+
+class NotificationOut(Schema):
+    id: int
+    kind: str
+    case_id: int | None
+    case_reference: str | None
+    task_id: int | None
+    created_at: datetime.datetime
+    read_at: datetime.datetime | None
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _task(task: Task, now: datetime.datetime) -> dict[str, Any]:
+    holder = task.assignee or task.case.caseworker
+    return {
+        "id": task.pk,
+        "case_id": task.case_id,
+        "case_reference": task.case.reference,
+        "kind": task.kind,
+        "status": task.status,
+        "due_at": task.due_at,
+        "target_at": task.target_at,
+        "overdue": task.is_overdue(now),
+        "assignee": holder.username if holder else None,
+        "created_at": task.created_at,
+        "closed_at": task.closed_at,
+    }
+
+
+def _notification(notice: Notification) -> dict[str, Any]:
+    return {
+        "id": notice.pk,
+        "kind": notice.kind,
+        "case_id": notice.case_id,
+        "case_reference": notice.case.reference if notice.case else None,
+        "task_id": notice.task_id,
+        "created_at": notice.created_at,
+        "read_at": notice.read_at,
+    }
+
+
+@router.get("", response={200: TaskPageOut, 404: ErrorOut}, summary="My open tasks")
+def list_tasks(request: HttpRequest, scope: str = "mine", show: str = "all", page: int = 1) -> Any:
+    """`scope=team` (supervisors): every open task of the team's cases. `show`: all, overdue
+    or today (overdue and due before midnight). Soonest due first."""
+    user = _user(request)
+    access.require_perm(user, Perm.WORK_ON_CASES)
+    team = scope == "team" and user.has_casework_perm(Perm.REASSIGN_IN_TEAM)
+    tasks = services.team_tasks_for(user) if team else services.tasks_for(user)
+    now = timezone.now()
+    tasks, counts = filter_tasks(tasks, show if show in SHOW else "all", now)
+    total = tasks.count()
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    page = min(max(1, page), pages)
+    items = tasks.select_related("case__caseworker")[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    return {
+        "items": [_task(task, now) for task in items],
+        "count": total,
+        "overdue": counts["overdue"],
+        "due_today": counts["today"],
+        "page": page,
+        "pages": pages,
+    }
+
+
+@router.get(
+    "/cases/{case_id}", response={200: list[TaskOut], 404: ErrorOut}, summary="A case's tasks"
+)
+def case_tasks(request: HttpRequest, case_id: int, status: str = "open") -> Any:
+    """Open tasks of the case (`status=all`: closed ones too, newest first after the open)."""
+    case = access.get_case_for_user(_user(request), case_id)
+    tasks = Task.objects.filter(case_id=case.pk).select_related("assignee")
+    if status != "all":
+        tasks = tasks.filter(status=Task.Status.OPEN)
+    now = timezone.now()
+    shown = []
+    for task in tasks.order_by("status", "due_at", "id")[:200]:
+        task.case = case
+        shown.append(_task(task, now))
+    return shown
+
+
+@router.post(
+    "/{task_id}/done",
+    response={200: TaskOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="Mark a task done",
+)
+def complete_task(request: HttpRequest, task_id: int) -> Any:
+    user = _user(request)
+    case_id = Task.objects.filter(pk=task_id).values_list("case_id", flat=True).first()
+    case = access.get_case_for_user(user, case_id or 0, write=True)
+    task = Task.objects.filter(pk=task_id, case=case).select_related("assignee").first()
+    if task is None:
+        raise Http404(_("No such task."))
+    task.case = case
+    services.complete_task(task, by=user)
+    task.case = case
+    return _task(task, timezone.now())
+
+
+@router.get(
+    "/notifications",
+    response={200: list[NotificationOut], 404: ErrorOut},
+    summary="My notifications, newest first",
+)
+def list_notifications(request: HttpRequest, unread: bool = False) -> Any:
+    notices = services.notifications_for(_user(request))
+    if unread:
+        notices = notices.filter(read_at=None)
+    return [_notification(notice) for notice in notices[:100]]
+
+
+@router.post("/notifications/read-all", response={200: dict[str, int]}, summary="Mark all as read")
+def read_all(request: HttpRequest) -> Any:
+    return {"marked": services.mark_all_read(by=_user(request))}
+
+
+@router.post(
+    "/notifications/{notification_id}/read",
+    response={200: NotificationOut, 404: ErrorOut},
+    summary="Mark a notification read",
+)
+def read_notification(request: HttpRequest, notification_id: int) -> Any:
+    user = _user(request)
+    notice = (
+        Notification.objects.filter(pk=notification_id, user_id=user.pk)
+        .select_related("case")
+        .first()
+    )
+    if notice is None:
+        raise Http404(_("No such notification."))
+    services.mark_read(notice, by=user)
+    notice.refresh_from_db()
+    return _notification(notice)

@@ -1,0 +1,126 @@
+"""The worklist: my tasks (and my team's, for a supervisor) due today and overdue, and my
+notifications. Tasks name cases by reference only: the list carries no personal data."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from casework.accounts import access
+from casework.accounts.roles import Perm
+from casework.core.errors import CaseworkError
+from casework.worklist import services
+from casework.worklist.models import Notification, Task
+
+PAGE_SIZE = 50
+SHOW = ("all", "overdue", "today")
+
+
+def end_of_today(now: datetime.datetime) -> datetime.datetime:
+    local = timezone.localtime(now)
+    return (local + datetime.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def filter_tasks(
+    tasks: QuerySet[Task], show: str, now: datetime.datetime
+) -> tuple[QuerySet[Task], dict[str, int]]:
+    """The tasks to list and how many are overdue, due today, and open in all (one query)."""
+    tonight = end_of_today(now)
+    counts = tasks.aggregate(
+        overdue=Count("id", filter=Q(due_at__lt=now)),
+        today=Count("id", filter=Q(due_at__gte=now, due_at__lt=tonight)),
+        all=Count("id"),
+    )
+    if show == "overdue":
+        tasks = tasks.filter(due_at__lt=now)
+    elif show == "today":
+        tasks = tasks.filter(due_at__lt=tonight)
+    return tasks.order_by("due_at", "id"), counts
+
+
+def scope_of(request: HttpRequest) -> str:
+    may_see_team = request.user.has_casework_perm(Perm.REASSIGN_IN_TEAM)  # type: ignore[union-attr]
+    return "team" if request.GET.get("scope") == "team" and may_see_team else "mine"
+
+
+@login_required
+def task_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    access.require_perm(user, Perm.WORK_ON_CASES)
+    scope = scope_of(request)
+    show = request.GET.get("show") or "all"
+    if show not in SHOW:
+        show = "all"
+    now = timezone.now()
+    tasks = services.team_tasks_for(user) if scope == "team" else services.tasks_for(user)  # type: ignore[arg-type]
+    tasks, counts = filter_tasks(tasks, show, now)
+    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+    notices = services.notifications_for(user)  # type: ignore[arg-type]
+    context: dict[str, Any] = {
+        "page": page,
+        "counts": counts,
+        "scope": scope,
+        "show_holder": scope == "team",
+        "show": show,
+        "now": now,
+        "tonight": end_of_today(now),
+        "may_see_team": user.has_casework_perm(Perm.REASSIGN_IN_TEAM),  # type: ignore[union-attr]
+        "notifications": notices[:20],
+        "unread": notices.filter(read_at=None).count(),
+    }
+    return render(request, "worklist/list.html", context)
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("worklist:list")
+
+
+@login_required
+@require_http_methods(["POST"])
+def complete(request: HttpRequest, task_pk: int) -> HttpResponse:
+    case_id = Task.objects.filter(pk=task_pk).values_list("case_id", flat=True).first()
+    case = access.get_case_for_user(request.user, case_id or 0, write=True)
+    task = Task.objects.filter(pk=task_pk, case=case).first()
+    if task is None:
+        raise Http404(_("No such task."))
+    task.case = case
+    try:
+        services.complete_task(task, by=request.user)  # type: ignore[arg-type]
+    except CaseworkError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("Task marked done."))
+    return _back(request)
+
+
+@login_required
+@require_http_methods(["POST"])
+def read(request: HttpRequest, notification_pk: int) -> HttpResponse:
+    notice = Notification.objects.filter(pk=notification_pk, user_id=request.user.pk or 0).first()
+    if notice is None:
+        raise Http404(_("No such notification."))
+    services.mark_read(notice, by=request.user)  # type: ignore[arg-type]
+    return _back(request)
+
+
+@login_required
+@require_http_methods(["POST"])
+def read_all(request: HttpRequest) -> HttpResponse:
+    services.mark_all_read(by=request.user)  # type: ignore[arg-type]
+    return _back(request)
