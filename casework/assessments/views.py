@@ -1,0 +1,360 @@
+"""Assessment screens (the form, the current assessment and its history) and the agency's
+questionnaire and risk-policy settings.
+
+Each view loads through the access gate, validates a form, calls one service, then redirects
+(or re-renders the form with the errors next to the fields).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from casework.accounts import access
+from casework.accounts.roles import Perm, Sensitive
+from casework.assessments import questionnaires, services
+from casework.assessments.forms import (
+    AssessmentForm,
+    NewQuestionnaireForm,
+    QuestionForm,
+    RiskPolicyForm,
+    UploadForm,
+    raw_answers_from_post,
+)
+from casework.assessments.models import Questionnaire, QuestionnaireVersion
+from casework.assessments.policy import windows_for
+from casework.core.errors import CaseworkError, FieldErrors
+
+
+def _shown_answers(assessment, show_free_text: bool) -> list[dict]:  # type: ignore[no-untyped-def]
+    return [
+        {
+            "title": response.version.questionnaire.title,
+            "version": response.version,
+            "rows": questionnaires.displayed_answers(
+                response.version.definition,
+                response.answers(include_free_text=show_free_text),
+                show_free_text=show_free_text,
+            ),
+        }
+        for response in assessment.responses.all()
+    ]
+
+
+# --- assessments of a case ----------------------------------------------------------------------
+
+
+@login_required
+def history(request: HttpRequest, pk: int) -> HttpResponse:
+    case = access.get_case_for_user(request.user, pk)
+    can_write = access.writable_cases(request.user).filter(pk=case.pk).exists()
+    return render(
+        request,
+        "assessments/history.html",
+        {
+            "case": case,
+            "assessments": services.assessments_of(case),
+            "can_assess": can_write and case.status in services.ASSESSABLE,
+        },
+    )
+
+
+@login_required
+def detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    case = access.get_case_for_user(request.user, pk)
+    assessment = services.assessment_of(case, number)
+    if assessment is None:
+        raise Http404(_("No such assessment."))
+    show_free_text = request.user.sees(Sensitive.FREE_TEXT)  # type: ignore[union-attr]
+    return render(
+        request,
+        "assessments/detail.html",
+        {
+            "case": case,
+            "assessment": assessment,
+            "findings": sorted(assessment.findings.all(), key=lambda f: f.domain),
+            "responses": _shown_answers(assessment, show_free_text),
+            "show_free_text": show_free_text,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def create(request: HttpRequest, pk: int) -> HttpResponse:
+    case = access.get_case_for_user(request.user, pk, write=True)
+    versions = services.current_questionnaires(case.agency_id)
+    previous = services.assessments_of(case).prefetch_related("findings").first()
+    form = AssessmentForm(
+        request.POST or None,
+        versions=versions,
+        previous=previous,
+        initial={"version": case.version},
+    )
+    if request.method == "POST" and not form.is_valid():
+        form.add_answer_errors()
+    elif request.method == "POST":
+        try:
+            assessment = services.record_assessment(
+                case,
+                by=request.user,  # type: ignore[arg-type]
+                details=form.details(),
+                expected_version=form.cleaned_data["version"],
+            )
+        except FieldErrors as error:
+            form.add_service_errors(error)
+        except CaseworkError as error:
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(
+                request,
+                _("Assessment recorded. The next follow-up is due %(due)s.")
+                % {
+                    "due": timezone.localtime(assessment.follow_up_due_at).strftime(
+                        "%Y-%m-%d %H:%M"
+                    )
+                },
+            )
+            return redirect("assessments:detail", pk=case.pk, number=assessment.number)
+    return render(
+        request,
+        "assessments/form.html",
+        {
+            "case": case,
+            "form": form,
+            "previous": previous,
+            "questionnaires": form.questionnaire_sections(),
+            "windows": windows_for(case.agency_id),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def questions(request: HttpRequest, pk: int) -> HttpResponse:
+    """The questionnaire part of the form again, with the questions that no longer apply hidden
+    (htmx, on every change). The same relevance rules the server applies when saving."""
+    case = access.get_case_for_user(request.user, pk, write=True)
+    versions = services.current_questionnaires(case.agency_id)
+    form = AssessmentForm(request.POST, versions=versions)
+    raw = raw_answers_from_post(request.POST, versions)
+    today = timezone.localdate()
+    relevant = {
+        version.pk: questionnaires.relevant_questions(
+            version.definition, raw[version.pk], today=today
+        )
+        for version in versions
+    }
+    return render(
+        request,
+        "assessments/_questions.html",
+        {"case": case, "questionnaires": form.questionnaire_sections(relevant), "form": form},
+    )
+
+
+# --- questionnaires (agency settings) -----------------------------------------------------------
+
+
+def _questionnaire(request: HttpRequest, questionnaire_pk: int) -> Questionnaire:
+    access.require_perm(request.user, Perm.MANAGE_CONFIGURATION)
+    questionnaire = Questionnaire.objects.filter(
+        pk=questionnaire_pk,
+        agency_id=request.user.agency_id or 0,  # type: ignore[union-attr]
+    ).first()
+    if questionnaire is None:
+        raise Http404(_("No such questionnaire."))
+    return questionnaire
+
+
+@login_required
+def questionnaire_list(request: HttpRequest) -> HttpResponse:
+    access.require_perm(request.user, Perm.MANAGE_CONFIGURATION)
+    items = Questionnaire.objects.filter(agency_id=request.user.agency_id or 0)  # type: ignore[union-attr]
+    return render(
+        request,
+        "assessments/questionnaires.html",
+        {
+            "questionnaires": items.order_by("-is_active", "title"),
+            "upload_form": UploadForm(),
+            "new_form": NewQuestionnaireForm(),
+        },
+    )
+
+
+def _refused(form: UploadForm, error: CaseworkError) -> None:
+    problems = getattr(error, "problems", None)
+    if problems:
+        for problem in problems:
+            form.add_error("file", str(problem))
+    else:
+        form.add_error(None, str(error.message))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request: HttpRequest, questionnaire_pk: int | None = None) -> HttpResponse:
+    """A new questionnaire from an XLSForm, or (with questionnaire_pk) a new version of one."""
+    access.require_perm(request.user, Perm.MANAGE_CONFIGURATION)
+    questionnaire = _questionnaire(request, questionnaire_pk) if questionnaire_pk else None
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        uploaded = form.cleaned_data["file"]
+        try:
+            version = services.upload_questionnaire(
+                by=request.user,  # type: ignore[arg-type]
+                data=uploaded.read(),
+                file_name=uploaded.name or "",
+                title=form.cleaned_data["title"],
+                questionnaire=questionnaire,
+            )
+        except CaseworkError as error:
+            _refused(form, error)
+        else:
+            messages.success(
+                request,
+                _("Version %(n)s of “%(title)s” saved.")
+                % {"n": version.number, "title": version.questionnaire.title},
+            )
+            return redirect("assessments:questionnaire", questionnaire_pk=version.questionnaire_id)
+    return render(
+        request,
+        "assessments/upload.html",
+        {"form": form, "questionnaire": questionnaire},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def new_questionnaire(request: HttpRequest) -> HttpResponse:
+    access.require_perm(request.user, Perm.MANAGE_CONFIGURATION)
+    form = NewQuestionnaireForm(request.POST)
+    if form.is_valid():
+        try:
+            questionnaire = services.create_questionnaire(
+                by=request.user,  # type: ignore[arg-type]
+                title=form.cleaned_data["title"],
+            )
+        except CaseworkError as error:
+            messages.error(request, str(error.message))
+        else:
+            return redirect("assessments:questionnaire", questionnaire_pk=questionnaire.pk)
+    else:
+        messages.error(request, _("Give the questionnaire a title."))
+    return redirect("assessments:questionnaires")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def questionnaire_detail(request: HttpRequest, questionnaire_pk: int) -> HttpResponse:
+    """The questionnaire's versions, its current questions, and the editor (add a question)."""
+    questionnaire = _questionnaire(request, questionnaire_pk)
+    form = QuestionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = services.add_question(
+                questionnaire,
+                by=request.user,  # type: ignore[arg-type]
+                question=form.question(),
+            )
+        except questionnaires.FormRefused as error:
+            for problem in error.problems:
+                form.add_error(None, problem.reason)
+        except CaseworkError as error:
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(
+                request, _("Question added: this is version %(n)s.") % {"n": version.number}
+            )
+            return redirect("assessments:questionnaire", questionnaire_pk=questionnaire.pk)
+    versions = list(
+        questionnaire.versions.defer("source_file").select_related("created_by").order_by("-number")
+    )
+    current = versions[0] if versions else None
+    return render(
+        request,
+        "assessments/questionnaire.html",
+        {
+            "questionnaire": questionnaire,
+            "versions": versions,
+            "current": current,
+            "questions": [
+                {
+                    "question": question,
+                    "label": questionnaires.label_for(question["label"]),
+                    "choices": [
+                        questionnaires.label_for(choice["label"]) or choice["name"]
+                        for choice in question["choices"]
+                    ],
+                }
+                for question in (current.questions if current else [])
+            ],
+            "form": form,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def set_active(request: HttpRequest, questionnaire_pk: int) -> HttpResponse:
+    questionnaire = _questionnaire(request, questionnaire_pk)
+    active = request.POST.get("active") == "1"
+    services.set_questionnaire_active(
+        questionnaire,
+        by=request.user,  # type: ignore[arg-type]
+        active=active,
+    )
+    messages.success(
+        request,
+        _("The questionnaire is asked in new assessments.")
+        if active
+        else _("The questionnaire is no longer asked; earlier answers are kept."),
+    )
+    return redirect("assessments:questionnaire", questionnaire_pk=questionnaire.pk)
+
+
+@login_required
+def version_file(request: HttpRequest, questionnaire_pk: int, number: int) -> HttpResponse:
+    """The workbook as it was uploaded for this version."""
+    questionnaire = _questionnaire(request, questionnaire_pk)
+    version = QuestionnaireVersion.objects.filter(
+        questionnaire=questionnaire, number=number
+    ).first()
+    if version is None or not version.source_file:
+        raise Http404(_("No uploaded file for this version."))
+    response = HttpResponse(
+        bytes(version.source_file),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    name = f"{questionnaire.code}-v{version.number}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+# --- risk policy --------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def risk_policy(request: HttpRequest) -> HttpResponse:
+    access.require_perm(request.user, Perm.MANAGE_CONFIGURATION)
+    windows = windows_for(request.user.agency_id)  # type: ignore[union-attr]
+    form = RiskPolicyForm(request.POST or None, windows=windows)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.set_risk_policy(by=request.user, windows=form.windows())  # type: ignore[arg-type]
+        except FieldErrors as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, _("Follow-up times saved. New deadlines use them."))
+            return redirect("assessments:risk_policy")
+    return render(
+        request, "assessments/risk_policy.html", {"form": form}, status=400 if form.errors else 200
+    )
