@@ -155,6 +155,14 @@ class WindowIn(Schema):
     target_hours: int
 
 
+class RiskPolicyIn(Schema):
+    """Only the levels given change; the others keep their current window."""
+
+    high: WindowIn | None = None
+    medium: WindowIn | None = None
+    low: WindowIn | None = None
+
+
 # --- shaping output -----------------------------------------------------------------------------
 
 
@@ -453,14 +461,15 @@ def get_risk_policy(request: HttpRequest) -> Any:
 
 
 @router.put("/risk-policy", response={200: list[WindowOut], 400: ErrorOut, 404: ErrorOut})
-def put_risk_policy(request: HttpRequest, payload: dict[RiskLevel, WindowIn]) -> Any:
+def put_risk_policy(request: HttpRequest, payload: RiskPolicyIn) -> Any:
     user = _user(request)
     access.require_perm(user, Perm.MANAGE_CONFIGURATION)
     services.set_risk_policy(
         by=user,
         windows={
-            str(level): deadlines.Window(window.due_hours, window.target_hours)
-            for level, window in payload.items()
+            level: deadlines.Window(window.due_hours, window.target_hours)
+            for level in RiskLevel.values
+            if (window := getattr(payload, level)) is not None
         },
     )
     return _windows(user.agency_id)

@@ -110,3 +110,11 @@ def test_closing_a_case_cancels_its_tasks(case: Any, amina: Any) -> None:
 def test_unknown_kinds_are_refused(case: Any) -> None:
     with pytest.raises(CaseworkError):
         services.open_task(case, kind="buy_milk", due_at=timezone.now())
+
+
+def test_a_source_record_names_the_task(case: Any) -> None:
+    """How referrals call it: open_task(case, kind=..., due_at=..., source=referral)."""
+    consent = case.consents.get()
+    task = services.open_task(case, kind="referral_overdue", due_at=timezone.now(), source=consent)
+    assert task.subject == f"cases.consent:{consent.pk}"
+    assert services.close_tasks(case, kinds=["referral_overdue"], source=consent) == 1
