@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +23,14 @@ from casework.referrals.models import (
     Service,
     need_choices,
 )
+
+
+def _choices(form: forms.Form, name: str) -> forms.ChoiceField:
+    return cast(forms.ChoiceField, form.fields[name])
+
+
+def _models(form: forms.Form, name: str) -> forms.ModelChoiceField:
+    return cast(forms.ModelChoiceField, form.fields[name])
 
 
 def _blank(choices: Any, label: Any = "—") -> list[tuple[str, Any]]:
@@ -59,7 +67,7 @@ class DirectorySearchForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["location"].queryset = _locations()
+        _models(self, "location").queryset = _locations()
 
 
 class OrganisationForm(ServiceErrorsMixin, forms.Form):
@@ -107,7 +115,7 @@ class OrganisationForm(ServiceErrorsMixin, forms.Form):
                 },
             )
         super().__init__(*args, **kwargs)
-        self.fields["agency"].queryset = Agency.objects.filter(
+        _models(self, "agency").queryset = Agency.objects.filter(
             kind=Agency.Kind.SERVICE_PROVIDER, is_active=True
         )
 
@@ -182,7 +190,7 @@ class ServiceForm(ServiceErrorsMixin, forms.Form):
                 },
             )
         super().__init__(*args, **kwargs)
-        self.fields["locations"].queryset = _locations()
+        _models(self, "locations").queryset = _locations()
 
     def details(self) -> services.ServiceDetails:
         data = self.cleaned_data
@@ -222,9 +230,14 @@ class ImportForm(forms.Form):
         return upload
 
 
+class ServiceChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Service) -> str:
+        return f"{obj.organisation.name} — {obj.name} ({obj.get_sector_display()})"
+
+
 class ReferralForm(ServiceErrorsMixin, forms.Form):
     need_code = forms.ChoiceField(label=_("Need"), choices=need_choices)
-    service = forms.ModelChoiceField(label=_("Service"), queryset=Service.objects.none())
+    service = ServiceChoiceField(label=_("Service"), queryset=Service.objects.none())
     information = forms.MultipleChoiceField(
         label=_("Information to share"),
         choices=[(item.value, item.label) for item in services.INFORMATION_ORDER],
@@ -278,16 +291,13 @@ class ReferralForm(ServiceErrorsMixin, forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["need_code"].choices = need_choices(need_code)
+        _choices(self, "need_code").choices = need_choices(need_code)
         if need_code:
             self.fields["need_code"].initial = need_code
-        self.fields["service"].queryset = (
+        _models(self, "service").queryset = (
             service_queryset
             if service_queryset is not None
             else Service.objects.active().select_related("organisation")
-        )
-        self.fields["service"].label_from_instance = lambda s: (
-            f"{s.organisation.name} — {s.name} ({s.get_sector_display()})"
         )
         if not services.is_child(case):
             del self.fields["accompanied_by"]
@@ -323,7 +333,7 @@ class MoveForm(ServiceErrorsMixin, forms.Form):
     def __init__(self, *args: Any, statuses: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if statuses is not None:
-            self.fields["status"].choices = [(s, Referral.Status(s).label) for s in statuses]
+            _choices(self, "status").choices = [(s, Referral.Status(s).label) for s in statuses]
 
 
 class NoReferralNeededForm(ServiceErrorsMixin, forms.Form):
@@ -339,6 +349,6 @@ class NoReferralNeededForm(ServiceErrorsMixin, forms.Form):
 
     def __init__(self, *args: Any, need_code: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["need_code"].choices = need_choices(need_code)
+        _choices(self, "need_code").choices = need_choices(need_code)
         if need_code:
             self.fields["need_code"].initial = need_code
