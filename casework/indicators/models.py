@@ -1,0 +1,183 @@
+"""Indicator definitions as data, an agency's disclosure setting, and DHIS2 mappings.
+
+The three indicators of the seeds are rows installed by a data migration (is_builtin); an agency
+adds its own by writing rows in the same shape (admin or casework.indicators.services), without
+code: the numerator and population are rules in the small JSON language of rules.py.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from casework.core.models import TimeStampedModel
+
+DEFAULT_MIN_CELL = 5
+
+
+class IndicatorDefinition(TimeStampedModel):
+    class Kind(models.TextChoices):
+        COUNT = "count", _("Count")
+        PERCENTAGE = "percentage", _("Percentage")
+
+    class Unit(models.TextChoices):
+        PERSONS = "persons", _("Persons (each counted once)")
+
+    class PeriodSemantics(models.TextChoices):
+        IN_CASE_MANAGEMENT = "in_case_management", _("In case management during the period")
+        OVERLAPPING = "overlapping", _("Any service open during the period")
+        REGISTERED_IN_PERIOD = "registered_in_period", _("Registered during the period")
+        OPEN_AT_END = "open_at_end", _("Open at the end of the period")
+        CLOSED_IN_PERIOD = "closed_in_period", _("Closed during the period")
+
+    # Null: an indicator every agency reports (the built-ins); else the agency's own.
+    agency = models.ForeignKey(
+        "accounts.Agency",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="indicator_definitions",
+    )
+    code = models.CharField(
+        _("code"),
+        max_length=40,
+        validators=[RegexValidator(r"^[A-Z][A-Z0-9_]{1,39}$", _("Capital letters, digits, _."))],
+    )
+    # {"en": "...", "fr": "...", ...}: the indicator's phrasing in each interface language.
+    names = models.JSONField(_("names"), default=dict)
+    descriptions = models.JSONField(_("how it is counted"), default=dict, blank=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    unit = models.CharField(_("unit"), max_length=10, choices=Unit.choices, default=Unit.PERSONS)
+    period_semantics = models.CharField(
+        _("which cases the period takes in"),
+        max_length=24,
+        choices=PeriodSemantics.choices,
+        default=PeriodSemantics.IN_CASE_MANAGEMENT,
+    )
+    population = models.JSONField(_("population rule"), default=dict, blank=True)
+    numerator = models.JSONField(_("numerator rule"), null=True, blank=True)
+    # Figures reported beside the value: "open", "closed", "also_mhpss", "surveyed", "q3".
+    measures = models.JSONField(_("also reported"), default=list, blank=True)
+    disaggregations = models.JSONField(_("disaggregations allowed"), default=list, blank=True)
+    is_builtin = models.BooleanField(default=False, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        verbose_name = _("indicator definition")
+        ordering = ["position", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "code"], name="indicator_code_unique_in_agency"
+            ),
+            models.UniqueConstraint(
+                fields=["code"], condition=Q(agency=None), name="indicator_code_unique_shared"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def name(self) -> str:
+        language = (get_language() or "en").split("-")[0]
+        return str(self.names.get(language) or self.names.get("en") or self.code)
+
+    @property
+    def description(self) -> str:
+        language = (get_language() or "en").split("-")[0]
+        return str(self.descriptions.get(language) or self.descriptions.get("en") or "")
+
+    def clean(self) -> None:
+        from casework.indicators.definitions import check_definition
+
+        try:
+            check_definition(
+                kind=self.kind,
+                population=self.population,
+                numerator=self.numerator,
+                measures=self.measures,
+                disaggregations=self.disaggregations,
+            )
+        except Exception as error:  # a RuleError, shown next to the form like any other
+            raise ValidationError(str(error)) from error
+
+
+class ReportingPolicy(models.Model):
+    """An agency's small-cell threshold: counts 1..k-1 are never published (default k = 5)."""
+
+    agency = models.OneToOneField(
+        "accounts.Agency", on_delete=models.CASCADE, related_name="reporting_policy"
+    )
+    min_cell = models.PositiveSmallIntegerField(
+        _("smallest count published"),
+        default=DEFAULT_MIN_CELL,
+        validators=[MinValueValidator(2), MaxValueValidator(100)],
+        help_text=_("Counts from 1 to this number minus one are suppressed in every report."),
+    )
+
+    class Meta:
+        verbose_name = _("reporting policy")
+        verbose_name_plural = _("reporting policies")
+
+    def __str__(self) -> str:
+        return f"k={self.min_cell} for agency {self.agency_id}"
+
+    @classmethod
+    def min_cell_for(cls, agency_id: int) -> int:
+        policy = cls.objects.filter(agency_id=agency_id).values_list("min_cell", flat=True).first()
+        return policy or DEFAULT_MIN_CELL
+
+
+class Dhis2Mapping(models.Model):
+    """Where one published figure goes in DHIS2: indicator × disaggregation key → data value."""
+
+    class Figure(models.TextChoices):
+        VALUE = "value", _("Value")
+        NUMERATOR = "numerator", _("Numerator")
+        DENOMINATOR = "denominator", _("Denominator")
+
+    agency = models.ForeignKey(
+        "accounts.Agency", on_delete=models.CASCADE, related_name="dhis2_mappings"
+    )
+    indicator_code = models.CharField(_("indicator"), max_length=40)
+    # "" for the indicator's total; else a disaggregation such as "sex" or "sex+age_group".
+    disaggregation = models.CharField(_("disaggregation"), max_length=80, blank=True)
+    # "" for the total; else the key, e.g. "female" or "female+0-17" for a pair.
+    key = models.CharField(_("key"), max_length=120, blank=True)
+    figure = models.CharField(
+        _("figure"), max_length=12, choices=Figure.choices, default=Figure.VALUE
+    )
+    data_element = models.CharField(
+        _("data element"),
+        max_length=11,
+        validators=[
+            RegexValidator(r"^[A-Za-z][A-Za-z0-9]{10}$", _("A DHIS2 identifier (11 characters)."))
+        ],
+    )
+    category_option_combo = models.CharField(_("category option combo"), max_length=11, blank=True)
+    attribute_option_combo = models.CharField(
+        _("attribute option combo"), max_length=11, blank=True
+    )
+    org_unit = models.CharField(_("organisation unit"), max_length=11)
+
+    class Meta:
+        verbose_name = _("DHIS2 mapping")
+        ordering = ["indicator_code", "disaggregation", "key", "figure"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "indicator_code", "disaggregation", "key", "figure"],
+                name="one_dhis2_mapping_per_figure",
+            )
+        ]
+
+    def __str__(self) -> str:
+        where = f"{self.disaggregation}={self.key}" if self.disaggregation else "total"
+        return f"{self.indicator_code} {where} → {self.data_element}"
+
+    def as_lookup(self) -> tuple[str, str, str, str]:
+        return (self.indicator_code, self.disaggregation, self.key, self.figure)
