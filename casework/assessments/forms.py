@@ -149,6 +149,7 @@ class AssessmentForm(ServiceErrorsMixin, forms.Form):
                         "section": questionnaires.label_for(question.get("section")),
                         "relevant": shown is None or question["name"] in shown,
                         "conditional": bool(question.get("relevant")),
+                        "required": question.get("required") == questionnaires.REQUIRED,
                     }
                 )
             sections.append(
