@@ -16,8 +16,8 @@ from casework.plans.models import CasePlan, PlanSettings
 class CasePlanAdmin(admin.ModelAdmin):
     list_display = ["case", "version", "status", "planned_on", "is_group"]
     list_filter = ["status", "is_group"]
-    fields = ["case", "version", "status", "planned_on", "is_group", "submitted_at"]
-    readonly_fields = fields
+    fields = ("case", "version", "status", "planned_on", "is_group", "submitted_at")
+    readonly_fields = ("case", "version", "status", "planned_on", "is_group", "submitted_at")
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return CasePlan.objects.filter(

@@ -86,7 +86,7 @@ class NeedForm(forms.Form):
     description = _text(_("The need, as the client and the caseworker see it"), rows=2)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if self.has_changed() and not data.get("DELETE") and not data.get("domain"):
             self.add_error("domain", _("Choose the domain of this need."))
         return data
@@ -103,7 +103,7 @@ class GoalForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if self.has_changed() and not data.get("DELETE") and not (data.get("text") or "").strip():
             self.add_error("text", _("Write the goal, or tick “Delete”."))
         return data
@@ -134,7 +134,7 @@ class ActionForm(forms.Form):
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if self.has_changed() and not data.get("DELETE"):
             if not (data.get("description") or "").strip():
                 self.add_error("description", _("Describe the action, or tick “Delete”."))
@@ -370,7 +370,7 @@ class DecisionForm(forms.Form):
     comment = _text(_("Comments"), help_text=_("Required when you return the plan."))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("decision") == "return" and not (data.get("comment") or "").strip():
             self.add_error("comment", _("Say what should change in the plan."))
         return data

@@ -347,12 +347,12 @@ def _write_content(plan: CasePlan, content: PlanContent) -> str:
 
     needs = {need.pk: need for need in plan.needs.all()}
     kept_needs: list[int] = []
-    for position, item in enumerate(content.needs):
-        need = needs.get(item.id) if item.id else None
+    for position, need_item in enumerate(content.needs):
+        need = needs.get(need_item.id) if need_item.id else None
         if need is None:
             need = PlanNeed(plan=plan)
-        need.domain = item.domain
-        need.description = item.description.strip()
+        need.domain = need_item.domain
+        need.description = need_item.description.strip()
         need.position = position
         need.save()
         kept_needs.append(need.pk)
@@ -360,30 +360,30 @@ def _write_content(plan: CasePlan, content: PlanContent) -> str:
 
     goals = {goal.pk: goal for goal in plan.goals.all()}
     by_ref: dict[str, PlanGoal] = {}
-    for position, item in enumerate(content.goals):
-        goal = goals.get(item.id) if item.id else None
+    for position, goal_item in enumerate(content.goals):
+        goal = goals.get(goal_item.id) if goal_item.id else None
         if goal is None:
             goal = PlanGoal(plan=plan)
-        goal.term = item.term
-        goal.domain = item.domain
-        goal.text = item.text.strip()
+        goal.term = goal_item.term
+        goal.domain = goal_item.domain
+        goal.text = goal_item.text.strip()
         goal.position = position
         goal.save()
-        by_ref[item.ref or str(position + 1)] = goal
+        by_ref[goal_item.ref or str(position + 1)] = goal
     plan.goals.exclude(pk__in=[goal.pk for goal in by_ref.values()]).delete()
 
     actions = {action.pk: action for action in plan.actions.all()}
     kept_actions: list[int] = []
-    for position, item in enumerate(content.actions):
-        action = actions.get(item.id) if item.id else None
+    for position, action_item in enumerate(content.actions):
+        action = actions.get(action_item.id) if action_item.id else None
         if action is None:
             action = PlanAction(plan=plan)
-        action.goal = by_ref.get(item.goal_ref) if item.goal_ref else None
-        action.description = item.description.strip()
-        action.responsible = item.responsible
-        action.responsible_name = item.responsible_name.strip()
-        action.due_on = item.due_on
-        action.status = item.status
+        action.goal = by_ref.get(action_item.goal_ref) if action_item.goal_ref else None
+        action.description = action_item.description.strip()
+        action.responsible = action_item.responsible
+        action.responsible_name = action_item.responsible_name.strip()
+        action.due_on = action_item.due_on
+        action.status = action_item.status
         action.position = position
         action.save()
         kept_actions.append(action.pk)

@@ -37,6 +37,7 @@ from casework.plans.models import (
     CasePlan,
     GoalProgress,
     Participation,
+    PlanDecision,
     PlanMatch,
 )
 
@@ -131,7 +132,17 @@ def edit(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
     return _render_form(
         request,
         "plans/plan_form.html",
-        {"case": case, "editor": editor, "plan": plan},
+        {
+            "case": case,
+            "editor": editor,
+            "plan": plan,
+            "returned": plan.decisions.filter(kind=PlanDecision.Kind.RETURNED)
+            .select_related("by")
+            .order_by("-at", "-id")
+            .first()
+            if plan.status == CasePlan.Status.RETURNED
+            else None,
+        },
         invalid=editor.has_errors,
     )
 
