@@ -195,6 +195,11 @@ def _require_decider(case: Case, user: User) -> None:
 
 
 def _check_editable(plan: CasePlan) -> None:
+    if not plan.case.is_open:
+        raise CaseworkError(
+            _("This case is closed or transferred: its plan is kept as it was."),
+            code="case_closed",
+        )
     if not plan.is_open:
         raise CaseworkError(
             _("This version is “%(status)s” and can no longer be changed.")
@@ -428,19 +433,23 @@ def flag_near_duplicates(plan: CasePlan, *, replaces: Iterable[int] = ()) -> sim
     if not check.similar:
         return check
     earlier: dict[int, PlanMatch] = {}
-    for match in PlanMatch.objects.filter(
-        Q(
-            plan__case_id=plan.case_id,
-            plan_fold_hash=plan.fold_hash,
-            other_plan_id__in=[s.plan_id for s in check.similar],
+    for match in (
+        PlanMatch.objects.filter(
+            Q(
+                plan__case_id=plan.case_id,
+                plan_fold_hash=plan.fold_hash,
+                other_plan_id__in=[s.plan_id for s in check.similar],
+            )
+            | Q(
+                other_plan__case_id=plan.case_id,
+                other_fold_hash=plan.fold_hash,
+                plan_id__in=[s.plan_id for s in check.similar],
+            ),
+            ~Q(decision=PlanMatch.Decision.PENDING),
         )
-        | Q(
-            other_plan__case_id=plan.case_id,
-            other_fold_hash=plan.fold_hash,
-            plan_id__in=[s.plan_id for s in check.similar],
-        ),
-        ~Q(decision=PlanMatch.Decision.PENDING),
-    ).order_by("decided_at"):
+        .select_related("plan")
+        .order_by("decided_at")
+    ):
         other = match.other_plan_id if match.plan.case_id == plan.case_id else match.plan_id
         earlier[other] = match
     now = timezone.now()

@@ -218,7 +218,7 @@ def detail(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
         "visible_others": visible_others,
         "show_text": user.sees(Sensitive.FREE_TEXT),
         "can_write": can_write,
-        "can_edit": can_write and current and plan.is_open,
+        "can_edit": can_write and current and plan.is_open and case.is_open,
         "can_revise": can_write and current and plan.status == CasePlan.Status.APPROVED,
         "can_review": can_write and current and plan.status == CasePlan.Status.APPROVED,
         "can_decide": can_decide and plan.status == CasePlan.Status.SUBMITTED,
@@ -329,9 +329,13 @@ def approvals(request: HttpRequest) -> HttpResponse:
     """The supervisor's queue: plans of their team waiting for a decision, oldest first."""
     user = _user(request)
     access.require_perm(user, Perm.APPROVE_PLANS)
-    same_text_elsewhere = Case.objects.filter(
-        agency_id=OuterRef("case__agency_id"), plan_fold_hash=OuterRef("fold_hash")
-    ).exclude(person_id=OuterRef("case__person_id"))
+    same_text_elsewhere = (
+        Case.objects.filter(
+            agency_id=OuterRef("case__agency_id"), plan_fold_hash=OuterRef("fold_hash")
+        )
+        .exclude(plan_fold_hash="")
+        .exclude(person_id=OuterRef("case__person_id"))
+    )
     plans = (
         CasePlan.objects.waiting_for(user)
         .select_related("case", "case__person", "case__caseworker", "created_by")

@@ -173,3 +173,14 @@ def test_the_case_page_shows_the_plan_section(login: Any, amina: Any, plan: Case
     body = login(amina).get(f"/cases/{plan.case_id}/").content.decode()
     assert "Case action plan" in body
     assert f"/cases/{plan.case_id}/plans/{plan.pk}/" in body
+
+
+def test_the_plan_of_a_closed_case_is_kept_as_it_was(plan: CasePlan, amina: Any) -> None:
+    from casework.cases import services as case_services
+
+    case = Case.objects.get(pk=plan.case_id)
+    case_services.transition_case(case, to=Status.CLOSED, by=amina, closure_reason="needs_met")
+    plan.case.refresh_from_db()
+    with pytest.raises(CaseworkError) as error:
+        services.update_plan(plan, by=amina, content=content(), expected_revision=1)
+    assert error.value.code == "case_closed"
