@@ -184,3 +184,39 @@ def test_the_plan_of_a_closed_case_is_kept_as_it_was(plan: CasePlan, amina: Any)
     with pytest.raises(CaseworkError) as error:
         services.update_plan(plan, by=amina, content=content(), expected_revision=1)
     assert error.value.code == "case_closed"
+
+
+def _as_posted(editor: Any) -> dict[str, Any]:
+    """The editor's forms as a browser would send them back untouched."""
+    data: dict[str, Any] = {}
+    forms = [editor.form]
+    for formset in (editor.needs, editor.goals, editor.actions):
+        management = formset.management_form
+        for name in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS"):
+            data[management.add_prefix(name)] = management.initial.get(name, "")
+        forms.extend(formset.forms)
+    for form in forms:
+        for name, field in form.fields.items():
+            value = form.initial.get(name, field.initial)
+            if value is None or value is False:
+                continue
+            if hasattr(value, "isoformat"):
+                value = value.isoformat()
+            data[form.add_prefix(name)] = "on" if value is True else value
+    return data
+
+
+def test_saving_the_editor_untouched_changes_nothing(
+    login: Any, amina: Any, plan: CasePlan
+) -> None:
+    client = login(amina)
+    url = f"/cases/{plan.case_id}/plans/{plan.pk}/edit/"
+    editor = client.get(url).context["editor"]
+    goal_ids = [g.pk for g in plan.goals.all()]
+    text = CasePlan.objects.get(pk=plan.pk).text
+    response = client.post(url, _as_posted(editor))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    plan.refresh_from_db()
+    assert plan.text == text and plan.revision == 2
+    assert [g.pk for g in plan.goals.all()] == goal_ids
+    assert [a.goal_id for a in plan.actions.all()] == goal_ids
