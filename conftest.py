@@ -216,3 +216,31 @@ def login(client: Client) -> Callable[[Any], Client]:
         return fresh
 
     return sign_in
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_keeps_the_audit_triggers() -> Iterator[None]:
+    """Transactional tests (the browser tests) empty the database with `flush` afterwards; the
+    audit table's append-only triggers would refuse that. Lift them for the flush only, then put
+    them back, so every other test still runs against an append-only audit table."""
+    import importlib
+
+    from django.core.management.commands import flush
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    triggers = importlib.import_module("casework.audit.migrations.0002_head_and_triggers")
+    original = flush.Command.handle
+
+    def handle(self: Any, **options: Any) -> Any:
+        connection = connections[options.get("database") or DEFAULT_DB_ALIAS]
+        with connection.schema_editor() as editor:
+            triggers.remove_triggers(None, editor)
+        try:
+            return original(self, **options)
+        finally:
+            with connection.schema_editor() as editor:
+                triggers.install_triggers(None, editor)
+
+    flush.Command.handle = handle
+    yield
+    flush.Command.handle = original

@@ -38,7 +38,9 @@ class Release:
 def _same_organisation(recipient: ConsentRecipient, code: str, name: str) -> bool:
     if code and recipient.organisation_code:
         return recipient.organisation_code.lower() == code.lower()
-    return bool(name) and fold(recipient.organisation_name) == fold(name)
+    # A recipient typed by hand may be the organisation's name or its directory code.
+    written = fold(recipient.organisation_name)
+    return bool(written) and written in {fold(name), fold(code)} - {""}
 
 
 def covering_consent(

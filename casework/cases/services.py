@@ -376,6 +376,10 @@ def register_case(
         target=case,
         data={"programme": details.programme.code, "status": case.status},
     )
+    if register:
+        from casework.worklist.services import on_case_registered
+
+        on_case_registered(case, by=by)
     return case
 
 
@@ -612,6 +616,14 @@ def transition_case(
         target=case,
         data={"from": current, "to": to, "closure_reason": closure_reason or None},
     )
+    # The worklist follows the lifecycle: (re)registration puts the assessment on it; closing
+    # or handing the case over clears what is left open.
+    from casework.worklist import services as worklist
+
+    if to in (Status.REGISTERED, Status.REOPENED):
+        worklist.on_case_registered(case, by=by)
+    elif to == Status.CLOSED:
+        worklist.on_case_closed(case, by=by)
     return transition
 
 

@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from casework.accounts.models import Agency, Team, User
 from casework.accounts.roles import Perm, Role
 from casework.audit.log import record
-from casework.cases import deadlines
 from casework.cases.models import (
     OPEN_STATUSES,
     Assignment,
@@ -119,14 +118,15 @@ def record_follow_up(
         notes=notes.strip(),
     )
     _touch_last_contact(case, contact_type, day)
-    fields = ["next_due_at"]
     previous_risk = case.risk_level
     if risk_changed:
         case.risk_level = new_risk_level
-        fields.append("risk_level")
-    # The next follow-up is due by the (possibly new) risk level, counted from this contact.
-    case.next_due_at = deadlines.first_follow_up_due(case.risk_level, timezone.now())
-    save_case(case, fields)
+        save_case(case, ["risk_level"])
+    # The next follow-up is due by the (possibly new) risk level and the agency's windows,
+    # counted from this contact; the worklist keeps Case.next_due_at in step with its tasks.
+    from casework.worklist.services import schedule_follow_up
+
+    schedule_follow_up(case, previous_level=previous_risk, after_contact=True, by=by)
     if case.status == Status.PLANNED:
         transition_case(case, to=Status.IN_FOLLOW_UP, by=by)
     if reassessment_needed or new_needs:

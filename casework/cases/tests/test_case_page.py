@@ -52,7 +52,7 @@ def test_a_stale_form_does_not_overwrite_a_newer_change(login: Any, amina: Any, 
     client.post(f"/cases/{case.pk}/move/", {"to": "assessed", "version": stale_version})
     response = client.post(
         f"/cases/{case.pk}/move/",
-        {"to": "closed", "closure_reason": "other", "version": stale_version},
+        {"to": "paused", "reason": "Travelling", "version": stale_version},
         follow=True,
     )
     assert "changed by someone else" in response.content.decode()

@@ -11,7 +11,14 @@ from django.utils import timezone
 
 from casework.accounts.models import Team
 from casework.cases import services, workflow
-from casework.cases.models import Case, CasePolicy, ClosureReason, ClosureRequest, Status, TransferRequest
+from casework.cases.models import (
+    Case,
+    CasePolicy,
+    ClosureReason,
+    ClosureRequest,
+    Status,
+    TransferRequest,
+)
 from casework.core.errors import ConsentRequired, FieldErrors, NotAllowed
 
 
@@ -21,9 +28,13 @@ def _to_planned(case: Case, by: Any) -> Case:
     return case
 
 
-def test_a_follow_up_moves_a_planned_case_to_follow_up_and_reschedules_by_risk(case: Case, amina: Any) -> None:
+def test_a_follow_up_moves_a_planned_case_to_follow_up_and_reschedules_by_risk(
+    case: Case, amina: Any
+) -> None:
     _to_planned(case, amina)
-    workflow.record_follow_up(case, by=amina, risk_changed=True, new_risk_level="high", service_received="yes")
+    workflow.record_follow_up(
+        case, by=amina, risk_changed=True, new_risk_level="high", service_received="yes"
+    )
     case.refresh_from_db()
     assert case.status == Status.IN_FOLLOW_UP
     assert case.risk_level == "high"
@@ -37,7 +48,9 @@ def test_a_changed_risk_needs_its_new_level(case: Case, amina: Any) -> None:
     assert "new_risk_level" in error.value.errors
 
 
-def test_only_the_teams_supervisor_reassigns_within_the_team(case: Case, amina: Any, sam: Any, olga: Any, omar: Any, make_user: Any) -> None:
+def test_only_the_teams_supervisor_reassigns_within_the_team(
+    case: Case, amina: Any, sam: Any, olga: Any, omar: Any, make_user: Any
+) -> None:
     colleague = make_user("bintou", agency=amina.agency, team=amina.team, role="caseworker")
     with pytest.raises(NotAllowed):
         workflow.reassign_case(case, to=colleague, by=amina)
@@ -65,12 +78,18 @@ def _consent_to_transfer(case: Case, by: Any, agency: Any) -> None:
         by=by,
         details=services.ConsentDetails(
             receive_services=True,
-            recipients=[services.RecipientDetails(organisation_name=agency.name, organisation_code=agency.code, purpose="transfer")],
+            recipients=[
+                services.RecipientDetails(
+                    organisation_name=agency.name, organisation_code=agency.code, purpose="transfer"
+                )
+            ],
         ),
     )
 
 
-def test_a_transfer_needs_consent_covering_the_receiving_agency(case: Case, amina: Any, other_agency: Any) -> None:
+def test_a_transfer_needs_consent_covering_the_receiving_agency(
+    case: Case, amina: Any, other_agency: Any
+) -> None:
     with pytest.raises(ConsentRequired):
         workflow.request_transfer(case, to_agency=other_agency, by=amina, reason="Moving")
     case.refresh_from_db()
@@ -83,7 +102,9 @@ def test_an_accepted_transfer_hands_the_case_over_with_its_history(
     rita, ravi = receiving
     _consent_to_transfer(case, amina, other_agency)
     services.transition_case(case, to=Status.ASSESSED, by=amina)
-    transfer = workflow.request_transfer(case, to_agency=other_agency, by=amina, reason="Family moved", summary="Needs school")
+    transfer = workflow.request_transfer(
+        case, to_agency=other_agency, by=amina, reason="Family moved", summary="Needs school"
+    )
     case.refresh_from_db()
     assert case.status == Status.TRANSFERRED
     # Before acceptance: the receiving supervisor sees the offer, not the case.
@@ -91,7 +112,9 @@ def test_an_accepted_transfer_hands_the_case_over_with_its_history(
     assert login(amina).get(f"/cases/{case.pk}/").status_code == 200
     page = login(rita).get(f"/cases/transfers/{transfer.pk}/")
     assert page.status_code == 200 and "Needs school" in page.content.decode()
-    response = login(rita).post(f"/cases/transfers/{transfer.pk}/", {"decision": "accept", "caseworker": ravi.pk})
+    response = login(rita).post(
+        f"/cases/transfers/{transfer.pk}/", {"decision": "accept", "caseworker": ravi.pk}
+    )
     assert response.status_code == 302
     case.refresh_from_db()
     assert (case.agency, case.caseworker, case.status) == (other_agency, ravi, Status.ASSESSED)
@@ -101,7 +124,9 @@ def test_an_accepted_transfer_hands_the_case_over_with_its_history(
     assert case.transitions.count() == 5  # identified, registered, assessed, transferred, assessed
 
 
-def test_a_refused_transfer_resumes_where_the_case_was(case: Case, amina: Any, other_agency: Any, receiving: Any) -> None:
+def test_a_refused_transfer_resumes_where_the_case_was(
+    case: Case, amina: Any, other_agency: Any, receiving: Any
+) -> None:
     rita, _ravi = receiving
     _consent_to_transfer(case, amina, other_agency)
     transfer = workflow.request_transfer(case, to_agency=other_agency, by=amina, reason="Moving")
@@ -113,9 +138,13 @@ def test_a_refused_transfer_resumes_where_the_case_was(case: Case, amina: Any, o
 
 
 @pytest.mark.parametrize("reason", ClosureReason.values)
-def test_each_closure_reason_with_its_checklist(case: Case, amina: Any, sam: Any, reason: str) -> None:
+def test_each_closure_reason_with_its_checklist(
+    case: Case, amina: Any, sam: Any, reason: str
+) -> None:
     if reason == ClosureReason.CONTACT_LOST:
-        Case.objects.filter(pk=case.pk).update(last_contact_on=timezone.localdate() - datetime.timedelta(days=31))
+        Case.objects.filter(pk=case.pk).update(
+            last_contact_on=timezone.localdate() - datetime.timedelta(days=31)
+        )
         case.refresh_from_db()
     checklist = {"goals_reviewed": True, "closure_explained": True, "follow_up_arranged": True}
     closure = workflow.request_closure(case, by=amina, reason=reason, **checklist)
@@ -141,10 +170,18 @@ def test_a_childs_closure_on_request_records_best_interests(register: Any, amina
     with pytest.raises(FieldErrors) as error:
         workflow.request_closure(child, by=amina, reason=ClosureReason.CLIENT_REQUEST, **checklist)
     assert "best_interests" in error.value.errors
-    workflow.request_closure(child, by=amina, reason=ClosureReason.CLIENT_REQUEST, best_interests="Safe with aunt", **checklist)
+    workflow.request_closure(
+        child,
+        by=amina,
+        reason=ClosureReason.CLIENT_REQUEST,
+        best_interests="Safe with aunt",
+        **checklist,
+    )
 
 
-def test_a_returned_closure_needs_a_comment_and_leaves_the_case_open(case: Case, amina: Any, sam: Any, olga: Any) -> None:
+def test_a_returned_closure_needs_a_comment_and_leaves_the_case_open(
+    case: Case, amina: Any, sam: Any, olga: Any
+) -> None:
     closure = workflow.request_closure(case, by=amina, reason=ClosureReason.RELOCATED)
     with pytest.raises(NotAllowed):
         workflow.decide_closure(closure, by=olga, approve=True)
@@ -162,7 +199,9 @@ def test_without_required_approval_the_case_closes_at_once(case: Case, amina: An
     assert case.status == Status.CLOSED
 
 
-def test_reopening_keeps_the_closure_on_record(login: Any, case: Case, amina: Any, sam: Any) -> None:
+def test_reopening_keeps_the_closure_on_record(
+    login: Any, case: Case, amina: Any, sam: Any
+) -> None:
     workflow.request_closure(case, by=sam, reason=ClosureReason.RELOCATED)  # the supervisor closes
     case.refresh_from_db()
     assert case.status == Status.CLOSED
@@ -173,12 +212,21 @@ def test_reopening_keeps_the_closure_on_record(login: Any, case: Case, amina: An
     assert "Relocated" in login(amina).get(f"/cases/{case.pk}/").content.decode()
 
 
-def test_the_move_form_cannot_bypass_the_closure_checklist(login: Any, case: Case, amina: Any) -> None:
-    response = login(amina).post(f"/cases/{case.pk}/move/", {"to": "closed", "closure_reason": "other", "version": case.version})
+def test_the_move_form_cannot_bypass_the_closure_checklist(
+    login: Any, case: Case, amina: Any
+) -> None:
+    response = login(amina).post(
+        f"/cases/{case.pk}/move/",
+        {"to": "closed", "closure_reason": "other", "version": case.version},
+    )
     assert response.status_code == 302 and response["Location"] == f"/cases/{case.pk}/close/"
     case.refresh_from_db()
     assert case.status == Status.REGISTERED
-    api = login(amina).post(f"/api/v1/cases/{case.pk}/transitions", {"to": "closed", "version": case.version}, content_type="application/json")
+    api = login(amina).post(
+        f"/api/v1/cases/{case.pk}/transitions",
+        {"to": "closed", "version": case.version},
+        content_type="application/json",
+    )
     assert api.status_code == 400 and api.json()["code"] == "use_closure"
 
 
@@ -189,10 +237,17 @@ def test_the_closure_screen_shows_errors_by_field(login: Any, case: Case, amina:
 
 
 def test_the_team_view_shows_caseloads_in_a_bounded_number_of_queries(
-    login: Any, register: Any, amina: Any, sam: Any, make_user: Any, django_assert_max_num_queries: Any
+    login: Any,
+    register: Any,
+    amina: Any,
+    sam: Any,
+    make_user: Any,
+    django_assert_max_num_queries: Any,
 ) -> None:
     for number in range(5):
-        colleague = make_user(f"cw{number}", agency=amina.agency, team=amina.team, role="caseworker")
+        colleague = make_user(
+            f"cw{number}", agency=amina.agency, team=amina.team, role="caseworker"
+        )
         for _ in range(3):
             register(sam, caseworker=colleague)
     for _ in range(4):

@@ -1,0 +1,217 @@
+"""A case walked end to end in a real browser (Debian's chromium, driven by Playwright):
+register with consent, assess, plan, refer, the partner accepts and delivers, follow-up,
+participation survey, close with the supervisor's approval, reopen.
+
+Screenshots of every step are kept under test-artifacts/end-to-end/.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "end-to-end"
+PASSWORD = "correct horse battery staple 2026"
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
+    )
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    # Playwright's sync API runs an event loop; Django must allow ORM calls from this thread.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def partner_service(partner_agency: Any, priya: Any) -> Any:
+    from casework.referrals.models import Organisation, Service
+
+    organisation = Organisation.objects.create(
+        code="PRT", name="Partner Clinic", agency=partner_agency
+    )
+    return Service.objects.create(
+        organisation=organisation,
+        name="Medical care",
+        sector="health",
+        nationwide=True,
+        answer_within_days=3,
+    )
+
+
+class Walk:
+    def __init__(self, browser: Any, base: str) -> None:
+        self.browser = browser
+        self.base = base
+        self.step = 0
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def sign_in(self, username: str) -> Any:
+        page = self.browser.new_context(locale="en").new_page()
+        page.goto(self.base + "/accounts/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+        return page
+
+    def shot(self, page: Any, name: str) -> None:
+        self.step += 1
+        page.screenshot(path=str(ARTIFACTS / f"{self.step:02d}-{name}.png"), full_page=True)
+
+    @staticmethod
+    def ok(page: Any) -> None:
+        assert page.locator(".form-errors").count() == 0, page.locator(".form-errors").inner_text()
+
+
+def test_a_case_goes_from_registration_to_reopening_in_the_browser(
+    live_server: Any,
+    browser: Any,
+    amina: Any,
+    sam: Any,
+    priya: Any,
+    partner_service: Any,
+    programme: Any,
+) -> None:
+    from casework.cases.models import Case
+    from casework.referrals.models import Referral
+
+    walk = Walk(browser, live_server.url)
+    page = walk.sign_in("amina")
+    walk.shot(page, "caseload")
+
+    # 1. Register, with consent to services and to referral to the partner clinic.
+    page.goto(live_server.url + "/cases/register/")
+    page.locator("#id_given_name").fill("Mariam")
+    page.locator("#id_family_name").fill("Coulibaly")
+    page.locator("#id_estimated_age").fill("27")
+    page.locator("#id_programme").select_option(str(programme.pk))
+    page.locator("#id_risk_level").select_option("medium")
+    page.locator("#id_consent_receive_services").check()
+    page.locator("#id_consent_share_for_referral").check()
+    page.locator("#id_consent_recipients").fill("Partner Clinic")
+    page.locator("input[name=consent_information][value=case_summary]").check()
+    walk.shot(page, "register-form")
+    page.get_by_role("button", name="Register").click()
+    page.wait_for_load_state()
+    walk.ok(page)
+    case = Case.objects.get()
+    assert page.url.endswith(f"/cases/{case.pk}/")
+    walk.shot(page, "registered")
+
+    # 2. Assessment with a risk level.
+    page.goto(live_server.url + f"/cases/{case.pk}/assessments/new/")
+    page.locator("#id_health_level").select_option(index=3)
+    page.locator("#id_risk_level").select_option("high")
+    page.locator("#id_risk_rationale").fill("Threats from the employer.")
+    walk.shot(page, "assessment-form")
+    page.locator("form[method=post] button[type=submit]").last.click()
+    page.wait_for_load_state()
+    walk.ok(page)
+    case.refresh_from_db()
+    assert case.status == "assessed" and case.risk_level == "high"
+
+    # 3. A plan made with the client.
+    page.goto(live_server.url + f"/cases/{case.pk}/plans/new/")
+    page.locator("#id_summary").fill("Mariam wants to see a doctor and find safe work.")
+    goal = page.locator("textarea[name$='-text'], input[name$='-text']").first
+    if goal.count():
+        goal.fill("See a doctor about the injury within a week")
+    walk.shot(page, "plan-form")
+    page.locator("form[method=post] button[type=submit]").last.click()
+    page.wait_for_load_state()
+    walk.ok(page)
+    case.refresh_from_db()
+    assert case.status == "planned" and case.planned_on is not None
+
+    # 4. Referral to the partner clinic, sharing only the case summary.
+    page.goto(live_server.url + f"/cases/{case.pk}/referrals/new/")
+    page.locator("#id_need_code").select_option("health")
+    page.locator("#id_service").select_option(str(partner_service.pk))
+    page.locator("#id_summary").fill("Needs a medical check-up.")
+    walk.shot(page, "referral-form")
+    page.locator("form[method=post] button[type=submit]").last.click()
+    page.wait_for_load_state()
+    walk.ok(page)
+    referral = Referral.objects.get()
+    assert referral.status == "sent"
+
+    # 5. The partner accepts, then delivers — seeing only what was shared.
+    partner = walk.sign_in("priya")
+    partner.goto(live_server.url + "/referrals/inbox/")
+    walk.shot(partner, "partner-inbox")
+    assert "Coulibaly" not in partner.content()
+    for status in ("accepted", "delivered"):
+        partner.goto(live_server.url + f"/referrals/{referral.pk}/")
+        partner.locator("#id_status").select_option(status)
+        partner.locator("form[method=post] button[type=submit]").last.click()
+        partner.wait_for_load_state()
+        referral.refresh_from_db()
+        assert referral.status == status
+    walk.shot(partner, "partner-delivered")
+    assert partner.goto(live_server.url + f"/cases/{case.pk}/").status == 404
+
+    # 6. Follow-up and the participation survey.
+    page.goto(live_server.url + f"/cases/{case.pk}/follow-ups/add/")
+    page.locator("#id_service_received").select_option("yes")
+    page.locator("#id_satisfied").select_option("yes")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_load_state()
+    walk.ok(page)
+    page.goto(live_server.url + f"/cases/{case.pk}/surveys/participation/")
+    page.locator("#id_q1_aware_0").check()
+    page.locator("#id_q2_involved_1").check()
+    page.locator("input[name=q3_ways][value=set_goals]").check()
+    walk.shot(page, "survey")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_load_state()
+    walk.ok(page)
+    case.refresh_from_db()
+    assert case.status == "in_follow_up"
+
+    # 7. Close with the checklist; the supervisor approves; then reopen.
+    page.goto(live_server.url + f"/cases/{case.pk}/close/")
+    page.locator("#id_reason").select_option("needs_met")
+    for box in ("goals_reviewed", "closure_explained", "follow_up_arranged"):
+        page.locator(f"#id_{box}").check()
+    walk.shot(page, "closure-form")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_load_state()
+    walk.ok(page)
+    supervisor = walk.sign_in("sam")
+    supervisor.goto(live_server.url + "/cases/team/")
+    walk.shot(supervisor, "team-view")
+    supervisor.get_by_role("link", name=case.reference).click()
+    supervisor.locator("#id_decision").select_option("approve")
+    supervisor.get_by_role("button", name="Record the decision").click()
+    supervisor.wait_for_load_state()
+    case.refresh_from_db()
+    assert case.status == "closed" and case.closure_reason == "needs_met"
+    walk.shot(supervisor, "closed")
+
+    page.goto(live_server.url + f"/cases/{case.pk}/")
+    page.locator("#id_to").select_option("reopened")
+    page.locator("#id_reason").fill("Mariam asked for help again.")
+    page.get_by_role("button", name="Move the case").click()
+    page.wait_for_load_state()
+    case.refresh_from_db()
+    assert case.status == "reopened"
+    walk.shot(page, "reopened")
