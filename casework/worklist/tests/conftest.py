@@ -1,0 +1,25 @@
+"""The worklist tests start from cases with an empty worklist: registration's own task (the
+assessment due, opened by cases.services.register_case) is removed so each test opens exactly
+the tasks it is about. test_open_and_close_tasks checks registration's task itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def register(register: Callable[..., Any]) -> Callable[..., Any]:
+    from casework.cases.models import Case
+    from casework.worklist.models import Task
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        case = register(*args, **kwargs)
+        due = Case.objects.filter(pk=case.pk).values_list("next_due_at", flat=True).get()
+        Task.objects.filter(case=case).delete()
+        case.next_due_at = due
+        return case
+
+    return make
