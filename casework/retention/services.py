@@ -45,6 +45,12 @@ NOT_ABOUT_A_PERSON: frozenset[str] = frozenset(
         "referrals.service.description",
         "referrals.service.eligibility",
         "referrals.service.staffing",
+        # An export's override reason is about the export, not about one person.
+        "interchange.exportrun.override_reason",
+        # A staged import file holds many people's rows; it is not tied to one person, so it
+        # cannot follow a person's retention. It is kept only until the import is confirmed
+        # (see casework/interchange) and must not be kept longer than the shortest retention.
+        "interchange.importrun.payload",
     }
 )
 
