@@ -26,8 +26,8 @@ from casework.cases.models import (
 from casework.cases.timeline import case_timeline
 from casework.cases.views import PAGE_SIZE, caseload_queryset
 from casework.core.errors import CaseworkError, FieldErrors
+from casework.people import services as people_services
 from casework.people.models import HouseholdMember, MobilityStatus, Sex, YesNoUnknown
-from casework.people.services import matching_person_ids
 from casework.reference.models import Location, Programme, ProtectionConcern
 
 router = Router(tags=["cases"])
@@ -354,10 +354,8 @@ def search_cases(request: HttpRequest, payload: SearchIn) -> Any:
     query = payload.query.strip()
     if not query:
         return []
-    found = cases.filter(reference__iexact=query)
-    if user.sees(Sensitive.NAMES):
-        found = found | cases.filter(person_id__in=matching_person_ids(query).values("person_id"))
-    return [_summary(c, user) for c in found.distinct()[:PAGE_SIZE]]
+    found = people_services.search_cases(cases, query, by_name=user.sees(Sensitive.NAMES))
+    return [_summary(c, user) for c in found[:PAGE_SIZE]]
 
 
 @router.post(

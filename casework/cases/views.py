@@ -32,7 +32,7 @@ from casework.cases.models import OPEN_STATUSES, CaseNote, Consent, Status
 from casework.cases.timeline import case_timeline
 from casework.core.errors import CaseworkError, FieldErrors
 from casework.core.http import is_htmx
-from casework.people.services import matching_person_ids
+from casework.people.services import search_cases
 
 PAGE_SIZE = 25
 
@@ -62,12 +62,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
     searching = bool(query)
     if searching:
         # Names are searched by blind index and only over POST: a name never appears in a URL.
-        by_reference = cases.filter(reference__iexact=query)
-        if user.sees(Sensitive.NAMES):  # type: ignore[union-attr]
-            by_name = cases.filter(person_id__in=matching_person_ids(query).values("person_id"))
-            cases = (by_reference | by_name).distinct()
-        else:
-            cases = by_reference
+        cases = search_cases(cases, query, by_name=user.sees(Sensitive.NAMES))  # type: ignore[union-attr]
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "form": form,
