@@ -10,8 +10,9 @@ line added) escapes the exact rule. Comparing a new plan with every plan would n
 current plan is summarised by MinHash over its word pairs, cut into bands (`PlanBand`, indexed).
 Plans whose word pairs overlap much share at least one band with high probability (16 bands of 4
 hashes: ~64% at 50% overlap, >99.9% at 80%); only plans sharing a band are read, decrypted and
-scored with rapidfuzz. Checking a plan is therefore a handful of indexed queries and a few dozen
-string comparisons, whatever the number of plans.
+scored with rapidfuzz. Checking a plan is therefore a handful of indexed queries, at most
+BANDS × PER_BAND index entries and MAX_CANDIDATES string comparisons, whatever the number of
+plans and however many of them are copies of one another.
 
 Plans are only compared within their agency: a flag must never reveal another organisation's plan.
 """
@@ -24,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count
+from django.db import connection
 from rapidfuzz import fuzz
 
 from casework.core.text import fold
@@ -42,6 +43,10 @@ ROWS = PERMUTATIONS // BANDS
 # exact duplicates listed. Enough to show staff the evidence; bounded whatever the data.
 MAX_CANDIDATES = 25
 MAX_LISTED = 20
+# The most index entries read per band. A band shared by thousands of plans (one group plan
+# copied into many files, boilerplate phrases) says little; reading only its newest entries keeps
+# a check's work bounded (BANDS × PER_BAND rows at most) however the plans are distributed.
+PER_BAND = 200
 _SALT = b"casework.plans.minhash.v1:"
 _PACK = struct.Struct(f"<{PERMUTATIONS}Q")
 
@@ -165,7 +170,8 @@ class PlanCheck:
     is_empty: bool
     # Cases of other people whose current plan has exactly the same folded text (contract rule).
     same_as_case_ids: list[int] = field(default_factory=list)
-    # Current plans of other people at or above the threshold (but not exactly the same).
+    # Current plans of other people at or above the threshold (but not exactly the same), one
+    # per distinct text: a group plan copied into many files is one finding, not many.
     similar: list[Similar] = field(default_factory=list)
     threshold: int = DEFAULT_NEAR_DUPLICATE_THRESHOLD
     candidates: int = 0
@@ -204,6 +210,33 @@ def same_text_case_ids(plan: CasePlan, *, limit: int = MAX_LISTED) -> list[int]:
     )
 
 
+def _candidate_ids(bands: list[int], *, person_id: int, plan_id: int) -> list[int]:
+    """Plans of other people sharing the most bands with these (one indexed query).
+
+    One sub-select per band, each reading at most PER_BAND entries of the (band, plan, person)
+    index, newest plans first; the union is counted per plan.
+    """
+    if not bands:
+        return []
+    table = connection.ops.quote_name(PlanBand._meta.db_table)
+    one_band = (
+        f"SELECT plan_id FROM (SELECT plan_id FROM {table} "  # noqa: S608 - table name from _meta
+        f"WHERE band = %s AND person_id <> %s AND plan_id <> %s "
+        f"ORDER BY plan_id DESC LIMIT {PER_BAND}) AS band_{{n}}"
+    )
+    hits = " UNION ALL ".join(one_band.format(n=n) for n in range(len(bands)))
+    sql = (
+        f"SELECT plan_id, COUNT(*) AS shared FROM ({hits}) AS hits "  # noqa: S608 - no user input
+        f"GROUP BY plan_id ORDER BY shared DESC, plan_id DESC LIMIT {MAX_CANDIDATES}"
+    )
+    params: list[int] = []
+    for band in bands:
+        params += [band, person_id, plan_id]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def check_plan(plan: CasePlan, *, threshold: int | None = None) -> PlanCheck:
     """Check one plan against every current plan of the agency. Reads only; at most 4 queries.
 
@@ -222,24 +255,21 @@ def check_plan(plan: CasePlan, *, threshold: int | None = None) -> PlanCheck:
     if is_empty:
         return result
     same = same_text_case_ids(plan)
-    bands = band_values(plan.text, agency_id=case.agency_id)
-    candidate_ids = list(
-        PlanBand.objects.filter(band__in=bands)
-        .exclude(person_id=case.person_id)
-        .exclude(plan_id=plan.pk)
-        .values("plan_id")
-        .annotate(shared=Count("id"))
-        .order_by("-shared", "plan_id")
-        .values_list("plan_id", flat=True)[:MAX_CANDIDATES]
+    candidate_ids = _candidate_ids(
+        band_values(plan.text, agency_id=case.agency_id),
+        person_id=case.person_id,
+        plan_id=plan.pk or 0,
     )
     similar: list[Similar] = []
     if candidate_ids:
         candidates = CasePlan.objects.filter(pk__in=candidate_ids).only(
             "pk", "case_id", "text", "fold_hash"
         )
-        for candidate in candidates:
-            if candidate.fold_hash == plan.fold_hash or not candidate.fold_hash:
-                continue  # the exact rule already covers it
+        seen: set[str] = set()
+        for candidate in sorted(candidates, key=lambda c: -c.pk):
+            if candidate.fold_hash in seen or candidate.fold_hash in ("", plan.fold_hash):
+                continue  # one plan per distinct text; the exact rule covers equal texts
+            seen.add(candidate.fold_hash)
             score = similarity(plan.text, candidate.text)
             if score >= threshold:
                 similar.append(Similar(candidate.pk, candidate.case_id, score, candidate.fold_hash))

@@ -103,3 +103,49 @@ def test_the_signature_is_stable_and_order_insensitive_for_equal_texts() -> None
     )
     assert similarity.band_values(text, agency_id=1) != similarity.band_values(text, agency_id=2)
     assert similarity.band_values("", agency_id=1) == []
+
+
+def test_thousands_of_copies_of_one_group_plan_do_not_slow_the_check(
+    assessed: Case, register: Any, amina: Any
+) -> None:
+    """Seed 001's group plan copied into every file: a band shared by all of them is read only
+    PER_BAND entries deep, and the exact rule lists a bounded number of the other cases."""
+    group_text = " ".join(f"group{n}" for n in range(40))
+    today = timezone.localdate()
+    plans = CasePlan.objects.bulk_create(
+        [
+            CasePlan(
+                case=assessed,
+                version=number,
+                status=CasePlan.Status.APPROVED,
+                planned_on=today,
+                text=group_text,
+                fold_hash=fold_hash(group_text),
+            )
+            for number in range(1, 2001)
+        ],
+        batch_size=1000,
+    )
+    bands = similarity.band_values(group_text, agency_id=assessed.agency_id)
+    PlanBand.objects.bulk_create(
+        [
+            PlanBand(plan_id=plan.pk, person_id=2_000_000 + plan.version, band=band)
+            for plan in plans
+            for band in bands
+        ],
+        batch_size=5000,
+    )
+    other = assess(register(amina, given_name="Mariam"), amina)
+    copy = services.create_plan(
+        other,
+        by=amina,
+        content=content(goals=[group_text.replace("group7 ", "changed ")], actions=[]),
+    )
+    copy.case = other
+    with CaptureQueriesContext(connection) as queries:
+        check = similarity.check_plan(copy)
+    assert len(queries) <= 4
+    assert check.candidates == similarity.MAX_CANDIDATES
+    # Every candidate is the same group plan: one finding for staff, not one per copy.
+    assert [s.plan_id for s in check.similar] == [plans[-1].pk]
+    assert check.similar[0].score >= 90
