@@ -58,6 +58,22 @@ def age_group(age: int | None) -> str:
     return "60+"
 
 
+# The case-row columns the engine groups by. Several dimensions share one column (age group is
+# read from the age, the location's admin levels from the location): the database groups by the
+# column and the slices are added up in Python from those few hundred aggregated rows.
+RAW_COLUMNS: dict[str, str] = {
+    "sex": "person__sex",
+    "age": "age_at_registration",
+    "concern": "primary_concern_id",
+    "mobility": "person__mobility_status",
+    "disability": "person__disability",
+    "location": "location_id",
+    "programme": "programme_id",
+    "risk": "risk_level",
+    "nationality": "person__nationality",
+}
+
+
 @dataclass(frozen=True)
 class Dimension:
     code: str
@@ -67,10 +83,9 @@ class Dimension:
     hxl: str
     # Natural order of keys where alphabetical order would read oddly (age groups).
     order: tuple[str, ...] = ()
-
-    @property
-    def column(self) -> str:
-        return f"d_{self.code}"
+    # Which raw column (RAW_COLUMNS) it is read from, and how a raw value becomes a key.
+    raw: str = ""
+    key_from: str = "text"
 
     def sort_key(self, key: str) -> tuple[int, str]:
         if key in self.order:
@@ -81,37 +96,92 @@ class Dimension:
 DIMENSIONS: dict[str, Dimension] = {
     dimension.code: dimension
     for dimension in [
-        Dimension("sex", _("Sex"), _or_unknown("person__sex"), "#sex"),
-        Dimension("age_group", _("Age group"), age_group_expression, "#age+group", AGE_GROUPS),
+        Dimension("sex", _("Sex"), _or_unknown("person__sex"), "#sex", raw="sex"),
+        Dimension(
+            "age_group",
+            _("Age group"),
+            age_group_expression,
+            "#age+group",
+            AGE_GROUPS,
+            raw="age",
+            key_from="age_group",
+        ),
         Dimension(
             "protection_concern",
             _("Protection concern"),
             _or_unknown("primary_concern__code"),
             "#concern+code",
+            raw="concern",
+            key_from="concern",
         ),
         Dimension(
             "mobility_status",
             _("Mobility status"),
             _or_unknown("person__mobility_status"),
             "#status+mobility",
+            raw="mobility",
         ),
         Dimension(
-            "disability", _("Disability"), _or_unknown("person__disability"), "#status+disability"
+            "disability",
+            _("Disability"),
+            _or_unknown("person__disability"),
+            "#status+disability",
+            raw="disability",
         ),
-        Dimension("location_code", _("Location"), _or_unknown("location__code"), "#loc+code"),
-        Dimension("adm1", _("Admin level 1"), _or_unknown("location__adm1_code"), "#adm1+code"),
-        Dimension("adm2", _("Admin level 2"), _or_unknown("location__adm2_code"), "#adm2+code"),
-        Dimension("adm3", _("Admin level 3"), _or_unknown("location__adm3_code"), "#adm3+code"),
-        Dimension("programme", _("Programme"), _or_unknown("programme__code"), "#sector+code"),
+        Dimension(
+            "location_code",
+            _("Location"),
+            _or_unknown("location__code"),
+            "#loc+code",
+            raw="location",
+            key_from="location",
+        ),
+        Dimension(
+            "adm1",
+            _("Admin level 1"),
+            _or_unknown("location__adm1_code"),
+            "#adm1+code",
+            raw="location",
+            key_from="adm1",
+        ),
+        Dimension(
+            "adm2",
+            _("Admin level 2"),
+            _or_unknown("location__adm2_code"),
+            "#adm2+code",
+            raw="location",
+            key_from="adm2",
+        ),
+        Dimension(
+            "adm3",
+            _("Admin level 3"),
+            _or_unknown("location__adm3_code"),
+            "#adm3+code",
+            raw="location",
+            key_from="adm3",
+        ),
+        Dimension(
+            "programme",
+            _("Programme"),
+            _or_unknown("programme__code"),
+            "#sector+code",
+            raw="programme",
+            key_from="programme",
+        ),
         Dimension(
             "risk_level",
             _("Risk level"),
             _or_unknown("risk_level"),
             "#severity+risk",
             ("high", "medium", "low", UNKNOWN),
+            raw="risk",
         ),
         Dimension(
-            "nationality", _("Nationality"), _or_unknown("person__nationality"), "#country+code"
+            "nationality",
+            _("Nationality"),
+            _or_unknown("person__nationality"),
+            "#country+code",
+            raw="nationality",
         ),
     ]
 }

@@ -1,46 +1,50 @@
 """The indicator engine: grouped aggregate queries, computed in the database.
 
-No case is ever loaded into Python. For each group of indicators that share their qualifying
-cases (one group for INDIVIDUAL_PLAN and PARTICIPATION, one for CM_CHILDREN_YOUTH), one SQL
-statement:
+No case is ever loaded into Python. All the indicators that read the period the same way (the
+three built-ins: "in case management during the period") are computed by ONE SQL statement:
 
-1. takes the qualifying cases of the agency (period semantics + the `cases` rule), numbers each
-   person's cases with ROW_NUMBER() OVER (PARTITION BY person ORDER BY registered_on, reference)
-   and keeps row 1: one row per person, carrying the attributes of the earliest-registered
-   qualifying case (contract: "ties: the smallest case_ref"). Person-level facts ("at least one
-   qualifying case has an individualised plan", "one is still open") are window MAX()es over
-   the same partition, so they cost no second pass;
-2. joins each person's latest participation survey inside the period (another ROW_NUMBER()
-   query over the period's surveys), as one integer of answer bits;
-3. counts persons per slice with GROUPING SETS on PostgreSQL, or on SQLite (which has none) with
-   one GROUP BY per set over a materialised CTE: a few hundred aggregated rows come back.
+1. the agency's cases of the period, in the order (person, registered_on, reference), each with
+   window functions over that single ordering (so one sort, or none with the covering index):
+   - for each distinct `cases` rule, a running count of the person's cases that meet it; the
+     case where that count first reaches 1 is the person's earliest-registered qualifying case
+     (contract: "ties: the smallest case_ref"), whose attributes the person is counted with;
+   - person-level facts ("at least one qualifying case has an individualised plan", "one is
+     still open at the end") as MAX() over the whole person;
+2. each person's latest participation survey inside the period is joined, as one integer of
+   answer bits (another ROW_NUMBER() query over the period's surveys);
+3. each kept row turns into small integers ("counts for indicator i", "in its numerator", …),
+   and GROUPING SETS (one GROUP BY per set over a materialised CTE on SQLite, which has none)
+   sum them by the raw columns: sex, age, concern id, location id … A few hundred aggregated
+   rows come back; Python adds them up into the requested slices (age → age group, location →
+   each admin level), which is exact because every figure is a sum.
 
-Steps 1 and 2 are built with the ORM (Window, RowNumber, Max, Q from the rule language); step 3
-wraps their compiled SQL in a fixed template whose only identifiers are generated column names.
+Steps 1 and 2 are ORM querysets (Window, RowNumber, Max, Sum and Q objects compiled from the
+rule language); step 3 wraps their compiled SQL in a fixed template whose only identifiers are
+column names generated here.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
 from django.db.models import Case as CaseWhen
-from django.db.models import F, IntegerField, Max, Q, QuerySet, Value, When, Window
-from django.db.models.expressions import Combinable
+from django.db.models import F, IntegerField, Max, Q, QuerySet, Sum, Value, When, Window
+from django.db.models.expressions import Combinable, RowRange
 from django.db.models.functions import RowNumber
 
 from casework.indicators import rules
 from casework.indicators.definitions import MHPSS_PROGRAMME, IndicatorSpec
-from casework.indicators.dimensions import DIMENSIONS
+from casework.indicators.dimensions import DIMENSIONS, RAW_COLUMNS, UNKNOWN, age_group
 from casework.indicators.periods import Period
 
 GroupingSet = tuple[str, ...]
-_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_:]*$")
 Key = tuple[str, ...]
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_:]*$")
 
 
 @dataclass
@@ -51,42 +55,33 @@ class Figures:
     numerator: int = 0
     measures: dict[str, int] = field(default_factory=dict)
 
+    def add(self, other: Figures) -> None:
+        self.persons += other.persons
+        self.numerator += other.numerator
+        for name, value in other.measures.items():
+            self.measures[name] = self.measures.get(name, 0) + value
 
-# indicator code → grouping set → key → figures
+
+# indicator code → grouping set of dimensions → key → figures
 Counts = dict[str, dict[GroupingSet, dict[Key, Figures]]]
 
 
 def flag(condition: Q) -> CaseWhen:
-    """1 where the condition holds on the row, else 0 (so that SUM counts it)."""
+    """1 where the condition holds on the row, else 0 (so that SUM and MAX count it)."""
     return CaseWhen(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
 
 
-def per_person(expression: Combinable) -> Window:
-    """The largest value over all the person's qualifying cases: "at least one of them"."""
-    return Window(Max(expression), partition_by=[F("person_id")])
+_BY_PERSON = {"partition_by": [F("person_id")], "order_by": [F("registered_on"), F("reference")]}
 
 
-def qualifying_cases(
-    agency_id: int, period: Period, *, semantics: str, cases_rule: dict[str, Any] | None
-) -> QuerySet[Any]:
-    from casework.cases.models import Case
-
-    cases = Case.objects.filter(agency_id=agency_id).filter(
-        rules.PERIOD_SEMANTICS[semantics](period)
-    )
-    if cases_rule:
-        cases = cases.filter(rules.condition_q(cases_rule, period))
-    return cases
+def whole_person(expression: Combinable) -> Window:
+    """The largest value over all the person's cases of the period: "at least one of them"."""
+    return Window(Max(expression), frame=RowRange(start=None, end=None), **_BY_PERSON)
 
 
-def earliest_case_per_person(cases: QuerySet[Any]) -> QuerySet[Any]:
-    return cases.annotate(
-        person_rank=Window(
-            RowNumber(),
-            partition_by=[F("person_id")],
-            order_by=[F("registered_on").asc(), F("reference").asc()],
-        )
-    ).filter(person_rank=1)
+def so_far(expression: Combinable) -> Window:
+    """A running sum over the person's cases, earliest registered first."""
+    return Window(Sum(expression), frame=RowRange(start=None, end=0), **_BY_PERSON)
 
 
 def survey_mask() -> Combinable:
@@ -131,58 +126,63 @@ def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+def _when(condition: str, then: str = "1") -> str:
+    return f"(CASE WHEN {condition} THEN {then} ELSE 0 END)"
+
+
 def _survey_test(required: int, forbidden: int = 0) -> str:
-    """SQL that is 1 when the person has a survey with these bits set (and those clear)."""
+    """SQL true when the person has a survey with these bits set (and those clear)."""
     mask = _quote("s_mask")
     test = f"{mask} IS NOT NULL AND ({mask} & {int(required)}) = {int(required)}"
     if forbidden:
         test += f" AND ({mask} & {int(forbidden)}) = 0"
-    return f"(CASE WHEN {test} THEN 1 ELSE 0 END)"
+    return test
 
 
 def grouped_rows(
     rows: QuerySet[Any],
     *,
-    dimensions: dict[str, str],
+    columns: Sequence[str],
     sets: Sequence[GroupingSet],
-    aggregates: dict[str, str],
+    contributions: dict[str, str],
+    where: str = "",
     surveys: QuerySet[Any] | None = None,
-) -> list[tuple[GroupingSet, Key, dict[str, int]]]:
-    """Run the aggregates over `rows` (one row per unit) for every grouping set.
+) -> list[tuple[GroupingSet, tuple[Any, ...], dict[str, int]]]:
+    """Sum `contributions` (SQL over the columns of `rows`) for every grouping set of `columns`.
 
-    `dimensions` maps each dimension to the column of `rows` that holds it (never NULL: an
-    empty value is already `unknown`); `aggregates` maps a generated alias to SQL built in this
-    app from generated names and integers only, never from input.
+    `contributions` and `where` are built in this app from generated column names and integers
+    only, never from input; the names are checked once more here.
     """
-    for name in [*dimensions.values(), *aggregates]:
-        if not _IDENTIFIER.match(name):  # generated here; a guard, not an expected failure
+    for name in [*columns, *contributions]:
+        if not _IDENTIFIER.match(name):
             raise ValueError(f"Not a generated column name: {name!r}")
     sql, params = rows.query.sql_with_params()
     params = list(params)
+    source = f"({sql}) r"
     if surveys is not None:
         survey_sql, survey_params = surveys.query.sql_with_params()
-        source = (
-            f"SELECT r.*, s.{_quote('s_mask')} FROM ({sql}) r LEFT JOIN ({survey_sql}) s "  # noqa: S608
-            f"ON s.{_quote('s_person')} = r.{_quote('p_person')}"
-        )
+        source += f" LEFT JOIN ({survey_sql}) s ON s.{_quote('s_person')} = r.{_quote('p_person')}"
         params += list(survey_params)
-    else:
-        source = sql
-    names = list(dimensions)
-    columns = [dimensions[name] for name in names]
-    measures = ", ".join(f"{sql} AS {_quote(alias)}" for alias, sql in aggregates.items())
+    quoted = [_quote(column) for column in columns]
+    each_row = ", ".join(
+        [*quoted, *(f"{part} AS {_quote(alias)}" for alias, part in contributions.items())]
+    )
+    middle = f"SELECT {each_row} FROM {source}" + (f" WHERE {where}" if where else "")  # noqa: S608
+    sums = ", ".join(f"SUM({_quote(alias)})" for alias in contributions)
 
-    def select(grouped: set[str]) -> str:
-        keys = [_quote(c) if c in grouped else f"NULL AS {_quote(c)}" for c in columns]
-        return ", ".join([*keys, measures])
+    def mask(grouping_set: GroupingSet) -> int:
+        # GROUPING()'s bits: the first column is the highest bit, 1 = not grouped by it.
+        return sum(
+            1 << (len(columns) - 1 - i) for i, c in enumerate(columns) if c not in grouping_set
+        )
 
     if connection.vendor == "postgresql":
+        set_id = f"GROUPING({', '.join(quoted)})" if columns else "0"
         sets_sql = ", ".join(
-            "(" + ", ".join(_quote(dimensions[name]) for name in grouping_set) + ")"
-            for grouping_set in sets
+            "(" + ", ".join(_quote(c) for c in grouping_set) + ")" for grouping_set in sets
         )
         statement = (
-            f"SELECT {select(set(columns))} FROM ({source}) p "  # noqa: S608
+            f"SELECT {set_id}, {', '.join([*quoted, sums])} FROM ({middle}) m "  # noqa: S608
             f"GROUP BY GROUPING SETS ({sets_sql})"
         )
     else:
@@ -190,161 +190,275 @@ def grouped_rows(
         # once per set.
         parts = []
         for grouping_set in sets:
-            grouped = [_quote(dimensions[name]) for name in grouping_set]
-            group_by = f" GROUP BY {', '.join(grouped)}" if grouped else ""
-            chosen = {dimensions[name] for name in grouping_set}
-            parts.append(f"SELECT {select(chosen)} FROM p{group_by}")  # noqa: S608
-        statement = f"WITH p AS MATERIALIZED ({source}) " + " UNION ALL ".join(parts)
+            keys = [_quote(c) if c in grouping_set else "NULL" for c in columns]
+            group_by = ", ".join(_quote(c) for c in grouping_set)
+            parts.append(
+                f"SELECT {mask(grouping_set)}, {', '.join([*keys, sums])} FROM m"  # noqa: S608
+                + (f" GROUP BY {group_by}" if group_by else "")
+            )
+        statement = f"WITH m AS MATERIALIZED ({middle}) " + " UNION ALL ".join(parts)
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         fetched = cursor.fetchall()
-    result: list[tuple[GroupingSet, Key, dict[str, int]]] = []
-    by_columns = {frozenset(s): s for s in sets}
-    aliases = list(aggregates)
+    by_mask = {mask(grouping_set): grouping_set for grouping_set in sets}
+    aliases = list(contributions)
+    result = []
     for row in fetched:
-        present = {name: row[i] for i, name in enumerate(names) if row[i] is not None}
-        grouping_set = by_columns.get(frozenset(present))
-        if grouping_set is None:
-            continue
-        key = tuple(str(present[name]) for name in grouping_set)
-        values = {alias: int(row[len(columns) + i] or 0) for i, alias in enumerate(aliases)}
-        result.append((grouping_set, key, values))
+        grouping_set = by_mask[int(row[0])]
+        values = dict(zip(columns, row[1 : len(columns) + 1], strict=True))
+        key = tuple(values[c] for c in grouping_set)
+        sums_row = {a: int(row[len(columns) + 1 + i] or 0) for i, a in enumerate(aliases)}
+        result.append((grouping_set, key, sums_row))
+    return result
+
+
+# --- from raw columns to the dimensions' keys -------------------------------------------------------
+
+
+class KeyMaker:
+    """Turns raw values (an age, a location id …) into dimension keys, reading each small
+    reference table at most once."""
+
+    def __init__(self) -> None:
+        self._tables: dict[str, dict[Any, Any]] = {}
+
+    def _table(self, name: str) -> dict[Any, Any]:
+        if name not in self._tables:
+            from casework.reference.models import Location, Programme, ProtectionConcern
+
+            if name == "location":
+                self._tables[name] = {
+                    row[0]: row[1:]
+                    for row in Location.objects.values_list(
+                        "pk", "code", "adm1_code", "adm2_code", "adm3_code"
+                    )
+                }
+            else:
+                model = ProtectionConcern if name == "concern" else Programme
+                self._tables[name] = dict(model.objects.values_list("pk", "code"))
+        return self._tables[name]
+
+    def key(self, dimension: str, raw: Any) -> str:
+        how = DIMENSIONS[dimension].key_from
+        if raw is None or raw == "":
+            return UNKNOWN
+        if how == "age_group":
+            return age_group(int(raw))
+        if how in ("concern", "programme"):
+            return self._table(how).get(int(raw)) or UNKNOWN
+        if how in ("location", "adm1", "adm2", "adm3"):
+            codes = self._table("location").get(int(raw))
+            if codes is None:
+                return UNKNOWN
+            position = ("location", "adm1", "adm2", "adm3").index(how)
+            return codes[position] or UNKNOWN
+        return str(raw)
+
+
+def raw_set(dimensions: GroupingSet) -> GroupingSet:
+    """The raw columns a set of dimensions is read from (location_code+adm1 → location)."""
+    raws: list[str] = []
+    for name in dimensions:
+        raw = DIMENSIONS[name].raw
+        if raw not in raws:
+            raws.append(raw)
+    return tuple(sorted(raws, key=list(RAW_COLUMNS).index))
+
+
+def roll_up(
+    found: Iterable[tuple[GroupingSet, tuple[Any, ...], Any]],
+    sets: Sequence[GroupingSet],
+    keys: KeyMaker,
+    add: Callable[[Any, Any], None],
+    new: Callable[[], Any],
+) -> dict[GroupingSet, dict[Key, Any]]:
+    """Add the raw groups up into each requested set of dimensions."""
+    wanted: dict[GroupingSet, list[GroupingSet]] = defaultdict(list)
+    for dimensions in sets:
+        wanted[raw_set(dimensions)].append(dimensions)
+    result: dict[GroupingSet, dict[Key, Any]] = {dimensions: {} for dimensions in sets}
+    for raws, raw_key, figures in found:
+        values = dict(zip(raws, raw_key, strict=True))
+        for dimensions in wanted.get(raws, []):
+            key = tuple(keys.key(d, values[DIMENSIONS[d].raw]) for d in dimensions)
+            slot = result[dimensions].setdefault(key, new())
+            add(slot, figures)
     return result
 
 
 # --- indicators --------------------------------------------------------------------------------------
 
 
-def _population_groups(specs: Iterable[IndicatorSpec]) -> list[list[IndicatorSpec]]:
+def _by_period_semantics(specs: Iterable[IndicatorSpec]) -> list[list[IndicatorSpec]]:
     groups: dict[str, list[IndicatorSpec]] = defaultdict(list)
     for spec in specs:
-        groups[spec.population_key()].append(spec)
+        groups[spec.period_semantics].append(spec)
     return list(groups.values())
 
 
 def count_persons(
     *, agency_id: int, period: Period, specs: Sequence[IndicatorSpec], sets: Sequence[GroupingSet]
 ) -> Counts:
-    """Every indicator's figures for the total (the empty set) and every grouping set given.
+    """Every indicator's figures for the total (the empty set) and every set of dimensions.
 
-    One query per group of indicators sharing their qualifying cases, whatever the number of
-    cases, indicators in the group or grouping sets.
+    One query per period semantics (one for the three built-ins), whatever the number of cases,
+    indicators or disaggregations.
     """
+    from casework.cases.models import Case
+
     all_sets: list[GroupingSet] = [()]
     all_sets += [s for s in sets if s and s not in all_sets]
     counts: Counts = {spec.code: {s: {} for s in all_sets} for spec in specs}
-    dimensions = sorted({name for s in all_sets for name in s})
-    for group in _population_groups(specs):
-        first = group[0]
-        cases = qualifying_cases(
-            agency_id,
-            period,
-            semantics=first.period_semantics,
-            cases_rule=first.population.get("cases"),
+    keys = KeyMaker()
+    raw_sets = list(dict.fromkeys(raw_set(s) for s in all_sets))
+    raw_columns = sorted({raw for s in raw_sets for raw in s}, key=list(RAW_COLUMNS).index)
+    for group in _by_period_semantics(specs):
+        cases = Case.objects.filter(agency_id=agency_id).filter(
+            rules.PERIOD_SEMANTICS[group[0].period_semantics](period)
         )
-        columns, aggregates, needs_surveys = _columns_and_aggregates(
-            group, agency_id=agency_id, period=period
-        )
-        for name in dimensions:
-            columns[DIMENSIONS[name].column] = DIMENSIONS[name].expression()
-        names = list(columns)
-        rows = earliest_case_per_person(cases.annotate(**columns)).values(*names)
-        surveys = latest_surveys(agency_id, period) if needs_surveys else None
-        for grouping_set, key, values in grouped_rows(
+        plan = _Plan(agency_id=agency_id, period=period)
+        for number, spec in enumerate(group):
+            plan.add_indicator(number, spec)
+        for raw in raw_columns:
+            plan.columns[f"g_{raw}"] = F(RAW_COLUMNS[raw])
+        rows = cases.annotate(**plan.columns).values(*plan.columns)
+        found = grouped_rows(
             rows,
-            dimensions={name: DIMENSIONS[name].column for name in dimensions},
-            sets=all_sets,
-            aggregates=aggregates,
-            surveys=surveys,
-        ):
-            for number, spec in enumerate(group):
-                persons = values[f"d{number}"]
-                if persons == 0 and grouping_set:
-                    continue  # a slice of another indicator of the group only
-                counts[spec.code][grouping_set][key] = Figures(
-                    persons=persons,
-                    numerator=values.get(f"n{number}", 0),
-                    measures={
-                        name.split("_", 1)[1]: value
-                        for name, value in values.items()
-                        if name.startswith(f"m{number}_")
-                    },
-                )
+            columns=[f"g_{raw}" for raw in raw_columns],
+            sets=[tuple(f"g_{raw}" for raw in s) for s in raw_sets],
+            contributions=plan.contributions,
+            where=" OR ".join(plan.representatives),
+            surveys=latest_surveys(agency_id, period) if plan.needs_surveys else None,
+        )
+        named = [
+            (tuple(column[2:] for column in grouping_set), key, values)
+            for grouping_set, key, values in found
+        ]
+        for number, spec in enumerate(group):
+            per_indicator = [(raws, key, _figures(values, number)) for raws, key, values in named]
+            rolled = roll_up(
+                per_indicator, all_sets, keys, add=lambda slot, f: slot.add(f), new=Figures
+            )
+            for dimensions, slices in rolled.items():
+                counts[spec.code][dimensions] = {
+                    key: figures
+                    for key, figures in slices.items()
+                    if figures.persons or not dimensions
+                }
+            counts[spec.code][()].setdefault((), Figures())
     return counts
 
 
-class _Columns:
-    """The per-person columns, each expression selected once.
+def _figures(values: dict[str, int], number: int) -> Figures:
+    prefix = f"m{number}_"
+    return Figures(
+        persons=values[f"d{number}"],
+        numerator=values.get(f"n{number}", 0),
+        measures={
+            alias[len(prefix) :]: value
+            for alias, value in values.items()
+            if alias.startswith(prefix)
+        },
+    )
 
-    Django's window filtering (the QUALIFY emulation) keys the selected columns by expression,
-    so two aliases of one expression would lose one of them: equal expressions share an alias.
+
+class _Plan:
+    """The per-case columns (ORM) and per-row contributions (SQL) of a group of indicators.
+
+    Django's window filtering keys selected columns by expression, so equal expressions share
+    one alias here instead of being selected twice.
     """
 
-    def __init__(self) -> None:
-        self.expressions: dict[str, Combinable] = {"p_person": F("person_id")}
+    def __init__(self, *, agency_id: int, period: Period) -> None:
+        self.agency_id = agency_id
+        self.period = period
+        self.columns: dict[str, Combinable] = {"p_person": F("person_id")}
+        self.contributions: dict[str, str] = {}
+        self.representatives: list[str] = []
+        self.needs_surveys = False
         self._aliases: dict[Any, str] = {}
+        self._rules: dict[str, str] = {}
 
-    def add(self, alias: str, expression: Combinable) -> str:
+    def column(self, alias: str, expression: Combinable) -> str:
         existing = self._aliases.get(expression)
-        if existing is not None:
-            return existing
-        self._aliases[expression] = alias
-        self.expressions[alias] = expression
-        return alias
+        if existing is None:
+            self._aliases[expression] = alias
+            self.columns[alias] = expression
+            existing = alias
+        return _quote(existing)
 
+    def q(self, condition: dict[str, Any]) -> Q:
+        return rules.condition_q(condition, self.period, self.agency_id)
 
-def _columns_and_aggregates(
-    group: Sequence[IndicatorSpec], *, agency_id: int, period: Period
-) -> tuple[dict[str, Combinable], dict[str, str], bool]:
-    """The per-person columns the group needs (ORM) and the SQL aggregates over them."""
-    from casework.cases.models import Case
+    def representative(self, cases_rule: dict[str, Any] | None) -> tuple[str, Q]:
+        """SQL true on the person's earliest qualifying case for this rule, and the rule's Q."""
+        qualifies = self.q(cases_rule) if cases_rule else Q()
+        key = repr(cases_rule)
+        if key not in self._rules:
+            number = len(self._rules)
+            if cases_rule:
+                meets = self.column(f"q{number}", flag(qualifies))
+                count = self.column(f"c{number}", so_far(flag(qualifies)))
+                self._rules[key] = f"({meets} = 1 AND {count} = 1)"
+            else:
+                # The same window (and frame) as the running counts: one pass computes all.
+                first = self.column(
+                    f"c{number}",
+                    Window(RowNumber(), frame=RowRange(start=None, end=0), **_BY_PERSON),
+                )
+                self._rules[key] = f"({first} = 1)"
+            self.representatives.append(self._rules[key])
+        return self._rules[key], qualifies
 
-    q = _quote
-    columns = _Columns()
-    aggregates: dict[str, str] = {}
-    needs_surveys = False
-    for number, spec in enumerate(group):
+    def add_indicator(self, number: int, spec: IndicatorSpec) -> None:
+        chosen, qualifies = self.representative(spec.population.get("cases"))
         persons_rule = spec.population.get("persons")
-        keep = (
-            q(columns.add(f"k{number}", flag(rules.condition_q(persons_rule, period))))
-            if persons_rule
-            else "1"
-        )
-        aggregates[f"d{number}"] = f"SUM({keep})"
-        factors = [keep]
+        counted = chosen
+        if persons_rule:
+            keep = self.column(f"k{number}", flag(self.q(persons_rule)))
+            counted = f"({chosen} AND {keep} = 1)"
+        self.contributions[f"d{number}"] = _when(counted)
+        tests = [counted]
         numerator = spec.numerator or {}
         if "any_case" in numerator:
-            any_case = per_person(flag(rules.condition_q(numerator["any_case"], period)))
-            factors.append(q(columns.add(f"n{number}_any", any_case)))
+            # "At least one of the person's qualifying cases" meets it.
+            met = whole_person(flag(qualifies & self.q(numerator["any_case"])))
+            tests.append(f"{self.column(f'n{number}_any', met)} = 1")
         if "person" in numerator:
-            person = flag(rules.condition_q(numerator["person"], period))
-            factors.append(q(columns.add(f"n{number}_person", person)))
+            tests.append(
+                f"{self.column(f'n{number}_person', flag(self.q(numerator['person'])))} = 1"
+            )
         if "latest_survey" in numerator:
-            needs_surveys = True
-            factors.append(_survey_test(*rules.survey_bits(numerator["latest_survey"])))
-        in_numerator = " * ".join(factors)
+            self.needs_surveys = True
+            tests.append(_survey_test(*rules.survey_bits(numerator["latest_survey"])))
+        in_numerator = " AND ".join(tests)
         if spec.is_percentage:
-            aggregates[f"n{number}"] = f"SUM({in_numerator})"
+            self.contributions[f"n{number}"] = _when(in_numerator)
         for measure in spec.measures:
             alias = f"m{number}_{measure}"
             if measure == "open":
-                column = columns.add(alias, per_person(flag(rules.open_at_end(period))))
-                aggregates[alias] = f"SUM({keep} * {q(column)})"
+                still_open = whole_person(flag(qualifies & rules.open_at_end(self.period)))
+                self.contributions[alias] = _when(
+                    f"{counted} AND {self.column(f'o{number}', still_open)} = 1"
+                )
             elif measure == "also_mhpss":
+                from casework.cases.models import Case
+
                 # Any service type, any case of the person overlapping the period; the
                 # qualifying case itself counts when it is in MHPSS (contract).
                 mhpss = Case.objects.filter(
-                    agency_id=agency_id, programme__code=MHPSS_PROGRAMME
-                ).filter(rules.overlapping(period))
-                column = columns.add(alias, flag(Q(person_id__in=mhpss.values("person_id"))))
-                aggregates[alias] = f"SUM({keep} * {q(column)})"
+                    agency_id=self.agency_id, programme__code=MHPSS_PROGRAMME
+                ).filter(rules.overlapping(self.period))
+                also = self.column(f"a{number}", flag(Q(person_id__in=mhpss.values("person_id"))))
+                self.contributions[alias] = _when(f"{counted} AND {also} = 1")
             elif measure == "surveyed":
-                needs_surveys = True
-                aggregates[alias] = f"SUM({keep} * {_survey_test(0)})"
+                self.needs_surveys = True
+                self.contributions[alias] = _when(f"{counted} AND {_survey_test(0)}")
             elif measure == "q3":
-                needs_surveys = True
+                self.needs_surveys = True
                 for way in rules.Q3_WAYS:
                     bit = rules.SURVEY_BITS[f"q3_{way}"]
-                    aggregates[f"m{number}_q3:{way}"] = f"SUM({in_numerator} * {_survey_test(bit)})"
+                    self.contributions[f"m{number}_q3:{way}"] = _when(
+                        f"{in_numerator} AND {_survey_test(bit)}"
+                    )
             # "closed" is the count minus "open": no column of its own.
-    return columns.expressions, aggregates, needs_surveys

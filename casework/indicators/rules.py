@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from casework.core.errors import CaseworkError
@@ -86,22 +86,34 @@ def open_at_end(period: Period) -> Q:
     return Q(closed_on__isnull=True) | Q(closed_on__gt=period.end)
 
 
-def individualised_plan(period: Period) -> Q:
+def individualised_plan(period: Period, agency_id: int | None = None) -> Q:
     """A plan by the end, not a group plan, with text, and no other person's case has the same
-    folded text (contract, INDIVIDUAL_PLAN). Two cases of the same person may share a plan."""
+    folded text (contract, INDIVIDUAL_PLAN). Two cases of the same person may share a plan.
+
+    With the agency known, "shared with another person" is one grouped subquery (the texts
+    used by two persons or more), which the database hashes once; without it, a correlated
+    NOT EXISTS per case.
+    """
     from casework.cases.models import Case
 
+    planned = Q(planned_on__lte=period.end, plan_is_group=False) & ~Q(plan_fold_hash="")
+    if agency_id is not None:
+        shared = (
+            Case.objects.filter(agency_id=agency_id)
+            .exclude(plan_fold_hash="")
+            .values("plan_fold_hash")
+            .annotate(people=Count("person_id", distinct=True))
+            .filter(people__gt=1)
+            .values("plan_fold_hash")
+        )
+        return planned & ~Q(plan_fold_hash__in=shared)
     same_text_elsewhere = Case.objects.filter(
         agency_id=OuterRef("agency_id"), plan_fold_hash=OuterRef("plan_fold_hash")
     ).exclude(person_id=OuterRef("person_id"))
-    return (
-        Q(planned_on__lte=period.end, plan_is_group=False)
-        & ~Q(plan_fold_hash="")
-        & ~Exists(same_text_elsewhere)
-    )
+    return planned & ~Exists(same_text_elsewhere)
 
 
-FACTS: dict[str, Callable[[Period], Q]] = {
+FACTS: dict[str, Callable[..., Q]] = {
     "in_case_management": in_case_management,
     "overlaps_period": overlapping,
     "registered_in_period": lambda p: Q(registered_on__range=(p.start, p.end)),
@@ -247,22 +259,27 @@ def check_numerator(numerator: Any) -> None:
 # --- compilation -----------------------------------------------------------------------------------
 
 
-def condition_q(condition: dict[str, Any], period: Period) -> Q:
+def condition_q(condition: dict[str, Any], period: Period, agency_id: int | None = None) -> Q:
     """The condition as a Q object over cases.Case (validate first with check_condition)."""
     if "all" in condition:
         result = Q()
         for item in condition["all"]:
-            result &= condition_q(item, period)
+            result &= condition_q(item, period, agency_id)
         return result
     if "any" in condition:
         result = Q(pk__in=[])
         for item in condition["any"]:
-            result |= condition_q(item, period)
+            result |= condition_q(item, period, agency_id)
         return result
     if "not" in condition:
-        return ~condition_q(condition["not"], period)
+        return ~condition_q(condition["not"], period, agency_id)
     if "fact" in condition:
-        fact = FACTS[condition["fact"]](period)
+        name = condition["fact"]
+        fact = (
+            individualised_plan(period, agency_id)
+            if name == "individualised_plan"
+            else FACTS[name](period)
+        )
         return fact if condition.get("is", True) else ~fact
     return _field_q(condition)
 

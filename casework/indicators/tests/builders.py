@@ -7,6 +7,7 @@ reads like a line of the interchange format.
 from __future__ import annotations
 
 import datetime
+import itertools
 from typing import Any
 
 from casework.accounts.models import Agency, Team
@@ -22,6 +23,9 @@ def day(text: str | None) -> datetime.date | None:
     return datetime.date.fromisoformat(text) if text else None
 
 
+_numbers = itertools.count(1)
+
+
 class CaseRows:
     def __init__(self, agency: Agency) -> None:
         self.agency = agency
@@ -31,7 +35,6 @@ class CaseRows:
         self.locations: dict[str, Location] = {}
         self.people: dict[str, Person] = {}
         self.cases: dict[str, Case] = {}
-        self._numbers = 0
 
     def location(self, code: str) -> Location:
         """`NE-01` is created inside `NE` (admin level 2 inside level 1)."""
@@ -83,8 +86,7 @@ class CaseRows:
         of: Person | None = None,
         **person_fields: Any,
     ) -> Case:
-        self._numbers += 1
-        case_ref = case_ref or f"C-{self._numbers:06d}"
+        case_ref = case_ref or f"C-{next(_numbers):06d}"
         person_ref = person_ref or f"P-{case_ref}"
         registered = day(registered_on)
         case = Case(
@@ -116,8 +118,8 @@ class CaseRows:
     def many(self, count: int, **fields: Any) -> list[Case]:
         """`count` cases of `count` different persons, written in one INSERT per table."""
         people = [
-            Person(agency=self.agency, reference=f"BULK-{self._numbers + n:07d}", sex="female")
-            for n in range(count)
+            Person(agency=self.agency, reference=f"BULK-{next(_numbers):07d}", sex="female")
+            for _ in range(count)
         ]
         Person.objects.bulk_create(people)
         cases = [self.case(save=False, of=person, **fields) for person in people]
