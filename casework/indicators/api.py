@@ -1,3 +1,101 @@
-from ninja import Router
+"""/api/v1/indicators: the same report as the page and the command, through the same service.
+
+GET /api/v1/indicators?period=2026-Q3&by=sex,age_group,sex+age_group&format=json|csv|xlsx|hxl|dhis2
+answers the contract's JSON shape (or the file); `min_cell` below the agency's threshold needs
+the permission to see unsuppressed figures (403 otherwise) and is audited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router, Schema
+
+from casework.accounts import access
+from casework.accounts.roles import Perm
+from casework.indicators import exports, services
+from casework.indicators.definitions import load_specs
+from casework.indicators.dimensions import parse_by
+from casework.indicators.models import Dhis2Mapping
+from casework.indicators.periods import parse_period
 
 router = Router(tags=["indicators"])
+
+
+class DefinitionOut(Schema):
+    code: str
+    name: str
+    kind: str
+    period_semantics: str
+    population: dict[str, Any]
+    numerator: dict[str, Any] | None
+    measures: list[str]
+    disaggregations: list[str]
+
+
+@router.get("", summary="The agency's indicators for a period (contract JSON or a file)")
+def indicators(
+    request: HttpRequest,
+    period: str,
+    by: str = "",
+    output_format: str = Query("json", alias="format"),  # type: ignore[type-arg]
+    min_cell: int | None = None,
+) -> Any:
+    if output_format not in exports.FORMATS:
+        raise exports.ExportError(
+            f"format must be one of {', '.join(exports.FORMATS)}", field="format"
+        )
+    report = services.report_for(
+        request.user,  # type: ignore[arg-type]
+        period=parse_period(period),
+        by=parse_by(by),
+        min_cell=min_cell,
+    )
+    if output_format == "json":
+        return report.as_json()
+    mappings = (
+        list(Dhis2Mapping.objects.filter(agency__code=report.agency_code))
+        if output_format == "dhis2"
+        else None
+    )
+    response = HttpResponse(
+        exports.render(report, output_format, dhis2_mappings=mappings),
+        content_type=exports.FORMATS[output_format][0],
+    )
+    name = exports.filename(report, output_format)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@router.get("/trends", summary="Trends over months or quarters, suppressed like the report")
+def trends(
+    request: HttpRequest, start: str, end: str, step: str = "month", min_cell: int | None = None
+) -> Any:
+    result = services.trends_for(
+        request.user,  # type: ignore[arg-type]
+        start=parse_period(start),
+        end=parse_period(end),
+        step=step,
+        min_cell=min_cell,
+    )
+    return result.as_json()
+
+
+@router.get("/definitions", response=list[DefinitionOut], summary="The indicators reported")
+def definitions(request: HttpRequest) -> list[dict[str, Any]]:
+    user: Any = request.user
+    access.require_perm(user, Perm.VIEW_INDICATORS)
+    return [
+        {
+            "code": spec.code,
+            "name": spec.name,
+            "kind": spec.kind,
+            "period_semantics": spec.period_semantics,
+            "population": spec.population,
+            "numerator": spec.numerator,
+            "measures": list(spec.measures),
+            "disaggregations": list(spec.disaggregations),
+        }
+        for spec in load_specs(user.agency_id)
+    ]

@@ -140,6 +140,10 @@ class Dhis2Mapping(models.Model):
         VALUE = "value", _("Value")
         NUMERATOR = "numerator", _("Numerator")
         DENOMINATOR = "denominator", _("Denominator")
+        OPEN = "open", _("Open at the period end")
+        CLOSED = "closed", _("Closed by the period end")
+        ALSO_MHPSS = "also_mhpss", _("Also in MHPSS")
+        SURVEYED = "surveyed", _("Surveyed")
 
     agency = models.ForeignKey(
         "accounts.Agency", on_delete=models.CASCADE, related_name="dhis2_mappings"

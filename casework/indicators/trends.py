@@ -1,0 +1,466 @@
+"""Trends over months or quarters (seed 002, "What further analysis are we interested in?").
+
+New cases by protection concern, risk level, sex and age group; open and closed cases; how long
+cases stay open, by risk level; caseload per caseworker; referral outcomes; participation and
+satisfaction. Like the indicators, each figure comes from a grouped query and goes through
+small-cell suppression before anyone sees it. These count cases (registrations, closures), not
+persons: they describe the caseload, the indicators describe the people.
+"""
+
+from __future__ import annotations
+
+import datetime
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    CharField,
+    Count,
+    DateField,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models import Case as CaseWhen
+from django.db.models.expressions import Combinable
+from django.db.models.functions import Cast, Coalesce, NullIf, TruncDate, TruncMonth, TruncQuarter
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from casework.indicators import suppression
+from casework.indicators.dimensions import DIMENSIONS, UNKNOWN
+from casework.indicators.periods import Period, buckets
+from casework.indicators.queries import grouped_rows
+from casework.indicators.report import percentage
+
+CASELOAD_BANDS = ((1, 9, "1-9"), (10, 19, "10-19"), (20, 29, "20-29"), (30, 39, "30-39"))
+CASELOAD_TOP = (40, "40+")
+
+
+@dataclass
+class TrendTable:
+    """Counts per bucket (month or quarter) × category, suppressed; None = suppressed."""
+
+    code: str
+    title: Promise
+    buckets: list[Period]
+    categories: list[str]
+    cells: dict[tuple[str, str], int | None] = field(default_factory=dict)
+    bucket_totals: dict[str, int | None] = field(default_factory=dict)
+    category_totals: dict[str, int | None] = field(default_factory=dict)
+    total: int | None = 0
+
+    def row_for(self, category: str) -> list[int | None]:
+        return [self.cells.get((str(bucket), category)) for bucket in self.buckets]
+
+
+@dataclass
+class Series:
+    """Named figures per bucket (e.g. new, closed, open at the end), suppressed."""
+
+    code: str
+    title: Promise
+    buckets: list[Period]
+    names: list[str]
+    values: dict[tuple[str, str], int | float | None] = field(default_factory=dict)
+
+
+@dataclass
+class Trends:
+    start: datetime.date
+    end: datetime.date
+    step: str
+    min_cell: int
+    tables: list[TrendTable] = field(default_factory=list)
+    series: list[Series] = field(default_factory=list)
+    caseload: dict[str, Any] = field(default_factory=dict)
+    unavailable: list[Promise] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain data for the API; a suppressed figure is null."""
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "step": self.step,
+            "tables": [
+                {
+                    "code": table.code,
+                    "title": str(table.title),
+                    "periods": [str(p) for p in table.buckets],
+                    "values": {category: table.row_for(category) for category in table.categories},
+                    "period_totals": [table.bucket_totals.get(str(p)) for p in table.buckets],
+                    "category_totals": table.category_totals,
+                    "total": table.total,
+                }
+                for table in self.tables
+            ],
+            "series": [
+                {
+                    "code": item.code,
+                    "title": str(item.title),
+                    "periods": [str(p) for p in item.buckets],
+                    "values": {
+                        name: [item.values.get((name, str(p))) for p in item.buckets]
+                        for name in item.names
+                    },
+                }
+                for item in self.series
+            ],
+            "caseload": {**self.caseload, "on": str(self.caseload.get("on", ""))},
+            "unavailable": [str(note) for note in self.unavailable],
+        }
+
+
+def _bucket(expression: Combinable, step: str) -> Combinable:
+    if step == "month":
+        return TruncMonth(expression, output_field=DateField())
+    return TruncQuarter(expression, output_field=DateField())
+
+
+def _key(value: Any) -> str:
+    return str(value)[:10]
+
+
+def _cm_cases(agency_id: int) -> QuerySet[Any]:
+    from casework.cases.models import Case
+
+    return Case.objects.filter(agency_id=agency_id, service_type="case_management")
+
+
+def bucket_table(
+    rows: QuerySet[Any],
+    *,
+    code: str,
+    title: Promise,
+    date: Combinable,
+    category: Combinable,
+    periods: list[Period],
+    step: str,
+    k: int,
+    categories: Sequence[str] = (),
+) -> TrendTable:
+    """Count `rows` per bucket of `date` × `category`, with margins, then suppress."""
+    values = rows.annotate(t_bucket=_bucket(date, step), t_category=category).values(
+        "t_bucket", "t_category"
+    )
+    found = grouped_rows(
+        values,
+        columns=["t_bucket", "t_category"],
+        sets=[(), ("t_bucket",), ("t_category",), ("t_bucket", "t_category")],
+        contributions={"n": "1"},
+    )
+    counts: dict[tuple[str, ...], dict[tuple[str, ...], int]] = {}
+    for grouping_set, key, figures in found:
+        named = tuple(column[2:] for column in grouping_set)
+        texts = tuple(
+            _key(part) if name == "bucket" else str(part)
+            for name, part in zip(named, key, strict=True)
+        )
+        counts.setdefault(named, {})[texts] = figures["n"]
+    total = counts.get((), {}).get((), 0)
+    by_bucket = {key[0]: n for key, n in counts.get(("bucket",), {}).items() if n}
+    by_category = {key[0]: n for key, n in counts.get(("category",), {}).items() if n}
+    ordered = list(categories) + sorted(c for c in by_category if c not in categories)
+    table = TrendTable(code=code, title=title, buckets=periods, categories=ordered)
+    bucket_keys = [str(p.start) for p in periods]
+    hidden_buckets, total_hidden = suppression.one_way(
+        {b: (n,) for b, n in by_bucket.items()}, total=(total,), k=k
+    )
+    hidden_categories, _ = suppression.one_way(
+        {c: (n,) for c, n in by_category.items()}, total=(total,), k=k
+    )
+    pair = counts.get(("bucket", "category"), {})
+    cells = {(b, c): (pair.get((b, c), 0),) for b in bucket_keys for c in ordered}
+    hidden_cells = suppression.two_way(
+        cells,
+        rows={b: (by_bucket.get(b, 0),) for b in bucket_keys},
+        columns={c: (by_category.get(c, 0),) for c in ordered},
+        hidden_rows=hidden_buckets,
+        hidden_columns=hidden_categories,
+        total=(total,),
+        total_hidden=total_hidden,
+        k=k,
+    )
+    labels = {str(p.start): str(p) for p in periods}
+    for (b, c), (n,) in cells.items():
+        table.cells[(labels[b], c)] = None if (b, c) in hidden_cells else n
+    for b in bucket_keys:
+        table.bucket_totals[labels[b]] = None if b in hidden_buckets else by_bucket.get(b, 0)
+    for c in ordered:
+        table.category_totals[c] = None if c in hidden_categories else by_category.get(c, 0)
+    table.total = None if total_hidden else total
+    return table
+
+
+def open_and_closed(agency_id: int, periods: list[Period], *, step: str, k: int) -> Series:
+    """Per bucket: cases registered, cases closed, cases open at the end (case management)."""
+    start, end = periods[0].start, periods[-1].end
+    cases = _cm_cases(agency_id)
+    # Open at the start of the range: the running count starts from it.
+    before = (
+        cases.filter(registered_on__lt=start)
+        .filter(Q(closed_on__isnull=True) | Q(closed_on__gte=start))
+        .count()
+    )
+    new = _per_bucket(cases.filter(registered_on__range=(start, end)), "registered_on", step)
+    closed = _per_bucket(
+        cases.filter(closed_on__range=(start, end), registered_on__isnull=False), "closed_on", step
+    )
+    series = Series(
+        code="open_closed",
+        title=_("Cases registered, closed and open at the end"),
+        buckets=periods,
+        names=["new", "closed", "open"],
+    )
+    running = before
+    cells: dict[tuple[str, str], tuple[int]] = {}
+    lines: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for number, period in enumerate(periods):
+        key = str(period.start)
+        running += new.get(key, 0) - closed.get(key, 0)
+        cells[("new", key)] = (new.get(key, 0),)
+        cells[("closed", key)] = (closed.get(key, 0),)
+        cells[("open", key)] = (running,)
+        # open(b) = open(b-1) + new(b) - closed(b): each bucket is a line; open(b) is also in
+        # the next bucket's line. The count before the range is treated as published.
+        lines[("new", key)] = (("bucket", number),)
+        lines[("closed", key)] = (("bucket", number),)
+        lines[("open", key)] = (("bucket", number), ("bucket", number + 1))
+    hidden = suppression.series(cells, lines, k=k)
+    for (name, key), (value,) in cells.items():
+        label = next(str(p) for p in periods if str(p.start) == key)
+        series.values[(name, label)] = None if (name, key) in hidden else value
+    return series
+
+
+def _per_bucket(rows: QuerySet[Any], date_field: str, step: str) -> dict[str, int]:
+    found = (
+        rows.annotate(b=_bucket(F(date_field), step))
+        .values("b")
+        .annotate(n=Count("id"))
+        .values_list("b", "n")
+    )
+    return {_key(bucket): n for bucket, n in found}
+
+
+class DaysBetween(Func):
+    """Whole days from the second date to the first."""
+
+    arity = 2
+    output_field = IntegerField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # PostgreSQL: date - date is a number of days.
+        return super().as_sql(
+            compiler, connection, template="(%(expressions)s)", arg_joiner=" - ", **extra
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return super().as_sql(
+            compiler,
+            connection,
+            template="CAST(JULIANDAY(%(expressions)s) AS INTEGER)",
+            arg_joiner=") - JULIANDAY(",
+            **extra,
+        )
+
+
+class Median(Aggregate):
+    """PostgreSQL's median; SQLite has none, so durations come back as a histogram there."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+def time_open(agency_id: int, periods: list[Period], *, step: str, k: int) -> Series:
+    """Median days from registration to closure of the cases closed in each bucket, by risk."""
+    start, end = periods[0].start, periods[-1].end
+    risk = Coalesce(NullIf(F("risk_level"), Value("")), Value(UNKNOWN), output_field=CharField())
+    closed = _cm_cases(agency_id).filter(closed_on__range=(start, end), registered_on__isnull=False)
+    names = ["high", "medium", "low", UNKNOWN]
+    series = Series(
+        code="time_open",
+        title=_("Median days open of the cases closed, by risk level"),
+        buckets=periods,
+        names=names,
+    )
+    medians: dict[tuple[str, str], float] = {}
+    sizes: dict[tuple[str, str], int] = {}
+    days = DaysBetween(F("closed_on"), F("registered_on"))
+    grouped = closed.annotate(b=_bucket(F("closed_on"), step), r=risk)
+    if connection.vendor == "postgresql":
+        for row in grouped.values("b", "r").annotate(n=Count("id"), median=Median(days)):
+            medians[(_key(row["b"]), row["r"])] = float(row["median"])
+            sizes[(_key(row["b"]), row["r"])] = row["n"]
+    else:
+        histogram: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        for row in grouped.annotate(d=days).values("b", "r", "d").annotate(n=Count("id")):
+            histogram.setdefault((_key(row["b"]), row["r"]), []).append((row["d"], row["n"]))
+        for key, counts in histogram.items():
+            sizes[key] = sum(n for _, n in counts)
+            medians[key] = _median_of_histogram(counts)
+    labels = {str(p.start): str(p) for p in periods}
+    for (bucket, name), value in medians.items():
+        if bucket in labels and name in names:
+            small = suppression.is_small(sizes[(bucket, name)], k)
+            series.values[(name, labels[bucket])] = None if small else round(value, 1)
+    return series
+
+
+def _median_of_histogram(counts: list[tuple[int, int]]) -> float:
+    values: list[int] = []
+    for value, n in sorted(counts):
+        values.extend([value] * n)  # a few hundred aggregated rows at most per group
+    return float(statistics.median(values))
+
+
+def caseload(agency_id: int, on: datetime.date, *, k: int) -> dict[str, Any]:
+    """How many caseworkers carry how many open cases on `on` (never who)."""
+    open_cases = (
+        _cm_cases(agency_id)
+        .filter(registered_on__lte=on, caseworker__isnull=False)
+        .filter(Q(closed_on__isnull=True) | Q(closed_on__gt=on))
+    )
+    sizes = open_cases.values("caseworker_id").annotate(n=Count("id")).values_list("n", flat=True)
+    sql, params = sizes.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # One row per caseload size: the per-caseworker counts stay in the database.
+        cursor.execute(f"SELECT n, COUNT(*) FROM ({sql}) s GROUP BY n", params)  # noqa: S608
+        histogram = [(int(size), int(workers)) for size, workers in cursor.fetchall()]
+    bands: dict[str, int] = {label: 0 for _, _, label in CASELOAD_BANDS}
+    bands[CASELOAD_TOP[1]] = 0
+    for size, workers in histogram:
+        label = next(
+            (label for low, high, label in CASELOAD_BANDS if low <= size <= high),
+            CASELOAD_TOP[1],
+        )
+        bands[label] += workers
+    workers = sum(bands.values())
+    hidden, total_hidden = suppression.one_way(
+        {label: (n,) for label, n in bands.items() if n}, total=(workers,), k=k
+    )
+    return {
+        "on": on,
+        "caseworkers": None if total_hidden else workers,
+        "bands": {
+            label: None if label in hidden or total_hidden else n for label, n in bands.items()
+        },
+        "median": None if total_hidden or not histogram else _median_of_histogram(histogram),
+    }
+
+
+def _optional_model(app_label: str, name: str) -> Any:
+    try:
+        return apps.get_model(app_label, name)
+    except LookupError:
+        return None
+
+
+def build_trends(
+    *, agency_id: int, start: datetime.date, end: datetime.date, step: str, min_cell: int
+) -> Trends:
+    periods = buckets(start, end, step=step)
+    first, last = periods[0].start, periods[-1].end
+    k = min_cell
+    trends = Trends(start=first, end=last, step=step, min_cell=k)
+    registered = _cm_cases(agency_id).filter(registered_on__range=(first, last))
+    for code, title, dimension in [
+        ("new_by_concern", _("New cases by protection concern"), "protection_concern"),
+        ("new_by_risk", _("New cases by risk level"), "risk_level"),
+        ("new_by_sex", _("New cases by sex"), "sex"),
+        ("new_by_age", _("New cases by age group"), "age_group"),
+    ]:
+        trends.tables.append(
+            bucket_table(
+                registered,
+                code=code,
+                title=title,
+                date=F("registered_on"),
+                category=DIMENSIONS[dimension].expression(),
+                periods=periods,
+                step=step,
+                k=k,
+                categories=DIMENSIONS[dimension].order,
+            )
+        )
+    trends.series.append(open_and_closed(agency_id, periods, step=step, k=k))
+    trends.series.append(time_open(agency_id, periods, step=step, k=k))
+    trends.caseload = caseload(agency_id, min(last, timezone.localdate()), k=k)
+    referral = _optional_model("referrals", "Referral")
+    if referral is not None and hasattr(referral, "Status"):
+        trends.tables.append(
+            bucket_table(
+                referral.objects.filter(case__agency_id=agency_id),
+                code="referrals",
+                title=_("Referrals sent, by where they stand now"),
+                date=TruncDate("sent_at"),
+                category=F("status"),
+                periods=periods,
+                step=step,
+                k=k,
+                categories=[str(value) for value in referral.Status.values],
+            )
+        )
+    else:
+        trends.unavailable.append(_("Referral outcomes (no referral records yet)."))
+    from casework.feedback.models import ParticipationSurvey
+
+    surveys = ParticipationSurvey.objects.filter(case__agency_id=agency_id)
+    involved = CaseWhen(
+        When(q2_involved=True, then=Value("yes")),
+        When(q2_involved=False, then=Value("no")),
+        default=Value("not_asked"),
+        output_field=CharField(),
+    )
+    trends.tables.append(
+        bucket_table(
+            surveys,
+            code="participation",
+            title=_("Participation surveys: felt involved in decisions (Q2)"),
+            date=F("surveyed_on"),
+            category=involved,
+            periods=periods,
+            step=step,
+            k=k,
+            categories=["yes", "no", "not_asked"],
+        )
+    )
+    exit_interview = _optional_model("feedback", "ExitInterview")
+    if exit_interview is not None:
+        trends.tables.append(
+            bucket_table(
+                exit_interview.objects.filter(case__agency_id=agency_id),
+                code="satisfaction",
+                title=_(
+                    "Exit interviews: overall satisfaction (1 = very dissatisfied, 5 = very satisfied)"
+                ),
+                date=F("interviewed_on"),
+                category=Cast(F("overall"), CharField()),
+                periods=periods,
+                step=step,
+                k=k,
+                categories=["1", "2", "3", "4", "5"],
+            )
+        )
+    else:
+        trends.unavailable.append(_("Satisfaction at closure (no exit interviews yet)."))
+    return trends
+
+
+def share(part: int | None, whole: int | None) -> float | None:
+    """A percentage of two published counts (None if either is suppressed)."""
+    if part is None or whole is None:
+        return None
+    return percentage(part, whole)
