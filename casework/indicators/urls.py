@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from casework.indicators import views
 
 app_name = "indicators"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("indicators/", views.report, name="report"),
+    path("indicators/trends/", views.trends, name="trends"),
+]

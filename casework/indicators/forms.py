@@ -1,0 +1,124 @@
+"""The report and trends pickers. They check the input's shape; services.py applies the rules."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from casework.indicators.dimensions import (
+    ALL_SINGLE,
+    CONTRACT_DIMENSIONS,
+    DIMENSIONS,
+    PAIR_SEPARATOR,
+    DisaggregationError,
+    parse_by,
+)
+from casework.indicators.exports import FORMATS
+from casework.indicators.periods import Period, PeriodError, last_complete_quarter, parse_period
+from casework.indicators.queries import GroupingSet
+
+PERIOD_HELP = _("A month (2026-07), a quarter (2026-Q3), a year (2026) or 2026-07-01..2026-09-30.")
+PAIRABLE = (*CONTRACT_DIMENSIONS, "adm1", "risk_level")
+
+
+def _period_field(label: Any, **kwargs: Any) -> forms.CharField:
+    return forms.CharField(label=label, max_length=40, help_text=PERIOD_HELP, **kwargs)
+
+
+class ReportForm(forms.Form):
+    period = _period_field(_("Period"))
+    by = forms.MultipleChoiceField(
+        label=_("Disaggregate by"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(name, DIMENSIONS[name].label) for name in ALL_SINGLE],
+    )
+    pair = forms.ChoiceField(
+        label=_("Cross two of them"),
+        required=False,
+        choices=[
+            ("", "—"),
+            *[
+                (
+                    f"{a}{PAIR_SEPARATOR}{b}",
+                    f"{DIMENSIONS[a].label} × {DIMENSIONS[b].label}",
+                )
+                for a, b in itertools.combinations(PAIRABLE, 2)
+            ],
+        ],
+    )
+    min_cell = forms.IntegerField(
+        label=_("Smallest count shown"),
+        required=False,
+        min_value=1,
+        max_value=100,
+        help_text=_("1 shows every figure: for internal checking only, never for publication."),
+    )
+    download = forms.ChoiceField(
+        required=False, choices=[("", "—"), *[(name, name) for name in FORMATS]]
+    )
+
+    def __init__(self, *args: Any, can_unsuppress: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["period"].initial = str(last_complete_quarter(timezone.localdate()))
+        self.fields["by"].initial = ["sex", "age_group"]
+        if not can_unsuppress:
+            del self.fields["min_cell"]
+
+    def clean_period(self) -> Period:
+        try:
+            return parse_period(self.cleaned_data["period"])
+        except PeriodError as error:
+            raise forms.ValidationError(str(error.message)) from error
+
+    def disaggregations(self) -> list[GroupingSet]:
+        chosen = list(self.cleaned_data.get("by") or [])
+        if self.cleaned_data.get("pair"):
+            chosen.append(self.cleaned_data["pair"])
+        try:
+            return parse_by(chosen)
+        except DisaggregationError as error:  # only a forged request gets here
+            raise forms.ValidationError(str(error.message)) from error
+
+
+class TrendsForm(forms.Form):
+    start = _period_field(_("From"))
+    end = _period_field(_("To"))
+    step = forms.ChoiceField(
+        label=_("By"), choices=[("month", _("Month")), ("quarter", _("Quarter"))], initial="month"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        last = today.replace(day=1) - datetime.timedelta(days=1)
+        first = last.replace(year=last.year - 1, day=1)
+        self.fields["start"].initial = f"{first:%Y-%m}"
+        self.fields["end"].initial = f"{last:%Y-%m}"
+
+    def clean_start(self) -> Period:
+        try:
+            return parse_period(self.cleaned_data["start"])
+        except PeriodError as error:
+            raise forms.ValidationError(str(error.message)) from error
+
+    def clean_end(self) -> Period:
+        try:
+            return parse_period(self.cleaned_data["end"])
+        except PeriodError as error:
+            raise forms.ValidationError(str(error.message)) from error
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if isinstance(start, Period) and isinstance(end, Period):
+            if end.end < start.start:
+                raise forms.ValidationError(_("The range ends before it starts."))
+            if (end.end - start.start).days > 366 * 5:
+                raise forms.ValidationError(_("Show five years at most."))
+        return data

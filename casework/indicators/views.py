@@ -1,0 +1,246 @@
+"""The indicators report and the trends page. Aggregates only: no name, no case reference.
+
+M&E officers, supervisors and programme managers (Perm.VIEW_INDICATORS) see their agency's
+figures; anyone else gets the same 404 as for a page that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from casework.accounts import access
+from casework.accounts.roles import Perm
+from casework.core.errors import CaseworkError
+from casework.indicators import charts, exports, services
+from casework.indicators.dimensions import DIMENSIONS
+from casework.indicators.forms import ReportForm, TrendsForm
+from casework.indicators.labels import Labels
+from casework.indicators.models import Dhis2Mapping
+from casework.indicators.report import IndicatorReport, Report, Row
+from casework.indicators.trends import Trends, share
+
+MEASURE_LABELS = {
+    "open": gettext_lazy("still open at the period end"),
+    "closed": gettext_lazy("all their cases closed by the period end"),
+    "also_mhpss": gettext_lazy("also have a case in MHPSS during the period"),
+    "surveyed": gettext_lazy("answered a participation survey in the period"),
+}
+
+
+@dataclass
+class Slice:
+    label: str
+    row: Row
+
+
+@dataclass
+class Table:
+    title: str
+    dimensions: tuple[str, ...]
+    slices: list[Slice] = field(default_factory=list)
+    chart: SafeString | None = None
+    # two-way tables: row labels × column labels
+    columns: list[str] = field(default_factory=list)
+    grid: list[tuple[str, list[Row]]] = field(default_factory=list)
+
+
+def _row_text(row: Row) -> str:
+    if row.suppressed:
+        return _("suppressed")
+    if row.is_percentage:
+        value = "—" if row.value is None else f"{row.value} %"
+        return f"{value} ({row.numerator} / {row.denominator})"
+    return str(row.value)
+
+
+def _tables(indicator: IndicatorReport, labels: Labels) -> list[Table]:
+    tables = []
+    for dimensions, rows in indicator.by.items():
+        title = " × ".join(str(DIMENSIONS[d].label) for d in dimensions)
+        table = Table(title=title, dimensions=dimensions)
+        if len(dimensions) == 1:
+            table.slices = [Slice(labels.key(dimensions[0], row.key[0]), row) for row in rows]
+            bars = [
+                charts.Bar(
+                    label=piece.label,
+                    value=None if piece.row.suppressed else float(piece.row.value or 0),
+                    text=_row_text(piece.row),
+                )
+                for piece in table.slices
+            ]
+            table.chart = charts.bar_chart(
+                bars,
+                title=f"{indicator.spec.name}: {title}",
+                maximum=100.0 if indicator.spec.is_percentage else None,
+            )
+        else:
+            columns = list(dict.fromkeys(row.key[1] for row in rows))
+            table.columns = [labels.key(dimensions[1], key) for key in columns]
+            by_row: dict[str, list[Row]] = {}
+            for row in rows:
+                by_row.setdefault(row.key[0], []).append(row)
+            table.grid = [(labels.key(dimensions[0], key), cells) for key, cells in by_row.items()]
+        tables.append(table)
+    return tables
+
+
+def _download(report: Report, output_format: str) -> HttpResponse:
+    mappings = (
+        list(Dhis2Mapping.objects.filter(agency__code=report.agency_code))
+        if output_format == "dhis2"
+        else None
+    )
+    content = exports.render(report, output_format, dhis2_mappings=mappings)
+    response = HttpResponse(content, content_type=exports.FORMATS[output_format][0])
+    name = exports.filename(report, output_format)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@require_GET
+def report(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    access.require_perm(user, Perm.VIEW_INDICATORS)
+    can_unsuppress = user.has_casework_perm(Perm.VIEW_UNSUPPRESSED)
+    form = ReportForm(request.GET or None, can_unsuppress=can_unsuppress)
+    result: Report | None = None
+    status = 200
+    if not form.is_bound:
+        form = ReportForm(
+            {"period": form.fields["period"].initial, "by": form.fields["by"].initial},
+            can_unsuppress=can_unsuppress,
+        )
+    if form.is_valid():
+        try:
+            result = services.report_for(
+                user,
+                period=form.cleaned_data["period"],
+                by=form.disaggregations(),
+                min_cell=form.cleaned_data.get("min_cell"),
+            )
+        except CaseworkError as error:
+            form.add_error(error.field if error.field in form.fields else None, str(error.message))
+            status = error.status
+    else:
+        status = 400
+    if result is not None and form.cleaned_data.get("download"):
+        return _download(result, form.cleaned_data["download"])
+    labels = Labels()
+    indicators = [
+        {
+            "report": indicator,
+            "headline": _row_text(indicator.total),
+            "measures": [
+                (MEASURE_LABELS.get(name, name), value)
+                for name, value in indicator.measures.items()
+            ],
+            "tables": _tables(indicator, labels),
+        }
+        for indicator in (result.indicators if result else [])
+    ]
+    query = request.GET.copy()
+    query.pop("download", None)
+    return render(
+        request,
+        "indicators/report.html",
+        {
+            "form": form,
+            "result": result,
+            "indicators": indicators,
+            "query": query.urlencode(),
+            "formats": list(exports.FORMATS),
+        },
+        status=status,
+    )
+
+
+def _trend_context(trends: Trends, labels: Labels) -> dict[str, Any]:
+    bucket_labels = [str(period) for period in trends.tables[0].buckets] if trends.tables else []
+    tables = []
+    for table in trends.tables:
+        dimension = {
+            "new_by_concern": "protection_concern",
+            "new_by_risk": "risk_level",
+            "new_by_sex": "sex",
+            "new_by_age": "age_group",
+        }.get(table.code, "")
+        rows = []
+        for category in table.categories:
+            values = [table.cells.get((label, category)) for label in bucket_labels]
+            rows.append(
+                {
+                    "label": labels.key(dimension, category) if dimension else category,
+                    "values": values,
+                    "total": table.category_totals.get(category),
+                    "share": share(table.category_totals.get(category), table.total),
+                    "sparkline": charts.sparkline(values, title=category),
+                }
+            )
+        tables.append(
+            {
+                "table": table,
+                "rows": rows,
+                "totals": [table.bucket_totals.get(label) for label in bucket_labels],
+            }
+        )
+    series = []
+    for item in trends.series:
+        lines = {
+            name: [item.values.get((name, label)) for label in bucket_labels] for name in item.names
+        }
+        series.append(
+            {
+                "series": item,
+                "lines": lines,
+                "rows": [
+                    (label, [lines[name][number] for name in item.names])
+                    for number, label in enumerate(bucket_labels)
+                ],
+                "chart": charts.line_chart(lines, labels=bucket_labels, title=str(item.title)),
+            }
+        )
+    return {"buckets": bucket_labels, "tables": tables, "series": series}
+
+
+@login_required
+@require_GET
+def trends(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    access.require_perm(user, Perm.VIEW_INDICATORS)
+    form = TrendsForm(request.GET or None)
+    if not form.is_bound:
+        form = TrendsForm(
+            {
+                "start": form.fields["start"].initial,
+                "end": form.fields["end"].initial,
+                "step": "month",
+            }
+        )
+    context: dict[str, Any] = {"form": form, "trends": None}
+    status = 200
+    if form.is_valid():
+        try:
+            result = services.trends_for(
+                user,
+                start=form.cleaned_data["start"],
+                end=form.cleaned_data["end"],
+                step=form.cleaned_data["step"],
+            )
+            context["trends"] = result
+            context.update(_trend_context(result, Labels()))
+        except CaseworkError as error:
+            form.add_error(None, str(error.message))
+            status = error.status
+    else:
+        status = 400
+    return render(request, "indicators/trends.html", context, status=status)
