@@ -38,6 +38,8 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from casework.cases.models import RiskLevel
+from casework.feedback.models import Rating
 from casework.indicators import suppression
 from casework.indicators.dimensions import DIMENSIONS, UNKNOWN
 from casework.indicators.periods import Period, buckets
@@ -56,10 +58,14 @@ class TrendTable:
     title: Promise
     buckets: list[Period]
     categories: list[str]
+    labels: dict[str, Any] = field(default_factory=dict)
     cells: dict[tuple[str, str], int | None] = field(default_factory=dict)
     bucket_totals: dict[str, int | None] = field(default_factory=dict)
     category_totals: dict[str, int | None] = field(default_factory=dict)
     total: int | None = 0
+
+    def label(self, category: str) -> str:
+        return str(self.labels.get(category, category))
 
     def row_for(self, category: str) -> list[int | None]:
         return [self.cells.get((str(bucket), category)) for bucket in self.buckets]
@@ -74,6 +80,10 @@ class Series:
     buckets: list[Period]
     names: list[str]
     values: dict[tuple[str, str], int | float | None] = field(default_factory=dict)
+    labels: dict[str, Any] = field(default_factory=dict)
+
+    def label(self, name: str) -> str:
+        return str(self.labels.get(name, name))
 
 
 @dataclass
@@ -149,6 +159,7 @@ def bucket_table(
     step: str,
     k: int,
     categories: Sequence[str] = (),
+    labels: dict[str, Any] | None = None,
 ) -> TrendTable:
     """Count `rows` per bucket of `date` × `category`, with margins, then suppress."""
     values = rows.annotate(t_bucket=_bucket(date, step), t_category=category).values(
@@ -172,7 +183,9 @@ def bucket_table(
     by_bucket = {key[0]: n for key, n in counts.get(("bucket",), {}).items() if n}
     by_category = {key[0]: n for key, n in counts.get(("category",), {}).items() if n}
     ordered = list(categories) + sorted(c for c in by_category if c not in categories)
-    table = TrendTable(code=code, title=title, buckets=periods, categories=ordered)
+    table = TrendTable(
+        code=code, title=title, buckets=periods, categories=ordered, labels=labels or {}
+    )
     bucket_keys = [str(p.start) for p in periods]
     hidden_buckets, total_hidden = suppression.one_way(
         {b: (n,) for b, n in by_bucket.items()}, total=(total,), k=k
@@ -222,6 +235,7 @@ def open_and_closed(agency_id: int, periods: list[Period], *, step: str, k: int)
         title=_("Cases registered, closed and open at the end"),
         buckets=periods,
         names=["new", "closed", "open"],
+        labels={"new": _("Registered"), "closed": _("Closed"), "open": _("Open at the end")},
     )
     running = before
     cells: dict[tuple[str, str], tuple[int]] = {}
@@ -295,6 +309,7 @@ def time_open(agency_id: int, periods: list[Period], *, step: str, k: int) -> Se
         title=_("Median days open of the cases closed, by risk level"),
         buckets=periods,
         names=names,
+        labels={**dict(RiskLevel.choices), UNKNOWN: _("Unknown")},
     )
     medians: dict[tuple[str, str], float] = {}
     sizes: dict[tuple[str, str], int] = {}
@@ -411,6 +426,7 @@ def build_trends(
                 step=step,
                 k=k,
                 categories=[str(value) for value in referral.Status.values],
+                labels=dict(referral.Status.choices),
             )
         )
     else:
@@ -435,6 +451,11 @@ def build_trends(
             step=step,
             k=k,
             categories=["yes", "no", "not_asked"],
+            labels={
+                "yes": _("Involved"),
+                "no": _("Not involved"),
+                "not_asked": _("Not asked (did not know of their plan)"),
+            },
         )
     )
     exit_interview = _optional_model("feedback", "ExitInterview")
@@ -452,6 +473,7 @@ def build_trends(
                 step=step,
                 k=k,
                 categories=["1", "2", "3", "4", "5"],
+                labels={str(value): label for value, label in Rating.choices},
             )
         )
     else:

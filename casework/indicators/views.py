@@ -179,7 +179,9 @@ def _trend_context(trends: Trends, labels: Labels) -> dict[str, Any]:
             values = [table.cells.get((label, category)) for label in bucket_labels]
             rows.append(
                 {
-                    "label": labels.key(dimension, category) if dimension else category,
+                    "label": labels.key(dimension, category)
+                    if dimension
+                    else table.label(category),
                     "values": values,
                     "total": table.category_totals.get(category),
                     "share": share(table.category_totals.get(category), table.total),
@@ -196,14 +198,15 @@ def _trend_context(trends: Trends, labels: Labels) -> dict[str, Any]:
     series = []
     for item in trends.series:
         lines = {
-            name: [item.values.get((name, label)) for label in bucket_labels] for name in item.names
+            item.label(name): [item.values.get((name, label)) for label in bucket_labels]
+            for name in item.names
         }
         series.append(
             {
                 "series": item,
                 "lines": lines,
                 "rows": [
-                    (label, [lines[name][number] for name in item.names])
+                    (label, [values[number] for values in lines.values()])
                     for number, label in enumerate(bucket_labels)
                 ],
                 "chart": charts.line_chart(lines, labels=bucket_labels, title=str(item.title)),
