@@ -13,7 +13,7 @@ from typing import Any, Literal
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from casework.accounts import access
 from casework.accounts.models import User
@@ -457,7 +457,7 @@ def create_plan(request: HttpRequest, case_id: int, payload: PlanIn) -> Any:
     user = _user(request)
     case: Case = access.get_case_for_user(user, case_id, write=True)
     plan = services.create_plan(case, by=user, content=_content(payload))
-    return 201, _detail(plan, user)
+    return Status(201, _detail(plan, user))
 
 
 @router.get("/{plan_id}", response={200: PlanOut, 404: ErrorOut}, summary="A version of a plan")
@@ -489,7 +489,7 @@ def revise_plan(request: HttpRequest, plan_id: int, payload: RevisionIn) -> Any:
     user = _user(request)
     plan = _load(user, plan_id, write=True)
     new = services.revise_plan(plan, by=user, planned_on=payload.planned_on)
-    return 201, _detail(new, user)
+    return Status(201, _detail(new, user))
 
 
 @router.put(
@@ -558,7 +558,7 @@ def review_plan(request: HttpRequest, plan_id: int, payload: ReviewIn) -> Any:
             action_statuses={item.action_id: item.status for item in payload.actions},
         ),
     )
-    return 201, _detail(plan, user)
+    return Status(201, _detail(plan, user))
 
 
 @router.get(

@@ -249,7 +249,10 @@ def _validate_content(case: Case, content: PlanContent, *, today: datetime.date)
             add("needs", _("Choose a domain from the list for each need."))
     refs: set[str] = set()
     for position, goal in enumerate(content.goals, start=1):
-        refs.add(goal.ref or str(position))
+        ref = goal.ref or str(position)
+        if ref in refs:
+            add("goals", _("Two goals have the same reference “%(ref)s”.") % {"ref": ref})
+        refs.add(ref)
         if not goal.text.strip():
             add("goals", _("Each goal needs its text."))
         if goal.term not in PlanGoal.Term.values:
@@ -365,6 +368,7 @@ def _write_content(plan: CasePlan, content: PlanContent) -> str:
 
     goals = {goal.pk: goal for goal in plan.goals.all()}
     by_ref: dict[str, PlanGoal] = {}
+    kept_goals: list[int] = []
     for position, goal_item in enumerate(content.goals):
         goal = goals.get(goal_item.id) if goal_item.id else None
         if goal is None:
@@ -375,7 +379,8 @@ def _write_content(plan: CasePlan, content: PlanContent) -> str:
         goal.position = position
         goal.save()
         by_ref[goal_item.ref or str(position + 1)] = goal
-    plan.goals.exclude(pk__in=[goal.pk for goal in by_ref.values()]).delete()
+        kept_goals.append(goal.pk)
+    plan.goals.exclude(pk__in=kept_goals).delete()
 
     actions = {action.pk: action for action in plan.actions.all()}
     kept_actions: list[int] = []

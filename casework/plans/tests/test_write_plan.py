@@ -220,3 +220,35 @@ def test_saving_the_editor_untouched_changes_nothing(
     assert plan.text == text and plan.revision == 2
     assert [g.pk for g in plan.goals.all()] == goal_ids
     assert [a.goal_id for a in plan.actions.all()] == goal_ids
+
+
+def test_the_api_writes_a_plan_with_goals_referenced_by_actions(
+    login: Any, amina: Any, assessed: Case
+) -> None:
+    client = login(amina)
+    body: dict[str, Any] = {
+        "client_responsibilities": "Come to the Tuesday sessions.",
+        "caseworker_responsibilities": "Book the clinic.",
+        "needs": [{"domain": "health", "description": "Untreated injury"}],
+        "goals": [
+            {"text": "Injury treated", "term": "short", "ref": "health"},
+            {"text": "Back at work", "term": "long"},
+        ],
+        "actions": [
+            {"description": "Clinic visit", "responsible": "caseworker", "goal": "health"},
+            {"description": "Job search", "responsible": "client", "goal": "2"},
+        ],
+    }
+    response = client.post(
+        f"/api/v1/plans/cases/{assessed.pk}", body, content_type="application/json"
+    )
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert [a["goal_number"] for a in data["actions"]] == [1, 2]
+    assert data["text"] == "Injury treated\nBack at work\nClinic visit\nJob search"
+    body["goals"][1]["ref"] = "health"
+    response = client.put(
+        f"/api/v1/plans/{data['id']}", {**body, "revision": 1}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "goals" in response.json()["fields"]
