@@ -155,7 +155,7 @@ def bench_indicators(
             agency_id=agency.pk, agency_code=agency.code, period=reporting, by=by, min_cell=k
         )
 
-    params = {"agency": agency.pk, "start": reporting.start, "end": reporting.end}
+    params: dict[str, Any] = {"agency": agency.pk, "start": reporting.start, "end": reporting.end}
     statement = floor_statement(connection.vendor)
 
     def floor() -> None:

@@ -9,7 +9,7 @@ as the word "suppressed", never as a zero-length bar.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.utils.html import format_html, format_html_join
@@ -119,7 +119,7 @@ def _marker(shape: str, x: float, y: float) -> SafeString:
 
 
 def line_chart(
-    lines: dict[str, Sequence[float | None]], *, labels: Sequence[str], title: str
+    lines: Mapping[str, Sequence[float | None]], *, labels: Sequence[str], title: str
 ) -> SafeString:
     """One line per series over the buckets; gaps where a figure is suppressed."""
     chart_id = f"chart-{next(_ids)}"

@@ -114,7 +114,7 @@ class TrendsForm(forms.Form):
             raise forms.ValidationError(str(error.message)) from error
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("start"), data.get("end")
         if isinstance(start, Period) and isinstance(end, Period):
             if end.end < start.start:

@@ -71,17 +71,25 @@ def flag(condition: Q) -> CaseWhen:
     return CaseWhen(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
 
 
-_BY_PERSON = {"partition_by": [F("person_id")], "order_by": [F("registered_on"), F("reference")]}
+def by_person(expression: Any, *, whole: bool) -> Window:
+    """Over the person's cases, earliest registered first (ties: smallest reference); every
+    window of the query uses this one ordering, so the database sorts once (or not at all)."""
+    return Window(
+        expression,
+        partition_by=[F("person_id")],
+        order_by=[F("registered_on"), F("reference")],
+        frame=RowRange(start=None, end=None if whole else 0),
+    )
 
 
 def whole_person(expression: Combinable) -> Window:
     """The largest value over all the person's cases of the period: "at least one of them"."""
-    return Window(Max(expression), frame=RowRange(start=None, end=None), **_BY_PERSON)
+    return by_person(Max(expression), whole=True)
 
 
 def so_far(expression: Combinable) -> Window:
-    """A running sum over the person's cases, earliest registered first."""
-    return Window(Sum(expression), frame=RowRange(start=None, end=0), **_BY_PERSON)
+    """A running sum over the person's cases up to this one."""
+    return by_person(Sum(expression), whole=False)
 
 
 def survey_mask() -> Combinable:
@@ -156,8 +164,8 @@ def grouped_rows(
     for name in [*columns, *contributions]:
         if not _IDENTIFIER.match(name):
             raise ValueError(f"Not a generated column name: {name!r}")
-    sql, params = rows.query.sql_with_params()
-    params = list(params)
+    sql, row_params = rows.query.sql_with_params()
+    params = list(row_params)
     source = f"({sql}) r"
     if surveys is not None:
         survey_sql, survey_params = surveys.query.sql_with_params()
@@ -402,10 +410,7 @@ class _Plan:
                 self._rules[key] = f"({meets} = 1 AND {count} = 1)"
             else:
                 # The same window (and frame) as the running counts: one pass computes all.
-                first = self.column(
-                    f"c{number}",
-                    Window(RowNumber(), frame=RowRange(start=None, end=0), **_BY_PERSON),
-                )
+                first = self.column(f"c{number}", by_person(RowNumber(), whole=False))
                 self._rules[key] = f"({first} = 1)"
             self.representatives.append(self._rules[key])
         return self._rules[key], qualifies

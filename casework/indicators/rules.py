@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from casework.core.errors import CaseworkError
@@ -86,52 +86,51 @@ def open_at_end(period: Period) -> Q:
     return Q(closed_on__isnull=True) | Q(closed_on__gt=period.end)
 
 
-def individualised_plan(period: Period, agency_id: int | None = None) -> Q:
-    """A plan by the end, not a group plan, with text, and no other person's case has the same
-    folded text (contract, INDIVIDUAL_PLAN). Two cases of the same person may share a plan.
+def individualised_plan(period: Period, agency_id: int) -> Q:
+    """A plan by the end, not a group plan, with text, and no other person's case of the agency
+    has the same folded text (contract, INDIVIDUAL_PLAN). Two cases of the same person may share
+    a plan.
 
-    With the agency known, "shared with another person" is one grouped subquery (the texts
-    used by two persons or more), which the database hashes once; without it, a correlated
-    NOT EXISTS per case.
+    "Shared with another person" is one grouped subquery (the texts two persons or more have),
+    which the database hashes once, rather than a correlated NOT EXISTS for every case.
     """
     from casework.cases.models import Case
 
-    planned = Q(planned_on__lte=period.end, plan_is_group=False) & ~Q(plan_fold_hash="")
-    if agency_id is not None:
-        shared = (
-            Case.objects.filter(agency_id=agency_id)
-            .exclude(plan_fold_hash="")
-            .values("plan_fold_hash")
-            .annotate(people=Count("person_id", distinct=True))
-            .filter(people__gt=1)
-            .values("plan_fold_hash")
-        )
-        return planned & ~Q(plan_fold_hash__in=shared)
-    same_text_elsewhere = Case.objects.filter(
-        agency_id=OuterRef("agency_id"), plan_fold_hash=OuterRef("plan_fold_hash")
-    ).exclude(person_id=OuterRef("person_id"))
-    return planned & ~Exists(same_text_elsewhere)
+    shared = (
+        Case.objects.filter(agency_id=agency_id)
+        .exclude(plan_fold_hash="")
+        .values("plan_fold_hash")
+        .annotate(people=Count("person_id", distinct=True))
+        .filter(people__gt=1)
+        .values("plan_fold_hash")
+    )
+    return (
+        Q(planned_on__lte=period.end, plan_is_group=False)
+        & ~Q(plan_fold_hash="")
+        & ~Q(plan_fold_hash__in=shared)
+    )
 
 
-FACTS: dict[str, Callable[..., Q]] = {
-    "in_case_management": in_case_management,
-    "overlaps_period": overlapping,
-    "registered_in_period": lambda p: Q(registered_on__range=(p.start, p.end)),
-    "assessed_by_end": lambda p: Q(assessed_on__lte=p.end),
-    "planned_by_end": lambda p: Q(planned_on__lte=p.end),
+# name → Q for (period, agency id)
+FACTS: dict[str, Callable[[Period, int], Q]] = {
+    "in_case_management": lambda p, _: in_case_management(p),
+    "overlaps_period": lambda p, _: overlapping(p),
+    "registered_in_period": lambda p, _: Q(registered_on__range=(p.start, p.end)),
+    "assessed_by_end": lambda p, _: Q(assessed_on__lte=p.end),
+    "planned_by_end": lambda p, _: Q(planned_on__lte=p.end),
     "individualised_plan": individualised_plan,
-    "group_plan": lambda p: Q(plan_is_group=True),
-    "open_at_end": open_at_end,
-    "closed_in_period": lambda p: Q(closed_on__range=(p.start, p.end)),
+    "group_plan": lambda p, _: Q(plan_is_group=True),
+    "open_at_end": lambda p, _: open_at_end(p),
+    "closed_in_period": lambda p, _: Q(closed_on__range=(p.start, p.end)),
 }
 
 # How a definition says which cases its period takes in, before its own `cases` rule.
 PERIOD_SEMANTICS: dict[str, Callable[[Period], Q]] = {
     "in_case_management": in_case_management,
     "overlapping": overlapping,
-    "registered_in_period": FACTS["registered_in_period"],
+    "registered_in_period": lambda p: Q(registered_on__range=(p.start, p.end)),
     "open_at_end": lambda p: Q(registered_on__lte=p.end) & open_at_end(p),
-    "closed_in_period": FACTS["closed_in_period"],
+    "closed_in_period": lambda p: Q(closed_on__range=(p.start, p.end)),
 }
 
 # The participation survey's answers as bits of one integer (see queries.survey_mask): one
@@ -259,7 +258,7 @@ def check_numerator(numerator: Any) -> None:
 # --- compilation -----------------------------------------------------------------------------------
 
 
-def condition_q(condition: dict[str, Any], period: Period, agency_id: int | None = None) -> Q:
+def condition_q(condition: dict[str, Any], period: Period, agency_id: int) -> Q:
     """The condition as a Q object over cases.Case (validate first with check_condition)."""
     if "all" in condition:
         result = Q()
@@ -274,12 +273,7 @@ def condition_q(condition: dict[str, Any], period: Period, agency_id: int | None
     if "not" in condition:
         return ~condition_q(condition["not"], period, agency_id)
     if "fact" in condition:
-        name = condition["fact"]
-        fact = (
-            individualised_plan(period, agency_id)
-            if name == "individualised_plan"
-            else FACTS[name](period)
-        )
+        fact = FACTS[condition["fact"]](period, agency_id)
         return fact if condition.get("is", True) else ~fact
     return _field_q(condition)
 

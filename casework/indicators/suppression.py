@@ -26,9 +26,12 @@ pairs asked for, so a one-way table reads the same in every report) and is never
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+# Cells and lines are named by any hashable value (a key, a pair of keys, a tuple of labels).
+Name = Any
 GROUND = ("ground",)
 
 
@@ -51,15 +54,15 @@ class Problem:
     """Cells, the lines they belong to, and which are hidden or fixed."""
 
     # cell → its two line nodes (GROUND when the cell is in one line only)
-    ends: dict[Hashable, tuple[Hashable, Hashable]] = field(default_factory=dict)
-    weights: dict[Hashable, int] = field(default_factory=dict)
-    hidden: set[Hashable] = field(default_factory=set)
-    fixed: set[Hashable] = field(default_factory=set)
+    ends: dict[Name, tuple[Name, Name]] = field(default_factory=dict)
+    weights: dict[Name, int] = field(default_factory=dict)
+    hidden: set[Name] = field(default_factory=set)
+    fixed: set[Name] = field(default_factory=set)
 
     def add(
         self,
-        cell: Hashable,
-        lines: Iterable[Hashable],
+        cell: Name,
+        lines: Iterable[Name],
         *,
         weight: int,
         hidden: bool = False,
@@ -80,22 +83,22 @@ class Problem:
             self.fixed.add(cell)
 
 
-def bridges(edges: Mapping[Hashable, tuple[Hashable, Hashable]]) -> list[Hashable]:
+def bridges(edges: Mapping[Name, tuple[Name, Name]]) -> list[Name]:
     """The edges that lie on no cycle (Tarjan, iterative; parallel edges form cycles)."""
-    adjacency: dict[Hashable, list[tuple[Hashable, Hashable]]] = defaultdict(list)
+    adjacency: dict[Name, list[tuple[Name, Name]]] = defaultdict(list)
     for edge, (u, v) in edges.items():
         adjacency[u].append((v, edge))
         adjacency[v].append((u, edge))
-    discovered: dict[Hashable, int] = {}
-    low: dict[Hashable, int] = {}
-    found: list[Hashable] = []
+    discovered: dict[Name, int] = {}
+    low: dict[Name, int] = {}
+    found: list[Name] = []
     clock = 0
     for root in list(adjacency):
         if root in discovered:
             continue
         discovered[root] = low[root] = clock
         clock += 1
-        stack = [(root, None, iter(adjacency[root]))]
+        stack: list[tuple[Name, Name, Any]] = [(root, None, iter(adjacency[root]))]
         while stack:
             node, via, neighbours = stack[-1]
             for following, edge in neighbours:
@@ -117,8 +120,8 @@ def bridges(edges: Mapping[Hashable, tuple[Hashable, Hashable]]) -> list[Hashabl
     return found
 
 
-def _component(start: Hashable, edges: Mapping[Hashable, tuple[Hashable, Hashable]]) -> set:
-    adjacency: dict[Hashable, list[Hashable]] = defaultdict(list)
+def _component(start: Name, edges: Mapping[Name, tuple[Name, Name]]) -> set:
+    adjacency: dict[Name, list[Name]] = defaultdict(list)
     for u, v in edges.values():
         adjacency[u].append(v)
         adjacency[v].append(u)
@@ -132,7 +135,7 @@ def _component(start: Hashable, edges: Mapping[Hashable, tuple[Hashable, Hashabl
     return seen
 
 
-def protect(problem: Problem) -> set[Hashable]:
+def protect(problem: Problem) -> set[Name]:
     """The hidden cells once no hidden cell can be recovered (primary ones must be hidden)."""
     order = {cell: number for number, cell in enumerate(problem.ends)}
     hidden = set(problem.hidden)
@@ -181,9 +184,7 @@ def _weight(figures: Figures) -> int:
     return figures[-1]
 
 
-def one_way(
-    cells: Mapping[Hashable, Figures], *, total: Figures, k: int
-) -> tuple[set[Hashable], bool]:
+def one_way(cells: Mapping[Name, Figures], *, total: Figures, k: int) -> tuple[set[Name], bool]:
     """(hidden keys, total hidden) for the slices of one dimension and their total."""
     total_hidden = needs_primary(total, k)
     problem = Problem()
@@ -197,16 +198,16 @@ def one_way(
 
 
 def two_way(
-    cells: Mapping[tuple[Hashable, Hashable], Figures],
+    cells: Mapping[tuple[Name, Name], Figures],
     *,
-    rows: Mapping[Hashable, Figures],
-    columns: Mapping[Hashable, Figures],
-    hidden_rows: set[Hashable],
-    hidden_columns: set[Hashable],
+    rows: Mapping[Name, Figures],
+    columns: Mapping[Name, Figures],
+    hidden_rows: set[Name],
+    hidden_columns: set[Name],
     total: Figures,
     total_hidden: bool,
     k: int,
-) -> set[tuple[Hashable, Hashable]]:
+) -> set[tuple[Name, Name]]:
     """Hidden cells of a two-way table whose margins (one-way tables) are already decided.
 
     `cells` must hold every row × column pair, zeros included, so that which pairs are empty is
@@ -242,11 +243,11 @@ def two_way(
 
 
 def series(
-    cells: Mapping[Hashable, Figures],
-    lines: Mapping[Hashable, tuple[Hashable, ...]],
+    cells: Mapping[Name, Figures],
+    lines: Mapping[Name, tuple[Name, ...]],
     *,
     k: int,
-) -> set[Hashable]:
+) -> set[Name]:
     """Hidden cells of a free-form set of lines (e.g. open = open before + new - closed)."""
     problem = Problem()
     for cell, figures in cells.items():

@@ -136,7 +136,7 @@ class CaseRows:
     ) -> ParticipationSurvey:
         return ParticipationSurvey.objects.create(
             case=self.cases[case_ref],
-            surveyed_on=day(surveyed_on),
+            surveyed_on=datetime.date.fromisoformat(surveyed_on),
             q1_aware=q1_aware,
             q2_involved=q2_involved,
             **{f"q3_{way}": True for way in q3},

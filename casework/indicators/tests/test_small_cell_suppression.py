@@ -172,7 +172,7 @@ def _recoverable(equations: list[dict], unknowns: list) -> set:
 def _attack_two_way(result: dict) -> set:
     """Every equation a reader can write: each line of the table adds up to its margin."""
     rows, columns = result["rows"], result["columns"]
-    hidden = {("cell", key) for key in result["cells"]}
+    hidden: set[tuple] = {("cell", key) for key in result["cells"]}
     hidden |= {("row", r) for r in result["hidden_rows"]}
     hidden |= {("column", c) for c in result["hidden_columns"]}
     if result["total_hidden"]:
