@@ -172,11 +172,13 @@ def grouped_rows(
         source += f" LEFT JOIN ({survey_sql}) s ON s.{_quote('s_person')} = r.{_quote('p_person')}"
         params += list(survey_params)
     quoted = [_quote(column) for column in columns]
-    each_row = ", ".join(
-        [*quoted, *(f"{part} AS {_quote(alias)}" for alias, part in contributions.items())]
-    )
+    # Indicators that share a figure (two percentages over the same persons share their
+    # denominator) share its sum: each distinct contribution is summed once per set.
+    distinct = list(dict.fromkeys(contributions.values()))
+    summed = {part: f"v{number}" for number, part in enumerate(distinct)}
+    each_row = ", ".join([*quoted, *(f"{part} AS {summed[part]}" for part in distinct)])
     middle = f"SELECT {each_row} FROM {source}" + (f" WHERE {where}" if where else "")  # noqa: S608
-    sums = ", ".join(f"SUM({_quote(alias)})" for alias in contributions)
+    sums = ", ".join(f"SUM({summed[part]})" for part in distinct)
 
     def mask(grouping_set: GroupingSet) -> int:
         # GROUPING()'s bits: the first column is the highest bit, 1 = not grouped by it.
@@ -209,13 +211,16 @@ def grouped_rows(
         cursor.execute(statement, params)
         fetched = cursor.fetchall()
     by_mask = {mask(grouping_set): grouping_set for grouping_set in sets}
-    aliases = list(contributions)
+    position = {part: number for number, part in enumerate(distinct)}
     result = []
     for row in fetched:
         grouping_set = by_mask[int(row[0])]
         values = dict(zip(columns, row[1 : len(columns) + 1], strict=True))
         key = tuple(values[c] for c in grouping_set)
-        sums_row = {a: int(row[len(columns) + 1 + i] or 0) for i, a in enumerate(aliases)}
+        sums_row = {
+            alias: int(row[len(columns) + 1 + position[part]] or 0)
+            for alias, part in contributions.items()
+        }
         result.append((grouping_set, key, sums_row))
     return result
 

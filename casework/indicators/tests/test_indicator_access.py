@@ -139,3 +139,34 @@ def test_the_page_and_the_api_take_a_constant_number_of_queries(
     with django_assert_max_num_queries(40) as many:
         assert client.get(reverse("indicators:report"), params).status_code == 200
     assert len(few.captured_queries) == len(many.captured_queries)
+
+
+@pytest.mark.parametrize(
+    ("output_format", "content_type"),
+    [
+        ("csv", "text/csv"),
+        ("hxl", "text/csv"),
+        ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ("dhis2", "application/json"),
+    ],
+)
+def test_the_api_and_the_page_hand_out_each_format_as_a_file(
+    login, mei, some_cases, output_format, content_type
+):
+    client = login(mei)
+    answer = client.get(API, {"period": "2026-Q3", "by": "sex", "format": output_format})
+    assert answer.status_code == 200
+    assert answer["Content-Type"].startswith(content_type)
+    assert answer["Content-Disposition"].startswith('attachment; filename="indicators-AGY-2026-Q3')
+    page = client.get(
+        reverse("indicators:report"),
+        {"period": "2026-Q3", "by": ["sex"], "download": output_format},
+    )
+    assert page.status_code == 200 and page["Content-Type"].startswith(content_type)
+    if output_format != "xlsx":  # a workbook carries the time it was written
+        assert page.content == answer.content
+
+
+def test_an_unknown_format_is_refused(login, mei):
+    answer = login(mei).get(API, {"period": "2026-Q3", "format": "pdf"})
+    assert answer.status_code == 400 and answer.json()["field"] == "format"
