@@ -1,3 +1,144 @@
-from ninja import Router
+"""/api/v1/interchange: the same imports and exports as the screens, through the same services.
+
+POST /imports            multipart: cases (file), surveys (file, optional), dry_run, valid_only,
+                         mapping (name). Answers the summary and every error (line, column,
+                         reason), and whether anything was written.
+GET  /imports/{id}       an import of the caller's.
+POST /exports            JSON: period, file_format, with_names, recipient_name, password,
+                         override_reason, leave_out_refused. Answers the file (a .cwx container
+                         with names; a ZIP of two CSVs or an XLSX without).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import File, Form, Router, Schema
+from ninja.files import UploadedFile
+
+from casework.accounts import access
+from casework.accounts.roles import Perm
+from casework.core.errors import CaseworkError
+from casework.interchange.exporter import export_cases, require_exporter
+from casework.interchange.importer import ImportResult, import_cases
+from casework.interchange.models import ColumnMapping, ImportRun
+from casework.interchange.periods import parse_period
 
 router = Router(tags=["interchange"])
+
+
+class RowErrorOut(Schema):
+    file: str
+    line: int
+    column: str
+    code: str
+    message: str
+
+
+class ImportOut(Schema):
+    id: int | None
+    status: str
+    written: bool
+    dry_run: bool
+    counts: dict[str, int]
+    created: dict[str, list[str]]
+    extra_columns: dict[str, list[str]]
+    errors: list[RowErrorOut]
+    warnings: list[RowErrorOut]
+
+
+class ExportIn(Schema):
+    period: str = ""
+    file_format: str = "csv"
+    with_names: bool = False
+    recipient_name: str = ""
+    password: str = ""
+    override_reason: str = ""
+    leave_out_refused: bool = False
+
+
+def _import_out(result: ImportResult) -> dict[str, Any]:
+    summary = result.summary()
+    run = result.run
+    return {
+        "id": run.pk if run else None,
+        "status": run.status if run else "",
+        "written": result.written,
+        "dry_run": result.dry_run,
+        "counts": summary["counts"],
+        "created": summary["created"],
+        "extra_columns": summary["extra_columns"],
+        "errors": result.errors,
+        "warnings": result.warnings,
+    }
+
+
+@router.post("/imports", response=ImportOut, url_name="interchange_import")
+def create_import(
+    request: HttpRequest,
+    cases: File[UploadedFile],
+    surveys: File[UploadedFile] | None = None,
+    dry_run: Form[bool] = False,
+    valid_only: Form[bool] = False,
+    mapping: Form[str] = "",
+) -> dict[str, Any]:
+    user = request.user
+    access.require_perm(user, Perm.IMPORT_CASES)
+    chosen = None
+    if mapping:
+        chosen = ColumnMapping.objects.filter(agency_id=user.agency_id, name=mapping).first()  # type: ignore[union-attr]
+        if chosen is None:
+            raise CaseworkError(_("No mapping with this name."), field="mapping")
+    result = import_cases(
+        cases=cases.read(),
+        surveys=surveys.read() if surveys is not None else None,
+        by=user,  # type: ignore[arg-type]
+        mapping=chosen,
+        dry_run=dry_run,
+        valid_only=valid_only,
+        own_agency_only=True,
+    )
+    return _import_out(result)
+
+
+@router.get("/imports/{run_id}", response=ImportOut, url_name="interchange_import_detail")
+def import_detail(request: HttpRequest, run_id: int) -> dict[str, Any]:
+    access.require_perm(request.user, Perm.IMPORT_CASES)
+    run = ImportRun.objects.filter(pk=run_id, created_by_id=request.user.pk).first()
+    if run is None:
+        raise Http404
+    summary = run.summary or {}
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "written": bool(summary.get("written")),
+        "dry_run": bool(summary.get("dry_run")),
+        "counts": summary.get("counts", {}),
+        "created": summary.get("created", {}),
+        "extra_columns": summary.get("extra_columns", {}),
+        "errors": run.errors or [],
+        "warnings": [],
+    }
+
+
+@router.post("/exports", url_name="interchange_export")
+def create_export(request: HttpRequest, payload: ExportIn) -> HttpResponse:
+    user = request.user
+    require_exporter(user)
+    result = export_cases(
+        by=user,  # type: ignore[arg-type]
+        period=parse_period(payload.period) if payload.period.strip() else None,
+        file_format=payload.file_format,
+        with_names=payload.with_names,
+        recipient_name=payload.recipient_name,
+        password=payload.password,
+        override_reason=payload.override_reason,
+        leave_out_refused=payload.leave_out_refused,
+    )
+    name, content, content_type = result.download()
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response

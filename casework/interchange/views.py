@@ -1,0 +1,254 @@
+"""Import and export screens.
+
+Import: upload → dry run listing every bad row (line, column, reason) → import (all rows, or the
+valid rows only) or discard. Export: a form that answers with the file. Both 404 for a user
+without the right (a page's existence is not confirmed either), as everywhere else.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.uploadhandler import MemoryFileUploadHandler
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from casework.accounts import access
+from casework.accounts.roles import Perm
+from casework.audit.log import record
+from casework.core.errors import CaseworkError
+from casework.interchange import importer
+from casework.interchange.exporter import ConsentMissing, export_cases, require_exporter
+from casework.interchange.forms import ConfirmForm, ExportForm, MappingForm, UploadForm
+from casework.interchange.models import ColumnMapping, ImportRun
+from casework.interchange.readers import FileError
+
+ERRORS_SHOWN = 1000
+
+
+class InMemoryUpload(MemoryFileUploadHandler):
+    """Uploads up to the configured size stay in memory: a case file never lands on disk in
+    clear (Django would spill anything over 2.5 MB into a temporary file)."""
+
+    def handle_raw_input(
+        self,
+        input_data: Any,
+        META: dict[str, Any],  # noqa: N803 (Django's name)
+        content_length: int,
+        boundary: bytes,
+        encoding: str | None = None,
+    ) -> None:
+        self.activated = content_length <= settings.CASEWORK_UPLOAD_MAX_BYTES + 1024 * 1024
+
+
+def _own_run(request: HttpRequest, pk: int) -> ImportRun:
+    access.require_perm(request.user, Perm.IMPORT_CASES)
+    return get_object_or_404(ImportRun, pk=pk, created_by_id=request.user.pk)
+
+
+# --- import -------------------------------------------------------------------------------------
+
+
+@csrf_exempt  # upload handlers must be set before the body is read; CSRF is checked just below
+@login_required
+def upload(request: HttpRequest) -> HttpResponse:
+    request.upload_handlers = [InMemoryUpload(request)]
+    return _upload(request)
+
+
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def _upload(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    access.require_perm(user, Perm.IMPORT_CASES)
+    form = UploadForm(
+        request.POST or None,
+        request.FILES or None,
+        agency_id=user.agency_id,  # type: ignore[union-attr]
+    )
+    if request.method == "POST" and form.is_valid():
+        surveys = form.cleaned_data.get("surveys")
+        try:
+            result = importer.check_upload(
+                by=user,  # type: ignore[arg-type]
+                cases=form.cleaned_data["cases"].read(),
+                surveys=surveys.read() if surveys is not None else None,
+                mapping=form.cleaned_data.get("mapping"),
+            )
+        except FileError as error:
+            form.add_error("cases", str(error.message))
+        except CaseworkError as error:
+            form.add_error(None, str(error.message))
+        else:
+            if result.run is not None:  # always: check_upload records the run
+                return redirect("interchange:run", pk=result.run.pk)
+    recent = ImportRun.objects.filter(created_by_id=user.pk).order_by("-created_at")[:10]
+    return render(
+        request,
+        "interchange/upload.html",
+        {"form": form, "recent": recent},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _own_run(request, pk)
+    errors = run.errors or []
+    counts = (run.summary or {}).get("counts", {})
+    return render(
+        request,
+        "interchange/run.html",
+        {
+            "run": run,
+            "summary": run.summary or {},
+            "counts": counts,
+            "errors": errors[:ERRORS_SHOWN],
+            "more_errors": max(0, len(errors) - ERRORS_SHOWN),
+            "waiting": run.status == ImportRun.Status.CHECKED and bool(run.payload),
+        },
+    )
+
+
+@login_required
+def run_errors(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every error of an import as CSV (file, line, column, reason): no values from the file."""
+    run = _own_run(request, pk)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["file", "line", "column", "code", "reason"])
+    for error in run.errors or []:
+        writer.writerow(
+            [error["file"], error["line"], error["column"], error["code"], error["message"]]
+        )
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{run.pk}-errors.csv"'
+    return response
+
+
+@login_required
+@require_POST
+def run_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _own_run(request, pk)
+    form = ConfirmForm(request.POST)
+    form.is_valid()
+    try:
+        result = importer.import_upload(
+            run,
+            by=request.user,  # type: ignore[arg-type]
+            valid_only=form.cleaned_data.get("valid_only", False),
+        )
+    except CaseworkError as error:
+        messages.error(request, str(error.message))
+    else:
+        if result.written:
+            messages.success(request, _("Imported."))
+        else:
+            messages.error(request, _("Nothing was written: the files have errors."))
+    return redirect("interchange:run", pk=run.pk)
+
+
+@login_required
+@require_POST
+def run_discard(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _own_run(request, pk)
+    try:
+        importer.discard_upload(run, by=request.user)  # type: ignore[arg-type]
+    except CaseworkError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("Discarded: the uploaded files are erased."))
+    return redirect("interchange:upload")
+
+
+# --- column mappings ----------------------------------------------------------------------------
+
+
+@login_required
+def mappings(request: HttpRequest) -> HttpResponse:
+    access.require_perm(request.user, Perm.IMPORT_CASES)
+    items = ColumnMapping.objects.filter(agency_id=request.user.agency_id)  # type: ignore[union-attr]
+    return render(request, "interchange/mappings.html", {"mappings": items})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def mapping_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    user = request.user
+    access.require_perm(user, Perm.IMPORT_CASES)
+    instance = (
+        get_object_or_404(ColumnMapping, pk=pk, agency_id=user.agency_id)  # type: ignore[union-attr]
+        if pk is not None
+        else ColumnMapping(agency_id=user.agency_id, created_by=user)  # type: ignore[union-attr, misc]
+    )
+    form = MappingForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        mapping = form.save()
+        record(
+            "interchange.mapping.saved",
+            by=user,  # type: ignore[arg-type]
+            target=mapping,
+            data={"columns": len(mapping.columns), "value_maps": len(mapping.values)},
+        )
+        messages.success(request, _("Mapping saved."))
+        return redirect("interchange:mappings")
+    return render(
+        request,
+        "interchange/mapping_form.html",
+        {"form": form, "mapping": instance},
+        status=400 if form.errors else 200,
+    )
+
+
+# --- export -------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def export(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    require_exporter(user)
+    form = ExportForm(request.POST or None)
+    refused: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = export_cases(
+                by=user,  # type: ignore[arg-type]
+                period=data["period"],
+                file_format=data["file_format"],
+                with_names=data["with_names"],
+                recipient_name=data["recipient_name"],
+                password=data["password"],
+                override_reason=data["override_reason"],
+                leave_out_refused=data["leave_out_refused"],
+            )
+        except ConsentMissing as error:
+            refused = error.case_refs
+            form.add_error(None, str(error.message))
+        except CaseworkError as error:
+            form.add_error(error.field if error.field in form.fields else None, str(error.message))
+        else:
+            name, content, content_type = result.download()
+            response = HttpResponse(content, content_type=content_type)
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            response["Cache-Control"] = "no-store"
+            return response
+    return render(
+        request,
+        "interchange/export.html",
+        {
+            "form": form,
+            "refused": refused,
+            "may_name": user.has_casework_perm(Perm.EXPORT_PERSONAL_DATA),  # type: ignore[union-attr]
+        },
+        status=400 if form.errors else 200,
+    )
