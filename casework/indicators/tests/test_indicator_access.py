@@ -170,3 +170,22 @@ def test_the_api_and_the_page_hand_out_each_format_as_a_file(
 def test_an_unknown_format_is_refused(login, mei):
     answer = login(mei).get(API, {"period": "2026-Q3", "format": "pdf"})
     assert answer.status_code == 400 and answer.json()["field"] == "format"
+
+
+def test_the_api_lists_the_definitions_and_answers_trends(login, sam, some_cases):
+    client = login(sam)
+    definitions = client.get(f"{API}/definitions").json()
+    assert [item["code"] for item in definitions] == [
+        "CM_CHILDREN_YOUTH",
+        "INDIVIDUAL_PLAN",
+        "PARTICIPATION",
+    ]
+    assert definitions[1]["numerator"] == {"any_case": {"fact": "individualised_plan"}}
+    trends = client.get(f"{API}/trends", {"start": "2026-07", "end": "2026-09"}).json()
+    assert trends["start"] == "2026-07-01" and trends["end"] == "2026-09-30"
+    new_by_sex = next(table for table in trends["tables"] if table["code"] == "new_by_sex")
+    assert new_by_sex["periods"] == ["2026-07", "2026-08", "2026-09"]
+    # July: 12 women and 1 man; the man is hidden, and so the women (13 - 12 would give him).
+    assert new_by_sex["values"]["male"] == [None, 0, 0]
+    assert new_by_sex["values"]["female"] == [None, 0, 0]
+    assert new_by_sex["period_totals"] == [13, 0, 0]
