@@ -444,7 +444,9 @@ class _Plan:
         in_numerator = " AND ".join(tests)
         if spec.is_percentage:
             self.contributions[f"n{number}"] = _when(in_numerator)
-        for measure in spec.measures:
+        # "closed" is the count minus "open", so either one needs the open column.
+        wanted = set(spec.measures) | ({"open"} if "closed" in spec.measures else set())
+        for measure in sorted(wanted):
             alias = f"m{number}_{measure}"
             if measure == "open":
                 still_open = whole_person(flag(qualifies & rules.open_at_end(self.period)))
@@ -471,4 +473,3 @@ class _Plan:
                     self.contributions[f"m{number}_q3:{way}"] = _when(
                         f"{in_numerator} AND {_survey_test(bit)}"
                     )
-            # "closed" is the count minus "open": no column of its own.

@@ -87,15 +87,14 @@ class IndicatorReport:
         if self.spec.is_percentage:
             data.update(numerator=self.total.numerator, denominator=self.total.denominator)
         data["value"] = self.total.value
-        ordinary = {name: value for name, value in self.measures.items()}
         if not self.spec.is_percentage:
-            data.update(ordinary)
+            data.update(self.measures)
         data["by"] = {
             spec_name(dimensions): [row.as_json() for row in rows]
             for dimensions, rows in self.by.items()
         }
         if self.spec.is_percentage:
-            data.update(ordinary)
+            data.update(self.measures)
         if self.q3 is not None:
             q3: dict[str, Any] = dict(self.q3)
             if any(value is None for value in self.q3.values()):

@@ -407,3 +407,24 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_cases(
     with django_assert_max_num_queries(4) as many:
         report(agency, by=by)
     assert len(few.captured_queries) == len(many.captured_queries)
+
+
+def test_an_agency_count_can_report_closed_without_open(agency, rows, make_user):
+    from casework.indicators.services import define_indicator
+
+    admin = make_user("ada", agency=agency, role="me_officer", is_administrator=True)
+    define_indicator(
+        agency=agency,
+        by=admin,
+        code="GBV_SURVIVORS",
+        names={"en": "# of GBV survivors in case management"},
+        kind="count",
+        population={"cases": {"field": "programme", "equals": "GBV"}},
+        measures=["closed"],
+    )
+    rows.case(programme="GBV", closed_on="2026-08-01")
+    rows.case(programme="GBV")
+    rows.case(programme="CP", closed_on="2026-08-01")
+    item = report(agency)["GBV_SURVIVORS"]
+    assert (item["value"], item["closed"]) == (2, 1)
+    assert "open" not in item
