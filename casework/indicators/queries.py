@@ -153,11 +153,13 @@ def grouped_rows(
     columns: Sequence[str],
     sets: Sequence[GroupingSet],
     contributions: dict[str, str],
+    totals_only: Iterable[str] = (),
     where: str = "",
     surveys: QuerySet[Any] | None = None,
 ) -> list[tuple[GroupingSet, tuple[Any, ...], dict[str, int]]]:
     """Sum `contributions` (SQL over the columns of `rows`) for every grouping set of `columns`.
 
+    The contributions named in `totals_only` are summed for the empty set (the total) only.
     `contributions` and `where` are built in this app from generated column names and integers
     only, never from input; the names are checked once more here.
     """
@@ -176,9 +178,16 @@ def grouped_rows(
     # denominator) share its sum: each distinct contribution is summed once per set.
     distinct = list(dict.fromkeys(contributions.values()))
     summed = {part: f"v{number}" for number, part in enumerate(distinct)}
+    sliced_parts = {part for alias, part in contributions.items() if alias not in totals_only}
     each_row = ", ".join([*quoted, *(f"{part} AS {summed[part]}" for part in distinct)])
     middle = f"SELECT {each_row} FROM {source}" + (f" WHERE {where}" if where else "")  # noqa: S608
-    sums = ", ".join(f"SUM({summed[part]})" for part in distinct)
+
+    def sums(grouping_set: GroupingSet) -> str:
+        # Every figure is summed for the total; per slice, only those that are published there.
+        return ", ".join(
+            f"SUM({summed[part]})" if not grouping_set or part in sliced_parts else "NULL"
+            for part in distinct
+        )
 
     def mask(grouping_set: GroupingSet) -> int:
         # GROUPING()'s bits: the first column is the highest bit, 1 = not grouped by it.
@@ -186,27 +195,26 @@ def grouped_rows(
             1 << (len(columns) - 1 - i) for i, c in enumerate(columns) if c not in grouping_set
         )
 
-    if connection.vendor == "postgresql":
-        set_id = f"GROUPING({', '.join(quoted)})" if columns else "0"
-        sets_sql = ", ".join(
-            "(" + ", ".join(_quote(c) for c in grouping_set) + ")" for grouping_set in sets
-        )
-        statement = (
-            f"SELECT {set_id}, {', '.join([*quoted, sums])} FROM ({middle}) m "  # noqa: S608
-            f"GROUP BY GROUPING SETS ({sets_sql})"
-        )
+    slices = [grouping_set for grouping_set in sets if grouping_set]
+    total = f"SELECT {mask(())}, {', '.join([*('NULL' for _ in columns), sums(())])} FROM m"  # noqa: S608
+    if connection.vendor == "postgresql" and slices:
+        sets_sql = ", ".join("(" + ", ".join(_quote(c) for c in s) + ")" for s in slices)
+        grouped = [
+            f"SELECT GROUPING({', '.join(quoted)}), {', '.join([*quoted, sums(slices[0])])} "  # noqa: S608
+            f"FROM m GROUP BY GROUPING SETS ({sets_sql})"
+        ]
     else:
-        # SQLite has no GROUPING SETS: the rows are computed once (MATERIALIZED) and grouped
-        # once per set.
-        parts = []
-        for grouping_set in sets:
-            keys = [_quote(c) if c in grouping_set else "NULL" for c in columns]
-            group_by = ", ".join(_quote(c) for c in grouping_set)
-            parts.append(
-                f"SELECT {mask(grouping_set)}, {', '.join([*keys, sums])} FROM m"  # noqa: S608
-                + (f" GROUP BY {group_by}" if group_by else "")
-            )
-        statement = f"WITH m AS MATERIALIZED ({middle}) " + " UNION ALL ".join(parts)
+        # SQLite has no GROUPING SETS: one GROUP BY per set over the same materialised rows.
+        grouped = [
+            f"SELECT {mask(s)}, "  # noqa: S608
+            + ", ".join([*(_quote(c) if c in s else "NULL" for c in columns), sums(s)])
+            + f" FROM m GROUP BY {', '.join(_quote(c) for c in s)}"
+            for s in slices
+        ]
+    # The rows are computed once (MATERIALIZED) for the slices and for the total.
+    statement = f"WITH m AS MATERIALIZED ({middle}) " + " UNION ALL ".join(
+        [*grouped, total] if () in sets else grouped
+    )
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         fetched = cursor.fetchall()
@@ -340,6 +348,9 @@ def count_persons(
             columns=[f"g_{raw}" for raw in raw_columns],
             sets=[tuple(f"g_{raw}" for raw in s) for s in raw_sets],
             contributions=plan.contributions,
+            # The figures beside a value (open, closed, also_mhpss, surveyed, q3) are published
+            # for the indicator as a whole, never per slice.
+            totals_only=[alias for alias in plan.contributions if alias.startswith("m")],
             where=" OR ".join(plan.representatives),
             surveys=latest_surveys(agency_id, period) if plan.needs_surveys else None,
         )
