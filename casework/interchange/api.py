@@ -15,7 +15,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from casework.accounts import access
@@ -75,7 +75,7 @@ def _import_out(result: ImportResult) -> dict[str, Any]:
     }
 
 
-@router.post("/imports", response=ImportOut, url_name="interchange_import")
+@router.post("/imports", response={200: ImportOut, 400: ImportOut}, url_name="interchange_import")
 def create_import(
     request: HttpRequest,
     cases: File[UploadedFile],
@@ -83,7 +83,8 @@ def create_import(
     dry_run: Form[bool] = False,
     valid_only: Form[bool] = False,
     mapping: Form[str] = "",
-) -> dict[str, Any]:
+) -> Status:
+    """400 with every error when rows have errors and nothing was written (unless a dry run)."""
     user = request.user
     access.require_perm(user, Perm.IMPORT_CASES)
     chosen = None
@@ -100,7 +101,8 @@ def create_import(
         valid_only=valid_only,
         own_agency_only=True,
     )
-    return _import_out(result)
+    refused = bool(result.errors) and not result.written and not result.dry_run
+    return Status(400 if refused else 200, _import_out(result))
 
 
 @router.get("/imports/{run_id}", response=ImportOut, url_name="interchange_import_detail")

@@ -55,7 +55,7 @@ from casework.plans.models import CasePlan
 EXPORT_ROLES = (Role.SUPERVISOR, Role.PROGRAMME_MANAGER)
 FORMATS = ("csv", "xlsx")
 # What an export with names discloses, in the terms consents are recorded in.
-NAMED_INFORMATION = [ReleaseInformation.IDENTITY, ReleaseInformation.CASE_SUMMARY]
+NAMED_INFORMATION = [ReleaseInformation.IDENTITY.value, ReleaseInformation.CASE_SUMMARY.value]
 Q3_FIELDS = (
     "expressed_needs",
     "chose_services",
@@ -168,6 +168,15 @@ def export_cases(
                 _("Name the organisation the export is for."), field="recipient_name"
             )
         container.check_password(password)
+        if override_reason.strip() and not by.has_casework_perm(Perm.OVERRIDE_CONSENT):
+            # Refused before anything is read, and audited outside any transaction.
+            record(
+                "interchange.export.override_denied",
+                by=by,
+                agency_id=agency.pk,
+                outcome="denied",
+            )
+            raise ConsentRequired(_("Your role cannot override the client's consent."))
         discloser = by
 
     cases = Case.objects.visible_to(by) if by is not None else Case.objects.all()
@@ -248,7 +257,7 @@ def _authorise(
     case_ids: list[int], *, by: User, recipient_name: str, override_reason: str
 ) -> tuple[set[int], bool]:
     """The ids of cases whose consent does not cover the export, and whether any was released
-    by an override. A role that may not override gets ConsentRequired for the override itself."""
+    by an override (export_cases checked beforehand that `by` may override)."""
     refused: set[int] = set()
     overridden = False
     for case in Case.objects.filter(pk__in=case_ids).order_by("pk"):
@@ -262,8 +271,6 @@ def _authorise(
                 override_reason=override_reason,
             )
         except ConsentRequired:
-            if override_reason.strip():
-                raise  # the override itself was refused: stop, nothing goes out
             refused.add(case.pk)
             continue
         overridden = overridden or release.overridden

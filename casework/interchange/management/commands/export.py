@@ -72,6 +72,8 @@ class Command(BaseCommand):
                 raise CommandError(f"No agency {options['agency']!r}.")
             if by is not None and by.agency_id != agency.pk:
                 raise CommandError("The user is not in this agency.")
+        if options["with_names"] and by is None:
+            raise CommandError("An export with names must name who answers for it: --user.")
         password = options["password"]
         if options["with_names"] and not password:
             password = os.environ.get("CASEWORK_EXPORT_PASSWORD", "") or getpass.getpass(
