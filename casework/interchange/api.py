@@ -89,7 +89,8 @@ def create_import(
     access.require_perm(user, Perm.IMPORT_CASES)
     chosen = None
     if mapping:
-        chosen = ColumnMapping.objects.filter(agency_id=user.agency_id, name=mapping).first()  # type: ignore[union-attr]
+        agency_id = int(getattr(user, "agency_id", None) or 0)
+        chosen = ColumnMapping.objects.filter(agency_id=agency_id, name=mapping).first()
         if chosen is None:
             raise CaseworkError(_("No mapping with this name."), field="mapping")
     result = import_cases(

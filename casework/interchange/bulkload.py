@@ -67,8 +67,8 @@ def load_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None
             default = convert(default)
         plan.append((field.attname, default, convert))
     quote = wrapper.ops.quote_name
-    table = quote(model._meta.db_table)
-    columns = ", ".join(quote(f.column) for f in fields)
+    table = quote(str(model._meta.db_table))
+    columns = ", ".join(quote(str(f.column)) for f in fields)
 
     def records(batch: Sequence[dict[str, Any]]) -> list[list[Any]]:
         out = []

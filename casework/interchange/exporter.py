@@ -384,10 +384,11 @@ def _case_table(rows: list[dict[str, Any]], *, with_names: bool) -> list[list[st
             "closure_reason": row["closure_reason"],
         }
         if with_names:
-            person = people.get(row["person_id"])
-            values["given_name"] = str(person.given_name or "") if person else ""
-            values["family_name"] = str(person.family_name or "") if person else ""
-            values["date_of_birth"] = _day(person.date_of_birth if person else None)
+            named = people.get(row["person_id"])
+            born: Any = named.date_of_birth if named is not None else None
+            values["given_name"] = str(named.given_name or "") if named is not None else ""
+            values["family_name"] = str(named.family_name or "") if named is not None else ""
+            values["date_of_birth"] = _day(born)
         table.append([values[c] for c in columns])
     return table
 

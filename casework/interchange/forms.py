@@ -32,9 +32,10 @@ class UploadForm(forms.Form):
         empty_label=_("None: the file is in the interchange format"),
     )
 
-    def __init__(self, *args: Any, agency_id: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, agency_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["mapping"].queryset = ColumnMapping.objects.filter(agency_id=agency_id)  # type: ignore[attr-defined]
+        field: Any = self.fields["mapping"]
+        field.queryset = ColumnMapping.objects.filter(agency_id=agency_id)
 
     def clean_cases(self) -> Any:
         upload = self.cleaned_data["cases"]

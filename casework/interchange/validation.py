@@ -483,7 +483,9 @@ class Checker:
             )
 
     def _check_dates(self, line: int, values: dict[str, Any]) -> None:
-        dates = [(c, values.get(c)) for c in DATE_ORDER if values.get(c) is not None]
+        dates: list[tuple[str, datetime.date]] = [
+            (c, values[c]) for c in DATE_ORDER if values.get(c) is not None
+        ]
         for (earlier_column, earlier), (column, day) in zip(dates, dates[1:], strict=False):
             if day < earlier:
                 self._error(

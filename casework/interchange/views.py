@@ -43,10 +43,14 @@ class InMemoryUpload(MemoryFileUploadHandler):
         input_data: Any,
         META: dict[str, Any],  # noqa: N803 (Django's name)
         content_length: int,
-        boundary: bytes,
+        boundary: str,
         encoding: str | None = None,
     ) -> None:
         self.activated = content_length <= settings.CASEWORK_UPLOAD_MAX_BYTES + 1024 * 1024
+
+
+def _agency_id(request: HttpRequest) -> int:
+    return int(getattr(request.user, "agency_id", None) or 0)
 
 
 def _own_run(request: HttpRequest, pk: int) -> ImportRun:
@@ -72,7 +76,7 @@ def _upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(
         request.POST or None,
         request.FILES or None,
-        agency_id=user.agency_id,  # type: ignore[union-attr]
+        agency_id=user.agency_id or 0,  # type: ignore[union-attr]
     )
     if request.method == "POST" and form.is_valid():
         surveys = form.cleaned_data.get("surveys")
@@ -175,7 +179,7 @@ def run_discard(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def mappings(request: HttpRequest) -> HttpResponse:
     access.require_perm(request.user, Perm.IMPORT_CASES)
-    items = ColumnMapping.objects.filter(agency_id=request.user.agency_id)  # type: ignore[union-attr]
+    items = ColumnMapping.objects.filter(agency_id=_agency_id(request))
     return render(request, "interchange/mappings.html", {"mappings": items})
 
 
@@ -185,9 +189,9 @@ def mapping_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     user = request.user
     access.require_perm(user, Perm.IMPORT_CASES)
     instance = (
-        get_object_or_404(ColumnMapping, pk=pk, agency_id=user.agency_id)  # type: ignore[union-attr]
+        get_object_or_404(ColumnMapping, pk=pk, agency_id=_agency_id(request))
         if pk is not None
-        else ColumnMapping(agency_id=user.agency_id, created_by=user)  # type: ignore[union-attr, misc]
+        else ColumnMapping(agency_id=_agency_id(request), created_by_id=user.pk)
     )
     form = MappingForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():

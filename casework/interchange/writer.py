@@ -102,6 +102,9 @@ class _Bag:
     def row(self) -> dict[str, Any]:
         return {name: value for name, value in self.__dict__.items() if name != "pk"}
 
+    def __getattr__(self, name: str) -> Any:  # for the type checker: any column name
+        raise AttributeError(name)
+
 
 def _chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
     for start in range(0, len(items), size):
@@ -530,18 +533,18 @@ class Writer:
                 "q2_involved": row.q2_involved,
                 **{name: name[3:] in row.q3 for name in Q3_FIELDS},
             }
-            survey = existing.get((case_id, row.surveyed_on))
-            if survey is None:
+            held = existing.get((case_id, row.surveyed_on))
+            if held is None:
                 created.append({"case_id": case_id, "surveyed_on": row.surveyed_on, **answers})
-            elif any(getattr(survey, name) != value for name, value in answers.items()):
+            elif any(getattr(held, name) != value for name, value in answers.items()):
                 for name, value in answers.items():
-                    setattr(survey, name, value)
-                survey.updated_at = self.now
-                changed.append(survey)
+                    setattr(held, name, value)
+                held.updated_at = self.now
+                changed.append(held)
             else:
                 self.counts["surveys_unchanged"] += 1
-            if survey is not None:
-                self.survey_ids[row.line] = survey.pk
+            if held is not None:
+                self.survey_ids[row.line] = held.pk
         load_rows(ParticipationSurvey, created)
         if changed:
             ParticipationSurvey.objects.bulk_update(
@@ -584,8 +587,8 @@ class Writer:
         created: list[dict[str, Any]] = []
         changed: list[ExtraValues] = []
         for (case_id, survey_id), values in wanted.items():
-            extra = existing.get((case_id, survey_id))
-            if extra is None:
+            kept = existing.get((case_id, survey_id))
+            if kept is None:
                 created.append(
                     {
                         "case_id": case_id,
@@ -594,10 +597,10 @@ class Writer:
                     }
                 )
             else:
-                merged = {**extra.values, **values}
-                if merged != extra.values:
-                    extra.values = merged
-                    changed.append(extra)
+                merged = {**kept.values, **values}
+                if merged != kept.values:
+                    kept.values = merged
+                    changed.append(kept)
         load_rows(ExtraValues, created)
         if changed:
             ExtraValues.objects.bulk_update(

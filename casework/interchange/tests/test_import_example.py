@@ -51,7 +51,9 @@ def test_it_gives_imported_cases_the_history_of_hand_entered_ones(db: Any) -> No
     assert case.closure_reason == "client_request"
     assert case.age_at_registration == 5  # born 2020-03-29: five on the day
     assert case.person.date_of_birth == datetime.date(2020, 3, 29)
-    assert (case.programme.code, case.location.code, case.primary_concern.code) == (
+    location, concern = case.location, case.primary_concern
+    assert location is not None and concern is not None
+    assert (case.programme.code, location.code, concern.code) == (
         "CP",
         "NE-03",
         "separated",
