@@ -128,7 +128,7 @@ def main() -> None:
     timings["register a case (service)"] = _timed(register, repeat=args.repeat)
     results["timings"] = timings
 
-    extra = os.environ.get("BENCH_EXTRA", "")
+    extra = os.environ.get("BENCH_EXTRA", "bench.indicators_bench")
     for module_name in filter(None, extra.split(",")):
         module = __import__(module_name, fromlist=["run"])
         results.setdefault("extra", {})[module_name] = module.run(repeat=args.repeat)
