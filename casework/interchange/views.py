@@ -26,7 +26,12 @@ from casework.accounts.roles import Perm
 from casework.audit.log import record
 from casework.core.errors import CaseworkError
 from casework.interchange import importer
-from casework.interchange.exporter import ConsentMissing, export_cases, require_exporter
+from casework.interchange.exporter import (
+    ConsentMissing,
+    export_cases,
+    may_export,
+    require_exporter,
+)
 from casework.interchange.forms import ConfirmForm, ExportForm, MappingForm, UploadForm
 from casework.interchange.models import ColumnMapping, ImportRun
 from casework.interchange.readers import FileError
@@ -98,7 +103,7 @@ def _upload(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "interchange/upload.html",
-        {"form": form, "recent": recent},
+        {"form": form, "recent": recent, "may_export": may_export(user)},
         status=400 if form.errors else 200,
     )
 

@@ -182,3 +182,14 @@ def test_a_failure_while_writing_changes_nothing(agency: Any, amina: Any) -> Non
     assert Case.objects.count() == 0
     assert Person.objects.count() == 0
     assert Transition.objects.count() == 0
+
+
+def test_a_person_described_differently_on_two_rows_is_a_warning(agency: Any, amina: Any) -> None:
+    rows = case_rows(2, person_ref="P-7")
+    rows[1]["sex"] = "male"
+    result = import_cases(cases=cases_bytes(rows), by=None, agency_code="AGY")
+    assert result.errors == [] and result.written
+    assert [(w["line"], w["column"], w["code"]) for w in result.warnings] == [
+        (3, "sex", "person_differs")
+    ]
+    assert Person.objects.get(reference="P-7").sex == "male"  # the later row

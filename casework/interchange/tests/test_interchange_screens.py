@@ -245,3 +245,27 @@ def test_the_import_api_answers_every_error_and_writes_nothing(login: Any, paul:
         {"cases": SimpleUploadedFile("cases.csv", cases_bytes(rows)), "valid_only": "true"},
     )
     assert response.status_code == 200 and response.json()["counts"]["cases_created"] == 1
+
+
+def test_an_uploaded_case_file_never_touches_the_disk(
+    login: Any, paul: Any, example_files: tuple[bytes, bytes], settings: Any, monkeypatch: Any
+) -> None:
+    # Anything over this size would normally be written to a temporary file.
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024
+    from django.core.files import uploadhandler
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("An upload was written to a temporary file.")
+
+    monkeypatch.setattr(uploadhandler.TemporaryFileUploadHandler, "new_file", refuse)
+    assert _upload(login(paul), *example_files).status_code == 302
+    assert ImportRun.objects.get().summary["counts"]["case_rows"] == 182
+
+
+def test_the_upload_still_checks_the_csrf_token(paul: Any, example_files: Any) -> None:
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(paul)
+    assert _upload(client, *example_files).status_code == 403
+    assert not ImportRun.objects.exists()
