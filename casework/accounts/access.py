@@ -130,6 +130,8 @@ def navigation_for(user: Any) -> dict[str, bool]:
         "services": works_cases or user.role == Role.PROGRAMME_MANAGER,
         "indicators": user.has_casework_perm(Perm.VIEW_INDICATORS),
         "imports": user.has_casework_perm(Perm.IMPORT_CASES),
+        # Row exports: supervisors and programme managers (casework.interchange.exporter).
+        "exports": user.role in (Role.SUPERVISOR, Role.PROGRAMME_MANAGER),
         "referrals_inbox": user.has_casework_perm(Perm.ANSWER_REFERRALS),
         "administration": user.has_casework_perm(Perm.MANAGE_USERS),
     }
