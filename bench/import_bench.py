@@ -81,33 +81,10 @@ def generate(rows: int, *, seed: int = 6) -> tuple[bytes, bytes]:
     surveys = io.StringIO()
     case_writer = csv.writer(cases, lineterminator="\n")
     survey_writer = csv.writer(surveys, lineterminator="\n")
-    case_writer.writerow(
-        [
-            "case_ref",
-            "person_ref",
-            "agency",
-            "programme",
-            "service_type",
-            "sex",
-            "date_of_birth",
-            "age",
-            "disability",
-            "mobility_status",
-            "protection_concern",
-            "risk_level",
-            "location_code",
-            "caseworker",
-            "registered_on",
-            "consent_services",
-            "assessed_on",
-            "plan_on",
-            "plan_text",
-            "plan_is_group",
-            "closed_on",
-            "closure_reason",
-            "legacy_file_no",
-        ]
-    )
+    from casework.interchange.columns import CASE_COLUMNS  # after django.setup() in main()
+
+    # The contract's columns, plus one extra column to show it is kept.
+    case_writer.writerow([*CASE_COLUMNS, "legacy_file_no"])
     survey_writer.writerow(["case_ref", "surveyed_on", "q1_aware", "q2_involved", "q3_how"])
     start = datetime.date(2023, 1, 1)
     people = max(1, int(rows / 1.2))

@@ -99,18 +99,15 @@ def create(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and not form.is_valid():
         form.add_answer_errors()
     elif request.method == "POST":
-        try:
-            assessment = services.record_assessment(
+        assessment = form.call_service(
+            lambda: services.record_assessment(
                 case,
                 by=request.user,  # type: ignore[arg-type]
                 details=form.details(),
                 expected_version=form.cleaned_data["version"],
             )
-        except FieldErrors as error:
-            form.add_service_errors(error)
-        except CaseworkError as error:
-            form.add_error(None, str(error.message))
-        else:
+        )
+        if not form.errors:
             messages.success(
                 request,
                 _("Assessment recorded. The next follow-up is due %(due)s.")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django import forms
 from django.utils import timezone
@@ -23,7 +24,7 @@ from casework.cases.models import (
     YesNoPartly,
 )
 from casework.cases.models import Consent as ConsentModel
-from casework.core.errors import FieldErrors
+from casework.core.errors import CaseworkError, FieldErrors
 from casework.people.models import HouseholdMember, MobilityStatus, Sex, YesNoUnknown
 from casework.reference.models import Location, Programme, ProtectionConcern
 
@@ -42,6 +43,9 @@ def _blank(choices: Any, label: Any = "—") -> list[tuple[str, Any]]:
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
 
+T = TypeVar("T")
+
+
 class ServiceErrorsMixin:
     """Put a service's FieldErrors next to the fields they concern."""
 
@@ -50,6 +54,19 @@ class ServiceErrorsMixin:
             target = name if name in self.fields else None  # type: ignore[attr-defined]
             for message in messages:
                 self.add_error(target, message)  # type: ignore[attr-defined]
+
+    def call_service(self, call: Callable[[], T]) -> T | None:
+        """Run a service for this (valid) form. A refusal changes nothing and lands on the form:
+        each FieldErrors message next to its field, any other CaseworkError next to the field it
+        names or at the top. Callers check `form.errors` afterwards."""
+        try:
+            return call()
+        except FieldErrors as error:
+            self.add_service_errors(error)
+        except CaseworkError as error:
+            target = error.field if error.field in self.fields else None  # type: ignore[attr-defined]
+            self.add_error(target, str(error.message))  # type: ignore[attr-defined]
+        return None
 
 
 class RegistrationForm(ServiceErrorsMixin, forms.Form):

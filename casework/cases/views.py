@@ -30,7 +30,7 @@ from casework.cases.forms import (
 )
 from casework.cases.models import OPEN_STATUSES, CaseNote, Consent, Status
 from casework.cases.timeline import case_timeline
-from casework.core.errors import CaseworkError, FieldErrors
+from casework.core.errors import CaseworkError
 from casework.core.http import is_htmx
 from casework.people.services import search_cases
 
@@ -83,19 +83,16 @@ def register(request: HttpRequest) -> HttpResponse:
     form = RegistrationForm(request.POST or None, user=request.user)  # type: ignore[arg-type]
     if request.method == "POST" and form.is_valid():
         person, details, consent, caregiver = form.details()
-        try:
-            case = services.register_case(
+        case = form.call_service(
+            lambda: services.register_case(
                 by=request.user,  # type: ignore[arg-type]
                 person=person,
                 details=details,
                 consent=consent,
                 caregiver=caregiver,
             )
-        except FieldErrors as error:
-            form.add_service_errors(error)
-        except CaseworkError as error:
-            form.add_error(None, str(error.message))
-        else:
+        )
+        if not form.errors:
             messages.success(request, _("Case %(ref)s registered.") % {"ref": case.reference})
             return redirect("cases:detail", pk=case.pk)
     return render(
@@ -149,19 +146,16 @@ def add_note(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk, write=True)
     form = NoteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.add_note(
+        form.call_service(
+            lambda: services.add_note(
                 case,
                 by=request.user,  # type: ignore[arg-type]
                 text=form.cleaned_data["text"],
                 contact_type=form.cleaned_data["contact_type"],
                 contact_on=form.cleaned_data["contact_on"],
             )
-        except FieldErrors as error:
-            form.add_service_errors(error)
-        except CaseworkError as error:
-            form.add_error(None, str(error.message))
-        else:
+        )
+        if not form.errors:
             messages.success(request, _("Note added."))
             return redirect("cases:detail", pk=case.pk)
     return render(
@@ -189,8 +183,8 @@ def edit_note(request: HttpRequest, pk: int, note_pk: int) -> HttpResponse:
     }
     form = NoteForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.edit_note(
+        form.call_service(
+            lambda: services.edit_note(
                 note,
                 by=request.user,  # type: ignore[arg-type]
                 text=form.cleaned_data["text"],
@@ -198,11 +192,8 @@ def edit_note(request: HttpRequest, pk: int, note_pk: int) -> HttpResponse:
                 contact_on=form.cleaned_data["contact_on"],
                 expected_version=form.cleaned_data["version"] or 0,
             )
-        except FieldErrors as error:
-            form.add_service_errors(error)
-        except CaseworkError as error:
-            form.add_error(None, str(error.message))
-        else:
+        )
+        if not form.errors:
             messages.success(request, _("Note updated; the earlier text is kept in its history."))
             return redirect("cases:detail", pk=case.pk)
     revisions = note.revisions.select_related("edited_by")
@@ -247,18 +238,15 @@ def add_consent(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk, write=True)
     form = ConsentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.record_consent(
+        form.call_service(
+            lambda: services.record_consent(
                 case,
                 by=request.user,  # type: ignore[arg-type]
                 details=consent_details_from(form.cleaned_data),
                 caregiver=form.caregiver(),
             )
-        except FieldErrors as error:
-            form.add_service_errors(error)
-        except CaseworkError as error:
-            form.add_error(None, str(error.message))
-        else:
+        )
+        if not form.errors:
             messages.success(request, _("Consent recorded."))
             return redirect("cases:detail", pk=case.pk)
     return render(

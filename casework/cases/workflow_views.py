@@ -29,7 +29,6 @@ from casework.cases.forms import (
     TransferForm,
 )
 from casework.cases.models import Case, ClosureRequest, TransferRequest
-from casework.core.errors import CaseworkError, FieldErrors
 
 
 def run_service_form(
@@ -48,14 +47,8 @@ def run_service_form(
     fields, any other CaseworkError at the top of the form, and nothing is changed.
     """
     if request.method == "POST" and form.is_valid():
-        try:
-            result = call(form.cleaned_data)
-        except FieldErrors as error:
-            form.add_service_errors(error)  # type: ignore[attr-defined]
-        except CaseworkError as error:
-            target = error.field if error.field in form.fields else None
-            form.add_error(target, str(error.message))
-        else:
+        result = form.call_service(lambda: call(form.cleaned_data))  # type: ignore[attr-defined]
+        if not form.errors:
             messages.success(request, success)
             return redirect_to(result)
     return render(request, template, {**context, "form": form}, status=400 if form.errors else 200)

@@ -248,13 +248,10 @@ def participation(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
     if existing is not None and request.method == "GET":
         form.initial_from(existing)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.record_participation(plan, by=user, details=form.details())
-        except FieldErrors as error:
-            form.add_service_errors(error)
-        except CaseworkError as error:
-            form.add_error(None, str(error.message))
-        else:
+        form.call_service(
+            lambda: services.record_participation(plan, by=user, details=form.details())
+        )
+        if not form.errors:
             messages.success(request, _("Participation recorded."))
             return redirect("plans:detail", pk=case.pk, plan_pk=plan.pk)
     return _render_form(
@@ -373,13 +370,8 @@ def review(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
         initial={"reviewed_on": timezone.localdate()},
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            services.review_plan(plan, by=user, details=form.details())
-        except FieldErrors as error:
-            form.add_service_errors(error)
-        except CaseworkError as error:
-            form.add_error(None, str(error.message))
-        else:
+        form.call_service(lambda: services.review_plan(plan, by=user, details=form.details()))
+        if not form.errors:
             messages.success(request, _("Review recorded."))
             return redirect("plans:detail", pk=case.pk, plan_pk=plan.pk)
     return _render_form(

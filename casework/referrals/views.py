@@ -24,7 +24,7 @@ from casework.accounts.models import User
 from casework.accounts.roles import Perm, Role, Sensitive
 from casework.audit.log import record
 from casework.cases.models import Case
-from casework.core.errors import CaseworkError, FieldErrors
+from casework.core.errors import CaseworkError
 from casework.core.http import is_htmx
 from casework.referrals import imports, services
 from casework.referrals.forms import (
@@ -153,15 +153,12 @@ def organisation_form(request: HttpRequest, pk: int | None = None) -> HttpRespon
     instance = _organisation_or_404(pk) if pk is not None else None
     form = OrganisationForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
-        try:
-            saved = services.save_organisation(
+        saved = form.call_service(
+            lambda: services.save_organisation(
                 by=user, details=form.details(), organisation=instance
             )
-        except FieldErrors as error:
-            form.add_service_errors(error)
-        except CaseworkError as error:
-            form.add_error(None, str(error.message))
-        else:
+        )
+        if not form.errors:
             messages.success(request, _("Organisation saved."))
             return redirect("referrals:organisation", pk=saved.pk)
     return render(
@@ -185,13 +182,10 @@ def service_form(request: HttpRequest, organisation_pk: int, pk: int | None = No
             raise Http404(_("No such service."))
     form = ServiceForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.save_service(owner, by=user, details=form.details(), service=instance)
-        except FieldErrors as error:
-            form.add_service_errors(error)
-        except CaseworkError as error:
-            form.add_error(None, str(error.message))
-        else:
+        form.call_service(
+            lambda: services.save_service(owner, by=user, details=form.details(), service=instance)
+        )
+        if not form.errors:
             messages.success(request, _("Service saved."))
             return redirect("referrals:organisation", pk=owner.pk)
     return render(
@@ -278,13 +272,10 @@ def create(request: HttpRequest, case_pk: int) -> HttpResponse:
         initial={"service": request.GET.get("service")} if request.GET.get("service") else None,
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            referral = services.send_referral(case, by=user, details=form.details())
-        except FieldErrors as error:
-            form.add_service_errors(error)
-        except CaseworkError as error:
-            form.add_error(None, str(error.message))
-        else:
+        referral = form.call_service(
+            lambda: services.send_referral(case, by=user, details=form.details())
+        )
+        if not form.errors:
             messages.success(request, _("Referral sent."))
             return redirect("referrals:detail", case_pk=case.pk, pk=referral.pk)
     return render(
@@ -326,27 +317,37 @@ def detail(request: HttpRequest, case_pk: int, pk: int) -> HttpResponse:
     )
 
 
+def _apply_move(
+    request: HttpRequest, referral: Referral, *, by: User, success: str, invalid: str
+) -> None:
+    """Record a status change posted from the sender's or the partner's referral page."""
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, invalid)
+        return
+    try:
+        services.move_referral(
+            referral, to=form.cleaned_data["status"], by=by, comment=form.cleaned_data["comment"]
+        )
+    except CaseworkError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, success)
+
+
 @login_required
 @require_http_methods(["POST"])
 def move(request: HttpRequest, case_pk: int, pk: int) -> HttpResponse:
     user = _user(request)
     case = access.get_case_for_user(user, case_pk, write=True)
     referral = _case_referral(case, pk)
-    form = MoveForm(request.POST)
-    if form.is_valid():
-        try:
-            services.move_referral(
-                referral,
-                to=form.cleaned_data["status"],
-                by=user,
-                comment=form.cleaned_data["comment"],
-            )
-        except CaseworkError as error:
-            messages.error(request, str(error.message))
-        else:
-            messages.success(request, _("Referral updated."))
-    else:
-        messages.error(request, _("Choose what happened to the referral."))
+    _apply_move(
+        request,
+        referral,
+        by=user,
+        success=_("Referral updated."),
+        invalid=_("Choose what happened to the referral."),
+    )
     return redirect("referrals:detail", case_pk=case.pk, pk=referral.pk)
 
 
@@ -358,19 +359,16 @@ def not_needed(request: HttpRequest, case_pk: int) -> HttpResponse:
     need_code = (request.GET.get("need") or "").strip()
     form = NoReferralNeededForm(request.POST or None, need_code=need_code)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.record_no_referral_needed(
+        form.call_service(
+            lambda: services.record_no_referral_needed(
                 case,
                 by=user,
                 need_code=form.cleaned_data["need_code"],
                 reason=form.cleaned_data["reason"],
                 note=form.cleaned_data["note"],
             )
-        except FieldErrors as error:
-            form.add_service_errors(error)
-        except CaseworkError as error:
-            form.add_error(None, str(error.message))
-        else:
+        )
+        if not form.errors:
             messages.success(request, _("Recorded: no referral needed."))
             return redirect("cases:detail", pk=case.pk)
     return render(
@@ -448,19 +446,11 @@ def answer(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     access.require_perm(user, Perm.ANSWER_REFERRALS)
     referral = access.get_referral_for_user(user, pk, write=True)
-    form = MoveForm(request.POST)
-    if form.is_valid():
-        try:
-            services.move_referral(
-                referral,
-                to=form.cleaned_data["status"],
-                by=user,
-                comment=form.cleaned_data["comment"],
-            )
-        except CaseworkError as error:
-            messages.error(request, str(error.message))
-        else:
-            messages.success(request, _("Your answer was recorded."))
-    else:
-        messages.error(request, _("Choose your answer."))
+    _apply_move(
+        request,
+        referral,
+        by=user,
+        success=_("Your answer was recorded."),
+        invalid=_("Choose your answer."),
+    )
     return redirect("referrals:received", pk=referral.pk)
