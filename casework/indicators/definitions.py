@@ -25,6 +25,8 @@ MEASURES: dict[str, str] = {
     "surveyed": "percentage",  # persons of the denominator with a survey in the period
     "q3": "percentage",  # for the numerator: how they were involved (Q3 of the latest survey)
 }
+# Measures that hold every person of the numerator (the involved all answered a survey).
+CONTAIN_NUMERATOR = frozenset({"surveyed"})
 MHPSS_PROGRAMME = "MHPSS"
 
 CM_CHILDREN_YOUTH = "CM_CHILDREN_YOUTH"
@@ -151,6 +153,10 @@ class IndicatorSpec:
         return json.dumps(
             [self.period_semantics, self.population.get("cases")], sort_keys=True, default=str
         )
+
+    def denominator_key(self) -> str:
+        """Indicators with the same key count the same persons: their denominators are equal."""
+        return json.dumps([self.period_semantics, self.population], sort_keys=True, default=str)
 
     def allows(self, dimensions: tuple[str, ...]) -> bool:
         return not self.disaggregations or all(d in self.disaggregations for d in dimensions)

@@ -7,13 +7,14 @@ renders. Only aggregates ever reach this module: no name, no case reference.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from casework.indicators import suppression
-from casework.indicators.definitions import IndicatorSpec, load_specs
+from casework.indicators.definitions import CONTAIN_NUMERATOR, IndicatorSpec, load_specs
 from casework.indicators.dimensions import DIMENSIONS, spec_name
 from casework.indicators.periods import Period
 from casework.indicators.queries import Counts, Figures, GroupingSet, Key, count_persons
@@ -144,8 +145,18 @@ def build_report(
     singles = {(d,) for dimensions in by for d in dimensions}
     sets = sorted(singles | set(by), key=lambda s: (len(s), s))
     counts = count_persons(agency_id=agency_id, period=period, specs=specs, sets=sets)
+    # Indicators over the same persons publish the same denominators: were each suppressed on
+    # its own, one could show a cell that the other hides to protect a third, and the two
+    # together would give it back. They share one pattern of hidden cells instead.
+    sharing: dict[str, list[IndicatorSpec]] = defaultdict(list)
+    for spec in specs:
+        sharing[spec.denominator_key()].append(spec)
+    patterns: dict[str, Pattern] = {}
+    for members in sharing.values():
+        pattern = _pattern(members, counts, by=list(by), k=min_cell)
+        patterns.update((spec.code, pattern) for spec in members)
     indicators = [
-        _indicator_report(spec, counts, by=list(by), k=min_cell)
+        _indicator_report(spec, counts, patterns[spec.code], by=list(by), k=min_cell)
         for spec in sorted(specs, key=lambda s: s.code)
     ]
     return Report(
@@ -157,59 +168,97 @@ def build_report(
     )
 
 
+@dataclass
+class Pattern:
+    """Which cells are hidden, decided once for indicators that share a denominator."""
+
+    total_hidden: bool
+    # dimension → (every key published, the hidden ones)
+    one_way: dict[str, tuple[list[str], set[str]]] = field(default_factory=dict)
+    two_way: dict[GroupingSet, set[Key]] = field(default_factory=dict)
+
+
+_EMPTY = Figures()
+
+
+def _joint(
+    members: list[IndicatorSpec], counts: Counts, dimensions: GroupingSet, key: Key
+) -> tuple[int, ...]:
+    """Every figure the members publish for one cell: their numerators, then the persons."""
+    found = [counts[spec.code][dimensions].get(key, _EMPTY) for spec in members]
+    numerators = [f.numerator for spec, f in zip(members, found, strict=True) if spec.is_percentage]
+    return (*numerators, max(f.persons for f in found))
+
+
+def _pattern(
+    members: list[IndicatorSpec], counts: Counts, *, by: list[GroupingSet], k: int
+) -> Pattern:
+    total = _joint(members, counts, (), ())
+    # One-way tables are decided first and on their own, so each reads the same whatever else
+    # the report holds; two-way tables then take them as fixed margins.
+    pattern = Pattern(total_hidden=suppression.needs_primary(total, k))
+    cells_of: dict[str, dict[str, tuple[int, ...]]] = {}
+    for dimension in sorted({d for dimensions in by for d in dimensions}):
+        keys = {key for spec in members for key in counts[spec.code][(dimension,)]}
+        cells = {key[0]: _joint(members, counts, (dimension,), key) for key in keys}
+        hidden, _total_hidden = suppression.one_way(cells, total=total, k=k)
+        cells_of[dimension] = cells
+        pattern.one_way[dimension] = (_sorted_keys(dimension, list(cells)), hidden)
+    for dimensions in by:
+        if len(dimensions) != 2:
+            continue
+        first, second = dimensions
+        (rows, hidden_rows), (columns, hidden_columns) = (
+            pattern.one_way[first],
+            pattern.one_way[second],
+        )
+        pair_cells = {
+            (row, column): _joint(members, counts, dimensions, (row, column))
+            for row in rows
+            for column in columns
+        }
+        pattern.two_way[dimensions] = suppression.two_way(
+            pair_cells,
+            rows=cells_of[first],
+            columns=cells_of[second],
+            hidden_rows=hidden_rows,
+            hidden_columns=hidden_columns,
+            total=total,
+            total_hidden=pattern.total_hidden,
+            k=k,
+        )
+    return pattern
+
+
 def _indicator_report(
-    spec: IndicatorSpec, counts: Counts, *, by: list[GroupingSet], k: int
+    spec: IndicatorSpec, counts: Counts, pattern: Pattern, *, by: list[GroupingSet], k: int
 ) -> IndicatorReport:
     figures = counts[spec.code]
     total_figures = figures[()].get((), None) or Figures()
-    total = Row((), _figures(spec, total_figures))
-    # One-way tables are decided first and on their own, so each reads the same whatever else
-    # the report holds; two-way tables then take them as fixed margins.
-    one_way: dict[str, tuple[dict[str, tuple[int, ...]], set[str]]] = {}
-    total_hidden = suppression.needs_primary(total.figures, k)
-    for dimensions in by:
-        for dimension in dimensions:
-            if dimension in one_way:
-                continue
-            cells = {key[0]: _figures(spec, f) for key, f in figures[(dimension,)].items()}
-            hidden, total_hidden = suppression.one_way(cells, total=total.figures, k=k)
-            one_way[dimension] = (cells, hidden)
-    total.suppressed = total_hidden
+    total = Row((), _figures(spec, total_figures), pattern.total_hidden)
     report = IndicatorReport(spec=spec, total=total)
     for dimensions in by:
         if not spec.allows(dimensions):
             continue
         if len(dimensions) == 1:
             (dimension,) = dimensions
-            cells, hidden = one_way[dimension]
+            keys, hidden = pattern.one_way[dimension]
             report.by[dimensions] = [
-                Row((key,), cells[key], key in hidden)
-                for key in _sorted_keys(dimension, list(cells))
+                Row((key,), _figures(spec, figures[dimensions].get((key,), _EMPTY)), key in hidden)
+                for key in keys
             ]
             continue
-        first, second = dimensions
-        rows, hidden_rows = one_way[first]
-        columns, hidden_columns = one_way[second]
-        zero = (0, 0) if spec.is_percentage else (0,)
-        pair_cells = {
-            (row, column): _figures(spec, figures[dimensions][(row, column)])
-            if (row, column) in figures[dimensions]
-            else zero
-            for row in _sorted_keys(first, list(rows))
-            for column in _sorted_keys(second, list(columns))
-        }
-        hidden_pairs = suppression.two_way(
-            pair_cells,
-            rows=rows,
-            columns=columns,
-            hidden_rows=hidden_rows,
-            hidden_columns=hidden_columns,
-            total=total.figures,
-            total_hidden=total_hidden,
-            k=k,
-        )
+        rows, _hidden_rows = pattern.one_way[dimensions[0]]
+        columns, _hidden_columns = pattern.one_way[dimensions[1]]
+        hidden_pairs = pattern.two_way[dimensions]
         report.by[dimensions] = [
-            Row(key, cell, key in hidden_pairs) for key, cell in pair_cells.items()
+            Row(
+                (row, column),
+                _figures(spec, figures[dimensions].get((row, column), _EMPTY)),
+                (row, column) in hidden_pairs,
+            )
+            for row in rows
+            for column in columns
         ]
     _add_measures(report, total_figures, k=k)
     return report
@@ -237,8 +286,12 @@ def _add_measures(report: IndicatorReport, figures: Figures, *, k: int) -> None:
     for name, value in values.items():
         if name in ("open", "closed") and "open" in values and "closed" in values:
             continue
-        # Its complement among the persons counted is a count of persons too.
-        if suppression.is_small(value, k) or suppression.is_small(persons - value, k):
+        # Its complement among the persons counted is a count of persons too, and so is what
+        # it holds beyond the numerator when it contains it (everyone involved was surveyed).
+        implied = [persons - value]
+        if name in CONTAIN_NUMERATOR:
+            implied.append(value - figures.numerator)
+        if suppression.is_small(value, k) or any(suppression.is_small(n, k) for n in implied):
             hidden.add(name)
     report.measures = {
         name: None if hidden_total or name in hidden else value for name, value in values.items()

@@ -40,12 +40,16 @@ def is_small(count: int, k: int) -> bool:
 
 
 def needs_primary(figures: tuple[int, ...], k: int) -> bool:
-    """(count,) or (numerator, denominator): is any count this row publishes or implies small?"""
-    if len(figures) == 1:
-        return is_small(figures[0], k)
-    numerator, denominator = figures
-    return (
-        is_small(numerator, k) or is_small(denominator, k) or is_small(denominator - numerator, k)
+    """Is any count a row publishes or implies small?
+
+    `figures` is (count,) for a count, (numerator, denominator) for a percentage, or
+    (numerator, numerator, ..., denominator) for indicators that share their denominator and are
+    therefore suppressed together: every numerator, the denominator and each numerator's
+    complement in it are counts of persons.
+    """
+    *numerators, denominator = figures
+    return is_small(denominator, k) or any(
+        is_small(numerator, k) or is_small(denominator - numerator, k) for numerator in numerators
     )
 
 
@@ -177,7 +181,7 @@ def protect(problem: Problem) -> set[Name]:
 # --- the tables reports publish ----------------------------------------------------------------------
 
 
-Figures = tuple[int, ...]  # (count,) or (numerator, denominator)
+Figures = tuple[int, ...]  # (count,), (numerator, denominator) or (numerators..., denominator)
 
 
 def _weight(figures: Figures) -> int:

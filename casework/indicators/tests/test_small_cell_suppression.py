@@ -262,3 +262,110 @@ def test_a_hidden_percentage_row_keeps_numerator_denominator_and_difference_hidd
     for key, figures in cells.items():
         if suppression.needs_primary(figures, k):
             assert key in hidden
+
+
+# --- two indicators over the same persons ----------------------------------------------------------
+
+
+def _shared_denominator_report(cells: dict, k: int):
+    """Two percentage indicators over the same persons (INDIVIDUAL_PLAN and PARTICIPATION are)."""
+    from casework.indicators.definitions import IndicatorSpec
+    from casework.indicators.queries import Figures
+    from casework.indicators.report import _indicator_report, _pattern
+
+    specs = [
+        IndicatorSpec(code=code, kind="percentage", period_semantics="in_case_management")
+        for code in ("A", "B")
+    ]
+    counts: dict = {}
+    for index, spec in enumerate(specs):
+        slices = {
+            (key,): Figures(persons=den, numerator=nums[index])
+            for key, (den, *nums) in cells.items()
+        }
+        total = Figures()
+        for figures in slices.values():
+            total.add(figures)
+        counts[spec.code] = {(): {(): total}, ("sex",): slices}
+    pattern = _pattern(specs, counts, by=[("sex",)], k=k)
+    return [_indicator_report(spec, counts, pattern, by=[("sex",)], k=k) for spec in specs]
+
+
+def _implied_recoverable(equations: list[dict], unknowns: list, probe: dict) -> bool:
+    """Do the equations pin down the linear combination `probe` of the unknowns?"""
+    index = {name: i for i, name in enumerate(unknowns)}
+    matrix = [
+        [Fraction(eq.get(name, 0)) for name in unknowns]
+        for eq in equations
+        if any(n in index for n in eq)
+    ]
+    vector = [Fraction(probe.get(name, 0)) for name in unknowns]
+    if not any(vector):
+        return True
+    base = _rank(matrix) if matrix else 0
+    return (_rank([*matrix, vector]) if matrix else 1) == base
+
+
+def test_indicators_over_the_same_persons_hide_the_same_cells():
+    # "other" has 3 persons: hidden in both. Alone, A would protect it with "unknown" (its own
+    # small numerator there) and B with "male"; A's male and B's unknown denominators would
+    # then give "other" back. Suppressed together, both hide the same cells.
+    cells = {"female": (30, 20, 10), "male": (12, 6, 2), "other": (3, 1, 1), "unknown": (9, 2, 6)}
+    a, b = _shared_denominator_report(cells, k=5)
+    hidden_a = {row.key for row in a.by[("sex",)] if row.suppressed}
+    hidden_b = {row.key for row in b.by[("sex",)] if row.suppressed}
+    assert ("other",) in hidden_a
+    assert hidden_a == hidden_b
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(small_counts, small_counts, small_counts).map(
+            lambda t: (max(t), min(t[0], t[1]) if max(t) else 0, min(t[1], t[2]) if max(t) else 0)
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    k=st.integers(min_value=2, max_value=6),
+)
+def test_no_small_count_can_be_recovered_by_combining_two_indicators_over_the_same_persons(rows, k):
+    cells = {f"key{n}": row for n, row in enumerate(rows) if row[0]}
+    if not cells:
+        return
+    reports = _shared_denominator_report(cells, k)
+    # Unknowns: every figure some indicator hides. A denominator published by either is known.
+    unknowns: list = []
+    equations: list[dict] = []
+    published_den = {
+        row.key[0] for report in reports for row in report.by[("sex",)] if not row.suppressed
+    }
+    for key in cells:
+        if key not in published_den:
+            unknowns.append(("den", key))
+    for index, report in enumerate(reports):
+        for row in report.by[("sex",)]:
+            if row.suppressed:
+                unknowns.append(("num", index, row.key[0]))
+        if report.total.suppressed:
+            return  # nothing is published at all
+        equations.append({("num", index, key): 1 for key in cells})
+    equations.append({("den", key): 1 for key in cells})
+    known = set(unknowns)
+    reduced = [{n: c for n, c in eq.items() if n in known} for eq in equations]
+    for key, (den, *nums) in cells.items():
+        probes = [({("den", key): 1}, den)]
+        for index, num in enumerate(nums):
+            probes.append(({("num", index, key): 1}, num))
+            probes.append(({("den", key): 1, ("num", index, key): -1}, den - num))
+        for probe, value in probes:
+            if 0 < value < k:
+                hidden_probe = {n: c for n, c in probe.items() if n in known}
+                # A small count is never published, nor can it be worked out.
+                assert hidden_probe, (key, probe, cells)
+                unknown_order = sorted(known, key=repr)
+                assert not _implied_recoverable(reduced, unknown_order, hidden_probe), (
+                    key,
+                    probe,
+                    cells,
+                )
