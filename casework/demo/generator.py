@@ -1,9 +1,11 @@
-"""Invented demo data: an agency, two teams, one user per role and N cases with their history.
+"""Invented demo data: an agency, teams of eight, one user per role and N cases with their history.
 
 Cases are written in bulk (batches of rows, not one service call each) so that the same code fills
 a laptop demo with 500 cases in seconds and a benchmark database with 1,000,000 in minutes. The
 rows are the same ones the services write: person (encrypted, blind-indexed), case, transitions,
-consent and notes, so every screen, timeline and indicator works on them.
+consent, notes, the case plan (mostly individual, a few copied or written for a group, as seed
+001 warns) and participation surveys (seed 000), so every screen, timeline and indicator works
+on them.
 """
 
 from __future__ import annotations
@@ -37,8 +39,11 @@ from casework.cases.models import (
 )
 from casework.cases.services import case_reference, person_reference
 from casework.core.bulk import insert_rows, reserve_ids, reset_sequences
+from casework.core.text import fold_hash
 from casework.demo import names
+from casework.feedback.models import ParticipationSurvey
 from casework.people.models import MobilityStatus, Person, PersonNameIndex, Sex, YesNoUnknown
+from casework.plans.models import CasePlan
 from casework.reference.models import Location, Programme, ProtectionConcern
 from casework.reference.services import add_location
 from casework.vault import blind
@@ -47,6 +52,8 @@ AGENCY_CODE = "AGY"
 PARTNER_CODE = "PRT"
 BATCH = 5000
 CASES_PER_CASEWORKER = 40
+# Seed 004: a supervisor oversees a team of about eight caseworkers.
+TEAM_SIZE = 8
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,7 @@ def ensure_setup(*, password: str, caseworkers: int = 2) -> DemoSetup:
     )
     agencies = {a.code: a for a in Agency.objects.filter(code__in=[AGENCY_CODE, PARTNER_CODE])}
     teams = [Team.objects.get_or_create(agency=agency, name=name)[0] for name in TEAM_NAMES]
+    teams += list(Team.objects.filter(agency=agency, name__startswith="Team ").order_by("name"))
     for adm1_code, adm1_name, children in LOCATIONS:
         parent = Location.objects.filter(code=adm1_code).first() or add_location(
             code=adm1_code, name=adm1_name
@@ -127,9 +135,14 @@ def ensure_setup(*, password: str, caseworkers: int = 2) -> DemoSetup:
         )
         users[spec.username] = user
 
-    # Extra caseworkers so that large demos keep caseloads realistic (seed 004: about 9 to 40).
+    # Extra caseworkers so that large demos keep caseloads realistic (seed 004: about 9 to 40
+    # cases each), in teams of eight: amina's and omar's teams first, then new teams, each with
+    # its own supervisor.
     named = [users["amina"], users["omar"]]
     extra_needed = max(0, caseworkers - len(named))
+    team_count = max(len(teams), -(-caseworkers // TEAM_SIZE))
+    if team_count > len(teams):
+        _add_teams(agency, teams, team_count, hashed)
     existing = list(
         User.objects.filter(
             username__startswith="cw", role=Role.CASEWORKER, agency=agency
@@ -146,7 +159,7 @@ def ensure_setup(*, password: str, caseworkers: int = 2) -> DemoSetup:
                     last_name=f"{number:05d}",
                     role=Role.CASEWORKER,
                     agency=agency,
-                    team=teams[number % len(teams)],
+                    team=teams[team_of(number) % len(teams)],
                     password=hashed,
                 )
                 for number in range(start, start + missing)
@@ -159,6 +172,44 @@ def ensure_setup(*, password: str, caseworkers: int = 2) -> DemoSetup:
             ).order_by("username")[:extra_needed]
         )
     return DemoSetup(agency=agency, teams=teams, caseworkers=named + existing, users=users)
+
+
+def team_of(number: int) -> int:
+    """The team (index) of extra caseworker `number` (1, 2, ...): seven join amina in the first
+    team, seven join omar in the second, then eight to a team."""
+    first = TEAM_SIZE - 1
+    if number <= 2 * first:
+        return (number - 1) // first
+    return 2 + (number - 2 * first - 1) // TEAM_SIZE
+
+
+def _add_teams(agency: Agency, teams: list[Team], count: int, hashed: str) -> None:
+    """Teams from `len(teams) + 1` to `count`, each with a supervisor (`sv00003`, ...)."""
+    numbers = range(len(teams) + 1, count + 1)
+    Team.objects.bulk_create(
+        [Team(agency=agency, name=f"Team {number:05d}") for number in numbers], batch_size=BATCH
+    )
+    created = list(
+        Team.objects.filter(agency=agency, name__in=[f"Team {n:05d}" for n in numbers]).order_by(
+            "name"
+        )
+    )
+    User.objects.bulk_create(
+        [
+            User(
+                username=f"sv{number:05d}",
+                first_name="Supervisor",
+                last_name=f"{number:05d}",
+                role=Role.SUPERVISOR,
+                agency=agency,
+                team=team,
+                password=hashed,
+            )
+            for number, team in zip(numbers, created, strict=True)
+        ],
+        batch_size=BATCH,
+    )
+    teams.extend(created)
 
 
 @dataclass
@@ -258,6 +309,8 @@ def generate_cases(
         transitions: list[dict[str, Any]] = []
         consents: list[dict[str, Any]] = []
         case_notes: list[dict[str, Any]] = []
+        plans: list[dict[str, Any]] = []
+        surveys: list[dict[str, Any]] = []
         for offset in range(size):
             programme = rng.choice(programmes)
             identified = now - datetime.timedelta(
@@ -370,6 +423,16 @@ def generate_cases(
                         "updated_at": registered,
                     }
                 )
+            planned = next((at for s, at in story.steps if s == Status.PLANNED), None)
+            plan = _plan(rng, given, planned) if planned else None
+            if plan is not None:
+                plans.append({"case_id": cid, "created_by_id": by, **plan})
+                cases[-1].update(plan_fold_hash=plan["fold_hash"], plan_is_group=plan["is_group"])
+                surveyed = _survey(rng, planned.date(), now.date())
+                if surveyed is not None:
+                    # Asked by the supervisor rather than the client's own caseworker.
+                    asker = supervisor.pk if supervisor else None
+                    surveys.append({"case_id": cid, "surveyed_by_id": asker, **surveyed})
             if notes and len(story.steps) > 2:
                 for _step, at in story.steps[2:4]:
                     case_notes.append(
@@ -390,11 +453,64 @@ def generate_cases(
             insert_rows(Transition, transitions)
             insert_rows(Consent, consents)
             insert_rows(CaseNote, case_notes)
+            insert_rows(CasePlan, plans)
+            insert_rows(ParticipationSurvey, surveys)
             _save_counters(agency, {0: next_person - 1, **counters})
         written += size
         yield written
-    reset_sequences([Person, PersonNameIndex, Case, Transition, Consent, CaseNote])
+    reset_sequences([Person, PersonNameIndex, Case, Transition, Consent, CaseNote, CasePlan])
     record("demo.generated", by=None, agency_id=agency.pk, data={"cases": count, "seed": seed})
+
+
+def _plan(rng: random.Random, given: str, planned: datetime.datetime) -> dict[str, Any]:
+    """A plan as written: mostly the person's own goals and details, sometimes copied or a
+    group's (seed 001: what INDIVIDUAL_PLAN must not count)."""
+    draw = rng.random()
+    is_group = draw < 0.02
+    if is_group:
+        text = names.GROUP_PLAN
+    elif draw < 0.05:
+        text = names.COPIED_PLAN
+    else:
+        goals = rng.sample(names.PLAN_GOALS, rng.randint(2, 4))
+        review = planned.date() + datetime.timedelta(days=rng.randint(14, 60))
+        text = (
+            f"{given}'s goals: "
+            + "; ".join(goals)
+            + f". Next review on {review.isoformat()} at contact point {rng.randint(1, 99_999)}."
+        )
+    return {
+        "version": 1,
+        "status": CasePlan.Status.APPROVED,
+        "planned_on": planned.date(),
+        "text": text,
+        "fold_hash": fold_hash(text),
+        "is_group": is_group,
+        "created_at": planned,
+        "updated_at": planned,
+    }
+
+
+def _survey(
+    rng: random.Random, planned: datetime.date, today: datetime.date
+) -> dict[str, Any] | None:
+    """The participation survey (seed 000) of about half the planned cases, a few weeks on."""
+    surveyed_on = planned + datetime.timedelta(days=rng.randint(7, 90))
+    if surveyed_on > today or rng.random() < 0.5:
+        return None
+    aware = rng.random() < 0.85
+    involved = aware and rng.random() < 0.8
+    return {
+        "surveyed_on": surveyed_on,
+        "q1_aware": aware,
+        "q2_involved": involved if aware else None,  # asked only after a yes to Q1
+        "q3_expressed_needs": involved and rng.random() < 0.7,
+        "q3_chose_services": involved and rng.random() < 0.4,
+        "q3_set_goals": involved and rng.random() < 0.4,
+        "q3_agreed_plan": involved and rng.random() < 0.6,
+        "q3_declined_services": involved and rng.random() < 0.05,
+        "q3_other": involved and rng.random() < 0.03,
+    }
 
 
 def _save_counters(agency: Agency, counters: dict[int, int]) -> None:

@@ -110,3 +110,22 @@ NOTES = [
     "Accompanied the client to the health centre.",
     "Follow-up call: school enrolment completed, uniform still needed.",
 ]
+
+# Goals a case plan may hold; a plan picks a few and adds its own details (seed 003).
+PLAN_GOALS = [
+    "Re-enrol in school before the next term",
+    "Find a safe place to stay with a relative",
+    "Obtain a birth certificate",
+    "Attend counselling sessions every week",
+    "Join the livelihoods training",
+    "Receive medical care at the health centre",
+    "Trace the family and prepare reunification",
+    "Get legal advice on the residence permit",
+    "Open a savings account",
+    "Agree a safety plan with the caregiver",
+    "Join the women's group on Thursdays",
+    "Receive cash assistance for three months",
+]
+# A plan copied from one case to the next, and one written for a group: what seed 001 warns of.
+COPIED_PLAN = "Psychosocial support and follow-up as needed."
+GROUP_PLAN = "Group sessions on safety and wellbeing, twice a month."

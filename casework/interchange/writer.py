@@ -1,4 +1,4 @@
-"""Writing checked rows: new rows through COPY or `executemany` (bulkload.load_rows), changed
+"""Writing checked rows: new rows through COPY or `executemany` (core.bulk.insert_rows), changed
 rows through `bulk_update`, lookups loaded once. Runs inside the import's transaction.
 
 New records are built as attribute bags named like the model's columns rather than as model
@@ -31,9 +31,9 @@ from casework.cases.models import (
     Status,
     Transition,
 )
+from casework.core.bulk import insert_rows
 from casework.core.text import fold_hash
 from casework.feedback.models import ParticipationSurvey
-from casework.interchange.bulkload import load_rows
 from casework.interchange.models import ExtraValues
 from casework.interchange.validation import CaseRow, Checked
 from casework.people.models import Person, PersonNameIndex, age_on
@@ -285,7 +285,7 @@ class Writer:
                     if before[-2:] != after[-2:]:
                         renamed.append(person)
             self.people[key] = person
-        load_rows(Person, [person.row() for person in created])
+        insert_rows(Person, [person.row() for person in created])
         _read_back_ids(Person, created)
         if changed:
             Person.objects.bulk_update(changed, [*PERSON_FIELDS, "updated_at"], batch_size=BATCH)
@@ -294,7 +294,7 @@ class Writer:
             old = [p.pk for p in renamed if not isinstance(p, _Bag)]
             for chunk in _chunks(old):
                 PersonNameIndex.objects.filter(person_id__in=chunk).delete()
-            load_rows(
+            insert_rows(
                 PersonNameIndex,
                 [
                     {"person_id": p.pk, "kind": kind, "digest": digest}
@@ -360,7 +360,7 @@ class Writer:
                 changed.append(case)
             else:
                 unchanged += 1
-        load_rows(Case, [case.row() for case in created])
+        insert_rows(Case, [case.row() for case in created])
         _read_back_ids(Case, created)
         if changed:
             Case.objects.bulk_update(
@@ -451,7 +451,7 @@ class Writer:
                         "reason": reopened if to_status == Status.REOPENED else "",
                     }
                 )
-        load_rows(Transition, rows)
+        insert_rows(Transition, rows)
         self.counts["transitions_created"] = len(rows)
 
     def _consents(
@@ -476,7 +476,7 @@ class Writer:
                     "recorded_by_id": case.caseworker_id or self.actor_id(),
                 }
             )
-        load_rows(Consent, rows)
+        insert_rows(Consent, rows)
         self.counts["consents_created"] = len(rows)
 
     def _plans(self, plans: list[tuple[Any, CaseRow]], current: dict[int, CasePlan]) -> None:
@@ -503,7 +503,7 @@ class Writer:
                     "is_group": case.plan_is_group,
                 }
             )
-        load_rows(CasePlan, rows)
+        insert_rows(CasePlan, rows)
         self.counts["plans_created"] = len(rows)
 
     # --- surveys and extra columns --------------------------------------------------------------
@@ -545,7 +545,7 @@ class Writer:
                 self.counts["surveys_unchanged"] += 1
             if held is not None:
                 self.survey_ids[row.line] = held.pk
-        load_rows(ParticipationSurvey, created)
+        insert_rows(ParticipationSurvey, created)
         if changed:
             ParticipationSurvey.objects.bulk_update(
                 changed, [*SURVEY_FIELDS, "updated_at"], batch_size=BATCH
@@ -601,7 +601,7 @@ class Writer:
                 if merged != kept.values:
                     kept.values = merged
                     changed.append(kept)
-        load_rows(ExtraValues, created)
+        insert_rows(ExtraValues, created)
         if changed:
             ExtraValues.objects.bulk_update(
                 changed, ["values_json", "updated_at"], batch_size=BATCH

@@ -75,3 +75,51 @@ def test_demo_people_are_encrypted_and_searchable_and_new_cases_follow_on(
         consent=services.ConsentDetails(receive_services=True),
     )
     assert case.pk > max(Case.objects.exclude(pk=case.pk).values_list("pk", flat=True))
+
+
+def test_large_demos_put_caseworkers_in_teams_of_eight_each_with_a_supervisor(db: Any) -> None:
+    from casework.accounts.models import Team, User
+    from casework.accounts.roles import Role
+    from casework.demo.generator import TEAM_SIZE, ensure_setup
+
+    setup = ensure_setup(password="casework-demo-2026", caseworkers=40)
+    assert len(setup.caseworkers) == 40
+    sizes = (
+        User.objects.filter(role=Role.CASEWORKER, agency=setup.agency)
+        .values("team")
+        .annotate(n=Count("id"))
+    )
+    assert {row["n"] for row in sizes} == {TEAM_SIZE}
+    assert Team.objects.filter(agency=setup.agency).count() == 40 // TEAM_SIZE
+    for team in Team.objects.filter(agency=setup.agency):
+        assert team.members.filter(role=Role.SUPERVISOR).count() == 1
+    # Running it again adds nobody.
+    ensure_setup(password="casework-demo-2026", caseworkers=40)
+    assert User.objects.filter(role=Role.CASEWORKER, agency=setup.agency).count() == 40
+
+
+def test_planned_cases_have_a_plan_mostly_their_own_and_some_answered_a_survey(db: Any) -> None:
+    from casework.feedback.models import ParticipationSurvey
+    from casework.plans.models import CasePlan
+
+    _demo("--cases", "400", "--seed", "5")
+    planned = Case.objects.exclude(planned_on=None)
+    assert planned.count() == CasePlan.objects.count() > 100
+    # The case carries its plan's fold hash (what INDIVIDUAL_PLAN compares), the plan its text.
+    mismatched = planned.exclude(plans__fold_hash=F("plan_fold_hash"))
+    assert not mismatched.exists()
+    shared = (
+        Case.objects.exclude(plan_fold_hash="")
+        .values("plan_fold_hash")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+    )
+    copies = sum(row["n"] for row in shared)
+    assert 0 < copies < planned.count() * 0.15
+    assert CasePlan.objects.filter(is_group=True).exists()
+    surveys = ParticipationSurvey.objects.all()
+    assert surveys.exists()
+    assert not surveys.filter(surveyed_on__lt=F("case__planned_on")).exists()
+    # Q2 is asked only after a yes to Q1.
+    assert not surveys.filter(q1_aware=False).exclude(q2_involved=None).exists()
+    assert not surveys.filter(q1_aware=True, q2_involved=None).exists()
