@@ -67,6 +67,25 @@ def writable_cases(user: Any) -> CaseQuerySet:
     return Case.objects.writable_by(user)
 
 
+def may_write(user: Any, case: Case) -> bool:
+    """May `user` change `case`, a case already loaded? The same rule as `case_scope(write=True)`,
+    read off the loaded row where it can be (a caseworker's own case, a supervisor's team), so
+    that a page shows its forms without asking the database again."""
+    if not _active(user) or case.agency_id != user.agency_id:
+        return False
+    if user.role == Role.CASEWORKER:
+        if case.caseworker_id == user.pk:
+            return True
+        from casework.cases.models import CaseGrant
+
+        return CaseGrant.objects.filter(
+            user_id=user.pk, case_id=case.pk, revoked_at=None, can_write=True
+        ).exists()
+    if user.role == Role.SUPERVISOR and user.team_id:
+        return bool(case.team_id == user.team_id)
+    return False
+
+
 def get_case_for_user(user: Any, case_id: Any, *, write: bool = False) -> Case:
     """The case, if `user` may read it (or write it); otherwise the same 404 as for no case.
 

@@ -52,7 +52,7 @@ def _shown_answers(assessment, show_free_text: bool) -> list[dict]:  # type: ign
 @login_required
 def history(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk)
-    can_write = access.writable_cases(request.user).filter(pk=case.pk).exists()
+    can_write = access.may_write(request.user, case)
     return render(
         request,
         "assessments/history.html",

@@ -260,7 +260,7 @@ def _person(case: Case, user: User) -> dict[str, Any]:
 
 
 def _detail(case: Case, user: User) -> dict[str, Any]:
-    can_write = access.writable_cases(user).filter(pk=case.pk).exists()
+    can_write = access.may_write(user, case)
     return _summary(case, user) | {
         "version": case.version,
         "identification_source": case.identification_source,

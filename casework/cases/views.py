@@ -104,7 +104,7 @@ def register(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     case = access.get_case_for_user(user, pk)
-    can_write = access.writable_cases(user).filter(pk=case.pk).exists()
+    can_write = access.may_write(user, case)
     context = {
         "case": case,
         "events": case_timeline(case),

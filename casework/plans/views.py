@@ -176,7 +176,7 @@ def detail(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
     user = _user(request)
     case = access.get_case_for_user(user, pk)
     plan = _plan(case, plan_pk)
-    can_write = access.writable_cases(user).filter(pk=case.pk).exists()
+    can_write = access.may_write(user, case)
     versions = list(case.plans.only("pk", "version", "status", "planned_on").order_by("-version"))
     current = versions[0].pk == plan.pk
     goals = list(

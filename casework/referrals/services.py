@@ -408,7 +408,7 @@ def send_referral(case: Case, *, by: User, details: ReferralDetails) -> Referral
     refused attempt stays on record.
     """
     _require(by, Perm.WORK_ON_CASES)
-    if not access.writable_cases(by).filter(pk=case.pk).exists():
+    if not access.may_write(by, case):
         raise NotAllowed(_("You cannot refer this case."))
     information = _validate_referral(case, details)
     with transaction.atomic():
@@ -535,7 +535,7 @@ def record_no_referral_needed(
 ) -> NoReferralNeeded:
     """A need that calls for no referral, with one of the seed's reasons."""
     _require(by, Perm.WORK_ON_CASES)
-    if not access.writable_cases(by).filter(pk=case.pk).exists():
+    if not access.may_write(by, case):
         raise NotAllowed(_("You cannot change this case."))
     errors: dict[str, list[str]] = {}
     try:

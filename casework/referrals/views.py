@@ -298,7 +298,7 @@ def detail(request: HttpRequest, case_pk: int, pk: int) -> HttpResponse:
     user = _user(request)
     case = access.get_case_for_user(user, case_pk)
     referral = _case_referral(case, pk)
-    can_write = access.writable_cases(user).filter(pk=case.pk).exists()
+    can_write = access.may_write(user, case)
     return render(
         request,
         "referrals/detail.html",
