@@ -624,6 +624,9 @@ def transition_case(
         worklist.on_case_registered(case, by=by)
     elif to == Status.CLOSED:
         worklist.on_case_closed(case, by=by)
+        from casework.referrals.services import cancel_unanswered
+
+        cancel_unanswered(case, by=by, reason=_("The case was closed."))
     return transition
 
 

@@ -316,6 +316,9 @@ def decide_transfer(
         CaseGrant.objects.filter(case=case, revoked_at=None).update(revoked_at=now)
         Assignment.objects.create(case=case, from_user=None, to_user=holder, by=by, at=now)
         transfer.status = TransferRequest.Status.ACCEPTED
+        from casework.referrals.services import cancel_unanswered
+
+        cancel_unanswered(case, by=by, reason=_("The case was transferred to another agency."))
     else:
         if not comment.strip():
             raise FieldErrors({"comment": [_("Say why the transfer is refused.")]})

@@ -482,10 +482,7 @@ def _may_move(referral: Referral, by: User, to: str) -> bool:
             and agency_id == by.agency_id
         )
     # The sending side records an answer given by phone or e-mail, and alone may cancel.
-    return (
-        by.has_casework_perm(Perm.WORK_ON_CASES)
-        and access.writable_cases(by).filter(pk=referral.case_id).exists()
-    )
+    return by.has_casework_perm(Perm.WORK_ON_CASES) and access.may_write(by, referral.case)
 
 
 def move_referral(referral: Referral, *, to: str, by: User, comment: str = "") -> ReferralEvent:
@@ -527,6 +524,49 @@ def move_referral(referral: Referral, *, to: str, by: User, comment: str = "") -
     for name, value in changes.items():
         setattr(referral, name, value)
     return event
+
+
+def cancel_unanswered(case: Case, *, by: User, reason: str) -> int:
+    """Cancel the case's referrals that no partner has answered yet (the case was closed or
+    handed to another agency): the partner's inbox then shows them as cancelled rather than as
+    work to take on. Accepted referrals stay: the service may be under way and its outcome is
+    still recorded. One event row and one audit entry per referral; returns how many."""
+    waiting = list(Referral.objects.filter(case_id=case.pk, status=Referral.Status.SENT))
+    if not waiting:
+        return 0
+    now = timezone.now()
+    with transaction.atomic():
+        Referral.objects.filter(pk__in=[r.pk for r in waiting], status=Referral.Status.SENT).update(
+            status=Referral.Status.CANCELLED, updated_at=now
+        )
+        ReferralEvent.objects.bulk_create(
+            [
+                ReferralEvent(
+                    referral=referral,
+                    status=Referral.Status.CANCELLED,
+                    at=now,
+                    by=by,
+                    comment=reason,
+                )
+                for referral in waiting
+            ]
+        )
+        close_tasks = _worklist("close_tasks")
+        for referral in waiting:
+            if close_tasks is not None:
+                close_tasks(case, kinds=[OVERDUE_TASK], by=by, source=referral)
+            record(
+                "referrals.referral.cancelled",
+                by=by,
+                target=referral,
+                case_id=case.pk,
+                data={
+                    "from": Referral.Status.SENT,
+                    "to": Referral.Status.CANCELLED,
+                    "automatic": True,
+                },
+            )
+    return len(waiting)
 
 
 @transaction.atomic
