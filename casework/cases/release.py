@@ -53,27 +53,61 @@ def covering_consent(
     on: datetime.date | None = None,
 ) -> tuple[Consent, ConsentRecipient] | None:
     """The active consent and named recipient that cover this release, if any (two queries)."""
+    return covering_consents(
+        [case.pk],
+        organisation_code=organisation_code,
+        organisation_name=organisation_name,
+        purpose=purpose,
+        information=information,
+        on=on,
+    ).get(case.pk)
+
+
+CHUNK = 2000
+
+
+def covering_consents(
+    case_ids: Iterable[int],
+    *,
+    organisation_code: str = "",
+    organisation_name: str = "",
+    purpose: str,
+    information: Iterable[str] = (),
+    on: datetime.date | None = None,
+) -> dict[int, tuple[Consent, ConsentRecipient]]:
+    """For each case whose consent covers the release: the consent and named recipient (the most
+    recent consent first). Two queries per 2,000 cases, however many cases."""
     day = on or timezone.localdate()
     wanted = set(information)
-    consents = (
-        Consent.objects.filter(case=case, withdrawn_on=None, given_on__lte=day)
-        .prefetch_related(Prefetch("recipients", queryset=ConsentRecipient.objects.order_by("id")))
-        .order_by("-given_on", "-id")
-    )
-    for consent in consents:
-        if purpose == ReleasePurpose.REFERRAL and not consent.share_for_referral:
-            continue
-        for recipient in consent.recipients.all():
-            if recipient.purpose != purpose:
+    ids = sorted(set(case_ids))
+    found: dict[int, tuple[Consent, ConsentRecipient]] = {}
+    for start in range(0, len(ids), CHUNK):
+        consents = (
+            Consent.objects.filter(
+                case_id__in=ids[start : start + CHUNK], withdrawn_on=None, given_on__lte=day
+            )
+            .prefetch_related(
+                Prefetch("recipients", queryset=ConsentRecipient.objects.order_by("id"))
+            )
+            .order_by("case_id", "-given_on", "-id")
+        )
+        for consent in consents:
+            if consent.case_id in found:
                 continue
-            if recipient.valid_until is not None and recipient.valid_until < day:
+            if purpose == ReleasePurpose.REFERRAL and not consent.share_for_referral:
                 continue
-            if not _same_organisation(recipient, organisation_code, organisation_name):
-                continue
-            if not wanted.issubset(set(recipient.information or [])):
-                continue
-            return consent, recipient
-    return None
+            for recipient in consent.recipients.all():
+                if recipient.purpose != purpose:
+                    continue
+                if recipient.valid_until is not None and recipient.valid_until < day:
+                    continue
+                if not _same_organisation(recipient, organisation_code, organisation_name):
+                    continue
+                if not wanted.issubset(set(recipient.information or [])):
+                    continue
+                found[consent.case_id] = (consent, recipient)
+                break
+    return found
 
 
 def authorise_release(

@@ -77,6 +77,17 @@ def test_it_passes_a_clean_chain(five_entries: list[AuditEntry]) -> None:
     assert f"OK: 5 entries, head #5 {head.hash}" in output
 
 
+def test_entries_appended_together_chain_like_entries_recorded_one_by_one(
+    five_entries: list[AuditEntry], django_assert_max_num_queries: Any
+) -> None:
+    from casework.audit.log import append, entry
+
+    with django_assert_max_num_queries(3):
+        append([entry("test.many", by=None, data={"n": n}) for n in range(50)])
+    record("test.after", by=None)
+    assert "OK: 56 entries, head #56" in _verify("--batch-size", "7")
+
+
 def test_it_passes_an_empty_chain(db: Any) -> None:
     assert "OK: 0 entries, head #0" in _verify()
 

@@ -137,3 +137,18 @@ def test_an_allowed_role_may_override_with_a_reason(
     assert export.run.cases == 182
     assert export.run.override_reason == "Court order 12/2026"
     assert AuditEntry.objects.filter(action="cases.release.overridden").count() == 182
+
+
+def test_the_consent_check_reads_consents_in_bulk_not_case_by_case(
+    example: None, paul: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _consent_to_export()
+    with CaptureQueriesContext(connection) as captured:
+        export = _named(paul)
+    assert export.run.cases == 182
+    consent_reads = [q for q in captured if 'FROM "cases_consent"' in q["sql"]]
+    # One read of consents for every case (and one of their recipients), not one per case.
+    assert len(consent_reads) <= 2, len(consent_reads)
