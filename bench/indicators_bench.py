@@ -42,7 +42,7 @@ _SO_FAR = f"({_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
 _WHOLE = f"({_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
 _SHARED_PLANS = (
     "SELECT plan_fold_hash FROM cases_case WHERE agency_id = %(agency)s AND plan_fold_hash <> '' "
-    "GROUP BY plan_fold_hash HAVING COUNT(DISTINCT person_id) > 1"
+    "GROUP BY plan_fold_hash HAVING MIN(person_id) <> MAX(person_id)"
 )
 _MHPSS = (
     "SELECT m.person_id FROM cases_case m JOIN reference_programme mp ON mp.id = m.programme_id "

@@ -7,6 +7,7 @@ CASEWORK_HTTPS=0 for the local demo on http://127.0.0.1:8000).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
@@ -205,6 +206,10 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not env_bool("CASEWORK_COLLECTED_STATIC", False)
 # Uploaded files (attachments) are encrypted and never served as static media.
 MEDIA_ROOT = VAR_DIR / "uploads"
+# Indicator reports on PostgreSQL split an agency's persons into this many ranges computed side
+# by side (one connection each, one shared snapshot) once the agency spans this many persons.
+CASEWORK_REPORT_WORKERS = env_int("CASEWORK_REPORT_WORKERS", min(4, os.cpu_count() or 1), minimum=1)
+CASEWORK_REPORT_PARALLEL_FROM = env_int("CASEWORK_REPORT_PARALLEL_FROM", 200_000, minimum=0)
 CASEWORK_UPLOAD_MAX_BYTES = env_int("CASEWORK_UPLOAD_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = CASEWORK_UPLOAD_MAX_BYTES + 1024 * 1024
 # Uploads (case files, questionnaires) stay in memory, never in a temporary file on disk.

@@ -176,6 +176,12 @@ class Case(TimeStampedModel):
             models.Index(fields=["agency", "status", "next_due_at"], name="case_agency_caseload"),
             models.Index(fields=["agency", "registered_on"], name="case_agency_registered"),
             models.Index(fields=["person", "registered_on"], name="case_person_registered"),
+            # INDIVIDUAL_PLAN's "texts two persons share" reads this index alone, in text order.
+            models.Index(
+                fields=["agency", "plan_fold_hash", "person"],
+                name="case_plan_text_person",
+                condition=~models.Q(plan_fold_hash=""),
+            ),
         ]
 
     def __str__(self) -> str:

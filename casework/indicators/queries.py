@@ -28,12 +28,14 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Case as CaseWhen
-from django.db.models import F, IntegerField, Max, Q, QuerySet, Sum, Value, When, Window
+from django.db.models import F, IntegerField, Max, Min, Q, QuerySet, Sum, Value, When, Window
 from django.db.models.expressions import Combinable, RowRange
 from django.db.models.functions import RowNumber
 
@@ -337,23 +339,35 @@ def count_persons(
         cases = Case.objects.filter(agency_id=agency_id).filter(
             rules.PERIOD_SEMANTICS[group[0].period_semantics](period)
         )
-        plan = _Plan(agency_id=agency_id, period=period)
-        for number, spec in enumerate(group):
-            plan.add_indicator(number, spec)
-        for raw in raw_columns:
-            plan.columns[f"g_{raw}"] = F(RAW_COLUMNS[raw])
-        rows = cases.annotate(**plan.columns).values(*plan.columns)
-        found = grouped_rows(
-            rows,
-            columns=[f"g_{raw}" for raw in raw_columns],
-            sets=[tuple(f"g_{raw}" for raw in s) for s in raw_sets],
-            contributions=plan.contributions,
-            # The figures beside a value (open, closed, also_mhpss, surveyed, q3) are published
-            # for the indicator as a whole, never per slice.
-            totals_only=[alias for alias in plan.contributions if alias.startswith("m")],
-            where=" OR ".join(plan.representatives),
-            surveys=latest_surveys(agency_id, period) if plan.needs_surveys else None,
-        )
+
+        def part(
+            persons: PersonRange,
+            cases: QuerySet[Any] = cases,
+            group: list[IndicatorSpec] = group,
+        ) -> list[tuple[GroupingSet, tuple[Any, ...], dict[str, int]]]:
+            plan = _Plan(agency_id=agency_id, period=period, persons=persons)
+            for number, spec in enumerate(group):
+                plan.add_indicator(number, spec)
+            for raw in raw_columns:
+                plan.columns[f"g_{raw}"] = F(RAW_COLUMNS[raw])
+            surveys = latest_surveys(agency_id, period) if plan.needs_surveys else None
+            return grouped_rows(
+                _persons_between(cases, "person_id", persons)
+                .annotate(**plan.columns)
+                .values(*plan.columns),
+                columns=[f"g_{raw}" for raw in raw_columns],
+                sets=[tuple(f"g_{raw}" for raw in s) for s in raw_sets],
+                contributions=plan.contributions,
+                # The figures beside a value (open, closed, also_mhpss, surveyed, q3) are
+                # published for the indicator as a whole, never per slice.
+                totals_only=[alias for alias in plan.contributions if alias.startswith("m")],
+                where=" OR ".join(plan.representatives),
+                surveys=_persons_between(surveys, "case__person_id", persons)
+                if surveys is not None
+                else None,
+            )
+
+        found = [row for rows in side_by_side(part, person_ranges(agency_id)) for row in rows]
         named = [
             (tuple(column[2:] for column in grouping_set), key, values)
             for grouping_set, key, values in found
@@ -371,6 +385,74 @@ def count_persons(
                 }
             counts[spec.code][()].setdefault((), Figures())
     return counts
+
+
+# --- one agency's persons in ranges, side by side (PostgreSQL) -------------------------------------
+
+PersonRange = tuple[int | None, int | None]  # [low, high); None = open
+
+
+def person_ranges(agency_id: int) -> list[PersonRange]:
+    """The agency's persons in CASEWORK_REPORT_WORKERS ranges of ids, or one open range.
+
+    Every figure is a sum over persons (a person's cases all fall in one range), so the ranges'
+    grouped rows add up to exactly the single statement's. The ends are open: a person outside
+    the agency's usual span (say, moved in by a transfer) still falls in the first or last.
+    """
+    from casework.people.models import Person
+
+    workers = settings.CASEWORK_REPORT_WORKERS
+    if connection.vendor != "postgresql" or workers < 2:
+        return [(None, None)]
+    span = Person.objects.filter(agency_id=agency_id).aggregate(low=Min("pk"), high=Max("pk"))
+    low, high = span["low"], span["high"]
+    if low is None or high - low < settings.CASEWORK_REPORT_PARALLEL_FROM:
+        return [(None, None)]
+    step = (high - low) // workers + 1
+    bounds = [low + step * number for number in range(1, workers)]
+    return list(zip([None, *bounds], [*bounds, None], strict=True))
+
+
+def _persons_between(queryset: QuerySet[Any], field: str, persons: PersonRange) -> QuerySet[Any]:
+    low, high = persons
+    if low is not None:
+        queryset = queryset.filter(**{f"{field}__gte": low})
+    if high is not None:
+        queryset = queryset.filter(**{f"{field}__lt": high})
+    return queryset
+
+
+_SNAPSHOT = re.compile(r"^[0-9A-Fa-f-]+$")
+T = TypeVar("T")
+
+
+def side_by_side(job: Callable[[PersonRange], T], ranges: list[PersonRange]) -> list[T]:
+    """`job(range)` for every range: here when there is one, else each in its own thread and
+    connection, all reading the same snapshot of the database (exported by this connection and
+    imported by the others), so the parts add up as if read by one statement."""
+    if len(ranges) == 1:
+        return [job(ranges[0])]
+    from django.db import connections
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_export_snapshot()")
+            snapshot = str(cursor.fetchone()[0])
+        if not _SNAPSHOT.match(snapshot):
+            raise ValueError("Unexpected snapshot id.")
+
+        def run(persons: PersonRange) -> T:
+            try:
+                with transaction.atomic():
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                        cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+                    return job(persons)
+            finally:
+                connections.close_all()
+
+        with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
+            return list(pool.map(run, ranges))
 
 
 def _figures(values: dict[str, int], number: int) -> Figures:
@@ -393,9 +475,12 @@ class _Plan:
     one alias here instead of being selected twice.
     """
 
-    def __init__(self, *, agency_id: int, period: Period) -> None:
+    def __init__(
+        self, *, agency_id: int, period: Period, persons: PersonRange = (None, None)
+    ) -> None:
         self.agency_id = agency_id
         self.period = period
+        self.persons = persons
         self.columns: dict[str, Combinable] = {"p_person": F("person_id")}
         self.contributions: dict[str, str] = {}
         self.representatives: list[str] = []
@@ -469,9 +554,13 @@ class _Plan:
 
                 # Any service type, any case of the person overlapping the period; the
                 # qualifying case itself counts when it is in MHPSS (contract).
-                mhpss = Case.objects.filter(
-                    agency_id=self.agency_id, programme__code=MHPSS_PROGRAMME
-                ).filter(rules.overlapping(self.period))
+                mhpss = _persons_between(
+                    Case.objects.filter(
+                        agency_id=self.agency_id, programme__code=MHPSS_PROGRAMME
+                    ).filter(rules.overlapping(self.period)),
+                    "person_id",
+                    self.persons,
+                )
                 also = self.column(f"a{number}", flag(Q(person_id__in=mhpss.values("person_id"))))
                 self.contributions[alias] = _when(f"{counted} AND {also} = 1")
             elif measure == "surveyed":
