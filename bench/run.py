@@ -69,7 +69,9 @@ def _import(kind: str, rows: int) -> dict[str, Any]:
         stdout=subprocess.PIPE,
         text=True,
     )
-    return json.loads(output.stdout)
+    # Set-up commands may print before the results: the JSON object starts on a line of its own.
+    text = output.stdout
+    return json.loads(text[text.index("{\n") if not text.startswith("{") else 0 :])
 
 
 def _indicator_lines(extra: dict[str, Any]) -> list[str]:
@@ -155,6 +157,9 @@ def main() -> None:
     cases = int(os.environ.get("BENCH_CASES", "100000"))
     kinds = os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",")
     results = [_run(kind, cases) for kind in kinds]
+    # Kept as they are, so that a failure further on loses no measurement.
+    VAR.mkdir(parents=True, exist_ok=True)
+    (VAR / "results.json").write_text(json.dumps(results, indent=1))
     rows = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
     imports = [_import(kind, rows) for kind in kinds] if rows else []
     (ROOT / "docs" / "benchmarks.md").write_text(_markdown(results, imports))
