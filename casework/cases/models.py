@@ -156,6 +156,9 @@ class Case(TimeStampedModel):
     # by imports): the hash of its folded text ("" = no text) and whether it is a group plan.
     plan_fold_hash = models.CharField(max_length=64, blank=True, db_index=True)
     plan_is_group = models.BooleanField(default=False)
+    # Whether another person's case of the agency has the same plan text (not individualised):
+    # kept by casework.plans.sharing wherever plan_fold_hash, person or agency change.
+    plan_text_shared = models.BooleanField(default=False)
     next_due_at = models.DateTimeField(_("next due"), null=True, blank=True)
     last_contact_on = models.DateField(_("last contact"), null=True, blank=True)
     # Optimistic locking: every change checks and bumps it, so no one silently overwrites another.
@@ -176,7 +179,7 @@ class Case(TimeStampedModel):
             models.Index(fields=["agency", "status", "next_due_at"], name="case_agency_caseload"),
             models.Index(fields=["agency", "registered_on"], name="case_agency_registered"),
             models.Index(fields=["person", "registered_on"], name="case_person_registered"),
-            # INDIVIDUAL_PLAN's "texts two persons share" reads this index alone, in text order.
+            # plans.sharing groups the texts two persons share from this index alone, in text order.
             models.Index(
                 fields=["agency", "plan_fold_hash", "person"],
                 name="case_plan_text_person",

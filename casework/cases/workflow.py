@@ -313,6 +313,12 @@ def decide_transfer(
         case.team = team
         case.caseworker = holder
         save_case(case, ["agency", "reference", "team", "caseworker", "person"])
+        if case.plan_fold_hash:
+            from casework.plans import sharing
+
+            # The plan text leaves one agency's persons and joins another's.
+            sharing.refresh(transfer.from_agency_id, {case.plan_fold_hash})
+            sharing.refresh(to_agency.pk, {case.plan_fold_hash})
         CaseGrant.objects.filter(case=case, revoked_at=None).update(revoked_at=now)
         Assignment.objects.create(case=case, from_user=None, to_user=holder, by=by, at=now)
         transfer.status = TransferRequest.Status.ACCEPTED

@@ -43,6 +43,7 @@ from casework.core.text import fold_hash
 from casework.demo import names
 from casework.feedback.models import ParticipationSurvey
 from casework.people.models import MobilityStatus, Person, PersonNameIndex, Sex, YesNoUnknown
+from casework.plans import sharing
 from casework.plans.models import CasePlan
 from casework.reference.models import Location, Programme, ProtectionConcern
 from casework.reference.services import add_location
@@ -459,6 +460,8 @@ def generate_cases(
         written += size
         yield written
     reset_sequences([Person, PersonNameIndex, Case, Transition, Consent, CaseNote, CasePlan])
+    with transaction.atomic():
+        sharing.refresh(agency.pk)  # copied and group texts: several persons, one text
     record("demo.generated", by=None, agency_id=agency.pk, data={"cases": count, "seed": seed})
 
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import F, Max, Min, Q
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from casework.core.errors import CaseworkError
@@ -91,25 +91,12 @@ def individualised_plan(period: Period, agency_id: int) -> Q:
     has the same folded text (contract, INDIVIDUAL_PLAN). Two cases of the same person may share
     a plan.
 
-    "Shared with another person" is one grouped subquery (the texts two persons or more have),
-    which the database hashes once, rather than a correlated NOT EXISTS for every case. It reads
-    only the index `case_plan_text_person`, already in text order; "two persons or more" is
-    MIN(person) <> MAX(person), which needs no sort within each text as COUNT(DISTINCT) does.
+    "Another person has the same text" depends on no period, so it is kept on the case
+    (Case.plan_text_shared, by casework.plans.sharing wherever a text, person or agency changes)
+    rather than asked here as a grouped subquery over every plan of the agency.
     """
-    from casework.cases.models import Case
-
-    shared = (
-        Case.objects.filter(agency_id=agency_id)
-        .exclude(plan_fold_hash="")
-        .values("plan_fold_hash")
-        .annotate(first=Min("person_id"), last=Max("person_id"))
-        .exclude(first=F("last"))
-        .values("plan_fold_hash")
-    )
-    return (
-        Q(planned_on__lte=period.end, plan_is_group=False)
-        & ~Q(plan_fold_hash="")
-        & ~Q(plan_fold_hash__in=shared)
+    return Q(planned_on__lte=period.end, plan_is_group=False, plan_text_shared=False) & ~Q(
+        plan_fold_hash=""
     )
 
 

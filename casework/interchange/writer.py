@@ -37,6 +37,7 @@ from casework.feedback.models import ParticipationSurvey
 from casework.interchange.models import ExtraValues
 from casework.interchange.validation import CaseRow, Checked
 from casework.people.models import Person, PersonNameIndex, age_on
+from casework.plans import sharing
 from casework.plans.models import CasePlan
 from casework.reference.models import Location
 from casework.vault import blind
@@ -87,6 +88,7 @@ CASE_FIELDS = (
     "plan_fold_hash",
     "plan_is_group",
 )
+_TEXT_FIELD = CASE_FIELDS.index("plan_fold_hash")
 WORKING_ORDER = (Status.REGISTERED, Status.ASSESSED, Status.PLANNED, Status.IN_FOLLOW_UP)
 
 Step = tuple[str, str, "datetime.date | None", str]  # from, to, day (None: now), closure reason
@@ -320,6 +322,8 @@ class Writer:
         unchanged = 0
         pending: list[tuple[Any, CaseRow, list[Step]]] = []
         plans: list[tuple[Any, CaseRow]] = []
+        # Plan texts whose persons may have changed, by agency (plans.sharing).
+        texts: dict[int, set[str]] = {}
         for row in self.checked.cases:
             existing = lookups.cases.get(row.key)
             case: Any
@@ -352,20 +356,32 @@ class Writer:
             steps, case.status = _missing_steps(row, case, statuses, is_new=existing is None)
             self._apply_plan_summary(case, row, history.plans.get(case.pk), plans)
             pending.append((case, row, steps))
+            written = True
             if existing is None:
                 created.append(case)
             elif [getattr(case, name) for name in CASE_FIELDS] != before:
                 case.version += 1
                 case.updated_at = self.now
                 changed.append(case)
+                old_text = before[_TEXT_FIELD]
+                texts.setdefault(case.agency_id, set()).add(old_text)
+                if old_text != case.plan_fold_hash:
+                    case.plan_text_shared = False  # sharing.refresh sets it where it holds
             else:
                 unchanged += 1
+                written = False
+            if written:
+                texts.setdefault(case.agency_id, set()).add(case.plan_fold_hash)
         insert_rows(Case, [case.row() for case in created])
         _read_back_ids(Case, created)
         if changed:
             Case.objects.bulk_update(
-                changed, [*CASE_FIELDS, "version", "updated_at"], batch_size=BATCH
+                changed,
+                [*CASE_FIELDS, "plan_text_shared", "version", "updated_at"],
+                batch_size=BATCH,
             )
+        for agency_id, agency_texts in texts.items():
+            sharing.refresh(agency_id, agency_texts)
         for case, row, _steps in pending:
             self.case_ids[row.key] = case.pk
         self.counts["cases_created"] = len(created)

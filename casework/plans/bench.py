@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import random
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -24,9 +23,10 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from casework.cases.models import Case
+from casework.core.benchmarking import timed
 from casework.core.bulk import insert_rows, reserve_ids, reset_sequences
 from casework.core.text import fold_hash
-from casework.plans import similarity
+from casework.plans import sharing, similarity
 from casework.plans.models import CasePlan, PlanBand
 
 BATCH = 10_000
@@ -163,6 +163,9 @@ def ensure_plans(*, limit: int | None = None, seed: int = 11) -> dict[str, Any]:
         written += len(batch)
         print(f"plans: {written:,} / {len(rows):,}", file=sys.stderr, flush=True)
     reset_sequences([CasePlan, PlanBand])
+    for agency_id in {row[2] for row in rows}:
+        with transaction.atomic():
+            sharing.refresh(agency_id)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE plans_caseplan")
@@ -176,18 +179,11 @@ def ensure_plans(*, limit: int | None = None, seed: int = 11) -> dict[str, Any]:
 
 
 def _timed(function: Callable[[], Any], *, repeat: int) -> dict[str, Any]:
-    function()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - start) * 1000)
-    samples.sort()
+    figures = timed(function, repeat=repeat)
     with CaptureQueriesContext(connection) as captured:
         result = function()
     return {
-        "median_ms": round(statistics.median(samples), 2),
-        "p95_ms": round(samples[max(0, int(len(samples) * 0.95) - 1)], 2),
+        **figures,
         "queries": len(captured),
         "candidates": result.candidates,
         "similar": len(result.similar),

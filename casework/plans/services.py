@@ -25,7 +25,7 @@ from casework.cases.models import Case
 from casework.cases.models import Status as CaseStatus
 from casework.core.errors import CaseworkError, Conflict, FieldErrors, NotAllowed
 from casework.core.text import fold_hash
-from casework.plans import similarity
+from casework.plans import sharing, similarity
 from casework.plans.models import (
     ActionUpdate,
     CasePlan,
@@ -412,11 +412,16 @@ def _refresh_text(plan: CasePlan, text: str, *, replaces: Iterable[int] = ()) ->
     changed = text != plan.text or fold_hash(text) != plan.fold_hash or bool(replaces)
     plan.text = text
     plan.fold_hash = fold_hash(text)
-    Case.objects.filter(pk=plan.case_id).update(
-        plan_fold_hash=plan.fold_hash, plan_is_group=plan.is_group
-    )
-    plan.case.plan_fold_hash = plan.fold_hash
-    plan.case.plan_is_group = plan.is_group
+    before = plan.case.plan_fold_hash
+    summary = {"plan_fold_hash": plan.fold_hash, "plan_is_group": plan.is_group}
+    if before != plan.fold_hash:
+        summary["plan_text_shared"] = False  # sharing.refresh sets it again where it holds
+    Case.objects.filter(pk=plan.case_id).update(**summary)
+    for name, value in summary.items():
+        setattr(plan.case, name, value)
+    if before != plan.fold_hash:
+        sharing.refresh(plan.case.agency_id, {before, plan.fold_hash})
+        plan.case.refresh_from_db(fields=["plan_text_shared"])
     if changed:
         similarity.index_plan(plan, replaces=replaces)
         flag_near_duplicates(plan, replaces=replaces)

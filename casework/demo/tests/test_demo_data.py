@@ -12,6 +12,7 @@ from casework.cases import services
 from casework.cases.models import Case, Consent, Status, Transition
 from casework.people.models import Person
 from casework.people.services import matching_person_ids
+from casework.plans import sharing
 
 
 def _demo(*args: str) -> str:
@@ -116,6 +117,9 @@ def test_planned_cases_have_a_plan_mostly_their_own_and_some_answered_a_survey(d
     )
     copies = sum(row["n"] for row in shared)
     assert 0 < copies < planned.count() * 0.15
+    # The generator leaves every "text shared with another person" flag true to the texts.
+    assert Case.objects.filter(plan_text_shared=True).exists()
+    assert not sharing.stale_cases(Case.objects.values_list("agency_id", flat=True)[0]).exists()
     assert CasePlan.objects.filter(is_group=True).exists()
     surveys = ParticipationSurvey.objects.all()
     assert surveys.exists()

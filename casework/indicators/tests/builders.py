@@ -15,6 +15,7 @@ from casework.cases.models import Case
 from casework.core.text import fold_hash
 from casework.feedback.models import ParticipationSurvey
 from casework.people.models import Person
+from casework.plans import sharing
 from casework.reference.models import Location, Programme, ProtectionConcern
 from casework.reference.services import add_location
 
@@ -112,6 +113,8 @@ class CaseRows:
         )
         if save:
             case.save()
+            # Written past the plan services, so the builder keeps the shared-text flag itself.
+            sharing.refresh(self.agency.pk, {case.plan_fold_hash})
             self.cases[case_ref] = case
         return case
 
@@ -122,8 +125,11 @@ class CaseRows:
             for _ in range(count)
         ]
         Person.objects.bulk_create(people)
-        cases = [self.case(save=False, of=person, **fields) for person in people]
-        return Case.objects.bulk_create(cases)
+        cases = Case.objects.bulk_create(
+            [self.case(save=False, of=person, **fields) for person in people]
+        )
+        sharing.refresh(self.agency.pk, {case.plan_fold_hash for case in cases})
+        return cases
 
     def survey(
         self,
