@@ -17,9 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import time
-from collections.abc import Callable
 from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -40,10 +37,6 @@ _ASSESSED_AND_PLANNED = f"c.assessed_on <= {_END} AND c.planned_on <= {_END}"
 _ORDER = "PARTITION BY c.person_id ORDER BY c.registered_on, c.reference"
 _SO_FAR = f"({_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
 _WHOLE = f"({_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
-_SHARED_PLANS = (
-    "SELECT plan_fold_hash FROM cases_case WHERE agency_id = %(agency)s AND plan_fold_hash <> '' "
-    "GROUP BY plan_fold_hash HAVING MIN(person_id) <> MAX(person_id)"
-)
 _MHPSS = (
     "SELECT m.person_id FROM cases_case m JOIN reference_programme mp ON mp.id = m.programme_id "
     "WHERE m.agency_id = %(agency)s AND mp.code = 'MHPSS' AND m.registered_on <= %(end)s "
@@ -72,7 +65,7 @@ def floor_statement(vendor: str) -> str:
         f"MAX(CASE WHEN {_ASSESSED_AND_PLANNED} AND (c.closed_on IS NULL OR c.closed_on > {_END}) "
         f"THEN 1 ELSE 0 END) OVER {_WHOLE} AS still_open, "
         f"MAX(CASE WHEN c.planned_on <= {_END} AND NOT c.plan_is_group AND c.plan_fold_hash <> '' "
-        f"AND c.plan_fold_hash NOT IN ({_SHARED_PLANS}) THEN 1 ELSE 0 END) OVER {_WHOLE} AS planned, "
+        f"AND NOT c.plan_text_shared THEN 1 ELSE 0 END) OVER {_WHOLE} AS planned, "
         f"CASE WHEN c.person_id IN ({_MHPSS}) THEN 1 ELSE 0 END AS mhpss "
         "FROM cases_case c JOIN people_person p ON p.id = c.person_id "
         "WHERE c.agency_id = %(agency)s AND c.service_type = 'case_management' "
@@ -116,21 +109,6 @@ def floor_statement(vendor: str) -> str:
     return f"WITH r AS MATERIALIZED ({rows}) " + " UNION ALL ".join(parts)
 
 
-def _timed(function: Callable[[], Any], repeat: int) -> dict[str, float]:
-    function()  # warm the caches once
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - start) * 1000)
-    samples.sort()
-    return {
-        "median_ms": round(statistics.median(samples), 1),
-        "p95_ms": round(samples[max(0, int(len(samples) * 0.95) - 1)], 1),
-        "runs": repeat,
-    }
-
-
 def bench_indicators(
     agency_code: str = "AGY", period: str = "2026-Q3", *, repeat: int = 5
 ) -> dict[str, Any]:
@@ -140,6 +118,7 @@ def bench_indicators(
 
     from casework.accounts.models import Agency
     from casework.cases.models import Case
+    from casework.core.benchmarking import timed
     from casework.indicators.dimensions import ALL_SINGLE
     from casework.indicators.models import ReportingPolicy
     from casework.indicators.periods import parse_period
@@ -164,8 +143,11 @@ def bench_indicators(
             cursor.fetchall()
 
     with CaptureQueriesContext(connection) as captured:
-        report()
-    timings = {"report": _timed(report, repeat), "floor": _timed(floor, repeat)}
+        report()  # also the report's warm-up run
+    timings = {
+        "report": timed(report, repeat=repeat, warm=False),
+        "floor": timed(floor, repeat=repeat),
+    }
     return {
         "database": connection.vendor,
         "agency": agency_code,
@@ -194,5 +176,13 @@ if __name__ == "__main__":
 
 
 def run(repeat: int = 5) -> dict[str, Any]:
-    """Entry point for bench/suite.py (`make bench`): the demo agency's last full quarter."""
-    return bench_indicators(agency_code="AGY", period="2026-Q3", repeat=min(repeat, 5))
+    """Entry point for bench/suite.py (`make bench`): the demo agency's last full quarter.
+
+    Five timed runs of each on PostgreSQL; two on SQLite, where one report over 1,000,000 cases
+    takes about a minute (BENCH_REPORT_REPEAT overrides both).
+    """
+    from django.db import connection
+
+    default = 5 if connection.vendor == "postgresql" else 2
+    times = int(os.environ.get("BENCH_REPORT_REPEAT", default))
+    return bench_indicators(agency_code="AGY", period="2026-Q3", repeat=min(repeat, times))

@@ -11,7 +11,6 @@ import argparse
 import io
 import json
 import os
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -19,21 +18,6 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("CASEWORK_HTTPS", "0")
-
-
-def _timed(function: Callable[[], Any], *, repeat: int) -> dict[str, float]:
-    function()  # warm caches (keys, templates, connection)
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - start) * 1000)
-    samples.sort()
-    return {
-        "median_ms": round(statistics.median(samples), 2),
-        "p95_ms": round(samples[max(0, int(len(samples) * 0.95) - 1)], 2),
-        "runs": repeat,
-    }
 
 
 def main() -> None:
@@ -53,6 +37,8 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
+
+    from casework.core.benchmarking import timed
 
     settings.ALLOWED_HOSTS = ["*"]
     call_command("initkeys", verbosity=0, stdout=io.StringIO())
@@ -119,7 +105,7 @@ def main() -> None:
     }
     timings: dict[str, Any] = {}
     for name, function in checks.items():
-        timings[name] = {**_timed(function, repeat=args.repeat), "queries": queries(function)}
+        timings[name] = {**timed(function, repeat=args.repeat), "queries": queries(function)}
 
     programme = Programme.objects.get(code="CP")
 
@@ -133,7 +119,7 @@ def main() -> None:
             consent=services.ConsentDetails(receive_services=True),
         )
 
-    timings["register a case (service)"] = _timed(register, repeat=args.repeat)
+    timings["register a case (service)"] = timed(register, repeat=args.repeat)
     results["timings"] = timings
 
     extra = os.environ.get("BENCH_EXTRA", "bench.indicators_bench")
