@@ -109,14 +109,19 @@ def survey_mask() -> Combinable:
     return total
 
 
-def latest_surveys(agency_id: int, period: Period) -> QuerySet[Any]:
-    """Each person's latest participation survey inside the period, over all their cases."""
+def latest_surveys(
+    agency_id: int, period: Period, persons: PersonRange = (None, None)
+) -> QuerySet[Any]:
+    """Each person's latest participation survey inside the period, over all their cases (of the
+    persons in the range only: the range is applied before the ranking, so each part of a split
+    report ranks its own persons' surveys, not the whole quarter's)."""
     from casework.feedback.models import ParticipationSurvey
 
+    surveys = ParticipationSurvey.objects.filter(
+        case__agency_id=agency_id, surveyed_on__range=(period.start, period.end)
+    )
     return (
-        ParticipationSurvey.objects.filter(
-            case__agency_id=agency_id, surveyed_on__range=(period.start, period.end)
-        )
+        _persons_between(surveys, "case__person_id", persons)
         .annotate(
             survey_rank=Window(
                 RowNumber(),
@@ -350,7 +355,7 @@ def count_persons(
                 plan.add_indicator(number, spec)
             for raw in raw_columns:
                 plan.columns[f"g_{raw}"] = F(RAW_COLUMNS[raw])
-            surveys = latest_surveys(agency_id, period) if plan.needs_surveys else None
+            surveys = latest_surveys(agency_id, period, persons) if plan.needs_surveys else None
             return grouped_rows(
                 _persons_between(cases, "person_id", persons)
                 .annotate(**plan.columns)
@@ -362,9 +367,7 @@ def count_persons(
                 # published for the indicator as a whole, never per slice.
                 totals_only=[alias for alias in plan.contributions if alias.startswith("m")],
                 where=" OR ".join(plan.representatives),
-                surveys=_persons_between(surveys, "case__person_id", persons)
-                if surveys is not None
-                else None,
+                surveys=surveys,
             )
 
         found = [row for rows in side_by_side(part, person_ranges(agency_id)) for row in rows]
