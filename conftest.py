@@ -241,6 +241,6 @@ def _flush_keeps_the_audit_triggers() -> Iterator[None]:
             with connection.schema_editor() as editor:
                 triggers.install_triggers(None, editor)
 
-    flush.Command.handle = handle
-    yield
-    flush.Command.handle = original
+    with pytest.MonkeyPatch.context() as patch:  # session-wide, so not the `monkeypatch` fixture
+        patch.setattr(flush.Command, "handle", handle)
+        yield

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import MinValueValidator, RegexValidator
@@ -101,7 +102,7 @@ class User(AbstractUser):
     # Bumped to end every session of the user at once (disable, "end sessions", password change).
     session_generation = models.PositiveIntegerField(default=0, editable=False)
 
-    objects = CaseworkUserManager()
+    objects: ClassVar[CaseworkUserManager] = CaseworkUserManager()
 
     class Meta:
         verbose_name = _("user")

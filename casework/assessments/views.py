@@ -107,7 +107,7 @@ def create(request: HttpRequest, pk: int) -> HttpResponse:
                 expected_version=form.cleaned_data["version"],
             )
         )
-        if not form.errors:
+        if assessment is not None:  # None: refused, with the reasons on the form
             messages.success(
                 request,
                 _("Assessment recorded. The next follow-up is due %(due)s.")

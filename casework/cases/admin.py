@@ -18,7 +18,9 @@ class CaseAdmin(admin.ModelAdmin):
     list_display = ["reference", "status", "risk_level", "programme", "team", "caseworker"]
     list_filter = ["status", "risk_level", "programme"]
     search_fields = ["reference"]
-    fields = [
+    # A tuple, not a list: the stubs type `fields` as a list of names or of groups of names,
+    # and only a tuple (covariant) of names is also what `readonly_fields` takes.
+    fields = (
         "reference",
         "status",
         "risk_level",
@@ -28,7 +30,7 @@ class CaseAdmin(admin.ModelAdmin):
         "caseworker",
         "registered_on",
         "closed_on",
-    ]
+    )
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> Any:

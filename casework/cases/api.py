@@ -317,6 +317,13 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
+def _agency_id(user: User) -> int:
+    """The agency of a user that `access.require_perm` let through (it lets none without one)."""
+    if user.agency_id is None:
+        raise Http404(_("Not found."))  # the same 404 as require_perm's
+    return user.agency_id
+
+
 def _lookup(model: Any, code: str | None, field: str) -> Any:
     if not code:
         return None
@@ -369,7 +376,7 @@ def register_case(request: HttpRequest, payload: RegistrationIn) -> Any:
     caseworker = None
     if payload.case.caseworker:
         caseworker = User.objects.filter(
-            username=payload.case.caseworker, agency_id=user.agency_id, is_active=True
+            username=payload.case.caseworker, agency_id=_agency_id(user), is_active=True
         ).first()
         if caseworker is None:
             raise FieldErrors({"caseworker": [_("Choose a caseworker of your agency.")]})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django import forms
 from django.utils import timezone
@@ -38,6 +38,16 @@ class DateInput(forms.DateInput):
 
 def _blank(choices: Any, label: Any = "—") -> list[tuple[str, Any]]:
     return [("", label), *choices]
+
+
+# `form.fields` is typed as plain Fields; these name fields the form class declares as choice
+# fields (a ModelMultipleChoiceField is a ModelChoiceField too).
+def _choices(form: forms.Form, name: str) -> forms.ChoiceField:
+    return cast(forms.ChoiceField, form.fields[name])
+
+
+def _models(form: forms.Form, name: str) -> forms.ModelChoiceField:
+    return cast(forms.ModelChoiceField, form.fields[name])
 
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
@@ -225,15 +235,17 @@ class RegistrationForm(ServiceErrorsMixin, forms.Form):
         today = timezone.localdate()
         self.fields["identified_on"].initial = today
         self.fields["consent_given_on"].initial = today
-        self.fields["programme"].queryset = Programme.objects.filter(is_active=True)
+        _models(self, "programme").queryset = Programme.objects.filter(is_active=True)
         concerns = ProtectionConcern.objects.filter(is_active=True)
-        self.fields["primary_concern"].queryset = concerns
-        self.fields["secondary_concerns"].queryset = concerns
-        self.fields["location"].queryset = Location.objects.filter(is_active=True)
+        _models(self, "primary_concern").queryset = concerns
+        _models(self, "secondary_concerns").queryset = concerns
+        _models(self, "location").queryset = Location.objects.filter(is_active=True)
         if user.role == Role.SUPERVISOR:
-            self.fields["caseworker"].queryset = User.objects.filter(
-                agency_id=user.agency_id,
-                team_id=user.team_id,
+            _models(self, "caseworker").queryset = User.objects.filter(
+                # By relation, not `_id`: the same SQL, and django-stubs lets only the relation
+                # take None (IS NULL, what a user without a team or agency gets here).
+                agency=user.agency_id,
+                team=user.team_id,
                 is_active=True,
                 role__in=[Role.CASEWORKER, Role.SUPERVISOR],
             ).order_by("username")
@@ -372,7 +384,7 @@ class TransitionForm(ServiceErrorsMixin, forms.Form):
     def __init__(self, *args: Any, moves: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if moves is not None:
-            self.fields["to"].choices = [(m, Status(m).label) for m in moves]
+            _choices(self, "to").choices = [(m, Status(m).label) for m in moves]
 
 
 class CaseloadFilterForm(forms.Form):
@@ -424,7 +436,7 @@ class ReassignForm(ServiceErrorsMixin, forms.Form):
 
     def __init__(self, *args: Any, team_id: int, agency_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["caseworker"].queryset = User.objects.filter(
+        _models(self, "caseworker").queryset = User.objects.filter(
             agency_id=agency_id,
             team_id=team_id,
             is_active=True,
@@ -451,7 +463,7 @@ class TransferForm(ServiceErrorsMixin, forms.Form):
 
     def __init__(self, *args: Any, agency_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["to_agency"].queryset = Agency.objects.filter(
+        _models(self, "to_agency").queryset = Agency.objects.filter(
             is_active=True, kind=Agency.Kind.CASE_MANAGEMENT
         ).exclude(pk=agency_id)
 
@@ -469,9 +481,10 @@ class TransferDecisionForm(ServiceErrorsMixin, forms.Form):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["caseworker"].queryset = User.objects.filter(
-            agency_id=user.agency_id,
-            team_id=user.team_id,
+        _models(self, "caseworker").queryset = User.objects.filter(
+            # By relation, not `_id`, as in RegistrationForm.
+            agency=user.agency_id,
+            team=user.team_id,
             is_active=True,
             role__in=[Role.CASEWORKER, Role.SUPERVISOR],
         ).order_by("username")

@@ -51,7 +51,12 @@ def caseload_queryset(user, *, status: str = "", risk: str = ""):  # type: ignor
 @require_http_methods(["GET", "POST"])
 def caseload(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if user.role not in (Role.CASEWORKER, Role.SUPERVISOR, Role.PROGRAMME_MANAGER):  # type: ignore[union-attr]
+    # Always signed in (login_required); the check tells the type checker so.
+    if not user.is_authenticated or user.role not in (
+        Role.CASEWORKER,
+        Role.SUPERVISOR,
+        Role.PROGRAMME_MANAGER,
+    ):
         return redirect("home")
     form = CaseloadFilterForm(request.POST if request.method == "POST" else request.GET)
     form.is_valid()
@@ -62,13 +67,13 @@ def caseload(request: HttpRequest) -> HttpResponse:
     searching = bool(query)
     if searching:
         # Names are searched by blind index and only over POST: a name never appears in a URL.
-        cases = search_cases(cases, query, by_name=user.sees(Sensitive.NAMES))  # type: ignore[union-attr]
+        cases = search_cases(cases, query, by_name=user.sees(Sensitive.NAMES))
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "form": form,
         "page": page,
         "searching": searching,
-        "show_names": user.sees(Sensitive.NAMES),  # type: ignore[union-attr]
+        "show_names": user.sees(Sensitive.NAMES),
         "status": status,
         "risk": risk,
     }
@@ -92,7 +97,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 caregiver=caregiver,
             )
         )
-        if not form.errors:
+        if case is not None:  # None: refused, with the reasons on the form
             messages.success(request, _("Case %(ref)s registered.") % {"ref": case.reference})
             return redirect("cases:detail", pk=case.pk)
     return render(

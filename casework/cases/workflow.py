@@ -477,6 +477,8 @@ def pending_closures_for(user: User) -> Any:
     """Closures waiting for this supervisor (their team's cases)."""
     if not user.is_active or not user.has_casework_perm(Perm.APPROVE_CLOSURES) or not user.team_id:
         return ClosureRequest.objects.none()
+    if user.agency_id is None:  # no agency, no cases (every case has one)
+        return ClosureRequest.objects.none()
     return (
         ClosureRequest.objects.filter(
             status=ClosureRequest.Status.PENDING,

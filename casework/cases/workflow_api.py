@@ -16,7 +16,7 @@ from casework.accounts import access
 from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm
 from casework.cases import caseload, workflow
-from casework.cases.api import ErrorOut, _user, router
+from casework.cases.api import ErrorOut, _agency_id, _user, router
 from casework.cases.models import ClosureRequest, FollowUp, TransferRequest
 
 
@@ -155,7 +155,7 @@ def reassign(request: HttpRequest, case_id: int, payload: ReassignIn) -> Any:
     user = _user(request)
     access.require_perm(user, Perm.REASSIGN_IN_TEAM)
     case = access.get_case_for_user(user, case_id, write=True)
-    to = User.objects.filter(username=payload.caseworker, agency_id=user.agency_id).first()
+    to = User.objects.filter(username=payload.caseworker, agency_id=_agency_id(user)).first()
     if to is None:
         return 400, {"code": "invalid", "message": _("No such caseworker."), "field": "caseworker"}
     workflow.reassign_case(case, to=to, by=user, reason=payload.reason)
@@ -209,7 +209,9 @@ def decide_transfer(request: HttpRequest, transfer_id: int, payload: TransferDec
         raise Http404(_("No such transfer."))
     holder = None
     if payload.caseworker:
-        holder = User.objects.filter(username=payload.caseworker, agency_id=user.agency_id).first()
+        holder = User.objects.filter(
+            username=payload.caseworker, agency_id=_agency_id(user)
+        ).first()
         if holder is None:
             return 400, {
                 "code": "invalid",

@@ -217,7 +217,7 @@ def _add_teams(agency: Agency, teams: list[Team], count: int, hashed: str) -> No
 class _Story:
     """What happened to one invented case, step by step."""
 
-    steps: list[tuple[str, datetime.datetime]]
+    steps: list[tuple[Status, datetime.datetime]]
     closure_reason: str = ""
 
 
@@ -425,8 +425,8 @@ def generate_cases(
                     }
                 )
             planned = next((at for s, at in story.steps if s == Status.PLANNED), None)
-            plan = _plan(rng, given, planned) if planned else None
-            if plan is not None:
+            if planned is not None:
+                plan = _plan(rng, given, planned)
                 plans.append({"case_id": cid, "created_by_id": by, **plan})
                 cases[-1].update(plan_fold_hash=plan["fold_hash"], plan_is_group=plan["is_group"])
                 surveyed = _survey(rng, planned.date(), now.date())

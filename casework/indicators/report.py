@@ -175,7 +175,8 @@ class Pattern:
     total_hidden: bool
     # dimension → (every key published, the hidden ones)
     one_way: dict[str, tuple[list[str], set[str]]] = field(default_factory=dict)
-    two_way: dict[GroupingSet, set[Key]] = field(default_factory=dict)
+    # (first, second) dimensions → the hidden (row, column) pairs
+    two_way: dict[GroupingSet, set[tuple[str, str]]] = field(default_factory=dict)
 
 
 _EMPTY = Figures()

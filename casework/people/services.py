@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db.models import Count, QuerySet
 
@@ -23,7 +23,16 @@ def name_index_rows(person: Person) -> list[PersonNameIndex]:
     ]
 
 
-def matching_person_ids(query: str, *, phonetic: bool = True) -> QuerySet[PersonNameIndex]:
+class NameHits(TypedDict):
+    """A row of `matching_person_ids`: a person and how many of its name digests matched."""
+
+    person_id: int
+    hits: int
+
+
+def matching_person_ids(
+    query: str, *, phonetic: bool = True
+) -> QuerySet[PersonNameIndex, NameHits]:
     """Person ids whose names match the typed words, best match first (a subquery-able set)."""
     digests = blind.query_digests(query, phonetic_match=phonetic)
     return (

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import TypedDict
 
 from django.db import connection
 from django.db.models import F, Max, Min, QuerySet
@@ -36,7 +37,11 @@ from casework.cases.models import Case
 MANY_TEXTS = 64
 
 
-def shared_texts(cases: QuerySet[Case]) -> QuerySet[Case]:
+class SharedText(TypedDict):
+    plan_fold_hash: str
+
+
+def shared_texts(cases: QuerySet[Case]) -> QuerySet[Case, SharedText]:
     """The texts among `cases` that two persons or more have (`values("plan_fold_hash")`).
 
     MIN(person) <> MAX(person) needs no sort within each text, as COUNT(DISTINCT) would.

@@ -6,6 +6,8 @@ the four interface languages so reports read naturally in each.
 
 from __future__ import annotations
 
+from django.db import models
+
 PROGRAMMES: list[tuple[str, dict[str, str]]] = [
     (
         "CP",
@@ -133,9 +135,12 @@ PROTECTION_CONCERNS: list[tuple[str, dict[str, str]]] = [
 ]
 
 
-def install(programme_model: type, concern_model: type) -> None:
+def install(programme_model: type[models.Model], concern_model: type[models.Model]) -> None:
     """Create the standard items that are missing; never overwrite an agency's own changes."""
     for model, items in ((programme_model, PROGRAMMES), (concern_model, PROTECTION_CONCERNS)):
         for code, names in items:
             others = {language: name for language, name in names.items() if language != "en"}
-            model.objects.get_or_create(code=code, defaults={"name": names["en"], "names": others})
+            # The migration passes historical models: their default manager is their `objects`.
+            model._default_manager.get_or_create(
+                code=code, defaults={"name": names["en"], "names": others}
+            )

@@ -158,7 +158,7 @@ def organisation_form(request: HttpRequest, pk: int | None = None) -> HttpRespon
                 by=user, details=form.details(), organisation=instance
             )
         )
-        if not form.errors:
+        if saved is not None:  # None: refused, with the reasons on the form
             messages.success(request, _("Organisation saved."))
             return redirect("referrals:organisation", pk=saved.pk)
     return render(
@@ -275,7 +275,7 @@ def create(request: HttpRequest, case_pk: int) -> HttpResponse:
         referral = form.call_service(
             lambda: services.send_referral(case, by=user, details=form.details())
         )
-        if not form.errors:
+        if referral is not None:  # None: refused, with the reasons on the form
             messages.success(request, _("Referral sent."))
             return redirect("referrals:detail", case_pk=case.pk, pk=referral.pk)
     return render(

@@ -7,7 +7,7 @@ the same value, so searching must go through the blind index (casework/vault/bli
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import FieldError
 from django.db import models
@@ -88,7 +88,15 @@ class EncryptedCharField(EncryptedMixin, models.TextField):
         return name, path, args, kwargs
 
 
-class EncryptedDateField(EncryptedMixin, models.TextField):
+if TYPE_CHECKING:
+    # What django-stubs types the model attribute as: it takes a date or ISO text (`to_plain`)
+    # and reads back as a date, or None when empty or unreadable. A TextField would say str.
+    _DateAsText = models.TextField[datetime.date | str | None, datetime.date | None]
+else:
+    _DateAsText = models.TextField
+
+
+class EncryptedDateField(EncryptedMixin, _DateAsText):
     """A date (date of birth) held as encrypted ISO text; reads back as datetime.date."""
 
     def to_plain(self, value: Any) -> str:

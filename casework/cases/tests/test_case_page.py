@@ -114,6 +114,7 @@ def test_consent_can_be_recorded_and_withdrawn_but_not_deleted(
     )
     assert response.status_code == 302, response.content.decode()
     consent = case.consents.order_by("-id").first()
+    assert consent is not None
     assert [r.organisation_name for r in consent.recipients.all()] == ["Hope Clinic"]
     response = client.post(
         f"/cases/{case.pk}/consents/{consent.pk}/withdraw/",

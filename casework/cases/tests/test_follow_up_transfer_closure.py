@@ -4,7 +4,7 @@ reopening — services and screens."""
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 from django.utils import timezone
@@ -20,6 +20,14 @@ from casework.cases.models import (
     TransferRequest,
 )
 from casework.core.errors import ConsentRequired, FieldErrors, NotAllowed
+
+
+class Checklist(TypedDict):
+    """The closure checklist, as keyword arguments of `workflow.request_closure`."""
+
+    goals_reviewed: bool
+    closure_explained: bool
+    follow_up_arranged: bool
 
 
 def _to_planned(case: Case, by: Any) -> Case:
@@ -38,6 +46,7 @@ def test_a_follow_up_moves_a_planned_case_to_follow_up_and_reschedules_by_risk(
     case.refresh_from_db()
     assert case.status == Status.IN_FOLLOW_UP
     assert case.risk_level == "high"
+    assert case.next_due_at is not None
     assert case.next_due_at - timezone.now() <= datetime.timedelta(hours=48)
     assert case.last_contact_on == timezone.localdate()
 
@@ -146,7 +155,11 @@ def test_each_closure_reason_with_its_checklist(
             last_contact_on=timezone.localdate() - datetime.timedelta(days=31)
         )
         case.refresh_from_db()
-    checklist = {"goals_reviewed": True, "closure_explained": True, "follow_up_arranged": True}
+    checklist: Checklist = {
+        "goals_reviewed": True,
+        "closure_explained": True,
+        "follow_up_arranged": True,
+    }
     closure = workflow.request_closure(case, by=amina, reason=reason, **checklist)
     case.refresh_from_db()
     assert closure.status == ClosureRequest.Status.PENDING and case.status == Status.REGISTERED
@@ -166,7 +179,11 @@ def test_the_checklist_is_enforced(case: Case, amina: Any) -> None:
 
 def test_a_childs_closure_on_request_records_best_interests(register: Any, amina: Any) -> None:
     child = register(amina, age=12)
-    checklist = {"goals_reviewed": True, "closure_explained": True, "follow_up_arranged": True}
+    checklist: Checklist = {
+        "goals_reviewed": True,
+        "closure_explained": True,
+        "follow_up_arranged": True,
+    }
     with pytest.raises(FieldErrors) as error:
         workflow.request_closure(child, by=amina, reason=ClosureReason.CLIENT_REQUEST, **checklist)
     assert "best_interests" in error.value.errors

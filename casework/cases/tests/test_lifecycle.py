@@ -15,6 +15,7 @@ from casework.core.errors import CaseworkError, Conflict, ConsentRequired, Inval
 def _put_in(case: Case, status: str, *, previous: str = Status.ASSESSED) -> Case:
     """Place a case in `status` as history would have: paused/transferred remember the step left."""
     if status in lifecycle.RESUMABLE:
+        assert case.caseworker is not None  # a registered case always has one
         Transition.objects.create(
             case=case,
             from_status=previous,

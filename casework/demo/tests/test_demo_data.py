@@ -68,7 +68,9 @@ def test_demo_people_are_encrypted_and_searchable_and_new_cases_follow_on(
         .filter(person_id=person.pk)
         .exists()
     )
-    amina = Case.objects.filter(caseworker__username="amina").first().caseworker
+    held = Case.objects.filter(caseworker__username="amina").first()
+    assert held is not None and held.caseworker is not None
+    amina = held.caseworker
     case = services.register_case(
         by=amina,
         person=services.PersonDetails(given_name="New", family_name="Client", estimated_age=30),

@@ -354,7 +354,8 @@ def test_no_small_count_can_be_recovered_by_combining_two_indicators_over_the_sa
     known = set(unknowns)
     reduced = [{n: c for n, c in eq.items() if n in known} for eq in equations]
     for key, (den, *nums) in cells.items():
-        probes = [({("den", key): 1}, den)]
+        # Unknowns are named ("den", key) or ("num", index, key), as above.
+        probes: list[tuple[dict, int]] = [({("den", key): 1}, den)]
         for index, num in enumerate(nums):
             probes.append(({("num", index, key): 1}, num))
             probes.append(({("den", key): 1, ("num", index, key): -1}, den - num))

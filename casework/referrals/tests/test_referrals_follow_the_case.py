@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 from casework.audit.models import AuditEntry
 from casework.cases import services as case_services
@@ -13,7 +13,21 @@ from casework.referrals.models import Referral, Service
 from casework.referrals.services import move_referral
 
 S = Referral.Status
-CHECKLIST = {"goals_reviewed": True, "closure_explained": True, "follow_up_arranged": True}
+
+
+class Checklist(TypedDict):
+    """The closure checklist, as keyword arguments of `workflow.request_closure`."""
+
+    goals_reviewed: bool
+    closure_explained: bool
+    follow_up_arranged: bool
+
+
+CHECKLIST: Checklist = {
+    "goals_reviewed": True,
+    "closure_explained": True,
+    "follow_up_arranged": True,
+}
 
 
 def _two_referrals(
