@@ -42,21 +42,35 @@ _MHPSS = (
     "WHERE m.agency_id = %(agency)s AND mp.code = 'MHPSS' AND m.registered_on <= %(end)s "
     "AND (m.closed_on IS NULL OR m.closed_on >= %(start)s)"
 )
-_LATEST_SURVEYS = (
-    "SELECT person_id, mask FROM (SELECT c.person_id, "
+_MASK = (
     "(CASE WHEN s.q1_aware THEN 1 ELSE 0 END) + (CASE WHEN s.q2_involved THEN 2 ELSE 0 END) "
     "+ (CASE WHEN s.q3_expressed_needs THEN 8 ELSE 0 END) + (CASE WHEN s.q3_chose_services THEN 16 ELSE 0 END) "
     "+ (CASE WHEN s.q3_set_goals THEN 32 ELSE 0 END) + (CASE WHEN s.q3_agreed_plan THEN 64 ELSE 0 END) "
-    "+ (CASE WHEN s.q3_declined_services THEN 128 ELSE 0 END) + (CASE WHEN s.q3_other THEN 256 ELSE 0 END) AS mask, "
-    "ROW_NUMBER() OVER (PARTITION BY c.person_id ORDER BY s.surveyed_on DESC, s.id DESC) AS rn "
-    "FROM feedback_participationsurvey s JOIN cases_case c ON c.id = s.case_id "
-    "WHERE c.agency_id = %(agency)s AND s.surveyed_on BETWEEN %(start)s AND %(end)s) t WHERE rn = 1"
+    "+ (CASE WHEN s.q3_declined_services THEN 128 ELSE 0 END) + (CASE WHEN s.q3_other THEN 256 ELSE 0 END)"
+)
+_SURVEYS_IN_PERIOD = (
+    "FROM feedback_participationsurvey s JOIN cases_case c2 ON c2.id = s.case_id "
+    "WHERE c2.agency_id = %(agency)s AND s.surveyed_on BETWEEN %(start)s AND %(end)s"
+)
+# PostgreSQL: every person's latest survey ranked once, hash-joined to the cases.
+_LATEST_SURVEYS = (
+    f"SELECT person_id, mask FROM (SELECT c2.person_id, {_MASK} AS mask, "
+    "ROW_NUMBER() OVER (PARTITION BY c2.person_id ORDER BY s.surveyed_on DESC, s.id DESC) AS rn "
+    f"{_SURVEYS_IN_PERIOD}) t WHERE rn = 1"
+)
+# SQLite: no automatic index for that join (it would scan every survey for every case), so the
+# latest survey is asked per case row through the indexes, as the report does on SQLite.
+_LATEST_SURVEY_OF_ROW = (
+    f"(SELECT {_MASK} {_SURVEYS_IN_PERIOD} AND c2.person_id = c.person_id "
+    "ORDER BY s.surveyed_on DESC, s.id DESC LIMIT 1)"
 )
 
 
 def floor_statement(vendor: str) -> str:
     """The report's grouped query, by hand: the three indicators in one pass over the cases."""
     raw = ", ".join(f"{sql} AS {name}" for name, sql in _RAW.items())
+    per_row = vendor == "sqlite"
+    latest = "x.mask" if per_row else "s.mask"
     cases = (
         f"SELECT c.person_id, {raw}, "
         f"CASE WHEN {_ASSESSED_AND_PLANNED} THEN 1 ELSE 0 END AS cm_case, "
@@ -66,15 +80,16 @@ def floor_statement(vendor: str) -> str:
         f"THEN 1 ELSE 0 END) OVER {_WHOLE} AS still_open, "
         f"MAX(CASE WHEN c.planned_on <= {_END} AND NOT c.plan_is_group AND c.plan_fold_hash <> '' "
         f"AND NOT c.plan_text_shared THEN 1 ELSE 0 END) OVER {_WHOLE} AS planned, "
-        f"CASE WHEN c.person_id IN ({_MHPSS}) THEN 1 ELSE 0 END AS mhpss "
-        "FROM cases_case c JOIN people_person p ON p.id = c.person_id "
+        f"CASE WHEN c.person_id IN ({_MHPSS}) THEN 1 ELSE 0 END AS mhpss"
+        + (f", {_LATEST_SURVEY_OF_ROW} AS mask " if per_row else " ")
+        + "FROM cases_case c JOIN people_person p ON p.id = c.person_id "
         "WHERE c.agency_id = %(agency)s AND c.service_type = 'case_management' "
         "AND c.registered_on <= %(end)s AND (c.closed_on IS NULL OR c.closed_on >= %(start)s)"
     )
     child = "(x.cm_case = 1 AND x.cm_so_far = 1 AND x.age BETWEEN 0 AND 24)"
-    involved = "(s.mask IS NOT NULL AND (s.mask & 3) = 3)"
+    involved = f"({latest} IS NOT NULL AND ({latest} & 3) = 3)"
     q3 = ", ".join(
-        f"CASE WHEN x.first = 1 AND {involved} AND (s.mask & {bit}) = {bit} THEN 1 ELSE 0 END AS q3_{bit}"
+        f"CASE WHEN x.first = 1 AND {involved} AND ({latest} & {bit}) = {bit} THEN 1 ELSE 0 END AS q3_{bit}"
         for bit in (8, 16, 32, 64, 128, 256)
     )
     rows = (
@@ -85,9 +100,10 @@ def floor_statement(vendor: str) -> str:
         "CASE WHEN x.first = 1 THEN 1 ELSE 0 END AS persons, "
         "CASE WHEN x.first = 1 AND x.planned = 1 THEN 1 ELSE 0 END AS planned, "
         f"CASE WHEN x.first = 1 AND {involved} THEN 1 ELSE 0 END AS involved, "
-        "CASE WHEN x.first = 1 AND s.mask IS NOT NULL THEN 1 ELSE 0 END AS surveyed, "
-        f"{q3} FROM ({cases}) x LEFT JOIN ({_LATEST_SURVEYS}) s ON s.person_id = x.person_id "
-        "WHERE x.first = 1 OR (x.cm_case = 1 AND x.cm_so_far = 1)"
+        f"CASE WHEN x.first = 1 AND {latest} IS NOT NULL THEN 1 ELSE 0 END AS surveyed, "
+        f"{q3} FROM ({cases}) x "
+        + ("" if per_row else f"LEFT JOIN ({_LATEST_SURVEYS}) s ON s.person_id = x.person_id ")
+        + "WHERE x.first = 1 OR (x.cm_case = 1 AND x.cm_so_far = 1)"
     )
     sums = ", ".join(
         f"SUM({name})"

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from casework.indicators.dimensions import (
     ALL_SINGLE,
@@ -90,7 +91,9 @@ class TrendsForm(forms.Form):
     start = _period_field(_("From"))
     end = _period_field(_("To"))
     step = forms.ChoiceField(
-        label=_("By"), choices=[("month", _("Month")), ("quarter", _("Quarter"))], initial="month"
+        label=pgettext_lazy("trends: one point per month or quarter", "By"),
+        choices=[("month", _("Month")), ("quarter", _("Quarter"))],
+        initial="month",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
