@@ -35,7 +35,7 @@ def test_the_floor_adds_up_to_the_reports_totals(db: Any) -> None:
     counts = count_persons(
         agency_id=agency.pk, period=period, specs=load_specs(agency.pk, None), sets=[]
     )
-    params = {"agency": agency.pk, "start": period.start, "end": period.end}
+    params: dict[str, Any] = {"agency": agency.pk, "start": period.start, "end": period.end}
     with connection.cursor() as cursor:
         cursor.execute(floor_statement(connection.vendor), params)
         rows = cursor.fetchall()
