@@ -490,6 +490,10 @@ def side_by_side(job: Callable[[PersonRange], T], ranges: list[PersonRange]) -> 
                     with connection.cursor() as cursor:
                         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                         cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+                        # JIT compiles each part's expressions on every run (0.17 s a part at
+                        # 1,000,000 cases) and wins back less: the report measured 0.7-1 s
+                        # faster without it on two cores.
+                        cursor.execute("SET LOCAL jit = off")
                     return job(persons)
             finally:
                 connections.close_all()
