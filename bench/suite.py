@@ -69,6 +69,10 @@ def main() -> None:
             # A steady-state database: statistics and the visibility map (index-only scans) as
             # autovacuum keeps them.
             cursor.execute("VACUUM ANALYZE")
+    else:
+        from casework.core.statistics import refresh_statistics
+
+        refresh_statistics()  # as the worker's daily job keeps them
     if args.generate_only:
         json.dump(results, sys.stdout)
         return
