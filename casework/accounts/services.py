@@ -1,4 +1,5 @@
-"""Account actions that must leave an audit trail: ending sessions, deactivating a user.
+"""Account actions that must leave an audit trail: ending sessions, deactivating a user,
+resetting a user's two-factor sign-in.
 
 Sessions are ended by bumping `User.session_generation`, which is part of the session auth hash
 (see User.get_session_auth_hash): Django drops every session of the user on its next request,
@@ -10,6 +11,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casework.accounts.models import User
@@ -50,6 +52,22 @@ def deactivate_user(user: User, *, by: User) -> None:
         raise NotAllowed(_("This account is already deactivated."), code="already_inactive")
     _bump_generation(user, is_active=False)
     record("accounts.user.deactivated", by=by, target=user)
+
+
+@transaction.atomic
+def reset_two_factor(user: User, *, by: User) -> None:
+    """For someone who lost their phone: remove their authenticator and recovery codes and end
+    their sessions. At their next sign-in they set up a new authenticator (if their agency
+    requires one) before reaching anything else."""
+    _check_may_manage(user, by=by)
+    if by.pk == user.pk:
+        raise NotAllowed(_("Another administrator must reset your own two-factor sign-in."))
+    removed, _detail = TOTPDevice.objects.filter(user=user).delete()
+    removed += StaticDevice.objects.filter(user=user).delete()[0]
+    if not removed:
+        raise NotAllowed(_("This account has no two-factor sign-in to reset."), code="no_mfa")
+    _bump_generation(user)
+    record("accounts.mfa.reset", by=by, target=user)
 
 
 def users_managed_by(by: User) -> QuerySet[User]:

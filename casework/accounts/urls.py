@@ -21,4 +21,9 @@ urlpatterns = [
     path("users/", views.user_list, name="users"),
     path("users/<int:user_id>/end-sessions/", views.user_end_sessions, name="user_end_sessions"),
     path("users/<int:user_id>/deactivate/", views.user_deactivate, name="user_deactivate"),
+    path(
+        "users/<int:user_id>/reset-two-factor/",
+        views.user_reset_two_factor,
+        name="user_reset_two_factor",
+    ),
 ]

@@ -235,3 +235,20 @@ def user_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
             % {"name": target.username},
         )
     return redirect("accounts:users")
+
+
+def user_reset_two_factor(request: HttpRequest, user_id: int) -> HttpResponse:
+    target = _managed_user(request, user_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        services.reset_two_factor(target, by=request.user)  # type: ignore[arg-type]
+    except CaseworkError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(
+            request,
+            _("%(name)s has been signed out and will set up two-factor sign-in again.")
+            % {"name": target.username},
+        )
+    return redirect("accounts:users")
