@@ -8,15 +8,12 @@ tested is that the parts add up to the contract's figures, whatever the bounds.
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 
 from casework.indicators import queries
-from casework.indicators.tests.test_worked_example import BY, _expected
+from casework.indicators.tests.test_worked_example import _expected, quarterly_json
 
 pytestmark = pytest.mark.django_db
 
@@ -33,22 +30,7 @@ def test_persons_computed_in_ranges_give_the_same_figures(monkeypatch: Any, part
     ranges = list(zip([None, *bounds], [*bounds, None], strict=True))
     monkeypatch.setattr(queries, "person_ranges", lambda agency_id: ranges)
     monkeypatch.setattr(queries, "side_by_side", lambda job, rs: [job(r) for r in rs])
-    output = io.StringIO()
-    call_command(
-        "indicators",
-        "--period",
-        "2026-Q3",
-        "--by",
-        BY,
-        "--min-cell",
-        "1",
-        "--format",
-        "json",
-        "--agency",
-        "AGY",
-        stdout=output,
-    )
-    assert json.loads(output.getvalue()) == _expected(example.example_dir())
+    assert quarterly_json() == _expected(example.example_dir())
 
 
 def test_small_agencies_and_sqlite_keep_one_statement(settings: Any, agency: Any) -> None:

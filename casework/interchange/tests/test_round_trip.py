@@ -4,21 +4,16 @@ value the indicators use, and de-identification does not change a figure."""
 from __future__ import annotations
 
 import datetime
-import io
-import json
 from typing import Any
-
-from django.core.management import call_command
 
 from casework.cases.models import Case, Consent, ConsentRecipient
 from casework.feedback.models import ParticipationSurvey
+from casework.indicators.tests.test_worked_example import quarterly_json
 from casework.interchange import container
 from casework.interchange.example import load_example
 from casework.interchange.exporter import export_cases
 from casework.interchange.importer import import_cases
 from casework.people.models import Person
-
-BY = "sex,age_group,protection_concern,mobility_status,disability,location_code"
 
 
 def _case_facts() -> dict[str, tuple[Any, ...]]:
@@ -62,25 +57,6 @@ def _survey_facts() -> set[tuple[Any, ...]]:
     }
 
 
-def _indicators() -> dict[str, Any]:
-    output = io.StringIO()
-    call_command(
-        "indicators",
-        "--period",
-        "2026-Q3",
-        "--by",
-        BY,
-        "--min-cell",
-        "1",
-        "--format",
-        "json",
-        "--agency",
-        "AGY",
-        stdout=output,
-    )
-    return json.loads(output.getvalue())
-
-
 def _empty_the_instance() -> None:
     Case.objects.all().delete()
     Person.objects.all().delete()
@@ -89,7 +65,7 @@ def _empty_the_instance() -> None:
 
 def test_a_de_identified_export_round_trips_to_the_same_indicators(paul: Any) -> None:
     load_example()
-    cases, surveys, figures = _case_facts(), _survey_facts(), _indicators()
+    cases, surveys, figures = _case_facts(), _survey_facts(), quarterly_json()
     export = export_cases(by=paul, file_format="csv")
     assert export.run.cases == 182 and export.run.surveys == 139
     _empty_the_instance()
@@ -102,19 +78,19 @@ def test_a_de_identified_export_round_trips_to_the_same_indicators(paul: Any) ->
     assert result.errors == []
     assert _case_facts() == cases
     assert _survey_facts() == surveys
-    assert _indicators() == figures
+    assert quarterly_json() == figures
 
 
 def test_an_xlsx_export_round_trips_too(paul: Any) -> None:
     load_example()
-    cases, figures = _case_facts(), _indicators()
+    cases, figures = _case_facts(), quarterly_json()
     export = export_cases(by=paul, file_format="xlsx")
     _empty_the_instance()
     result = import_cases(cases=export.files["export.xlsx"], by=paul, own_agency_only=True)
     assert result.errors == []
     assert result.summary()["counts"]["survey_rows"] == 139
     assert _case_facts() == cases
-    assert _indicators() == figures
+    assert quarterly_json() == figures
 
 
 def test_the_de_identified_export_holds_no_names_birth_dates_or_plan_texts(
