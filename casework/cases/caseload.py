@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
-from typing import Any
 
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -71,23 +69,3 @@ def team_caseload(team_id: int, agency_id: int) -> list[CaseloadRow]:
         for member in members
         if member.role == Role.CASEWORKER or counts.get(member.pk)
     ]
-
-
-def pending_plan_approvals(user: User) -> int | None:
-    """How many plans wait for this supervisor, if the plans app offers the count."""
-    try:
-        plans = importlib.import_module("casework.plans.services")
-    except ImportError:
-        return None
-    counter: Any = getattr(plans, "pending_approvals_for", None)
-    return counter(user).count() if counter is not None else None
-
-
-def overdue_tasks(user: User) -> int | None:
-    """Overdue tasks of the team, if the worklist app offers the count."""
-    try:
-        worklist = importlib.import_module("casework.worklist.services")
-    except ImportError:
-        return None
-    counter: Any = getattr(worklist, "overdue_tasks_for_team", None)
-    return counter(user).count() if counter is not None else None

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from casework.accounts.models import Team, User
 from casework.accounts.roles import Perm, Role
 from casework.audit.log import record
-from casework.cases import deadlines, lifecycle
+from casework.cases import deadlines, events, lifecycle
 from casework.cases.models import (
     Case,
     CaseCounter,
@@ -377,9 +377,7 @@ def register_case(
         data={"programme": details.programme.code, "status": case.status},
     )
     if register:
-        from casework.worklist.services import on_case_registered
-
-        on_case_registered(case, by=by)
+        events.case_registered.send(events.CaseChanged(case, by))
     return case
 
 
@@ -616,17 +614,13 @@ def transition_case(
         target=case,
         data={"from": current, "to": to, "closure_reason": closure_reason or None},
     )
-    # The worklist follows the lifecycle: (re)registration puts the assessment on it; closing
-    # or handing the case over clears what is left open.
-    from casework.worklist import services as worklist
-
-    if to in (Status.REGISTERED, Status.REOPENED):
-        worklist.on_case_registered(case, by=by)
-    elif to == Status.CLOSED:
-        worklist.on_case_closed(case, by=by)
-        from casework.referrals.services import cancel_unanswered
-
-        cancel_unanswered(case, by=by, reason=_("The case was closed."))
+    announce = {
+        Status.REGISTERED: events.case_registered,
+        Status.REOPENED: events.case_reopened,
+        Status.CLOSED: events.case_closed,
+    }.get(Status(to))
+    if announce is not None:
+        announce.send(events.CaseChanged(case, by))
     return transition
 
 

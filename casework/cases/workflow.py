@@ -6,7 +6,6 @@ approval. Each is a service in the style of services.py: validate, write rows, a
 from __future__ import annotations
 
 import datetime
-import importlib
 from typing import Any
 
 from django.db import transaction
@@ -16,6 +15,7 @@ from django.utils.translation import gettext as _
 from casework.accounts.models import Agency, Team, User
 from casework.accounts.roles import Perm, Role
 from casework.audit.log import record
+from casework.cases import events
 from casework.cases.models import (
     OPEN_STATUSES,
     Assignment,
@@ -52,17 +52,6 @@ CONTACT_LOST_DAYS = 30
 def _require(user: User, perm: Perm) -> None:
     if not user.has_casework_perm(perm):
         raise NotAllowed(_("Your role does not allow this."))
-
-
-def _open_task(case: Case, kind: str, **kwargs: Any) -> None:
-    """Create a worklist task when the worklist app offers the service (it is optional here)."""
-    try:
-        worklist = importlib.import_module("casework.worklist.services")
-    except ImportError:
-        return
-    opener = getattr(worklist, "open_task", None)
-    if opener is not None:
-        opener(case=case, kind=kind, **kwargs)
 
 
 # --- follow-up ----------------------------------------------------------------------------------
@@ -122,15 +111,13 @@ def record_follow_up(
     if risk_changed:
         case.risk_level = new_risk_level
         save_case(case, ["risk_level"])
-    # The next follow-up is due by the (possibly new) risk level and the agency's windows,
-    # counted from this contact; the worklist keeps Case.next_due_at in step with its tasks.
-    from casework.worklist.services import schedule_follow_up
-
-    schedule_follow_up(case, previous_level=previous_risk, after_contact=True, by=by)
     if case.status == Status.PLANNED:
         transition_case(case, to=Status.IN_FOLLOW_UP, by=by)
-    if reassessment_needed or new_needs:
-        _open_task(case, "assessment_due", due_at=timezone.now() + datetime.timedelta(days=3))
+    # The worklist schedules the next follow-up by the (possibly new) risk level, counted from
+    # this contact, and puts a reassessment on the list when one is needed.
+    events.follow_up_recorded.send(
+        events.FollowUpRecorded(case, follow_up, by, previous_risk=previous_risk)
+    )
     record(
         "cases.follow_up.recorded",
         by=by,
@@ -313,18 +300,14 @@ def decide_transfer(
         case.team = team
         case.caseworker = holder
         save_case(case, ["agency", "reference", "team", "caseworker", "person"])
-        if case.plan_fold_hash:
-            from casework.plans import sharing
-
-            # The plan text leaves one agency's persons and joins another's.
-            sharing.refresh(transfer.from_agency_id, {case.plan_fold_hash})
-            sharing.refresh(to_agency.pk, {case.plan_fold_hash})
         CaseGrant.objects.filter(case=case, revoked_at=None).update(revoked_at=now)
         Assignment.objects.create(case=case, from_user=None, to_user=holder, by=by, at=now)
         transfer.status = TransferRequest.Status.ACCEPTED
-        from casework.referrals.services import cancel_unanswered
-
-        cancel_unanswered(case, by=by, reason=_("The case was transferred to another agency."))
+        events.case_transferred.send(
+            events.CaseTransferred(
+                case, by, from_agency_id=transfer.from_agency_id, to_agency_id=to_agency.pk
+            )
+        )
     else:
         if not comment.strip():
             raise FieldErrors({"comment": [_("Say why the transfer is refused.")]})

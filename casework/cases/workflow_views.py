@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from casework.accounts import access
 from casework.accounts.roles import Perm
-from casework.cases import caseload, workflow
+from casework.cases import caseload, panels, workflow
 from casework.cases.forms import (
     ClosureForm,
     DecisionForm,
@@ -205,8 +205,7 @@ def team(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "threshold": rows[0].threshold if rows else None,
         "closures": closures,
-        "pending_plans": caseload.pending_plan_approvals(user),  # type: ignore[arg-type]
-        "overdue_tasks": caseload.overdue_tasks(user),  # type: ignore[arg-type]
+        "lines": panels.team_lines(user),  # type: ignore[arg-type]
         "transfers": workflow.transfers_for(user).count(),  # type: ignore[arg-type]
     }
     return render(request, "cases/team.html", context)

@@ -30,6 +30,7 @@ from typing import TypedDict
 from django.db import connection
 from django.db.models import F, Max, Min, QuerySet
 
+from casework.cases import events
 from casework.cases.models import Case
 
 # Above this many texts, refresh the whole agency: one grouped pass over the index
@@ -111,3 +112,16 @@ def _lock(agency_id: int, texts: list[str] | None) -> None:
 
 def _key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def _case_transferred(event: events.CaseTransferred) -> None:
+    """The plan text leaves one agency's persons and joins another's."""
+    text = event.case.plan_fold_hash
+    if text:
+        refresh(event.from_agency_id, {text})
+        refresh(event.to_agency_id, {text})
+
+
+def subscribe() -> None:
+    """Connected in PlansConfig.ready()."""
+    events.case_transferred.connect(_case_transferred)

@@ -23,6 +23,7 @@ from casework.accounts import access
 from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm, Role
 from casework.audit.log import record
+from casework.cases import events
 from casework.cases.models import Case, ReleaseInformation, ReleasePurpose
 from casework.cases.release import Release, authorise_release
 from casework.core.errors import (
@@ -47,6 +48,7 @@ from casework.referrals.models import (
     ServiceQuerySet,
     need_code_validator,
 )
+from casework.worklist import services as worklist
 
 ADULT_AGE = 18
 
@@ -511,9 +513,7 @@ def move_referral(referral: Referral, *, to: str, by: User, comment: str = "") -
         )
         if previous == Referral.Status.SENT:
             # Answered or cancelled: a "not answered in time" task, if one was opened, is done.
-            close_tasks = _worklist("close_tasks")
-            if close_tasks is not None:
-                close_tasks(referral.case, kinds=[OVERDUE_TASK], by=by, source=referral)
+            worklist.close_tasks(referral.case, kinds=[OVERDUE_TASK], by=by, source=referral)
         record(
             f"referrals.referral.{to}",
             by=by,
@@ -551,10 +551,8 @@ def cancel_unanswered(case: Case, *, by: User, reason: str) -> int:
                 for referral in waiting
             ]
         )
-        close_tasks = _worklist("close_tasks")
         for referral in waiting:
-            if close_tasks is not None:
-                close_tasks(case, kinds=[OVERDUE_TASK], by=by, source=referral)
+            worklist.close_tasks(case, kinds=[OVERDUE_TASK], by=by, source=referral)
             record(
                 "referrals.referral.cancelled",
                 by=by,
@@ -624,20 +622,8 @@ def overdue_referrals_for(user: User, *, now: datetime.datetime | None = None) -
 OVERDUE_TASK = "referral_overdue"
 
 
-def _worklist(name: str) -> Callable[..., Any] | None:
-    # The worklist is optional for referrals: without it, overdue_referrals_for() is the task list.
-    try:
-        from casework.worklist import services as worklist
-    except ImportError:
-        return None
-    return getattr(worklist, name, None)
-
-
 def flag_overdue_referrals(*, now: datetime.datetime | None = None) -> int:
     """Put each newly overdue referral on its caseworker's task list, once. Returns how many."""
-    open_task = _worklist("open_task")
-    if open_task is None:
-        return 0
     now = now or timezone.now()
     flagged = 0
     candidates = (
@@ -652,7 +638,7 @@ def flag_overdue_referrals(*, now: datetime.datetime | None = None) -> int:
             )
             if not claimed:
                 continue  # another worker got it
-            open_task(
+            worklist.open_task(
                 referral.case,
                 kind=OVERDUE_TASK,
                 due_at=referral.answer_due_at,
@@ -668,3 +654,21 @@ def flag_overdue_referrals(*, now: datetime.datetime | None = None) -> int:
             )
             flagged += 1
     return flagged
+
+
+# --- reacting to the case (connected in ReferralsConfig.ready()) --------------------------------
+
+
+def _case_closed(event: events.CaseChanged) -> None:
+    cancel_unanswered(event.case, by=event.by, reason=_("The case was closed."))
+
+
+def _case_transferred(event: events.CaseTransferred) -> None:
+    cancel_unanswered(
+        event.case, by=event.by, reason=_("The case was transferred to another agency.")
+    )
+
+
+def subscribe() -> None:
+    events.case_closed.connect(_case_closed)
+    events.case_transferred.connect(_case_transferred)

@@ -1,4 +1,5 @@
-"""The open tasks of a case, on the case page (one query)."""
+"""The open tasks of a case, on the case page (one query), and the team's overdue tasks on the
+team page."""
 
 from __future__ import annotations
 
@@ -6,13 +7,20 @@ from typing import Any
 
 from django.utils import timezone
 
+from casework.accounts.models import User
+from casework.cases.models import Case
+from casework.worklist import services
 from casework.worklist.models import Task
 
 
-def panel_context(case: Any, user: Any, can_write: bool) -> dict[str, Any]:
+def panel_context(case: Case, user: User, can_write: bool) -> dict[str, Any]:
     tasks = list(
         Task.objects.filter(case_id=case.pk, status=Task.Status.OPEN)
         .select_related("assignee")
         .order_by("due_at", "id")
     )
     return {"tasks": tasks, "now": timezone.now(), "can_complete": can_write}
+
+
+def team_line(user: User) -> dict[str, Any]:
+    return {"overdue_tasks": services.overdue_tasks_for_team(user).count()}

@@ -28,13 +28,16 @@ from casework.accounts.roles import Perm, Role
 from casework.assessments.policy import windows_for
 from casework.audit.log import record
 from casework.cases import deadlines
-from casework.cases.models import OPEN_STATUSES, Case, Status
+from casework.cases import events
+from casework.cases.models import OPEN_STATUSES, Case, FollowUp, Status
 from casework.core.errors import CaseworkError, NotAllowed
 from casework.worklist.models import Notification, Task
 
 logger = logging.getLogger(__name__)
 
 BATCH = 500
+# A follow-up that found new needs, or asked for a reassessment, puts it on the list this soon.
+REASSESSMENT_DAYS = 3
 # Paused cases wait on purpose: their tasks do not go overdue and their silence is expected.
 ACTIVE_STATUSES = tuple(status for status in OPEN_STATUSES if status != Status.PAUSED)
 
@@ -208,6 +211,45 @@ def on_case_registered(case: Case, *, by: User | None = None) -> Task | None:
 
 def on_case_closed(case: Case, *, by: User | None = None) -> int:
     return cancel_open_tasks(case, by=by)
+
+
+def on_follow_up_recorded(case: Case, follow_up: FollowUp, *, by: User, previous_risk: str) -> None:
+    """The follow-up task is done; the next one is due by the (possibly new) risk level and the
+    agency's windows, counted from this contact. A contact that found new needs or asked for a
+    reassessment puts the assessment back on the list."""
+    schedule_follow_up(case, previous_level=previous_risk, after_contact=True, by=by)
+    if follow_up.reassessment_needed or follow_up.new_needs:
+        open_task(
+            case,
+            kind=Task.Kind.ASSESSMENT_DUE,
+            due_at=timezone.now() + datetime.timedelta(days=REASSESSMENT_DAYS),
+            by=by,
+        )
+
+
+# The worklist follows the lifecycle (connected in WorklistConfig.ready()): (re)registration puts
+# the assessment on it, closing clears what is left open, a contact schedules the next one.
+
+
+def _registered(event: events.CaseChanged) -> None:
+    on_case_registered(event.case, by=event.by)
+
+
+def _closed(event: events.CaseChanged) -> None:
+    on_case_closed(event.case, by=event.by)
+
+
+def _followed_up(event: events.FollowUpRecorded) -> None:
+    on_follow_up_recorded(
+        event.case, event.follow_up, by=event.by, previous_risk=event.previous_risk
+    )
+
+
+def subscribe() -> None:
+    events.case_registered.connect(_registered)
+    events.case_reopened.connect(_registered)
+    events.case_closed.connect(_closed)
+    events.follow_up_recorded.connect(_followed_up)
 
 
 def schedule_follow_up(

@@ -16,6 +16,7 @@ from casework.referrals.services import (
     move_referral,
     overdue_referrals_for,
 )
+from casework.worklist.models import Task
 
 
 @pytest.fixture
@@ -62,9 +63,7 @@ def test_the_periodic_check_opens_one_task_per_overdue_referral(
     def open_task(case: Any, **fields: Any) -> None:
         opened.append({"case": case, **fields})
 
-    monkeypatch.setattr(
-        services, "_worklist", lambda name: open_task if name == "open_task" else None
-    )
+    monkeypatch.setattr(services.worklist, "open_task", open_task)
     assert flag_overdue_referrals() == 1
     assert flag_overdue_referrals() == 0  # once only
     assert len(opened) == 1
@@ -75,21 +74,9 @@ def test_the_periodic_check_opens_one_task_per_overdue_referral(
     ).exists()
 
 
-def test_without_a_worklist_the_check_changes_nothing(
-    overdue: Referral, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(services, "_worklist", lambda name: None)
-    assert flag_overdue_referrals() == 0
-    overdue.refresh_from_db()
-    assert overdue.overdue_flagged_at is None
-
-
 def test_the_worklist_task_opens_and_closes_with_the_answer(overdue: Referral, priya: Any) -> None:
-    worklist = pytest.importorskip("casework.worklist.models")
-    if services._worklist("open_task") is None:
-        pytest.skip("the worklist has no open_task()")
     assert flag_overdue_referrals() == 1
-    task = worklist.Task.objects.get(case_id=overdue.case_id, kind="referral_overdue")
+    task = Task.objects.get(case_id=overdue.case_id, kind="referral_overdue")
     assert task.status == "open"
     move_referral(overdue, to=Referral.Status.ACCEPTED, by=priya)
     task.refresh_from_db()
