@@ -26,7 +26,7 @@ from casework.assessments.models import (
     QuestionnaireVersion,
     ServiceNeed,
 )
-from casework.assessments.policy import windows_for
+from casework.cases.deadlines import windows_for
 from casework.cases import deadlines
 from casework.cases.models import RiskLevel
 

@@ -1,5 +1,6 @@
-"""Needs assessments (seed 003 step 2; seed 004 "assessment" and "reassessment"), the agency's
-risk-to-deadline policy, and the questionnaires an agency adds to its assessment.
+"""Needs assessments (seed 003 step 2; seed 004 "assessment" and "reassessment") and the
+questionnaires an agency adds to its assessment. (The agency's risk-to-deadline policy, which
+assessments set here, is `cases.models.RiskPolicy`: the worklist reads it too.)
 
 An assessment is never edited: a reassessment is a new row with the next number, and the newest
 is the current one. Everything a person said or a caseworker wrote in their own words is
@@ -130,31 +131,6 @@ class DomainFinding(models.Model):
     def get_services_display(self) -> list[str]:
         labels = dict(ServiceNeed.choices)
         return [str(labels.get(code, code)) for code in self.services]
-
-
-class RiskPolicy(models.Model):
-    """An agency's own follow-up window for one risk level (the defaults are seed 003's)."""
-
-    agency = models.ForeignKey(
-        "accounts.Agency", on_delete=models.CASCADE, related_name="risk_policies"
-    )
-    level = models.CharField(_("risk level"), max_length=8, choices=RiskLevel.choices)
-    due_hours = models.PositiveIntegerField(_("follow-up due within (hours)"))
-    target_hours = models.PositiveIntegerField(_("follow-up target (hours)"))
-    updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    class Meta:
-        verbose_name = _("risk follow-up policy")
-        verbose_name_plural = _("risk follow-up policies")
-        constraints = [
-            models.UniqueConstraint(fields=["agency", "level"], name="one_policy_per_level")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.agency_id}/{self.level}: {self.due_hours}h"
 
 
 class Questionnaire(TimeStampedModel):

@@ -29,12 +29,11 @@ from casework.assessments.models import (
     Questionnaire,
     QuestionnaireResponse,
     QuestionnaireVersion,
-    RiskPolicy,
     ServiceNeed,
 )
 from casework.audit.log import record
 from casework.cases import deadlines
-from casework.cases.models import Case, RiskLevel, Status
+from casework.cases.models import Case, RiskLevel, RiskPolicy, Status
 from casework.cases.services import has_service_consent, save_case, transition_case
 from casework.core.errors import CaseworkError, Conflict, ConsentRequired, FieldErrors, NotAllowed
 from casework.worklist import services as worklist

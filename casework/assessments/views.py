@@ -27,7 +27,7 @@ from casework.assessments.forms import (
     raw_answers_from_post,
 )
 from casework.assessments.models import Questionnaire, QuestionnaireVersion
-from casework.assessments.policy import windows_for
+from casework.cases.deadlines import windows_for
 from casework.core.errors import CaseworkError, FieldErrors
 
 

@@ -1,7 +1,7 @@
 """Deadlines derived from risk (seed 003: follow up within 48 h, 3–5 days or 10 days).
 
 Pure functions over hours and datetimes, so the rules can be checked without a database. An
-agency may change the hours (casework.assessments.models.RiskPolicy); `Window` carries them.
+agency may change the hours (its `RiskPolicy` rows, read by `windows_for`); `Window` carries them.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from casework.cases.models import RiskLevel
+from casework.cases.models import RiskLevel, RiskPolicy
 
 # Hours to the first follow-up. Moderate risk is due at 5 days (the target is 3).
 FIRST_FOLLOW_UP_HOURS: dict[str, int] = {
@@ -121,3 +121,16 @@ def check_windows(windows: Mapping[str, Window]) -> dict[str, str]:
         if windows[higher].due_hours > windows[lower].due_hours and higher not in problems:
             problems[higher] = "longer_than_lower_risk"
     return problems
+
+
+def windows_for(agency_id: int | None) -> dict[str, Window]:
+    """{level: Window} for the agency, one query; levels the agency has not set keep the default."""
+    windows = dict(DEFAULT_WINDOWS)
+    if agency_id is None:
+        return windows
+    for level, due_hours, target_hours in RiskPolicy.objects.filter(
+        agency_id=agency_id
+    ).values_list("level", "due_hours", "target_hours"):
+        if level in RiskLevel.values:
+            windows[level] = Window(due_hours, target_hours)
+    return windows

@@ -453,6 +453,32 @@ class CasePolicy(models.Model):
         return cls.objects.filter(agency_id=agency_id).first() or cls(agency_id=agency_id)
 
 
+class RiskPolicy(models.Model):
+    """An agency's own follow-up window for one risk level (the defaults are seed 003's, in
+    casework/cases/deadlines.py, which also reads these rows: `deadlines.windows_for`)."""
+
+    agency = models.ForeignKey(
+        "accounts.Agency", on_delete=models.CASCADE, related_name="risk_policies"
+    )
+    level = models.CharField(_("risk level"), max_length=8, choices=RiskLevel.choices)
+    due_hours = models.PositiveIntegerField(_("follow-up due within (hours)"))
+    target_hours = models.PositiveIntegerField(_("follow-up target (hours)"))
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("risk follow-up policy")
+        verbose_name_plural = _("risk follow-up policies")
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "level"], name="one_policy_per_level")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id}/{self.level}: {self.due_hours}h"
+
+
 class YesNoPartly(models.TextChoices):
     YES = "yes", _("Yes")
     PARTLY = "partly", _("Partly")

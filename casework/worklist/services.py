@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from casework.accounts import access
 from casework.accounts.models import User
 from casework.accounts.roles import Perm, Role
-from casework.assessments.policy import windows_for
+from casework.cases.deadlines import windows_for
 from casework.audit.log import record
 from casework.cases import deadlines
 from casework.cases import events

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from casework.assessments import services
-from casework.assessments.models import RiskPolicy
-from casework.assessments.policy import windows_for
+from casework.cases.models import RiskPolicy
+from casework.cases.deadlines import windows_for
 from casework.cases import deadlines
 from casework.core.errors import FieldErrors, NotAllowed
 
