@@ -103,7 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "casework.core.context_processors.casework",
+                "casework.accounts.context_processors.casework",
             ],
         },
     },

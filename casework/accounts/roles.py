@@ -1,6 +1,7 @@
 """Roles, named permissions and which role sees which sensitive field: all in one place.
 
-Change a role's reach here and nowhere else; casework/accounts/access.py applies it and
+Change a role's reach here and nowhere else; the gates (casework/accounts/access.py for pages,
+casework/cases/access.py and the other apps' access.py for records) apply it and
 casework/accounts/tests/test_permission_matrix.py walks every URL and API operation against it.
 """
 

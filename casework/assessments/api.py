@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from casework.accounts import access
+from casework.accounts.access import require_perm
 from casework.accounts.models import User
 from casework.accounts.roles import Perm, Sensitive
 from casework.assessments import questionnaires, services
@@ -26,8 +26,8 @@ from casework.assessments.models import (
     QuestionnaireVersion,
     ServiceNeed,
 )
+from casework.cases import access, deadlines
 from casework.cases.deadlines import windows_for
-from casework.cases import deadlines
 from casework.cases.models import RiskLevel
 
 router = Router(tags=["assessments"])
@@ -226,7 +226,7 @@ def _version(version: QuestionnaireVersion) -> dict[str, Any]:
 
 
 def _questionnaire(user: User, questionnaire_id: int) -> Questionnaire:
-    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    require_perm(user, Perm.MANAGE_CONFIGURATION)
     questionnaire = Questionnaire.objects.filter(
         pk=questionnaire_id, agency_id=user.agency_id or 0
     ).first()
@@ -318,7 +318,7 @@ def get_assessment(request: HttpRequest, case_id: int, number: int) -> Any:
 @router.get("/questionnaires", response={200: list[QuestionnaireOut], 404: ErrorOut})
 def list_questionnaires(request: HttpRequest) -> Any:
     user = _user(request)
-    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    require_perm(user, Perm.MANAGE_CONFIGURATION)
     items = Questionnaire.objects.filter(agency_id=user.agency_id or 0).prefetch_related("versions")
     return [
         {
@@ -342,7 +342,7 @@ def upload_questionnaire(
 ) -> Any:
     """A broken form is refused (400, code `form_refused`) with `problems`: [{row, reason}]."""
     user = _user(request)
-    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    require_perm(user, Perm.MANAGE_CONFIGURATION)
     version = services.upload_questionnaire(
         by=user, data=file.read(), file_name=file.name or "", title=title
     )
@@ -356,7 +356,7 @@ def upload_questionnaire(
 )
 def new_questionnaire(request: HttpRequest, payload: NewQuestionnaireIn) -> Any:
     user = _user(request)
-    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    require_perm(user, Perm.MANAGE_CONFIGURATION)
     item = services.create_questionnaire(by=user, title=payload.title)
     return Status(
         201,
@@ -463,7 +463,7 @@ def get_risk_policy(request: HttpRequest) -> Any:
 @router.put("/risk-policy", response={200: list[WindowOut], 400: ErrorOut, 404: ErrorOut})
 def put_risk_policy(request: HttpRequest, payload: RiskPolicyIn) -> Any:
     user = _user(request)
-    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    require_perm(user, Perm.MANAGE_CONFIGURATION)
     services.set_risk_policy(
         by=user,
         windows={

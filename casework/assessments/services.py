@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from casework.accounts.access import check_perm
 from casework.accounts.models import User
 from casework.accounts.roles import Perm
 from casework.assessments import questionnaires
@@ -69,11 +70,6 @@ class AssessmentDetails:
     assessed_on: datetime.date | None = None
     # Raw answers by questionnaire version id: {version_id: {question name: value}}.
     answers: dict[int, dict[str, Any]] = field(default_factory=dict)
-
-
-def _require(user: User, perm: Perm) -> None:
-    if not user.has_casework_perm(perm):
-        raise NotAllowed(_("Your role does not allow this."))
 
 
 def _start_of(day: datetime.date, now: datetime.datetime) -> datetime.datetime:
@@ -209,7 +205,7 @@ def record_assessment(
     client's consent to services. Every assessment sets the case's risk level and the follow-up
     deadline; a raised risk brings an open follow-up forward at once.
     """
-    _require(by, Perm.WORK_ON_CASES)
+    check_perm(by, Perm.WORK_ON_CASES)
     if expected_version is not None and expected_version != case.version:
         raise Conflict(
             _("This case was changed by someone else since you opened it. Reload and try again.")
@@ -306,7 +302,7 @@ def record_assessment(
 
 
 def _agency_id(by: User) -> int:
-    _require(by, Perm.MANAGE_CONFIGURATION)
+    check_perm(by, Perm.MANAGE_CONFIGURATION)
     if not by.agency_id:
         raise NotAllowed(_("Your account is not in an agency."))
     return by.agency_id

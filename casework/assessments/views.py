@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from casework.accounts import access
+from casework.accounts.access import require_perm
 from casework.accounts.roles import Perm, Sensitive
 from casework.assessments import questionnaires, services
 from casework.assessments.forms import (
@@ -27,6 +27,7 @@ from casework.assessments.forms import (
     raw_answers_from_post,
 )
 from casework.assessments.models import Questionnaire, QuestionnaireVersion
+from casework.cases import access
 from casework.cases.deadlines import windows_for
 from casework.core.errors import CaseworkError, FieldErrors
 
@@ -159,7 +160,7 @@ def questions(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _questionnaire(request: HttpRequest, questionnaire_pk: int) -> Questionnaire:
-    access.require_perm(request.user, Perm.MANAGE_CONFIGURATION)
+    require_perm(request.user, Perm.MANAGE_CONFIGURATION)
     questionnaire = Questionnaire.objects.filter(
         pk=questionnaire_pk,
         agency_id=request.user.agency_id or 0,  # type: ignore[union-attr]
@@ -171,7 +172,7 @@ def _questionnaire(request: HttpRequest, questionnaire_pk: int) -> Questionnaire
 
 @login_required
 def questionnaire_list(request: HttpRequest) -> HttpResponse:
-    access.require_perm(request.user, Perm.MANAGE_CONFIGURATION)
+    require_perm(request.user, Perm.MANAGE_CONFIGURATION)
     items = Questionnaire.objects.filter(agency_id=request.user.agency_id or 0)  # type: ignore[union-attr]
     return render(
         request,
@@ -197,7 +198,7 @@ def _refused(form: UploadForm, error: CaseworkError) -> None:
 @require_http_methods(["GET", "POST"])
 def upload(request: HttpRequest, questionnaire_pk: int | None = None) -> HttpResponse:
     """A new questionnaire from an XLSForm, or (with questionnaire_pk) a new version of one."""
-    access.require_perm(request.user, Perm.MANAGE_CONFIGURATION)
+    require_perm(request.user, Perm.MANAGE_CONFIGURATION)
     questionnaire = _questionnaire(request, questionnaire_pk) if questionnaire_pk else None
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -230,7 +231,7 @@ def upload(request: HttpRequest, questionnaire_pk: int | None = None) -> HttpRes
 @login_required
 @require_http_methods(["POST"])
 def new_questionnaire(request: HttpRequest) -> HttpResponse:
-    access.require_perm(request.user, Perm.MANAGE_CONFIGURATION)
+    require_perm(request.user, Perm.MANAGE_CONFIGURATION)
     form = NewQuestionnaireForm(request.POST)
     if form.is_valid():
         try:
@@ -341,7 +342,7 @@ def version_file(request: HttpRequest, questionnaire_pk: int, number: int) -> Ht
 @login_required
 @require_http_methods(["GET", "POST"])
 def risk_policy(request: HttpRequest) -> HttpResponse:
-    access.require_perm(request.user, Perm.MANAGE_CONFIGURATION)
+    require_perm(request.user, Perm.MANAGE_CONFIGURATION)
     windows = windows_for(request.user.agency_id)  # type: ignore[union-attr]
     form = RiskPolicyForm(request.POST or None, windows=windows)
     if request.method == "POST" and form.is_valid():

@@ -10,10 +10,10 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from casework.accounts import access
+from casework.accounts.access import require_perm
 from casework.accounts.models import User
 from casework.accounts.roles import Perm, Sensitive
-from casework.cases import services
+from casework.cases import access, services
 from casework.cases.models import (
     Case,
     CaseNote,
@@ -318,7 +318,7 @@ def _user(request: HttpRequest) -> User:
 
 
 def _agency_id(user: User) -> int:
-    """The agency of a user that `access.require_perm` let through (it lets none without one)."""
+    """The agency of a user that `require_perm` let through (it lets none without one)."""
     if user.agency_id is None:
         raise Http404(_("Not found."))  # the same 404 as require_perm's
     return user.agency_id
@@ -372,7 +372,7 @@ def search_cases(request: HttpRequest, payload: SearchIn) -> Any:
 )
 def register_case(request: HttpRequest, payload: RegistrationIn) -> Any:
     user = _user(request)
-    access.require_perm(user, Perm.REGISTER_CASES)
+    require_perm(user, Perm.REGISTER_CASES)
     caseworker = None
     if payload.case.caseworker:
         caseworker = User.objects.filter(

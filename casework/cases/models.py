@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -13,9 +12,6 @@ from django.utils.translation import gettext_lazy as _
 
 from casework.core.models import TimeStampedModel
 from casework.vault.fields import EncryptedCharField, EncryptedTextField
-
-if TYPE_CHECKING:
-    from casework.accounts.models import User
 
 
 class Status(models.TextChoices):
@@ -67,16 +63,8 @@ class ClosureReason(models.TextChoices):
 
 
 class CaseQuerySet(models.QuerySet["Case"]):
-    def visible_to(self, user: User) -> CaseQuerySet:
-        """The cases `user` may read. The rule lives in casework/accounts/access.py."""
-        from casework.accounts.access import case_scope
-
-        return self.filter(case_scope(user))
-
-    def writable_by(self, user: User) -> CaseQuerySet:
-        from casework.accounts.access import case_scope
-
-        return self.filter(case_scope(user, write=True))
+    """Which cases a user may read or write is not asked here but in the gate,
+    casework/cases/access.py (`visible_cases`, `writable_cases`, `get_case_for_user`)."""
 
     def open(self) -> CaseQuerySet:
         return self.filter(status__in=OPEN_STATUSES)

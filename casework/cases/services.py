@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casework.accounts.access import check_perm
 from casework.accounts.models import Team, User
 from casework.accounts.roles import Perm, Role
 from casework.audit.log import record
@@ -164,11 +165,6 @@ def save_case(case: Case, fields: list[str], *, expected_version: int | None = N
     case.version = version + 1
 
 
-def _require(user: User, perm: Perm) -> None:
-    if not user.has_casework_perm(perm):
-        raise NotAllowed(_("Your role does not allow this."))
-
-
 # --- registration -------------------------------------------------------------------------------
 
 
@@ -281,7 +277,7 @@ def register_case(
     register: bool = True,
 ) -> Case:
     """Create the person, the case (identified, then registered) and the consent in one step."""
-    _require(by, Perm.REGISTER_CASES)
+    check_perm(by, Perm.REGISTER_CASES)
     today = _today()
     age, caseworker, team = _validate_registration(
         by=by, person=person, details=details, consent=consent, caregiver=caregiver, today=today
@@ -439,7 +435,7 @@ def record_consent(
     caregiver: CaregiverDetails | None = None,
 ) -> Consent:
     """A new consent for an existing case (e.g. renewed, widened, or given later)."""
-    _require(by, Perm.WORK_ON_CASES)
+    check_perm(by, Perm.WORK_ON_CASES)
     errors: dict[str, list[str]] = {}
     today = _today()
     if (details.given_on or today) > today:
@@ -485,7 +481,7 @@ def withdraw_consent(
     consent: Consent, *, by: User, on: datetime.date | None = None, reason: str = ""
 ) -> Consent:
     """Record a withdrawal. The consent row stays; from now on it permits nothing."""
-    _require(by, Perm.WORK_ON_CASES)
+    check_perm(by, Perm.WORK_ON_CASES)
     if consent.withdrawn_on is not None:
         raise CaseworkError(_("This consent was already withdrawn."), code="already_withdrawn")
     day = on or _today()
@@ -549,7 +545,7 @@ def transition_case(
     expected_version: int | None = None,
 ) -> Transition:
     """Move a case to another step of its lifecycle, or refuse and change nothing."""
-    _require(by, Perm.WORK_ON_CASES)
+    check_perm(by, Perm.WORK_ON_CASES)
     _check_version(case, expected_version)
     if to not in Status.values:
         raise InvalidTransition(_("“%(status)s” is not a case status.") % {"status": to})
@@ -656,7 +652,7 @@ def add_note(
     contact_type: str,
     contact_on: datetime.date | None = None,
 ) -> CaseNote:
-    _require(by, Perm.WORK_ON_CASES)
+    check_perm(by, Perm.WORK_ON_CASES)
     day = contact_on or _today()
     _validate_note(text, contact_type, day)
     note = CaseNote.objects.create(
@@ -684,7 +680,7 @@ def edit_note(
     expected_version: int,
 ) -> CaseNote:
     """Change a note, keeping what it said before as a revision."""
-    _require(by, Perm.WORK_ON_CASES)
+    check_perm(by, Perm.WORK_ON_CASES)
     if not can_edit_note(note, by):
         raise NotAllowed(_("Only the author or the team's supervisor can edit this note."))
     _validate_note(text, contact_type, contact_on)

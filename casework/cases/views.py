@@ -15,10 +15,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from casework.accounts import access
+from casework.accounts.access import require_perm
 from casework.accounts.roles import Perm, Role, Sensitive
 from casework.audit.log import case_access_log
-from casework.cases import panels, services
+from casework.cases import access, panels, services
 from casework.cases.forms import (
     CaseloadFilterForm,
     ConsentForm,
@@ -84,7 +84,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
-    access.require_perm(request.user, Perm.REGISTER_CASES)
+    require_perm(request.user, Perm.REGISTER_CASES)
     form = RegistrationForm(request.POST or None, user=request.user)  # type: ignore[arg-type]
     if request.method == "POST" and form.is_valid():
         person, details, consent, caregiver = form.details()

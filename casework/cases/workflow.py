@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casework.accounts.access import check_perm
 from casework.accounts.models import Agency, Team, User
 from casework.accounts.roles import Perm, Role
 from casework.audit.log import record
@@ -49,11 +50,6 @@ from casework.people.models import HouseholdMember, Person, PersonNameIndex
 CONTACT_LOST_DAYS = 30
 
 
-def _require(user: User, perm: Perm) -> None:
-    if not user.has_casework_perm(perm):
-        raise NotAllowed(_("Your role does not allow this."))
-
-
 # --- follow-up ----------------------------------------------------------------------------------
 
 
@@ -73,7 +69,7 @@ def record_follow_up(
     notes: str = "",
 ) -> FollowUp:
     """A follow-up visit or call. A new risk re-schedules the next follow-up at once."""
-    _require(by, Perm.WORK_ON_CASES)
+    check_perm(by, Perm.WORK_ON_CASES)
     today = timezone.localdate()
     day = occurred_on or today
     errors: dict[str, list[str]] = {}
@@ -138,7 +134,7 @@ def record_follow_up(
 @transaction.atomic
 def reassign_case(case: Case, *, to: User, by: User, reason: str = "") -> Assignment:
     """A supervisor gives a case of their team to another caseworker of the team."""
-    _require(by, Perm.REASSIGN_IN_TEAM)
+    check_perm(by, Perm.REASSIGN_IN_TEAM)
     if by.team_id != case.team_id:
         raise NotAllowed(_("Only the team's supervisor can reassign this case."))
     if (
@@ -178,7 +174,7 @@ def request_transfer(
     override_reason: str = "",
 ) -> TransferRequest:
     """Offer the case to another agency. Needs consent covering that agency for a transfer."""
-    _require(by, Perm.WORK_ON_CASES)
+    check_perm(by, Perm.WORK_ON_CASES)
     errors: dict[str, list[str]] = {}
     if to_agency.pk == case.agency_id or not to_agency.is_active:
         errors["to_agency"] = [_("Choose another active agency.")]
@@ -271,7 +267,7 @@ def decide_transfer(
     On acceptance the case, its history and its person move to the receiving agency and team;
     the sending team loses access at that moment. On refusal the case resumes where it was.
     """
-    _require(by, Perm.REASSIGN_IN_TEAM)
+    check_perm(by, Perm.REASSIGN_IN_TEAM)
     transfer = TransferRequest.objects.select_for_update().get(pk=transfer.pk)
     if transfer.to_agency_id != by.agency_id:
         raise NotAllowed(_("This transfer is not addressed to your agency."))
@@ -349,7 +345,7 @@ def request_closure(
     summary: str = "",
 ) -> ClosureRequest:
     """Propose a closure with its checklist; closes at once where no approval is needed."""
-    _require(by, Perm.WORK_ON_CASES)
+    check_perm(by, Perm.WORK_ON_CASES)
     errors: dict[str, list[str]] = {}
 
     def add(name: str, message: str) -> None:

@@ -12,10 +12,10 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Schema
 
-from casework.accounts import access
+from casework.accounts.access import require_perm
 from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm
-from casework.cases import caseload, workflow
+from casework.cases import access, caseload, workflow
 from casework.cases.api import ErrorOut, _agency_id, _user, router
 from casework.cases.models import ClosureRequest, FollowUp, TransferRequest
 
@@ -153,7 +153,7 @@ def add_follow_up(request: HttpRequest, case_id: int, payload: FollowUpIn) -> An
 )
 def reassign(request: HttpRequest, case_id: int, payload: ReassignIn) -> Any:
     user = _user(request)
-    access.require_perm(user, Perm.REASSIGN_IN_TEAM)
+    require_perm(user, Perm.REASSIGN_IN_TEAM)
     case = access.get_case_for_user(user, case_id, write=True)
     to = User.objects.filter(username=payload.caseworker, agency_id=_agency_id(user)).first()
     if to is None:
@@ -191,7 +191,7 @@ def request_transfer(request: HttpRequest, case_id: int, payload: TransferIn) ->
 )
 def offered_transfers(request: HttpRequest) -> Any:
     user = _user(request)
-    access.require_perm(user, Perm.REASSIGN_IN_TEAM)
+    require_perm(user, Perm.REASSIGN_IN_TEAM)
     items = workflow.transfers_for(user).select_related("to_agency").order_by("created_at")[:200]
     return [_transfer_out(item, with_summary=True) for item in items]
 
@@ -203,7 +203,7 @@ def offered_transfers(request: HttpRequest) -> Any:
 )
 def decide_transfer(request: HttpRequest, transfer_id: int, payload: TransferDecisionIn) -> Any:
     user = _user(request)
-    access.require_perm(user, Perm.REASSIGN_IN_TEAM)
+    require_perm(user, Perm.REASSIGN_IN_TEAM)
     offer = workflow.transfers_for(user).filter(pk=transfer_id).first()
     if offer is None:
         raise Http404(_("No such transfer."))
@@ -243,7 +243,7 @@ def request_closure(request: HttpRequest, case_id: int, payload: ClosureIn) -> A
 )
 def decide_closure(request: HttpRequest, case_id: int, closure_id: int, payload: DecisionIn) -> Any:
     user = _user(request)
-    access.require_perm(user, Perm.APPROVE_CLOSURES)
+    require_perm(user, Perm.APPROVE_CLOSURES)
     case = access.get_case_for_user(user, case_id, write=True)
     closure = ClosureRequest.objects.filter(case=case, pk=closure_id).first()
     if closure is None:
@@ -271,7 +271,7 @@ def reopen(request: HttpRequest, case_id: int, payload: DecisionIn | None = None
 )
 def team_caseload(request: HttpRequest) -> Any:
     user = _user(request)
-    access.require_perm(user, Perm.REASSIGN_IN_TEAM)
+    require_perm(user, Perm.REASSIGN_IN_TEAM)
     rows = caseload.team_caseload(user.team_id, user.agency_id)  # type: ignore[arg-type]
     return [
         {

@@ -17,9 +17,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from casework.accounts import access
+from casework.accounts.access import require_perm
 from casework.accounts.roles import Perm
-from casework.cases import caseload, panels, workflow
+from casework.cases import access, caseload, panels, workflow
 from casework.cases.forms import (
     ClosureForm,
     DecisionForm,
@@ -77,7 +77,7 @@ def follow_up(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def reassign(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    access.require_perm(user, Perm.REASSIGN_IN_TEAM)
+    require_perm(user, Perm.REASSIGN_IN_TEAM)
     case = access.get_case_for_user(user, pk, write=True)
     form = ReassignForm(request.POST or None, team_id=case.team_id, agency_id=case.agency_id)
     return run_service_form(
@@ -116,7 +116,7 @@ def transfer(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def transfers(request: HttpRequest) -> HttpResponse:
     """Transfers offered to the user's agency. Shows the request's summary, never the case file."""
-    access.require_perm(request.user, Perm.REASSIGN_IN_TEAM)
+    require_perm(request.user, Perm.REASSIGN_IN_TEAM)
     pending = workflow.transfers_for(request.user).order_by("created_at")  # type: ignore[arg-type]
     return render(request, "cases/transfers.html", {"transfers": pending})
 
@@ -125,7 +125,7 @@ def transfers(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def decide_transfer(request: HttpRequest, transfer_pk: int) -> HttpResponse:
     user = request.user
-    access.require_perm(user, Perm.REASSIGN_IN_TEAM)
+    require_perm(user, Perm.REASSIGN_IN_TEAM)
     offer = workflow.transfers_for(user).filter(pk=transfer_pk).first()  # type: ignore[arg-type]
     if offer is None:
         raise Http404(_("No such transfer."))
@@ -173,7 +173,7 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def decide_closure(request: HttpRequest, pk: int, closure_pk: int) -> HttpResponse:
     user = request.user
-    access.require_perm(user, Perm.APPROVE_CLOSURES)
+    require_perm(user, Perm.APPROVE_CLOSURES)
     case = access.get_case_for_user(user, pk, write=True)
     closure = ClosureRequest.objects.filter(case=case, pk=closure_pk).first()
     if closure is None:
@@ -198,7 +198,7 @@ def decide_closure(request: HttpRequest, pk: int, closure_pk: int) -> HttpRespon
 def team(request: HttpRequest) -> HttpResponse:
     """The supervisor's view: caseloads by risk against the threshold, overdue, approvals."""
     user = request.user
-    access.require_perm(user, Perm.REASSIGN_IN_TEAM)
+    require_perm(user, Perm.REASSIGN_IN_TEAM)
     rows = caseload.team_caseload(user.team_id, user.agency_id)  # type: ignore[union-attr,arg-type]
     closures = workflow.pending_closures_for(user)  # type: ignore[arg-type]
     context = {

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from casework.accounts import access
+from casework.cases import access
 from casework.cases.workflow_views import _to_case, run_service_form
 from casework.feedback import services
 from casework.feedback.forms import ExitInterviewForm, ParticipationSurveyForm

@@ -12,7 +12,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 
-from casework.accounts import access
+from casework.accounts.access import require_perm
 from casework.accounts.roles import Perm
 from casework.indicators import exports, services
 from casework.indicators.definitions import load_specs
@@ -85,7 +85,7 @@ def trends(
 @router.get("/definitions", response=list[DefinitionOut], summary="The indicators reported")
 def definitions(request: HttpRequest) -> list[dict[str, Any]]:
     user: Any = request.user
-    access.require_perm(user, Perm.VIEW_INDICATORS)
+    require_perm(user, Perm.VIEW_INDICATORS)
     return [
         {
             "code": spec.code,

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from casework.accounts import access
+from casework.accounts.access import require_perm
 from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm
 from casework.audit.log import record
@@ -59,7 +59,7 @@ def _agency_of(user: User) -> Agency:
 
     Aggregates cover the whole agency: an M&E officer sees no case file but every count.
     """
-    access.require_perm(user, Perm.VIEW_INDICATORS)
+    require_perm(user, Perm.VIEW_INDICATORS)
     if user.agency is None:
         raise Http404(_("Not found."))
     return user.agency
@@ -124,7 +124,7 @@ def define_indicator(
     disaggregations: list[str] | None = None,
 ) -> IndicatorDefinition:
     """Add (or change) one of the agency's own indicators. The rules are checked before saving."""
-    access.require_perm(by, Perm.MANAGE_CONFIGURATION)
+    require_perm(by, Perm.MANAGE_CONFIGURATION)
     if by.agency_id != agency.pk:
         raise NotAllowed(_("You can define indicators for your own agency only."))
     if code in {spec["code"] for spec in BUILTIN_INDICATORS}:

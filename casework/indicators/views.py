@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from casework.accounts import access
+from casework.accounts.access import require_perm
 from casework.accounts.roles import Perm
 from casework.core.errors import CaseworkError
 from casework.indicators import charts, exports, services
@@ -110,7 +110,7 @@ def _download(report: Report, output_format: str) -> HttpResponse:
 @require_GET
 def report(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
-    access.require_perm(user, Perm.VIEW_INDICATORS)
+    require_perm(user, Perm.VIEW_INDICATORS)
     can_unsuppress = user.has_casework_perm(Perm.VIEW_UNSUPPRESSED)
     form = ReportForm(request.GET or None, can_unsuppress=can_unsuppress)
     result: Report | None = None
@@ -219,7 +219,7 @@ def _trend_context(trends: Trends, labels: Labels) -> dict[str, Any]:
 @require_GET
 def trends(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
-    access.require_perm(user, Perm.VIEW_INDICATORS)
+    require_perm(user, Perm.VIEW_INDICATORS)
     form = TrendsForm(request.GET or None)
     if not form.is_bound:
         form = TrendsForm(

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from casework.accounts import access
+from casework.accounts.access import require_perm
 from casework.accounts.roles import Perm
 from casework.core.errors import CaseworkError
 from casework.interchange.exporter import export_cases, require_exporter
@@ -86,7 +86,7 @@ def create_import(
 ) -> Status:
     """400 with every error when rows have errors and nothing was written (unless a dry run)."""
     user = request.user
-    access.require_perm(user, Perm.IMPORT_CASES)
+    require_perm(user, Perm.IMPORT_CASES)
     chosen = None
     if mapping:
         agency_id = int(getattr(user, "agency_id", None) or 0)
@@ -108,7 +108,7 @@ def create_import(
 
 @router.get("/imports/{run_id}", response=ImportOut, url_name="interchange_import_detail")
 def import_detail(request: HttpRequest, run_id: int) -> dict[str, Any]:
-    access.require_perm(request.user, Perm.IMPORT_CASES)
+    require_perm(request.user, Perm.IMPORT_CASES)
     run = ImportRun.objects.filter(pk=run_id, created_by_id=request.user.pk).first()
     if run is None:
         raise Http404

@@ -37,6 +37,7 @@ from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm, Role
 from casework.audit import log as audit
 from casework.audit.log import record
+from casework.cases import access
 from casework.cases.models import Case, Consent, ReleaseInformation, ReleasePurpose
 from casework.cases.release import authorise_release, covering_consents
 from casework.core.errors import CaseworkError, ConsentRequired, NotAllowed
@@ -180,7 +181,7 @@ def export_cases(
             raise ConsentRequired(_("Your role cannot override the client's consent."))
         discloser = by
 
-    cases = Case.objects.visible_to(by) if by is not None else Case.objects.all()
+    cases = access.visible_cases(by) if by is not None else Case.objects.all()
     # A case that was never registered has no place in the format (registered_on is required).
     cases = cases.filter(agency=agency, registered_on__isnull=False)
     if period is not None:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from casework.accounts import access
+from casework.accounts.access import require_perm
 from casework.accounts.roles import Perm
 from casework.audit.log import record
 from casework.core.errors import CaseworkError
@@ -59,7 +59,7 @@ def _agency_id(request: HttpRequest) -> int:
 
 
 def _own_run(request: HttpRequest, pk: int) -> ImportRun:
-    access.require_perm(request.user, Perm.IMPORT_CASES)
+    require_perm(request.user, Perm.IMPORT_CASES)
     return get_object_or_404(ImportRun, pk=pk, created_by_id=request.user.pk)
 
 
@@ -77,7 +77,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def _upload(request: HttpRequest) -> HttpResponse:
     user = request.user
-    access.require_perm(user, Perm.IMPORT_CASES)
+    require_perm(user, Perm.IMPORT_CASES)
     form = UploadForm(
         request.POST or None,
         request.FILES or None,
@@ -183,7 +183,7 @@ def run_discard(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def mappings(request: HttpRequest) -> HttpResponse:
-    access.require_perm(request.user, Perm.IMPORT_CASES)
+    require_perm(request.user, Perm.IMPORT_CASES)
     items = ColumnMapping.objects.filter(agency_id=_agency_id(request))
     return render(request, "interchange/mappings.html", {"mappings": items})
 
@@ -192,7 +192,7 @@ def mappings(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def mapping_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     user = request.user
-    access.require_perm(user, Perm.IMPORT_CASES)
+    require_perm(user, Perm.IMPORT_CASES)
     instance = (
         get_object_or_404(ColumnMapping, pk=pk, agency_id=_agency_id(request))
         if pk is not None

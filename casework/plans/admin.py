@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from casework.accounts.access import visible_cases
+from casework.cases.access import visible_cases
 from casework.plans.models import CasePlan, PlanSettings
 
 

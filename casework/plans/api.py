@@ -15,10 +15,12 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
-from casework.accounts import access
+from casework.accounts.access import require_perm
 from casework.accounts.models import User
 from casework.accounts.roles import Perm, Sensitive
+from casework.cases import access
 from casework.cases.models import Case
+from casework.plans import access as plan_access
 from casework.plans import services, similarity
 from casework.plans.models import (
     CasePlan,
@@ -211,24 +213,6 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _load(user: User, plan_id: int, *, write: bool = False) -> CasePlan:
-    case_id = CasePlan.objects.filter(pk=plan_id).values_list("case_id", flat=True).first()
-    case = access.get_case_for_user(user, case_id or 0, write=write)
-    plan = CasePlan.objects.filter(case=case, pk=plan_id).first()
-    if plan is None:
-        raise Http404
-    plan.case = case
-    return plan
-
-
-def _load_for_decider(user: User, plan_id: int) -> CasePlan:
-    access.require_perm(user, Perm.APPROVE_PLANS)
-    plan = _load(user, plan_id)
-    if not services.can_decide(plan.case, user):
-        raise Http404
-    return plan
-
-
 # --- shaping output by what the caller may see --------------------------------------------------
 
 
@@ -418,7 +402,7 @@ def _content(payload: PlanIn) -> services.PlanContent:
 )
 def approval_queue(request: HttpRequest, page: int = 1) -> Any:
     user = _user(request)
-    access.require_perm(user, Perm.APPROVE_PLANS)
+    require_perm(user, Perm.APPROVE_PLANS)
     size = 50
     page = max(1, page)
     plans = (
@@ -463,7 +447,7 @@ def create_plan(request: HttpRequest, case_id: int, payload: PlanIn) -> Any:
 @router.get("/{plan_id}", response={200: PlanOut, 404: ErrorOut}, summary="A version of a plan")
 def get_plan(request: HttpRequest, plan_id: int) -> Any:
     user = _user(request)
-    return _detail(_load(user, plan_id), user)
+    return _detail(plan_access.get_plan_for_user(user, plan_id), user)
 
 
 @router.put(
@@ -473,7 +457,7 @@ def get_plan(request: HttpRequest, plan_id: int) -> Any:
 )
 def update_plan(request: HttpRequest, plan_id: int, payload: PlanUpdateIn) -> Any:
     user = _user(request)
-    plan = _load(user, plan_id, write=True)
+    plan = plan_access.get_plan_for_user(user, plan_id, write=True)
     services.update_plan(
         plan, by=user, content=_content(payload), expected_revision=payload.revision
     )
@@ -487,7 +471,7 @@ def update_plan(request: HttpRequest, plan_id: int, payload: PlanUpdateIn) -> An
 )
 def revise_plan(request: HttpRequest, plan_id: int, payload: RevisionIn) -> Any:
     user = _user(request)
-    plan = _load(user, plan_id, write=True)
+    plan = plan_access.get_plan_for_user(user, plan_id, write=True)
     new = services.revise_plan(plan, by=user, planned_on=payload.planned_on)
     return Status(201, _detail(new, user))
 
@@ -499,7 +483,7 @@ def revise_plan(request: HttpRequest, plan_id: int, payload: RevisionIn) -> Any:
 )
 def record_participation(request: HttpRequest, plan_id: int, payload: ParticipationIn) -> Any:
     user = _user(request)
-    plan = _load(user, plan_id, write=True)
+    plan = plan_access.get_plan_for_user(user, plan_id, write=True)
     data = payload.dict()
     data["ways"] = [str(way) for way in payload.ways]
     data["caregiver_ways"] = [str(way) for way in payload.caregiver_ways]
@@ -514,7 +498,7 @@ def record_participation(request: HttpRequest, plan_id: int, payload: Participat
 )
 def submit_plan(request: HttpRequest, plan_id: int) -> Any:
     user = _user(request)
-    plan = _load(user, plan_id, write=True)
+    plan = plan_access.get_plan_for_user(user, plan_id, write=True)
     services.submit_plan(plan, by=user)
     return _detail(plan, user)
 
@@ -526,7 +510,7 @@ def submit_plan(request: HttpRequest, plan_id: int) -> Any:
 )
 def decide_plan(request: HttpRequest, plan_id: int, payload: DecisionIn) -> Any:
     user = _user(request)
-    plan = _load_for_decider(user, plan_id)
+    plan = plan_access.get_plan_for_decider(user, plan_id)
     if payload.decision == "approve":
         services.approve_plan(plan, by=user, comment=payload.comment)
     else:
@@ -541,7 +525,7 @@ def decide_plan(request: HttpRequest, plan_id: int, payload: DecisionIn) -> Any:
 )
 def review_plan(request: HttpRequest, plan_id: int, payload: ReviewIn) -> Any:
     user = _user(request)
-    plan = _load(user, plan_id, write=True)
+    plan = plan_access.get_plan_for_user(user, plan_id, write=True)
     services.review_plan(
         plan,
         by=user,
@@ -567,7 +551,7 @@ def review_plan(request: HttpRequest, plan_id: int, payload: ReviewIn) -> Any:
     summary="Check now whether the plan is individualised (exact rule and near-duplicates)",
 )
 def check_plan(request: HttpRequest, plan_id: int) -> Any:
-    plan = _load(_user(request), plan_id)
+    plan = plan_access.get_plan_for_user(_user(request), plan_id)
     check = similarity.check_plan(plan)
     return {
         "plan_id": plan.pk,
@@ -589,7 +573,7 @@ def decide_match(
     request: HttpRequest, plan_id: int, match_id: int, payload: MatchDecisionIn
 ) -> Any:
     user = _user(request)
-    plan = _load_for_decider(user, plan_id)
+    plan = plan_access.get_plan_for_decider(user, plan_id)
     match = services.current_matches(plan).filter(pk=match_id).first() if plan.fold_hash else None
     if match is None:
         raise Http404(_("No such finding."))

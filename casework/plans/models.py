@@ -22,6 +22,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from casework.accounts.models import User
+from casework.cases import access
 from casework.core.models import TimeStampedModel
 from casework.vault.fields import EncryptedCharField, EncryptedTextField
 
@@ -51,11 +53,9 @@ class CasePlanQuerySet(models.QuerySet["CasePlan"]):
         )
         return self.filter(~models.Exists(newer))
 
-    def waiting_for(self, user: object) -> CasePlanQuerySet:
+    def waiting_for(self, user: User) -> CasePlanQuerySet:
         """Submitted plans of the cases of `user`'s team that `user` may see (a supervisor's queue)."""
-        from casework.accounts import access
-
-        team_id = getattr(user, "team_id", None)
+        team_id = user.team_id
         if not team_id:
             return self.none()
         return self.filter(

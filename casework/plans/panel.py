@@ -9,6 +9,7 @@ from casework.accounts.models import User
 from casework.accounts.roles import Sensitive
 from casework.cases.models import Case
 from casework.plans import services
+from casework.plans.access import can_decide
 from casework.plans.models import CasePlan
 
 
@@ -26,7 +27,7 @@ def context(case: Case, user: User, can_write: bool) -> dict[str, Any]:
         "flags": flags,
         "can_write": can_write,
         "can_start": can_write and current is None and case.status in services.PLANNING_STATUSES,
-        "can_decide": services.can_decide(case, user),
+        "can_decide": can_decide(case, user),
         "show_text": user.sees(Sensitive.FREE_TEXT),
     }
 

@@ -17,6 +17,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casework.accounts.access import check_perm
 from casework.accounts.models import User
 from casework.accounts.roles import Perm
 from casework.audit.log import record
@@ -26,6 +27,7 @@ from casework.cases.models import Status as CaseStatus
 from casework.core.errors import CaseworkError, Conflict, FieldErrors, NotAllowed
 from casework.core.text import fold_hash
 from casework.plans import sharing, similarity
+from casework.plans.access import can_decide
 from casework.plans.models import (
     ActionUpdate,
     CasePlan,
@@ -152,11 +154,6 @@ def _today() -> datetime.date:
     return timezone.localdate()
 
 
-def _require(user: User, perm: Perm) -> None:
-    if not user.has_casework_perm(perm):
-        raise NotAllowed(_("Your role does not allow this."))
-
-
 def _start_of(day: datetime.date, now: datetime.datetime) -> datetime.datetime:
     if day >= timezone.localdate(now):
         return now
@@ -177,16 +174,6 @@ def is_child(case: Case) -> bool:
     if age is None:
         age = case.person.age_on(_today())
     return age is not None and age < ADULT_AGE
-
-
-def can_decide(case: Case, user: User) -> bool:
-    """A supervisor (APPROVE_PLANS) of the case's own team decides on its plans."""
-    return bool(
-        user.has_casework_perm(Perm.APPROVE_PLANS)
-        and user.team_id is not None
-        and user.agency_id == case.agency_id
-        and user.team_id == case.team_id
-    )
 
 
 def _require_decider(case: Case, user: User) -> None:
@@ -510,7 +497,7 @@ def _lock_case(case: Case) -> None:
 @transaction.atomic
 def create_plan(case: Case, *, by: User, content: PlanContent) -> CasePlan:
     """Write the case's first plan (version 1). A case that was assessed moves to "planned"."""
-    _require(by, Perm.WORK_ON_CASES)
+    check_perm(by, Perm.WORK_ON_CASES)
     _lock_case(case)
     if case.plans.exists():
         raise CaseworkError(
@@ -551,7 +538,7 @@ def update_plan(
     plan: CasePlan, *, by: User, content: PlanContent, expected_revision: int
 ) -> CasePlan:
     """Change a draft (or a returned plan); refused if someone saved it since it was loaded."""
-    _require(by, Perm.WORK_ON_CASES)
+    check_perm(by, Perm.WORK_ON_CASES)
     _check_editable(plan)
     case = plan.case
     _validate_content(case, content, today=_today())
@@ -582,7 +569,7 @@ def update_plan(
 @transaction.atomic
 def revise_plan(plan: CasePlan, *, by: User, planned_on: datetime.date | None = None) -> CasePlan:
     """Start a new version as a copy of the current one; the earlier version is kept as it was."""
-    _require(by, Perm.WORK_ON_CASES)
+    check_perm(by, Perm.WORK_ON_CASES)
     case = plan.case
     _lock_case(case)
     if not is_current(plan):
@@ -686,7 +673,7 @@ def record_participation(
     plan: CasePlan, *, by: User, details: ParticipationDetails
 ) -> Participation:
     """How the client (and for a child, the caregiver) took part in this version of the plan."""
-    _require(by, Perm.WORK_ON_CASES)
+    check_perm(by, Perm.WORK_ON_CASES)
     _check_editable(plan)
     case = plan.case
     _validate_participation(case, details)
@@ -751,7 +738,7 @@ def missing_for_submission(plan: CasePlan) -> list[str]:
 @transaction.atomic
 def submit_plan(plan: CasePlan, *, by: User) -> PlanDecision:
     """Ask the team's supervisor to approve the plan."""
-    _require(by, Perm.WORK_ON_CASES)
+    check_perm(by, Perm.WORK_ON_CASES)
     _check_editable(plan)
     missing = missing_for_submission(plan)
     if missing:
@@ -833,7 +820,7 @@ def return_plan(plan: CasePlan, *, by: User, comment: str) -> PlanDecision:
 @transaction.atomic
 def review_plan(plan: CasePlan, *, by: User, details: ReviewDetails) -> PlanReview:
     """Record a review of the approved plan: progress on every goal, and actions' new statuses."""
-    _require(by, Perm.WORK_ON_CASES)
+    check_perm(by, Perm.WORK_ON_CASES)
     if plan.status != CasePlan.Status.APPROVED or not is_current(plan):
         raise CaseworkError(
             _("Only the current, approved plan is reviewed."), code="plan_not_reviewable"

@@ -19,11 +19,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from casework.accounts import access
+from casework.accounts.access import require_perm
 from casework.accounts.models import User
 from casework.accounts.roles import Perm, Sensitive
+from casework.cases import access
 from casework.cases.models import Case
 from casework.core.errors import CaseworkError, FieldErrors
+from casework.plans import access as plan_access
 from casework.plans import services
 from casework.plans.forms import (
     DecisionForm,
@@ -46,24 +48,6 @@ PAGE_SIZE = 25
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def _plan(case: Case, plan_pk: int) -> CasePlan:
-    """A plan of a case already loaded through the gate (404 for a plan of another case)."""
-    plan = CasePlan.objects.filter(case=case, pk=plan_pk).first()
-    if plan is None:
-        raise Http404(_("No such plan."))
-    plan.case = case
-    return plan
-
-
-def _decider_case(user: User, pk: int) -> Case:
-    """The case, if `user` is a supervisor of its team; the same 404 as for no case otherwise."""
-    access.require_perm(user, Perm.APPROVE_PLANS)
-    case = access.get_case_for_user(user, pk)
-    if not services.can_decide(case, user):
-        raise Http404(_("No such case."))
-    return case
 
 
 def _render_form(
@@ -109,7 +93,7 @@ def create(request: HttpRequest, pk: int) -> HttpResponse:
 def edit(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
     user = _user(request)
     case = access.get_case_for_user(user, pk, write=True)
-    plan = _plan(case, plan_pk)
+    plan = plan_access.plan_of_case(case, plan_pk)
     if not plan.is_open or not services.is_current(plan):
         messages.error(request, _("This version can no longer be changed."))
         return redirect("plans:detail", pk=case.pk, plan_pk=plan.pk)
@@ -152,7 +136,7 @@ def edit(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
 def revise(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
     user = _user(request)
     case = access.get_case_for_user(user, pk, write=True)
-    plan = _plan(case, plan_pk)
+    plan = plan_access.plan_of_case(case, plan_pk)
     form = RevisionForm(request.POST)
     planned_on = form.cleaned_data.get("planned_on") if form.is_valid() else None
     try:
@@ -175,7 +159,7 @@ def revise(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
 def detail(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
     user = _user(request)
     case = access.get_case_for_user(user, pk)
-    plan = _plan(case, plan_pk)
+    plan = plan_access.plan_of_case(case, plan_pk)
     can_write = access.may_write(user, case)
     versions = list(case.plans.only("pk", "version", "status", "planned_on").order_by("-version"))
     current = versions[0].pk == plan.pk
@@ -195,7 +179,7 @@ def detail(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
     visible_others = dict(
         access.visible_cases(user).filter(pk__in=other_case_ids).values_list("pk", "reference")
     )
-    can_decide = services.can_decide(case, user)
+    can_decide = plan_access.can_decide(case, user)
     context = {
         "case": case,
         "plan": plan,
@@ -241,7 +225,7 @@ def detail(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
 def participation(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
     user = _user(request)
     case = access.get_case_for_user(user, pk, write=True)
-    plan = _plan(case, plan_pk)
+    plan = plan_access.plan_of_case(case, plan_pk)
     child = services.is_child(case)
     form = ParticipationForm(request.POST or None, child=child)
     existing = Participation.objects.filter(plan=plan).first()
@@ -270,7 +254,7 @@ def participation(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
 def submit(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
     user = _user(request)
     case = access.get_case_for_user(user, pk, write=True)
-    plan = _plan(case, plan_pk)
+    plan = plan_access.plan_of_case(case, plan_pk)
     try:
         services.submit_plan(plan, by=user)
     except CaseworkError as error:
@@ -284,8 +268,8 @@ def submit(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def decide(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
     user = _user(request)
-    case = _decider_case(user, pk)
-    plan = _plan(case, plan_pk)
+    case = plan_access.get_case_for_decider(user, pk)
+    plan = plan_access.plan_of_case(case, plan_pk)
     form = DecisionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         comment = form.cleaned_data["comment"]
@@ -325,7 +309,7 @@ def decide(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
 def approvals(request: HttpRequest) -> HttpResponse:
     """The supervisor's queue: plans of their team waiting for a decision, oldest first."""
     user = _user(request)
-    access.require_perm(user, Perm.APPROVE_PLANS)
+    require_perm(user, Perm.APPROVE_PLANS)
     same_text_elsewhere = (
         Case.objects.filter(
             agency_id=OuterRef("case__agency_id"), plan_fold_hash=OuterRef("fold_hash")
@@ -362,7 +346,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
 def review(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
     user = _user(request)
     case = access.get_case_for_user(user, pk, write=True)
-    plan = _plan(case, plan_pk)
+    plan = plan_access.plan_of_case(case, plan_pk)
     form = ReviewForm(
         request.POST or None,
         goals=list(plan.goals.all()),
@@ -394,8 +378,8 @@ def review(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
 @require_http_methods(["POST"])
 def decide_match(request: HttpRequest, pk: int, plan_pk: int, match_pk: int) -> HttpResponse:
     user = _user(request)
-    case = _decider_case(user, pk)
-    plan = _plan(case, plan_pk)
+    case = plan_access.get_case_for_decider(user, pk)
+    plan = plan_access.plan_of_case(case, plan_pk)
     match = services.current_matches(plan).filter(pk=match_pk).first() if plan.fold_hash else None
     if match is None:
         raise Http404(_("No such finding."))

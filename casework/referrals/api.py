@@ -15,13 +15,15 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status, UploadedFile
 
-from casework.accounts import access
+from casework.accounts.access import require_perm
 from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm, Role, Sensitive
 from casework.audit.log import record
+from casework.cases import access as case_access
 from casework.cases.models import ReleaseInformation
 from casework.core.errors import FieldErrors
 from casework.reference.models import Location
+from casework.referrals import access as referral_access
 from casework.referrals import imports, services
 from casework.referrals.models import (
     AccompanyingAdult,
@@ -33,7 +35,7 @@ from casework.referrals.models import (
     Sector,
     Service,
 )
-from casework.referrals.views import PAGE_SIZE, may_use_directory
+from casework.referrals.views import PAGE_SIZE
 
 router = Router(tags=["referrals"])
 
@@ -243,11 +245,6 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _require_directory(user: User) -> None:
-    if not may_use_directory(user):
-        access.require_perm(user, Perm.WORK_ON_CASES)
-
-
 def _service(service: Service) -> dict[str, Any]:
     organisation = service.organisation
     return {
@@ -320,7 +317,7 @@ def _event(event: ReferralEvent, *, comment: bool) -> dict[str, Any]:
 
 
 def _detail(referral: Referral, user: User) -> dict[str, Any]:
-    can_write = access.writable_cases(user).filter(pk=referral.case_id).exists()
+    can_write = case_access.writable_cases(user).filter(pk=referral.case_id).exists()
     events = referral.events.select_related("by")
     return _summary(referral) | {
         "information": referral.information,
@@ -417,7 +414,7 @@ def search_services(
     """Services for a need (sector) in an area: those serving it, any area containing it, or the
     whole country."""
     user = _user(request)
-    _require_directory(user)
+    referral_access.require_directory(user)
     found = services.search_services(
         sector=sector, location=_location(location), text=q, age=age
     ).prefetch_related("locations")
@@ -431,7 +428,7 @@ def search_services(
     summary="An organisation and its services",
 )
 def get_organisation(request: HttpRequest, code: str) -> Any:
-    _require_directory(_user(request))
+    referral_access.require_directory(_user(request))
     return _organisation(_organisation_by_code(code))
 
 
@@ -442,7 +439,7 @@ def get_organisation(request: HttpRequest, code: str) -> Any:
 )
 def add_organisation(request: HttpRequest, payload: OrganisationIn) -> Any:
     user = _user(request)
-    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    require_perm(user, Perm.MANAGE_CONFIGURATION)
     organisation = services.save_organisation(by=user, details=_organisation_details(payload))
     return Status(201, _organisation(organisation))
 
@@ -454,7 +451,7 @@ def add_organisation(request: HttpRequest, payload: OrganisationIn) -> Any:
 )
 def change_organisation(request: HttpRequest, code: str, payload: OrganisationIn) -> Any:
     user = _user(request)
-    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    require_perm(user, Perm.MANAGE_CONFIGURATION)
     organisation = services.save_organisation(
         by=user, details=_organisation_details(payload), organisation=_organisation_by_code(code)
     )
@@ -468,7 +465,7 @@ def change_organisation(request: HttpRequest, code: str, payload: OrganisationIn
 )
 def add_service(request: HttpRequest, code: str, payload: ServiceIn) -> Any:
     user = _user(request)
-    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    require_perm(user, Perm.MANAGE_CONFIGURATION)
     organisation = _organisation_by_code(code)
     service = services.save_service(organisation, by=user, details=_service_details(payload))
     return Status(201, _service(service))
@@ -481,7 +478,7 @@ def add_service(request: HttpRequest, code: str, payload: ServiceIn) -> Any:
 )
 def change_service(request: HttpRequest, code: str, service_id: int, payload: ServiceIn) -> Any:
     user = _user(request)
-    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    require_perm(user, Perm.MANAGE_CONFIGURATION)
     organisation = _organisation_by_code(code)
     service = Service.objects.filter(organisation=organisation, pk=service_id).first()
     if service is None:
@@ -503,7 +500,7 @@ def import_directory(
     """Every problem comes back with its line and column; nothing is written unless all rows are
     correct, and nothing at all on a dry run."""
     user = _user(request)
-    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    require_perm(user, Perm.MANAGE_CONFIGURATION)
     report = imports.import_directory(
         file.read(), filename=file.name or "", by=user, dry_run=dry_run
     )
@@ -530,7 +527,7 @@ def import_directory(
 )
 def case_referrals(request: HttpRequest, case_id: int) -> Any:
     user = _user(request)
-    case = access.get_case_for_user(user, case_id)
+    case = case_access.get_case_for_user(user, case_id)
     referrals = Referral.objects.filter(case=case).select_related("service", "organisation")
     decisions = NoReferralNeeded.objects.filter(case=case).select_related("recorded_by")
     return {
@@ -556,7 +553,7 @@ def case_referrals(request: HttpRequest, case_id: int) -> Any:
 )
 def send_referral(request: HttpRequest, case_id: int, payload: ReferralIn) -> Any:
     user = _user(request)
-    case = access.get_case_for_user(user, case_id, write=True)
+    case = case_access.get_case_for_user(user, case_id, write=True)
     service = (
         Service.objects.active().select_related("organisation").filter(pk=payload.service).first()
     )
@@ -570,7 +567,7 @@ def send_referral(request: HttpRequest, case_id: int, payload: ReferralIn) -> An
             service=service, accompanied_by=payload.accompanied_by or "", **data
         ),
     )
-    return Status(201, _detail(access.get_referral_for_user(user, referral.pk), user))
+    return Status(201, _detail(referral_access.get_referral_for_user(user, referral.pk), user))
 
 
 @router.post(
@@ -580,7 +577,7 @@ def send_referral(request: HttpRequest, case_id: int, payload: ReferralIn) -> An
 )
 def no_referral_needed(request: HttpRequest, case_id: int, payload: NoReferralNeededIn) -> Any:
     user = _user(request)
-    case = access.get_case_for_user(user, case_id, write=True)
+    case = case_access.get_case_for_user(user, case_id, write=True)
     decision = services.record_no_referral_needed(
         case, by=user, need_code=payload.need_code, reason=payload.reason, note=payload.note
     )
@@ -614,7 +611,7 @@ def get_referral(request: HttpRequest, referral_id: int) -> Any:
     user = _user(request)
     if user.role == Role.PARTNER:  # partners read what was shared, at /received/{id}
         raise Http404
-    return _detail(access.get_referral_for_user(user, referral_id), user)
+    return _detail(referral_access.get_referral_for_user(user, referral_id), user)
 
 
 @router.post(
@@ -632,7 +629,7 @@ def change_status(request: HttpRequest, referral_id: int, payload: StatusIn) -> 
     """Partners answer (accepted, declined, delivered); the sending side may also record an answer
     given by phone or e-mail, and alone may cancel."""
     user = _user(request)
-    referral = access.get_referral_for_user(user, referral_id, write=True)
+    referral = referral_access.get_referral_for_user(user, referral_id, write=True)
     services.move_referral(referral, to=payload.status, by=user, comment=payload.comment)
     if user.role == Role.PARTNER:
         return _received(referral, user, full=True)
@@ -646,8 +643,12 @@ def change_status(request: HttpRequest, referral_id: int, payload: StatusIn) -> 
 def inbox(request: HttpRequest, status: str = "", page: int = 1) -> Any:
     """For partner users: referrals sent to their organisation, newest first."""
     user = _user(request)
-    access.require_perm(user, Perm.ANSWER_REFERRALS)
-    received = access.visible_referrals(user).select_related("service").order_by("-sent_at", "-id")
+    require_perm(user, Perm.ANSWER_REFERRALS)
+    received = (
+        referral_access.visible_referrals(user)
+        .select_related("service")
+        .order_by("-sent_at", "-id")
+    )
     if status:
         received = received.filter(status=status)
     items, count, page, pages = _page(received, page)
@@ -668,5 +669,5 @@ def inbox(request: HttpRequest, status: str = "", page: int = 1) -> Any:
 )
 def get_received(request: HttpRequest, referral_id: int) -> Any:
     user = _user(request)
-    access.require_perm(user, Perm.ANSWER_REFERRALS)
-    return _received(access.get_referral_for_user(user, referral_id), user, full=True)
+    require_perm(user, Perm.ANSWER_REFERRALS)
+    return _received(referral_access.get_referral_for_user(user, referral_id), user, full=True)

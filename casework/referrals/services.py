@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,10 +19,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from casework.accounts import access
+from casework.accounts.access import check_perm
 from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm, Role
 from casework.audit.log import record
+from casework.cases import access as case_access
 from casework.cases import events
 from casework.cases.models import Case, ReleaseInformation, ReleasePurpose
 from casework.cases.release import Release, authorise_release
@@ -35,6 +36,7 @@ from casework.core.errors import (
     NotAllowed,
 )
 from casework.reference.models import Location
+from casework.referrals import access as referral_access
 from casework.referrals.models import (
     AccompanyingAdult,
     NoReferralNeeded,
@@ -141,11 +143,6 @@ def search_services(
     return services.select_related("organisation").order_by("organisation__name", "name", "id")
 
 
-def _require(user: User | None, perm: Perm) -> None:
-    if user is not None and not user.has_casework_perm(perm):
-        raise NotAllowed(_("Your role does not allow this."))
-
-
 def validate_organisation(
     details: OrganisationDetails, *, instance: Organisation | None = None
 ) -> dict[str, list[str]]:
@@ -185,7 +182,7 @@ def save_organisation(
     *, by: User | None, details: OrganisationDetails, organisation: Organisation | None = None
 ) -> Organisation:
     """Add an organisation to the directory, or change one."""
-    _require(by, Perm.MANAGE_CONFIGURATION)
+    check_perm(by, Perm.MANAGE_CONFIGURATION)
     errors = validate_organisation(details, instance=organisation)
     code = details.code.strip().upper()
     clash = Organisation.objects.filter(code=code)
@@ -267,7 +264,7 @@ def save_service(
     service: Service | None = None,
 ) -> Service:
     """Add a service to an organisation, or change one."""
-    _require(by, Perm.MANAGE_CONFIGURATION)
+    check_perm(by, Perm.MANAGE_CONFIGURATION)
     errors = validate_service(details)
     clash = Service.objects.filter(organisation=organisation, name=details.name.strip())
     if service is not None:
@@ -409,8 +406,8 @@ def send_referral(case: Case, *, by: User, details: ReferralDetails) -> Referral
     own audit entry: the transaction is left normally and the refusal raised after it, so the
     refused attempt stays on record.
     """
-    _require(by, Perm.WORK_ON_CASES)
-    if not access.may_write(by, case):
+    check_perm(by, Perm.WORK_ON_CASES)
+    if not case_access.may_write(by, case):
         raise NotAllowed(_("You cannot refer this case."))
     information = _validate_referral(case, details)
     with transaction.atomic():
@@ -484,7 +481,7 @@ def _may_move(referral: Referral, by: User, to: str) -> bool:
             and agency_id == by.agency_id
         )
     # The sending side records an answer given by phone or e-mail, and alone may cancel.
-    return by.has_casework_perm(Perm.WORK_ON_CASES) and access.may_write(by, referral.case)
+    return by.has_casework_perm(Perm.WORK_ON_CASES) and case_access.may_write(by, referral.case)
 
 
 def move_referral(referral: Referral, *, to: str, by: User, comment: str = "") -> ReferralEvent:
@@ -572,8 +569,8 @@ def record_no_referral_needed(
     case: Case, *, by: User, need_code: str, reason: str, note: str = ""
 ) -> NoReferralNeeded:
     """A need that calls for no referral, with one of the seed's reasons."""
-    _require(by, Perm.WORK_ON_CASES)
-    if not access.may_write(by, case):
+    check_perm(by, Perm.WORK_ON_CASES)
+    if not case_access.may_write(by, case):
         raise NotAllowed(_("You cannot change this case."))
     errors: dict[str, list[str]] = {}
     try:
@@ -612,7 +609,7 @@ def overdue_referrals_for(user: User, *, now: datetime.datetime | None = None) -
     those their organisation has not answered yet.
     """
     return (
-        access.visible_referrals(user, write=True)
+        referral_access.visible_referrals(user, write=True)
         .overdue(now)
         .select_related("service", "organisation", "case")
         .order_by("answer_due_at", "id")

@@ -19,13 +19,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from casework.accounts import access
+from casework.accounts.access import require_perm
 from casework.accounts.models import User
-from casework.accounts.roles import Perm, Role, Sensitive
+from casework.accounts.roles import Perm, Sensitive
 from casework.audit.log import record
+from casework.cases import access as case_access
 from casework.cases.models import Case
 from casework.core.errors import CaseworkError
 from casework.core.http import is_htmx
+from casework.referrals import access as referral_access
 from casework.referrals import imports, services
 from casework.referrals.forms import (
     DirectorySearchForm,
@@ -49,23 +51,6 @@ PAGE_SIZE = 25
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def may_use_directory(user: Any) -> bool:
-    """Staff who plan or oversee cases, and those who keep the directory; not partners."""
-    return bool(
-        user.is_authenticated
-        and (
-            user.has_casework_perm(Perm.WORK_ON_CASES)
-            or user.role == Role.PROGRAMME_MANAGER
-            or user.has_casework_perm(Perm.MANAGE_CONFIGURATION)
-        )
-    )
-
-
-def _require_directory(user: Any) -> None:
-    if not may_use_directory(user):
-        access.require_perm(user, Perm.WORK_ON_CASES)  # the audited 404
 
 
 # --- the case page's panel ----------------------------------------------------------------------
@@ -93,7 +78,7 @@ def case_panel_context(case: Case, user: User, can_write: bool) -> dict[str, Any
 @login_required
 def directory(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    _require_directory(user)
+    referral_access.require_directory(user)
     form = DirectorySearchForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
     found = services.search_services(
@@ -131,7 +116,7 @@ def _organisation_or_404(pk: int) -> Organisation:
 @login_required
 def organisation(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    _require_directory(user)
+    referral_access.require_directory(user)
     found = _organisation_or_404(pk)
     listed = found.services.order_by("name").prefetch_related("locations")
     return render(
@@ -149,7 +134,7 @@ def organisation(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def organisation_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     user = _user(request)
-    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    require_perm(user, Perm.MANAGE_CONFIGURATION)
     instance = _organisation_or_404(pk) if pk is not None else None
     form = OrganisationForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
@@ -173,7 +158,7 @@ def organisation_form(request: HttpRequest, pk: int | None = None) -> HttpRespon
 @require_http_methods(["GET", "POST"])
 def service_form(request: HttpRequest, organisation_pk: int, pk: int | None = None) -> HttpResponse:
     user = _user(request)
-    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    require_perm(user, Perm.MANAGE_CONFIGURATION)
     owner = _organisation_or_404(organisation_pk)
     instance = None
     if pk is not None:
@@ -200,7 +185,7 @@ def service_form(request: HttpRequest, organisation_pk: int, pk: int | None = No
 @require_http_methods(["GET", "POST"])
 def import_directory(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    access.require_perm(user, Perm.MANAGE_CONFIGURATION)
+    require_perm(user, Perm.MANAGE_CONFIGURATION)
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
@@ -227,7 +212,7 @@ def import_directory(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def import_template(request: HttpRequest) -> HttpResponse:
-    access.require_perm(_user(request), Perm.MANAGE_CONFIGURATION)
+    require_perm(_user(request), Perm.MANAGE_CONFIGURATION)
     response = HttpResponse(imports.template_csv(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="service-directory-template.csv"'
     return response
@@ -252,7 +237,7 @@ def _case_referral(case: Case, pk: int) -> Referral:
 @require_http_methods(["GET", "POST"])
 def create(request: HttpRequest, case_pk: int) -> HttpResponse:
     user = _user(request)
-    case = access.get_case_for_user(user, case_pk, write=True)
+    case = case_access.get_case_for_user(user, case_pk, write=True)
     need_code = (request.POST.get("need_code") or request.GET.get("need") or "").strip()
     show_all = request.GET.get("all") == "1"
     # Offer the services for this need where the client lives; accept any active one on POST (the
@@ -296,9 +281,9 @@ def create(request: HttpRequest, case_pk: int) -> HttpResponse:
 @login_required
 def detail(request: HttpRequest, case_pk: int, pk: int) -> HttpResponse:
     user = _user(request)
-    case = access.get_case_for_user(user, case_pk)
+    case = case_access.get_case_for_user(user, case_pk)
     referral = _case_referral(case, pk)
-    can_write = access.may_write(user, case)
+    can_write = case_access.may_write(user, case)
     return render(
         request,
         "referrals/detail.html",
@@ -339,7 +324,7 @@ def _apply_move(
 @require_http_methods(["POST"])
 def move(request: HttpRequest, case_pk: int, pk: int) -> HttpResponse:
     user = _user(request)
-    case = access.get_case_for_user(user, case_pk, write=True)
+    case = case_access.get_case_for_user(user, case_pk, write=True)
     referral = _case_referral(case, pk)
     _apply_move(
         request,
@@ -355,7 +340,7 @@ def move(request: HttpRequest, case_pk: int, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def not_needed(request: HttpRequest, case_pk: int) -> HttpResponse:
     user = _user(request)
-    case = access.get_case_for_user(user, case_pk, write=True)
+    case = case_access.get_case_for_user(user, case_pk, write=True)
     need_code = (request.GET.get("need") or "").strip()
     form = NoReferralNeededForm(request.POST or None, need_code=need_code)
     if request.method == "POST" and form.is_valid():
@@ -394,9 +379,9 @@ def _events_for_partner(referral: Referral, user: User) -> list[ReferralEvent]:
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    access.require_perm(user, Perm.ANSWER_REFERRALS)
+    require_perm(user, Perm.ANSWER_REFERRALS)
     status = request.GET.get("status", "")
-    received = access.visible_referrals(user).select_related("service", "organisation")
+    received = referral_access.visible_referrals(user).select_related("service", "organisation")
     if status in Referral.Status.values:
         received = received.filter(status=status)
     elif status != "all":
@@ -426,8 +411,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 def received(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    access.require_perm(user, Perm.ANSWER_REFERRALS)
-    referral = access.get_referral_for_user(user, pk)
+    require_perm(user, Perm.ANSWER_REFERRALS)
+    referral = referral_access.get_referral_for_user(user, pk)
     statuses = [s for s in referral.next_statuses if s in Referral.ANSWERS]
     return render(
         request,
@@ -444,8 +429,8 @@ def received(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["POST"])
 def answer(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    access.require_perm(user, Perm.ANSWER_REFERRALS)
-    referral = access.get_referral_for_user(user, pk, write=True)
+    require_perm(user, Perm.ANSWER_REFERRALS)
+    referral = referral_access.get_referral_for_user(user, pk, write=True)
     _apply_move(
         request,
         referral,

@@ -10,14 +10,15 @@ import datetime
 import math
 from typing import Any
 
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from casework.accounts import access
+from casework.accounts.access import require_perm
 from casework.accounts.models import User
 from casework.accounts.roles import Perm
+from casework.cases import access
+from casework.worklist import access as worklist_access
 from casework.worklist import services
 from casework.worklist.models import Notification, Task
 from casework.worklist.views import PAGE_SIZE, SHOW, filter_tasks
@@ -102,7 +103,7 @@ def list_tasks(request: HttpRequest, scope: str = "mine", show: str = "all", pag
     """`scope=team` (supervisors): every open task of the team's cases. `show`: all, overdue
     or today (overdue and due before midnight). Soonest due first."""
     user = _user(request)
-    access.require_perm(user, Perm.WORK_ON_CASES)
+    require_perm(user, Perm.WORK_ON_CASES)
     team = scope == "team" and user.has_casework_perm(Perm.REASSIGN_IN_TEAM)
     tasks = services.team_tasks_for(user) if team else services.tasks_for(user)
     now = timezone.now()
@@ -145,12 +146,8 @@ def case_tasks(request: HttpRequest, case_id: int, status: str = "open") -> Any:
 )
 def complete_task(request: HttpRequest, task_id: int) -> Any:
     user = _user(request)
-    case_id = Task.objects.filter(pk=task_id).values_list("case_id", flat=True).first()
-    case = access.get_case_for_user(user, case_id or 0, write=True)
-    task = Task.objects.filter(pk=task_id, case=case).select_related("assignee").first()
-    if task is None:
-        raise Http404(_("No such task."))
-    task.case = case
+    task = worklist_access.get_task_for_user(user, task_id)
+    case = task.case
     services.complete_task(task, by=user)
     task.case = case
     return _task(task, timezone.now())
@@ -180,13 +177,7 @@ def read_all(request: HttpRequest) -> Any:
 )
 def read_notification(request: HttpRequest, notification_id: int) -> Any:
     user = _user(request)
-    notice = (
-        Notification.objects.filter(pk=notification_id, user_id=user.pk)
-        .select_related("case")
-        .first()
-    )
-    if notice is None:
-        raise Http404(_("No such notification."))
+    notice = worklist_access.get_notification_for_user(user, notification_id)
     services.mark_read(notice, by=user)
     notice.refresh_from_db()
     return _notification(notice)

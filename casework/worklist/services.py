@@ -22,13 +22,11 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from casework.accounts import access
 from casework.accounts.models import User
 from casework.accounts.roles import Perm, Role
-from casework.cases.deadlines import windows_for
 from casework.audit.log import record
-from casework.cases import deadlines
-from casework.cases import events
+from casework.cases import access, deadlines, events
+from casework.cases.deadlines import windows_for
 from casework.cases.models import OPEN_STATUSES, Case, FollowUp, Status
 from casework.core.errors import CaseworkError, NotAllowed
 from casework.worklist.models import Notification, Task

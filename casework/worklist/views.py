@@ -10,18 +10,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from casework.accounts import access
+from casework.accounts.access import require_perm
 from casework.accounts.roles import Perm
 from casework.core.errors import CaseworkError
+from casework.worklist import access as worklist_access
 from casework.worklist import services
-from casework.worklist.models import Notification, Task
+from casework.worklist.models import Task
 
 PAGE_SIZE = 50
 SHOW = ("all", "overdue", "today")
@@ -57,7 +58,7 @@ def scope_of(request: HttpRequest) -> str:
 @login_required
 def task_list(request: HttpRequest) -> HttpResponse:
     user = request.user
-    access.require_perm(user, Perm.WORK_ON_CASES)
+    require_perm(user, Perm.WORK_ON_CASES)
     scope = scope_of(request)
     show = request.GET.get("show") or "all"
     if show not in SHOW:
@@ -94,12 +95,7 @@ def _back(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["POST"])
 def complete(request: HttpRequest, task_pk: int) -> HttpResponse:
-    case_id = Task.objects.filter(pk=task_pk).values_list("case_id", flat=True).first()
-    case = access.get_case_for_user(request.user, case_id or 0, write=True)
-    task = Task.objects.filter(pk=task_pk, case=case).first()
-    if task is None:
-        raise Http404(_("No such task."))
-    task.case = case
+    task = worklist_access.get_task_for_user(request.user, task_pk)  # type: ignore[arg-type]
     try:
         services.complete_task(task, by=request.user)  # type: ignore[arg-type]
     except CaseworkError as error:
@@ -112,9 +108,7 @@ def complete(request: HttpRequest, task_pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["POST"])
 def read(request: HttpRequest, notification_pk: int) -> HttpResponse:
-    notice = Notification.objects.filter(pk=notification_pk, user_id=request.user.pk or 0).first()
-    if notice is None:
-        raise Http404(_("No such notification."))
+    notice = worklist_access.get_notification_for_user(request.user, notification_pk)  # type: ignore[arg-type]
     services.mark_read(notice, by=request.user)  # type: ignore[arg-type]
     return _back(request)
 

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from casework.assessments import services
-from casework.cases.models import RiskPolicy
-from casework.cases.deadlines import windows_for
 from casework.cases import deadlines
+from casework.cases.deadlines import windows_for
+from casework.cases.models import RiskPolicy
 from casework.core.errors import FieldErrors, NotAllowed
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from casework.accounts import access
+from casework.cases import access
 from casework.cases.models import Case, CaseGrant
 
 

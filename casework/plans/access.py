@@ -1,0 +1,63 @@
+"""The gate to case plans: a plan is read and changed through its case's gate
+(casework/cases/access.py), and decided on only by a supervisor of the case's own team.
+
+A plan of a case the user may not see, a plan of another case than the one in the URL and a plan
+that does not exist are the same 404.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from casework.accounts.access import require_perm
+from casework.accounts.models import User
+from casework.accounts.roles import Perm
+from casework.cases import access as case_access
+from casework.cases.models import Case
+from casework.core.http import as_id
+from casework.plans.models import CasePlan
+
+
+def can_decide(case: Case, user: User) -> bool:
+    """A supervisor (APPROVE_PLANS) of the case's own team decides on its plans."""
+    return bool(
+        user.has_casework_perm(Perm.APPROVE_PLANS)
+        and user.team_id is not None
+        and user.agency_id == case.agency_id
+        and user.team_id == case.team_id
+    )
+
+
+def plan_of_case(case: Case, plan_id: int | str | None) -> CasePlan:
+    """A plan of a case already loaded through the gate (404 for a plan of another case)."""
+    plan = CasePlan.objects.filter(case=case, pk=as_id(plan_id)).first()
+    if plan is None:
+        raise Http404(_("No such plan."))
+    plan.case = case
+    return plan
+
+
+def get_plan_for_user(user: User, plan_id: int | str | None, *, write: bool = False) -> CasePlan:
+    """The plan, if `user` may read (or write) its case; the case's read is audited there."""
+    case_id = CasePlan.objects.filter(pk=as_id(plan_id)).values_list("case_id", flat=True).first()
+    case = case_access.get_case_for_user(user, case_id or 0, write=write)
+    return plan_of_case(case, plan_id)
+
+
+def get_case_for_decider(user: User, case_id: int | str | None) -> Case:
+    """The case, if `user` is a supervisor of its team; the same 404 as for no case otherwise."""
+    require_perm(user, Perm.APPROVE_PLANS)
+    case = case_access.get_case_for_user(user, case_id)
+    if not can_decide(case, user):
+        raise Http404(_("No such case."))
+    return case
+
+
+def get_plan_for_decider(user: User, plan_id: int | str | None) -> CasePlan:
+    """The plan, if `user` may decide on it; the same 404 as for no plan otherwise."""
+    require_perm(user, Perm.APPROVE_PLANS)
+    plan = get_plan_for_user(user, plan_id)
+    if not can_decide(plan.case, user):
+        raise Http404
+    return plan
