@@ -14,18 +14,20 @@ Two answers to a refusal, on purpose:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TypeAlias, TypeGuard
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from casework.accounts.models import User
 from casework.accounts.roles import Perm, Role
 from casework.audit.log import record
 from casework.core.errors import NotAllowed
 
-if TYPE_CHECKING:
-    from casework.accounts.models import User
+# Whoever made a request: a gate also answers an anonymous visitor (with nothing, or a 404).
+Requester: TypeAlias = "User | AnonymousUser | None"
 
 # A filter that matches no row: the scope of someone who may see nothing.
 NOTHING = Q(pk__in=[])
@@ -41,10 +43,11 @@ def is_member(user: object) -> TypeGuard[User]:
     )
 
 
-def require_perm(user: User | None, perm: Perm) -> None:
-    """404 (not 403) for a missing permission: a page's existence is not confirmed either."""
+def require_perm(user: Requester, perm: Perm) -> User:
+    """404 (not 403) for a missing permission: a page's existence is not confirmed either.
+    Returns the user, now known to be a signed-in member of an agency."""
     if is_member(user) and user.has_casework_perm(perm):
-        return
+        return user
     record(
         "access.denied",
         by=user if is_member(user) else None,
@@ -61,7 +64,7 @@ def check_perm(user: User | None, perm: Perm) -> None:
         raise NotAllowed(_("Your role does not allow this."))
 
 
-def navigation_for(user: object) -> dict[str, bool]:
+def navigation_for(user: Requester) -> dict[str, bool]:
     """Which sections the menu offers. Hiding a link is convenience; the gate is the control."""
     if not is_member(user):
         return {}

@@ -21,7 +21,7 @@ class UserAdmin(BaseUserAdmin):
     list_display = ["username", "agency", "team", "role", "is_administrator", "is_active"]
     list_filter = ["agency", "role", "is_active"]
     fieldsets = (
-        *BaseUserAdmin.fieldsets,  # type: ignore[misc]
+        *(BaseUserAdmin.fieldsets or ()),
         ("Casework", {"fields": ("agency", "team", "role", "is_administrator")}),
     )
 

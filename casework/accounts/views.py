@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from casework.accounts import mfa, services
 from casework.accounts.access import navigation_for, require_perm
 from casework.accounts.forms import CodeForm, LoginForm
+from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.models import User
 from casework.accounts.roles import Perm
 from casework.core.errors import CaseworkError
@@ -47,8 +48,9 @@ class LoginView(auth_views.LoginView):
 
     def get_success_url(self) -> str:
         url = super().get_success_url()
-        if self.request.user.must_use_mfa:  # type: ignore[union-attr]
-            return mfa_step_url(self.request.user, url)
+        user = self.request.user
+        if isinstance(user, User) and user.must_use_mfa:
+            return mfa_step_url(user, url)
         return url
 
 
@@ -100,8 +102,8 @@ def _mark_verified(request: HttpRequest, device: Any) -> None:
 
 
 @login_required
-def mfa_enrol(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def mfa_enrol(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user: User = request.user
     next_url = _next_url(request)
     if not user.must_use_mfa:
         return redirect(next_url)
@@ -135,8 +137,8 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def mfa_verify(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def mfa_verify(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user: User = request.user
     next_url = _next_url(request)
     if not user.must_use_mfa or _is_verified(request):
         return redirect(next_url)
@@ -167,10 +169,10 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def mfa_recovery_codes(request: HttpRequest) -> HttpResponse:
+def mfa_recovery_codes(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Make new recovery codes. Asks for a fresh authenticator code even in a verified session:
     a session left open on a shared computer must not be enough to mint new ways in."""
-    user: User = request.user  # type: ignore[assignment]
+    user: User = request.user
     if not mfa.has_authenticator(user):
         return redirect("home")
     form = CodeForm(
@@ -198,22 +200,23 @@ def mfa_recovery_codes(request: HttpRequest) -> HttpResponse:
 
 
 def user_list(request: HttpRequest) -> HttpResponse:
-    require_perm(request.user, Perm.MANAGE_USERS)
-    users = services.users_managed_by(request.user)  # type: ignore[arg-type]
+    manager = require_perm(request.user, Perm.MANAGE_USERS)
+    users = services.users_managed_by(manager)
     return render(request, "accounts/users.html", {"users": users})
 
 
-def _managed_user(request: HttpRequest, user_id: int) -> User:
-    require_perm(request.user, Perm.MANAGE_USERS)
+def _managed_user(request: HttpRequest, user_id: int) -> tuple[User, User]:
+    """(the administrator, the account they manage)."""
+    manager = require_perm(request.user, Perm.MANAGE_USERS)
     # Someone of another agency is "not found", exactly like no one.
-    return get_object_or_404(User, pk=user_id, agency_id=request.user.agency_id)  # type: ignore[union-attr]
+    return manager, get_object_or_404(User, pk=user_id, agency_id=manager.agency_id)
 
 
 def user_end_sessions(request: HttpRequest, user_id: int) -> HttpResponse:
-    target = _managed_user(request, user_id)
+    manager, target = _managed_user(request, user_id)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    services.end_sessions(target, by=request.user)  # type: ignore[arg-type]
+    services.end_sessions(target, by=manager)
     messages.success(
         request, _("%(name)s has been signed out everywhere.") % {"name": target.username}
     )
@@ -221,11 +224,11 @@ def user_end_sessions(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 def user_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
-    target = _managed_user(request, user_id)
+    manager, target = _managed_user(request, user_id)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     try:
-        services.deactivate_user(target, by=request.user)  # type: ignore[arg-type]
+        services.deactivate_user(target, by=manager)
     except CaseworkError as error:
         messages.error(request, str(error.message))
     else:
@@ -238,11 +241,11 @@ def user_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 def user_reset_two_factor(request: HttpRequest, user_id: int) -> HttpResponse:
-    target = _managed_user(request, user_id)
+    manager, target = _managed_user(request, user_id)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     try:
-        services.reset_two_factor(target, by=request.user)  # type: ignore[arg-type]
+        services.reset_two_factor(target, by=manager)
     except CaseworkError as error:
         messages.error(request, str(error.message))
     else:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from casework.accounts.access import require_perm
+from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.models import User
 from casework.accounts.roles import Perm, Sensitive
 from casework.assessments import questionnaires, services
@@ -29,19 +30,12 @@ from casework.assessments.models import (
 from casework.cases import access, deadlines
 from casework.cases.deadlines import windows_for
 from casework.cases.models import RiskLevel
+from casework.core.api import ErrorOut
 
 router = Router(tags=["assessments"])
 
 
 # --- schemas ------------------------------------------------------------------------------------
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    field: str | None = None
-    fields: dict[str, list[str]] | None = None
-    problems: list[dict[str, Any]] | None = None
 
 
 class FindingIn(Schema):
@@ -166,10 +160,6 @@ class RiskPolicyIn(Schema):
 # --- shaping output -----------------------------------------------------------------------------
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
 def _summary(assessment: Assessment) -> dict[str, Any]:
     return {
         "number": assessment.number,
@@ -243,8 +233,8 @@ def _questionnaire(user: User, questionnaire_id: int) -> Questionnaire:
     response={200: list[AssessmentSummaryOut], 404: ErrorOut},
     summary="A case's assessments, newest (current) first",
 )
-def list_assessments(request: HttpRequest, case_id: int) -> Any:
-    case = access.get_case_for_user(_user(request), case_id)
+def list_assessments(request: AuthenticatedHttpRequest, case_id: int) -> Any:
+    case = access.get_case_for_user(request.user, case_id)
     return [_summary(assessment) for assessment in services.assessments_of(case)]
 
 
@@ -253,8 +243,8 @@ def list_assessments(request: HttpRequest, case_id: int) -> Any:
     response={200: list[QuestionnaireVersionOut], 404: ErrorOut},
     summary="The questionnaires a new assessment of this case asks",
 )
-def case_questionnaires(request: HttpRequest, case_id: int) -> Any:
-    case = access.get_case_for_user(_user(request), case_id)
+def case_questionnaires(request: AuthenticatedHttpRequest, case_id: int) -> Any:
+    case = access.get_case_for_user(request.user, case_id)
     return [_version(version) for version in services.current_questionnaires(case.agency_id)]
 
 
@@ -263,11 +253,13 @@ def case_questionnaires(request: HttpRequest, case_id: int) -> Any:
     response={201: AssessmentOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Record a (re)assessment",
 )
-def record_assessment(request: HttpRequest, case_id: int, payload: AssessmentIn) -> Any:
+def record_assessment(
+    request: AuthenticatedHttpRequest, case_id: int, payload: AssessmentIn
+) -> Any:
     """Sets the risk level and the follow-up deadline; the first assessment moves the case to
     "assessed". Answers are checked by each questionnaire's rules (relevant, required,
     constraint); `questionnaires` must name the current version of each."""
-    user = _user(request)
+    user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
     assessment = services.record_assessment(
         case,
@@ -294,8 +286,9 @@ def record_assessment(request: HttpRequest, case_id: int, payload: AssessmentIn)
         ),
         expected_version=payload.version,
     )
-    shown = services.assessment_of(case, assessment.number)
-    return Status(201, _assessment(shown, user))  # type: ignore[arg-type]
+    # Read back with its findings and answers (just written, so it is there).
+    shown = services.assessment_of(case, assessment.number) or assessment
+    return Status(201, _assessment(shown, user))
 
 
 @router.get(
@@ -303,8 +296,8 @@ def record_assessment(request: HttpRequest, case_id: int, payload: AssessmentIn)
     response={200: AssessmentOut, 404: ErrorOut},
     summary="One assessment of a case",
 )
-def get_assessment(request: HttpRequest, case_id: int, number: int) -> Any:
-    user = _user(request)
+def get_assessment(request: AuthenticatedHttpRequest, case_id: int, number: int) -> Any:
+    user = request.user
     case = access.get_case_for_user(user, case_id)
     assessment = services.assessment_of(case, number)
     if assessment is None:
@@ -316,8 +309,8 @@ def get_assessment(request: HttpRequest, case_id: int, number: int) -> Any:
 
 
 @router.get("/questionnaires", response={200: list[QuestionnaireOut], 404: ErrorOut})
-def list_questionnaires(request: HttpRequest) -> Any:
-    user = _user(request)
+def list_questionnaires(request: AuthenticatedHttpRequest) -> Any:
+    user = request.user
     require_perm(user, Perm.MANAGE_CONFIGURATION)
     items = Questionnaire.objects.filter(agency_id=user.agency_id or 0).prefetch_related("versions")
     return [
@@ -338,10 +331,10 @@ def list_questionnaires(request: HttpRequest) -> Any:
     summary="Upload an XLSForm as a new questionnaire",
 )
 def upload_questionnaire(
-    request: HttpRequest, file: File[UploadedFile], title: Form[str] = ""
+    request: AuthenticatedHttpRequest, file: File[UploadedFile], title: Form[str] = ""
 ) -> Any:
     """A broken form is refused (400, code `form_refused`) with `problems`: [{row, reason}]."""
-    user = _user(request)
+    user = request.user
     require_perm(user, Perm.MANAGE_CONFIGURATION)
     version = services.upload_questionnaire(
         by=user, data=file.read(), file_name=file.name or "", title=title
@@ -354,8 +347,8 @@ def upload_questionnaire(
     response={201: QuestionnaireOut, 400: ErrorOut, 404: ErrorOut},
     summary="An empty questionnaire, to build with the editor",
 )
-def new_questionnaire(request: HttpRequest, payload: NewQuestionnaireIn) -> Any:
-    user = _user(request)
+def new_questionnaire(request: AuthenticatedHttpRequest, payload: NewQuestionnaireIn) -> Any:
+    user = request.user
     require_perm(user, Perm.MANAGE_CONFIGURATION)
     item = services.create_questionnaire(by=user, title=payload.title)
     return Status(
@@ -375,8 +368,8 @@ def new_questionnaire(request: HttpRequest, payload: NewQuestionnaireIn) -> Any:
     response={200: QuestionnaireVersionOut, 404: ErrorOut},
     summary="The current version of a questionnaire",
 )
-def get_questionnaire(request: HttpRequest, questionnaire_id: int) -> Any:
-    questionnaire = _questionnaire(_user(request), questionnaire_id)
+def get_questionnaire(request: AuthenticatedHttpRequest, questionnaire_id: int) -> Any:
+    questionnaire = _questionnaire(request.user, questionnaire_id)
     version = questionnaire.versions.select_related("questionnaire").order_by("-number").first()
     if version is None:
         raise Http404(_("This questionnaire has no questions yet."))
@@ -388,8 +381,10 @@ def get_questionnaire(request: HttpRequest, questionnaire_id: int) -> Any:
     response={201: QuestionnaireVersionOut, 400: ErrorOut, 404: ErrorOut},
     summary="Upload an XLSForm as the next version",
 )
-def upload_version(request: HttpRequest, questionnaire_id: int, file: File[UploadedFile]) -> Any:
-    user = _user(request)
+def upload_version(
+    request: AuthenticatedHttpRequest, questionnaire_id: int, file: File[UploadedFile]
+) -> Any:
+    user = request.user
     questionnaire = _questionnaire(user, questionnaire_id)
     version = services.upload_questionnaire(
         by=user, data=file.read(), file_name=file.name or "", questionnaire=questionnaire
@@ -402,8 +397,10 @@ def upload_version(request: HttpRequest, questionnaire_id: int, file: File[Uploa
     response={201: QuestionnaireVersionOut, 400: ErrorOut, 404: ErrorOut},
     summary="Add a question (the form editor): a new version",
 )
-def add_question(request: HttpRequest, questionnaire_id: int, payload: QuestionIn) -> Any:
-    user = _user(request)
+def add_question(
+    request: AuthenticatedHttpRequest, questionnaire_id: int, payload: QuestionIn
+) -> Any:
+    user = request.user
     questionnaire = _questionnaire(user, questionnaire_id)
     version = services.add_question(
         questionnaire,
@@ -431,8 +428,8 @@ def add_question(request: HttpRequest, questionnaire_id: int, payload: QuestionI
     response={204: None, 404: ErrorOut},
     summary="Ask (or stop asking) a questionnaire in new assessments",
 )
-def set_active(request: HttpRequest, questionnaire_id: int, payload: ActiveIn) -> Any:
-    user = _user(request)
+def set_active(request: AuthenticatedHttpRequest, questionnaire_id: int, payload: ActiveIn) -> Any:
+    user = request.user
     questionnaire = _questionnaire(user, questionnaire_id)
     services.set_questionnaire_active(questionnaire, by=user, active=payload.active)
     return Status(204, None)
@@ -449,9 +446,9 @@ def _windows(agency_id: int | None) -> list[dict[str, Any]]:
 
 
 @router.get("/risk-policy", response={200: list[WindowOut], 404: ErrorOut})
-def get_risk_policy(request: HttpRequest) -> Any:
+def get_risk_policy(request: AuthenticatedHttpRequest) -> Any:
     """The agency's follow-up windows per risk level (hours to the target and to the due time)."""
-    user = _user(request)
+    user = request.user
     if not (
         user.has_casework_perm(Perm.MANAGE_CONFIGURATION)
         or user.has_casework_perm(Perm.WORK_ON_CASES)
@@ -461,8 +458,8 @@ def get_risk_policy(request: HttpRequest) -> Any:
 
 
 @router.put("/risk-policy", response={200: list[WindowOut], 400: ErrorOut, 404: ErrorOut})
-def put_risk_policy(request: HttpRequest, payload: RiskPolicyIn) -> Any:
-    user = _user(request)
+def put_risk_policy(request: AuthenticatedHttpRequest, payload: RiskPolicyIn) -> Any:
+    user = request.user
     require_perm(user, Perm.MANAGE_CONFIGURATION)
     services.set_risk_policy(
         by=user,

@@ -19,9 +19,9 @@ from casework.assessments.models import (
 )
 from casework.assessments.services import AssessmentDetails, FindingDetails
 from casework.cases import deadlines
-from casework.cases.forms import DateInput, ServiceErrorsMixin
 from casework.cases.models import RiskLevel
 from casework.core.errors import FieldErrors
+from casework.core.forms import DateInput, ServiceForm
 
 DOMAIN_PARTS = ("notes", "strengths", "barriers")
 
@@ -56,7 +56,7 @@ def _question_field(question: dict[str, Any]) -> forms.Field | None:
     return None  # a note: shown, not answered
 
 
-class AssessmentForm(ServiceErrorsMixin, forms.Form):
+class AssessmentForm(ServiceForm):
     assessed_on = forms.DateField(label=_("Assessed on"), widget=DateInput())
     client_needs = forms.CharField(
         label=_("Needs, in the client's own words"),
@@ -267,11 +267,11 @@ QUESTION_TYPE_CHOICES = [
 ]
 
 
-class NewQuestionnaireForm(ServiceErrorsMixin, forms.Form):
+class NewQuestionnaireForm(ServiceForm):
     title = forms.CharField(label=_("Title"), max_length=200)
 
 
-class QuestionForm(ServiceErrorsMixin, forms.Form):
+class QuestionForm(ServiceForm):
     type = forms.ChoiceField(label=_("Type"), choices=QUESTION_TYPE_CHOICES)
     name = forms.RegexField(
         label=_("Name"),
@@ -337,7 +337,7 @@ class QuestionForm(ServiceErrorsMixin, forms.Form):
         )
 
 
-class RiskPolicyForm(ServiceErrorsMixin, forms.Form):
+class RiskPolicyForm(ServiceForm):
     def __init__(self, *args: Any, windows: dict[str, deadlines.Window], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for level, label in RiskLevel.choices:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from casework.accounts.access import require_perm
+from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm, Sensitive
 from casework.assessments import questionnaires, services
 from casework.assessments.forms import (
@@ -32,7 +33,7 @@ from casework.cases.deadlines import windows_for
 from casework.core.errors import CaseworkError, FieldErrors
 
 
-def _shown_answers(assessment, show_free_text: bool) -> list[dict]:  # type: ignore[no-untyped-def]
+def _shown_answers(assessment, show_free_text: bool) -> list[dict]:
     return [
         {
             "title": response.version.questionnaire.title,
@@ -51,7 +52,7 @@ def _shown_answers(assessment, show_free_text: bool) -> list[dict]:  # type: ign
 
 
 @login_required
-def history(request: HttpRequest, pk: int) -> HttpResponse:
+def history(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk)
     can_write = access.may_write(request.user, case)
     return render(
@@ -66,12 +67,12 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+def detail(request: AuthenticatedHttpRequest, pk: int, number: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk)
     assessment = services.assessment_of(case, number)
     if assessment is None:
         raise Http404(_("No such assessment."))
-    show_free_text = request.user.sees(Sensitive.FREE_TEXT)  # type: ignore[union-attr]
+    show_free_text = request.user.sees(Sensitive.FREE_TEXT)
     return render(
         request,
         "assessments/detail.html",
@@ -87,7 +88,7 @@ def detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def create(request: HttpRequest, pk: int) -> HttpResponse:
+def create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk, write=True)
     versions = services.current_questionnaires(case.agency_id)
     previous = services.assessments_of(case).prefetch_related("findings").first()
@@ -103,7 +104,7 @@ def create(request: HttpRequest, pk: int) -> HttpResponse:
         assessment = form.call_service(
             lambda: services.record_assessment(
                 case,
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
                 details=form.details(),
                 expected_version=form.cleaned_data["version"],
             )
@@ -135,7 +136,7 @@ def create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
-def questions(request: HttpRequest, pk: int) -> HttpResponse:
+def questions(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The questionnaire part of the form again, with the questions that no longer apply hidden
     (htmx, on every change). The same relevance rules the server applies when saving."""
     case = access.get_case_for_user(request.user, pk, write=True)
@@ -160,10 +161,10 @@ def questions(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _questionnaire(request: HttpRequest, questionnaire_pk: int) -> Questionnaire:
-    require_perm(request.user, Perm.MANAGE_CONFIGURATION)
+    user = require_perm(request.user, Perm.MANAGE_CONFIGURATION)
     questionnaire = Questionnaire.objects.filter(
         pk=questionnaire_pk,
-        agency_id=request.user.agency_id or 0,  # type: ignore[union-attr]
+        agency_id=user.agency_id or 0,
     ).first()
     if questionnaire is None:
         raise Http404(_("No such questionnaire."))
@@ -171,9 +172,9 @@ def _questionnaire(request: HttpRequest, questionnaire_pk: int) -> Questionnaire
 
 
 @login_required
-def questionnaire_list(request: HttpRequest) -> HttpResponse:
+def questionnaire_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     require_perm(request.user, Perm.MANAGE_CONFIGURATION)
-    items = Questionnaire.objects.filter(agency_id=request.user.agency_id or 0)  # type: ignore[union-attr]
+    items = Questionnaire.objects.filter(agency_id=request.user.agency_id or 0)
     return render(
         request,
         "assessments/questionnaires.html",
@@ -196,7 +197,7 @@ def _refused(form: UploadForm, error: CaseworkError) -> None:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def upload(request: HttpRequest, questionnaire_pk: int | None = None) -> HttpResponse:
+def upload(request: AuthenticatedHttpRequest, questionnaire_pk: int | None = None) -> HttpResponse:
     """A new questionnaire from an XLSForm, or (with questionnaire_pk) a new version of one."""
     require_perm(request.user, Perm.MANAGE_CONFIGURATION)
     questionnaire = _questionnaire(request, questionnaire_pk) if questionnaire_pk else None
@@ -205,7 +206,7 @@ def upload(request: HttpRequest, questionnaire_pk: int | None = None) -> HttpRes
         uploaded = form.cleaned_data["file"]
         try:
             version = services.upload_questionnaire(
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
                 data=uploaded.read(),
                 file_name=uploaded.name or "",
                 title=form.cleaned_data["title"],
@@ -230,13 +231,13 @@ def upload(request: HttpRequest, questionnaire_pk: int | None = None) -> HttpRes
 
 @login_required
 @require_http_methods(["POST"])
-def new_questionnaire(request: HttpRequest) -> HttpResponse:
+def new_questionnaire(request: AuthenticatedHttpRequest) -> HttpResponse:
     require_perm(request.user, Perm.MANAGE_CONFIGURATION)
     form = NewQuestionnaireForm(request.POST)
     if form.is_valid():
         try:
             questionnaire = services.create_questionnaire(
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
                 title=form.cleaned_data["title"],
             )
         except CaseworkError as error:
@@ -250,7 +251,7 @@ def new_questionnaire(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def questionnaire_detail(request: HttpRequest, questionnaire_pk: int) -> HttpResponse:
+def questionnaire_detail(request: AuthenticatedHttpRequest, questionnaire_pk: int) -> HttpResponse:
     """The questionnaire's versions, its current questions, and the editor (add a question)."""
     questionnaire = _questionnaire(request, questionnaire_pk)
     form = QuestionForm(request.POST or None)
@@ -258,7 +259,7 @@ def questionnaire_detail(request: HttpRequest, questionnaire_pk: int) -> HttpRes
         try:
             version = services.add_question(
                 questionnaire,
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
                 question=form.question(),
             )
         except questionnaires.FormRefused as error:
@@ -301,12 +302,12 @@ def questionnaire_detail(request: HttpRequest, questionnaire_pk: int) -> HttpRes
 
 @login_required
 @require_http_methods(["POST"])
-def set_active(request: HttpRequest, questionnaire_pk: int) -> HttpResponse:
+def set_active(request: AuthenticatedHttpRequest, questionnaire_pk: int) -> HttpResponse:
     questionnaire = _questionnaire(request, questionnaire_pk)
     active = request.POST.get("active") == "1"
     services.set_questionnaire_active(
         questionnaire,
-        by=request.user,  # type: ignore[arg-type]
+        by=request.user,
         active=active,
     )
     messages.success(
@@ -319,7 +320,9 @@ def set_active(request: HttpRequest, questionnaire_pk: int) -> HttpResponse:
 
 
 @login_required
-def version_file(request: HttpRequest, questionnaire_pk: int, number: int) -> HttpResponse:
+def version_file(
+    request: AuthenticatedHttpRequest, questionnaire_pk: int, number: int
+) -> HttpResponse:
     """The workbook as it was uploaded for this version."""
     questionnaire = _questionnaire(request, questionnaire_pk)
     version = QuestionnaireVersion.objects.filter(
@@ -341,13 +344,13 @@ def version_file(request: HttpRequest, questionnaire_pk: int, number: int) -> Ht
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def risk_policy(request: HttpRequest) -> HttpResponse:
+def risk_policy(request: AuthenticatedHttpRequest) -> HttpResponse:
     require_perm(request.user, Perm.MANAGE_CONFIGURATION)
-    windows = windows_for(request.user.agency_id)  # type: ignore[union-attr]
+    windows = windows_for(request.user.agency_id)
     form = RiskPolicyForm(request.POST or None, windows=windows)
     if request.method == "POST" and form.is_valid():
         try:
-            services.set_risk_policy(by=request.user, windows=form.windows())  # type: ignore[arg-type]
+            services.set_risk_policy(by=request.user, windows=form.windows())
         except FieldErrors as error:
             form.add_service_errors(error)
         else:

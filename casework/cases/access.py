@@ -19,15 +19,14 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from casework.accounts.access import NOTHING, is_member
-from casework.accounts.models import User
+from casework.accounts.access import NOTHING, Requester, is_member
 from casework.accounts.roles import Role
 from casework.audit.log import record
 from casework.cases.models import Case, CaseGrant, CaseQuerySet
 from casework.core.http import as_id
 
 
-def case_scope(user: User | None, *, write: bool = False) -> Q:
+def case_scope(user: Requester, *, write: bool = False) -> Q:
     """The filter that limits a Case queryset to what `user` may read (or write)."""
     if not is_member(user):
         return NOTHING
@@ -48,17 +47,17 @@ def case_scope(user: User | None, *, write: bool = False) -> Q:
     return NOTHING
 
 
-def visible_cases(user: User | None) -> CaseQuerySet:
+def visible_cases(user: Requester) -> CaseQuerySet:
     """The cases `user` may read."""
     return Case.objects.filter(case_scope(user))
 
 
-def writable_cases(user: User | None) -> CaseQuerySet:
+def writable_cases(user: Requester) -> CaseQuerySet:
     """The cases `user` may change."""
     return Case.objects.filter(case_scope(user, write=True))
 
 
-def may_write(user: User | None, case: Case) -> bool:
+def may_write(user: Requester, case: Case) -> bool:
     """May `user` change `case`, a case already loaded? The same rule as `case_scope(write=True)`,
     read off the loaded row where it can be (a caseworker's own case, a supervisor's team), so
     that a page shows its forms without asking the database again."""
@@ -75,14 +74,15 @@ def may_write(user: User | None, case: Case) -> bool:
     return False
 
 
-def get_case_for_user(user: User | None, case_id: int | str | None, *, write: bool = False) -> Case:
+def get_case_for_user(user: Requester, case_id: int | str | None, *, write: bool = False) -> Case:
     """The case, if `user` may read it (or write it); otherwise the same 404 as for no case.
 
     A read is audited here, so no page that shows a case file can forget to. A write is audited
     by the service that makes the change.
     """
     pk = as_id(case_id)
-    queryset = writable_cases(user) if write else visible_cases(user)
+    member = user if is_member(user) else None
+    queryset = writable_cases(member) if write else visible_cases(member)
     case = (
         queryset.select_related(
             "person", "programme", "primary_concern", "caseworker", "team", "location", "agency"
@@ -93,12 +93,12 @@ def get_case_for_user(user: User | None, case_id: int | str | None, *, write: bo
     if case is None:
         record(
             "cases.case.denied",
-            by=user if is_member(user) else None,
+            by=member,
             case_id=pk or None,
             data={"write": write},
             outcome="denied",
         )
         raise Http404(_("No such case."))
     if not write:
-        record("cases.case.viewed", by=user, target=case)
+        record("cases.case.viewed", by=member, target=case)
     return case

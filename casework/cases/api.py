@@ -6,11 +6,12 @@ import datetime
 import math
 from typing import Any
 
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
 from casework.accounts.access import require_perm
+from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.models import User
 from casework.accounts.roles import Perm, Sensitive
 from casework.cases import access, services
@@ -25,6 +26,7 @@ from casework.cases.models import (
 )
 from casework.cases.timeline import case_timeline
 from casework.cases.views import PAGE_SIZE, caseload_queryset
+from casework.core.api import ErrorOut
 from casework.core.errors import CaseworkError, FieldErrors
 from casework.people import services as people_services
 from casework.people.models import HouseholdMember, MobilityStatus, Sex, YesNoUnknown
@@ -34,13 +36,6 @@ router = Router(tags=["cases"])
 
 
 # --- schemas ------------------------------------------------------------------------------------
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    field: str | None = None
-    fields: dict[str, list[str]] | None = None
 
 
 class PersonIn(Schema):
@@ -313,10 +308,6 @@ def _note(note: CaseNote, user: User) -> dict[str, Any]:
     }
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
 def _agency_id(user: User) -> int:
     """The agency of a user that `require_perm` let through (it lets none without one)."""
     if user.agency_id is None:
@@ -337,9 +328,11 @@ def _lookup(model: Any, code: str | None, field: str) -> Any:
 
 
 @router.get("", response=CasePageOut, summary="My caseload")
-def list_cases(request: HttpRequest, status: str = "", risk: str = "", page: int = 1) -> Any:
+def list_cases(
+    request: AuthenticatedHttpRequest, status: str = "", risk: str = "", page: int = 1
+) -> Any:
     """Open cases the caller may see (or those in `status`), soonest due first."""
-    user = _user(request)
+    user = request.user
     cases = caseload_queryset(user, status=status, risk=risk)
     count = cases.count()
     pages = max(1, math.ceil(count / PAGE_SIZE))
@@ -354,9 +347,9 @@ def list_cases(request: HttpRequest, status: str = "", risk: str = "", page: int
 
 
 @router.post("/search", response=list[CaseSummaryOut], summary="Find cases by name or reference")
-def search_cases(request: HttpRequest, payload: SearchIn) -> Any:
+def search_cases(request: AuthenticatedHttpRequest, payload: SearchIn) -> Any:
     """POST so that a name never travels in a URL. Name matching uses the blind index."""
-    user = _user(request)
+    user = request.user
     cases = caseload_queryset(user, status="")
     query = payload.query.strip()
     if not query:
@@ -370,8 +363,8 @@ def search_cases(request: HttpRequest, payload: SearchIn) -> Any:
     response={201: CaseOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Register a case (person, consent and case in one step)",
 )
-def register_case(request: HttpRequest, payload: RegistrationIn) -> Any:
-    user = _user(request)
+def register_case(request: AuthenticatedHttpRequest, payload: RegistrationIn) -> Any:
+    user = request.user
     require_perm(user, Perm.REGISTER_CASES)
     caseworker = None
     if payload.case.caseworker:
@@ -421,15 +414,15 @@ def register_case(request: HttpRequest, payload: RegistrationIn) -> Any:
 
 
 @router.get("/{case_id}", response={200: CaseOut, 404: ErrorOut}, summary="A case")
-def get_case(request: HttpRequest, case_id: int) -> Any:
-    user = _user(request)
+def get_case(request: AuthenticatedHttpRequest, case_id: int) -> Any:
+    user = request.user
     return _detail(access.get_case_for_user(user, case_id), user)
 
 
 @router.get("/{case_id}/timeline", response={200: list[EventOut], 404: ErrorOut})
-def get_timeline(request: HttpRequest, case_id: int) -> Any:
+def get_timeline(request: AuthenticatedHttpRequest, case_id: int) -> Any:
     """Transitions, consents and notes, newest first."""
-    user = _user(request)
+    user = request.user
     case = access.get_case_for_user(user, case_id)
     shown = []
     for event in case_timeline(case):
@@ -464,8 +457,8 @@ def get_timeline(request: HttpRequest, case_id: int) -> Any:
     response={200: CaseOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Move a case through its lifecycle",
 )
-def move_case(request: HttpRequest, case_id: int, payload: TransitionIn) -> Any:
-    user = _user(request)
+def move_case(request: AuthenticatedHttpRequest, case_id: int, payload: TransitionIn) -> Any:
+    user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
     if payload.to == "closed":
         raise CaseworkError(
@@ -490,8 +483,8 @@ def move_case(request: HttpRequest, case_id: int, payload: TransitionIn) -> Any:
     response={201: NoteOut, 400: ErrorOut, 404: ErrorOut},
     summary="Add a case note",
 )
-def add_note(request: HttpRequest, case_id: int, payload: NoteIn) -> Any:
-    user = _user(request)
+def add_note(request: AuthenticatedHttpRequest, case_id: int, payload: NoteIn) -> Any:
+    user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
     note = services.add_note(
         case,
@@ -508,8 +501,10 @@ def add_note(request: HttpRequest, case_id: int, payload: NoteIn) -> Any:
     response={200: NoteOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Edit a case note (the earlier text is kept)",
 )
-def edit_note(request: HttpRequest, case_id: int, note_id: int, payload: NoteEditIn) -> Any:
-    user = _user(request)
+def edit_note(
+    request: AuthenticatedHttpRequest, case_id: int, note_id: int, payload: NoteEditIn
+) -> Any:
+    user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
     note = CaseNote.objects.filter(case=case, pk=note_id).select_related("author").first()
     if note is None:
@@ -531,8 +526,8 @@ def edit_note(request: HttpRequest, case_id: int, note_id: int, payload: NoteEdi
     response={201: ConsentOut, 400: ErrorOut, 404: ErrorOut},
     summary="Record a consent",
 )
-def add_consent(request: HttpRequest, case_id: int, payload: ConsentIn) -> Any:
-    user = _user(request)
+def add_consent(request: AuthenticatedHttpRequest, case_id: int, payload: ConsentIn) -> Any:
+    user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
     consent = services.record_consent(
         case,
@@ -560,9 +555,9 @@ def add_consent(request: HttpRequest, case_id: int, payload: ConsentIn) -> Any:
     summary="Record the withdrawal of a consent",
 )
 def withdraw_consent(
-    request: HttpRequest, case_id: int, consent_id: int, payload: WithdrawIn
+    request: AuthenticatedHttpRequest, case_id: int, consent_id: int, payload: WithdrawIn
 ) -> Any:
-    user = _user(request)
+    user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
     consent = Consent.objects.filter(case=case, pk=consent_id).first()
     if consent is None:

@@ -29,8 +29,11 @@ class CaseloadRow:
         return self.total > self.threshold
 
 
-def team_caseload(team_id: int, agency_id: int) -> list[CaseloadRow]:
-    """Two queries for the whole team, however many caseworkers and cases."""
+def team_caseload(supervisor: User) -> list[CaseloadRow]:
+    """The supervisor's team: two queries, however many caseworkers and cases."""
+    team_id, agency_id = supervisor.team_id, supervisor.agency_id
+    if team_id is None or agency_id is None:
+        return []
     threshold = CasePolicy.for_agency(agency_id).caseload_threshold
     now = timezone.now()
     counts = {

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -24,62 +23,19 @@ from casework.cases.models import (
     YesNoPartly,
 )
 from casework.cases.models import Consent as ConsentModel
-from casework.core.errors import CaseworkError, FieldErrors
+from casework.core.forms import DateInput, ServiceForm, choice_field, model_choice_field
 from casework.people.models import HouseholdMember, MobilityStatus, Sex, YesNoUnknown
 from casework.reference.models import Location, Programme, ProtectionConcern
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 def _blank(choices: Any, label: Any = "—") -> list[tuple[str, Any]]:
     return [("", label), *choices]
 
 
-# `form.fields` is typed as plain Fields; these name fields the form class declares as choice
-# fields (a ModelMultipleChoiceField is a ModelChoiceField too).
-def _choices(form: forms.Form, name: str) -> forms.ChoiceField:
-    return cast(forms.ChoiceField, form.fields[name])
-
-
-def _models(form: forms.Form, name: str) -> forms.ModelChoiceField:
-    return cast(forms.ModelChoiceField, form.fields[name])
-
-
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
 
-T = TypeVar("T")
-
-
-class ServiceErrorsMixin:
-    """Put a service's FieldErrors next to the fields they concern."""
-
-    def add_service_errors(self, error: FieldErrors) -> None:
-        for name, messages in error.errors.items():
-            target = name if name in self.fields else None  # type: ignore[attr-defined]
-            for message in messages:
-                self.add_error(target, message)  # type: ignore[attr-defined]
-
-    def call_service(self, call: Callable[[], T]) -> T | None:
-        """Run a service for this (valid) form. A refusal changes nothing and lands on the form:
-        each FieldErrors message next to its field, any other CaseworkError next to the field it
-        names or at the top. Callers check `form.errors` afterwards."""
-        try:
-            return call()
-        except FieldErrors as error:
-            self.add_service_errors(error)
-        except CaseworkError as error:
-            target = error.field if error.field in self.fields else None  # type: ignore[attr-defined]
-            self.add_error(target, str(error.message))  # type: ignore[attr-defined]
-        return None
-
-
-class RegistrationForm(ServiceErrorsMixin, forms.Form):
+class RegistrationForm(ServiceForm):
     # The person
     given_name = forms.CharField(label=_("Given name"), max_length=100, required=False)
     family_name = forms.CharField(label=_("Family name"), max_length=100, required=False)
@@ -235,13 +191,13 @@ class RegistrationForm(ServiceErrorsMixin, forms.Form):
         today = timezone.localdate()
         self.fields["identified_on"].initial = today
         self.fields["consent_given_on"].initial = today
-        _models(self, "programme").queryset = Programme.objects.filter(is_active=True)
+        model_choice_field(self, "programme").queryset = Programme.objects.filter(is_active=True)
         concerns = ProtectionConcern.objects.filter(is_active=True)
-        _models(self, "primary_concern").queryset = concerns
-        _models(self, "secondary_concerns").queryset = concerns
-        _models(self, "location").queryset = Location.objects.filter(is_active=True)
+        model_choice_field(self, "primary_concern").queryset = concerns
+        model_choice_field(self, "secondary_concerns").queryset = concerns
+        model_choice_field(self, "location").queryset = Location.objects.filter(is_active=True)
         if user.role == Role.SUPERVISOR:
-            _models(self, "caseworker").queryset = User.objects.filter(
+            model_choice_field(self, "caseworker").queryset = User.objects.filter(
                 # By relation, not `_id`: the same SQL, and django-stubs lets only the relation
                 # take None (IS NULL, what a user without a team or agency gets here).
                 agency=user.agency_id,
@@ -320,7 +276,7 @@ def consent_details_from(data: dict[str, Any]) -> services.ConsentDetails:
     )
 
 
-class ConsentForm(ServiceErrorsMixin, forms.Form):
+class ConsentForm(ServiceForm):
     consent_given_by = RegistrationForm.base_fields["consent_given_by"]
     caregiver_given_name = RegistrationForm.base_fields["caregiver_given_name"]
     caregiver_family_name = RegistrationForm.base_fields["caregiver_family_name"]
@@ -349,7 +305,7 @@ class ConsentForm(ServiceErrorsMixin, forms.Form):
         )
 
 
-class WithdrawConsentForm(ServiceErrorsMixin, forms.Form):
+class WithdrawConsentForm(ServiceForm):
     withdrawn_on = forms.DateField(label=_("Withdrawn on"), widget=DateInput())
     reason = forms.CharField(
         label=_("Reason (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -360,7 +316,7 @@ class WithdrawConsentForm(ServiceErrorsMixin, forms.Form):
         self.fields["withdrawn_on"].initial = timezone.localdate()
 
 
-class NoteForm(ServiceErrorsMixin, forms.Form):
+class NoteForm(ServiceForm):
     contact_on = forms.DateField(label=_("Date"), widget=DateInput())
     contact_type = forms.ChoiceField(label=_("Contact"), choices=ContactType.choices)
     text = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 5}))
@@ -371,7 +327,7 @@ class NoteForm(ServiceErrorsMixin, forms.Form):
         self.fields["contact_on"].initial = timezone.localdate()
 
 
-class TransitionForm(ServiceErrorsMixin, forms.Form):
+class TransitionForm(ServiceForm):
     to = forms.ChoiceField(label=_("Move the case to"), choices=Status.choices)
     closure_reason = forms.ChoiceField(
         label=_("Reason for closure"), choices=_blank(ClosureReason.choices), required=False
@@ -384,7 +340,7 @@ class TransitionForm(ServiceErrorsMixin, forms.Form):
     def __init__(self, *args: Any, moves: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if moves is not None:
-            _choices(self, "to").choices = [(m, Status(m).label) for m in moves]
+            choice_field(self, "to").choices = [(m, Status(m).label) for m in moves]
 
 
 class CaseloadFilterForm(forms.Form):
@@ -400,7 +356,7 @@ class CaseloadFilterForm(forms.Form):
 # --- follow-up, reassignment, transfer, closure ---------------------------------------------------
 
 
-class FollowUpForm(ServiceErrorsMixin, forms.Form):
+class FollowUpForm(ServiceForm):
     occurred_on = forms.DateField(label=_("Date"), widget=DateInput())
     contact_type = forms.ChoiceField(label=_("Contact"), choices=ContactType.choices)
     service_received = forms.ChoiceField(
@@ -428,7 +384,7 @@ class FollowUpForm(ServiceErrorsMixin, forms.Form):
         self.fields["occurred_on"].initial = timezone.localdate()
 
 
-class ReassignForm(ServiceErrorsMixin, forms.Form):
+class ReassignForm(ServiceForm):
     caseworker = forms.ModelChoiceField(label=_("New caseworker"), queryset=User.objects.none())
     reason = forms.CharField(
         label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -436,7 +392,7 @@ class ReassignForm(ServiceErrorsMixin, forms.Form):
 
     def __init__(self, *args: Any, team_id: int, agency_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _models(self, "caseworker").queryset = User.objects.filter(
+        model_choice_field(self, "caseworker").queryset = User.objects.filter(
             agency_id=agency_id,
             team_id=team_id,
             is_active=True,
@@ -444,7 +400,7 @@ class ReassignForm(ServiceErrorsMixin, forms.Form):
         ).order_by("username")
 
 
-class TransferForm(ServiceErrorsMixin, forms.Form):
+class TransferForm(ServiceForm):
     to_agency = forms.ModelChoiceField(label=_("Receiving agency"), queryset=Agency.objects.none())
     reason = forms.CharField(
         label=_("Reason for the transfer"), widget=forms.Textarea(attrs={"rows": 2})
@@ -463,12 +419,12 @@ class TransferForm(ServiceErrorsMixin, forms.Form):
 
     def __init__(self, *args: Any, agency_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _models(self, "to_agency").queryset = Agency.objects.filter(
+        model_choice_field(self, "to_agency").queryset = Agency.objects.filter(
             is_active=True, kind=Agency.Kind.CASE_MANAGEMENT
         ).exclude(pk=agency_id)
 
 
-class TransferDecisionForm(ServiceErrorsMixin, forms.Form):
+class TransferDecisionForm(ServiceForm):
     decision = forms.ChoiceField(
         label=_("Decision"), choices=[("accept", _("Accept")), ("refuse", _("Refuse"))]
     )
@@ -481,7 +437,7 @@ class TransferDecisionForm(ServiceErrorsMixin, forms.Form):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _models(self, "caseworker").queryset = User.objects.filter(
+        model_choice_field(self, "caseworker").queryset = User.objects.filter(
             # By relation, not `_id`, as in RegistrationForm.
             agency=user.agency_id,
             team=user.team_id,
@@ -490,7 +446,7 @@ class TransferDecisionForm(ServiceErrorsMixin, forms.Form):
         ).order_by("username")
 
 
-class ClosureForm(ServiceErrorsMixin, forms.Form):
+class ClosureForm(ServiceForm):
     reason = forms.ChoiceField(label=_("Reason for closure"), choices=_blank(ClosureReason.choices))
     goals_reviewed = forms.BooleanField(
         label=_("Final review of the plan's goals done with the client"), required=False
@@ -515,7 +471,7 @@ class ClosureForm(ServiceErrorsMixin, forms.Form):
     )
 
 
-class DecisionForm(ServiceErrorsMixin, forms.Form):
+class DecisionForm(ServiceForm):
     decision = forms.ChoiceField(
         label=_("Decision"),
         choices=[("approve", _("Approve")), ("return", _("Return with comments"))],

@@ -10,12 +10,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import F
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from casework.accounts.access import require_perm
+from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm, Role, Sensitive
 from casework.audit.log import case_access_log
 from casework.cases import access, panels, services
@@ -37,7 +38,7 @@ from casework.people.services import search_cases
 PAGE_SIZE = 25
 
 
-def caseload_queryset(user, *, status: str = "", risk: str = ""):  # type: ignore[no-untyped-def]
+def caseload_queryset(user, *, status: str = "", risk: str = ""):
     cases = access.visible_cases(user)
     cases = cases.filter(status=status) if status else cases.filter(status__in=OPEN_STATUSES)
     if risk:
@@ -49,7 +50,7 @@ def caseload_queryset(user, *, status: str = "", risk: str = ""):  # type: ignor
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def caseload(request: HttpRequest) -> HttpResponse:
+def caseload(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     # Always signed in (login_required); the check tells the type checker so.
     if not user.is_authenticated or user.role not in (
@@ -83,14 +84,14 @@ def caseload(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def register(request: HttpRequest) -> HttpResponse:
+def register(request: AuthenticatedHttpRequest) -> HttpResponse:
     require_perm(request.user, Perm.REGISTER_CASES)
-    form = RegistrationForm(request.POST or None, user=request.user)  # type: ignore[arg-type]
+    form = RegistrationForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         person, details, consent, caregiver = form.details()
         case = form.call_service(
             lambda: services.register_case(
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
                 person=person,
                 details=details,
                 consent=consent,
@@ -106,7 +107,7 @@ def register(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
+def detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     user = request.user
     case = access.get_case_for_user(user, pk)
     can_write = access.may_write(user, case)
@@ -114,10 +115,10 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "case": case,
         "events": case_timeline(case),
         "can_write": can_write,
-        "show_names": user.sees(Sensitive.NAMES),  # type: ignore[union-attr]
-        "show_contact": user.sees(Sensitive.CONTACT),  # type: ignore[union-attr]
-        "show_birth_date": user.sees(Sensitive.BIRTH_DATE),  # type: ignore[union-attr]
-        "show_notes": user.sees(Sensitive.NOTES),  # type: ignore[union-attr]
+        "show_names": user.sees(Sensitive.NAMES),
+        "show_contact": user.sees(Sensitive.CONTACT),
+        "show_birth_date": user.sees(Sensitive.BIRTH_DATE),
+        "show_notes": user.sees(Sensitive.NOTES),
         "note_form": NoteForm() if can_write else None,
         "transition_form": (
             TransitionForm(initial={"version": case.version}, moves=services.available_moves(case))
@@ -132,14 +133,12 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "pending_transfer": case.transfer_requests.filter(status="pending")
         .select_related("to_agency")
         .first(),
-        "may_approve_closure": user.has_casework_perm(Perm.APPROVE_CLOSURES)  # type: ignore[union-attr]
-        and user.team_id == case.team_id,  # type: ignore[union-attr]
-        "may_reassign": user.has_casework_perm(Perm.REASSIGN_IN_TEAM)  # type: ignore[union-attr]
-        and user.team_id == case.team_id,  # type: ignore[union-attr]
+        "may_approve_closure": user.has_casework_perm(Perm.APPROVE_CLOSURES)
+        and user.team_id == case.team_id,
+        "may_reassign": user.has_casework_perm(Perm.REASSIGN_IN_TEAM)
+        and user.team_id == case.team_id,
         "access_log": (
-            case_access_log(case.pk)
-            if user.has_casework_perm(Perm.VIEW_ACCESS_LOG)  # type: ignore[union-attr]
-            else None
+            case_access_log(case.pk) if user.has_casework_perm(Perm.VIEW_ACCESS_LOG) else None
         ),
     }
     return render(request, "cases/detail.html", context)
@@ -147,14 +146,14 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def add_note(request: HttpRequest, pk: int) -> HttpResponse:
+def add_note(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk, write=True)
     form = NoteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         form.call_service(
             lambda: services.add_note(
                 case,
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
                 text=form.cleaned_data["text"],
                 contact_type=form.cleaned_data["contact_type"],
                 contact_on=form.cleaned_data["contact_on"],
@@ -173,12 +172,12 @@ def add_note(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def edit_note(request: HttpRequest, pk: int, note_pk: int) -> HttpResponse:
+def edit_note(request: AuthenticatedHttpRequest, pk: int, note_pk: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk, write=True)
     note = CaseNote.objects.filter(case=case, pk=note_pk).first()
     if note is not None:
         note.case = case
-    if note is None or not services.can_edit_note(note, request.user):  # type: ignore[arg-type]
+    if note is None or not services.can_edit_note(note, request.user):
         raise Http404(_("No such note."))
     initial = {
         "text": note.text,
@@ -191,7 +190,7 @@ def edit_note(request: HttpRequest, pk: int, note_pk: int) -> HttpResponse:
         form.call_service(
             lambda: services.edit_note(
                 note,
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
                 text=form.cleaned_data["text"],
                 contact_type=form.cleaned_data["contact_type"],
                 contact_on=form.cleaned_data["contact_on"],
@@ -212,7 +211,7 @@ def edit_note(request: HttpRequest, pk: int, note_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
-def transition(request: HttpRequest, pk: int) -> HttpResponse:
+def transition(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk, write=True)
     form = TransitionForm(request.POST)
     if form.is_valid() and form.cleaned_data["to"] == Status.CLOSED:
@@ -223,7 +222,7 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
             services.transition_case(
                 case,
                 to=form.cleaned_data["to"],
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
                 reason=form.cleaned_data["reason"],
                 closure_reason=form.cleaned_data["closure_reason"],
                 expected_version=form.cleaned_data["version"],
@@ -239,14 +238,14 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def add_consent(request: HttpRequest, pk: int) -> HttpResponse:
+def add_consent(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk, write=True)
     form = ConsentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         form.call_service(
             lambda: services.record_consent(
                 case,
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
                 details=consent_details_from(form.cleaned_data),
                 caregiver=form.caregiver(),
             )
@@ -264,7 +263,7 @@ def add_consent(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def withdraw_consent(request: HttpRequest, pk: int, consent_pk: int) -> HttpResponse:
+def withdraw_consent(request: AuthenticatedHttpRequest, pk: int, consent_pk: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk, write=True)
     consent = Consent.objects.filter(case=case, pk=consent_pk).first()
     if consent is None:
@@ -274,7 +273,7 @@ def withdraw_consent(request: HttpRequest, pk: int, consent_pk: int) -> HttpResp
         try:
             services.withdraw_consent(
                 consent,
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
                 on=form.cleaned_data["withdrawn_on"],
                 reason=form.cleaned_data["reason"],
             )

@@ -8,16 +8,18 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Schema
 
 from casework.accounts.access import require_perm
+from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm
 from casework.cases import access, caseload, workflow
-from casework.cases.api import ErrorOut, _agency_id, _user, router
+from casework.cases.api import _agency_id, router
 from casework.cases.models import ClosureRequest, FollowUp, TransferRequest
+from casework.core.api import ErrorOut
 
 
 class FollowUpIn(Schema):
@@ -107,10 +109,7 @@ class CaseloadOut(Schema):
 
 
 def _follow_up_out(item: FollowUp) -> dict[str, Any]:
-    return {
-        field: getattr(item, field)
-        for field in FollowUpOut.model_fields  # type: ignore[attr-defined]
-    }
+    return {field: getattr(item, field) for field in FollowUpOut.model_fields}
 
 
 def _transfer_out(item: TransferRequest, *, with_summary: bool) -> dict[str, Any]:
@@ -139,8 +138,8 @@ def _closure_out(item: ClosureRequest) -> dict[str, Any]:
     response={201: FollowUpOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Record a follow-up visit or call",
 )
-def add_follow_up(request: HttpRequest, case_id: int, payload: FollowUpIn) -> Any:
-    user = _user(request)
+def add_follow_up(request: AuthenticatedHttpRequest, case_id: int, payload: FollowUpIn) -> Any:
+    user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
     item = workflow.record_follow_up(case, by=user, **payload.dict())
     return 201, _follow_up_out(item)
@@ -151,8 +150,8 @@ def add_follow_up(request: HttpRequest, case_id: int, payload: FollowUpIn) -> An
     response={200: dict, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Reassign a case within the team (supervisor)",
 )
-def reassign(request: HttpRequest, case_id: int, payload: ReassignIn) -> Any:
-    user = _user(request)
+def reassign(request: AuthenticatedHttpRequest, case_id: int, payload: ReassignIn) -> Any:
+    user = request.user
     require_perm(user, Perm.REASSIGN_IN_TEAM)
     case = access.get_case_for_user(user, case_id, write=True)
     to = User.objects.filter(username=payload.caseworker, agency_id=_agency_id(user)).first()
@@ -167,8 +166,8 @@ def reassign(request: HttpRequest, case_id: int, payload: ReassignIn) -> Any:
     response={201: TransferOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Offer the case to another agency (needs consent covering it)",
 )
-def request_transfer(request: HttpRequest, case_id: int, payload: TransferIn) -> Any:
-    user = _user(request)
+def request_transfer(request: AuthenticatedHttpRequest, case_id: int, payload: TransferIn) -> Any:
+    user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
     agency = Agency.objects.filter(code=payload.to_agency).first()
     if agency is None:
@@ -189,8 +188,8 @@ def request_transfer(request: HttpRequest, case_id: int, payload: TransferIn) ->
     response=list[TransferOut],
     summary="Transfers offered to my agency (receiving supervisors)",
 )
-def offered_transfers(request: HttpRequest) -> Any:
-    user = _user(request)
+def offered_transfers(request: AuthenticatedHttpRequest) -> Any:
+    user = request.user
     require_perm(user, Perm.REASSIGN_IN_TEAM)
     items = workflow.transfers_for(user).select_related("to_agency").order_by("created_at")[:200]
     return [_transfer_out(item, with_summary=True) for item in items]
@@ -201,8 +200,10 @@ def offered_transfers(request: HttpRequest) -> Any:
     response={200: TransferOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Accept or refuse a transfer offered to my agency",
 )
-def decide_transfer(request: HttpRequest, transfer_id: int, payload: TransferDecisionIn) -> Any:
-    user = _user(request)
+def decide_transfer(
+    request: AuthenticatedHttpRequest, transfer_id: int, payload: TransferDecisionIn
+) -> Any:
+    user = request.user
     require_perm(user, Perm.REASSIGN_IN_TEAM)
     offer = workflow.transfers_for(user).filter(pk=transfer_id).first()
     if offer is None:
@@ -229,8 +230,8 @@ def decide_transfer(request: HttpRequest, transfer_id: int, payload: TransferDec
     response={201: ClosureOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Close a case (checklist; supervisor approval where the agency requires it)",
 )
-def request_closure(request: HttpRequest, case_id: int, payload: ClosureIn) -> Any:
-    user = _user(request)
+def request_closure(request: AuthenticatedHttpRequest, case_id: int, payload: ClosureIn) -> Any:
+    user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
     item = workflow.request_closure(case, by=user, **payload.dict())
     return 201, _closure_out(item)
@@ -241,8 +242,10 @@ def request_closure(request: HttpRequest, case_id: int, payload: ClosureIn) -> A
     response={200: ClosureOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Approve or return a closure (the team's supervisor)",
 )
-def decide_closure(request: HttpRequest, case_id: int, closure_id: int, payload: DecisionIn) -> Any:
-    user = _user(request)
+def decide_closure(
+    request: AuthenticatedHttpRequest, case_id: int, closure_id: int, payload: DecisionIn
+) -> Any:
+    user = request.user
     require_perm(user, Perm.APPROVE_CLOSURES)
     case = access.get_case_for_user(user, case_id, write=True)
     closure = ClosureRequest.objects.filter(case=case, pk=closure_id).first()
@@ -259,8 +262,10 @@ def decide_closure(request: HttpRequest, case_id: int, closure_id: int, payload:
     response={200: dict, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Reopen a closed case (its history stays)",
 )
-def reopen(request: HttpRequest, case_id: int, payload: DecisionIn | None = None) -> Any:
-    user = _user(request)
+def reopen(
+    request: AuthenticatedHttpRequest, case_id: int, payload: DecisionIn | None = None
+) -> Any:
+    user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
     workflow.reopen_case(case, by=user, reason=payload.comment if payload else "")
     return 200, {"status": case.status, "version": case.version}
@@ -269,10 +274,10 @@ def reopen(request: HttpRequest, case_id: int, payload: DecisionIn | None = None
 @router.get(
     "/team/caseload", response=list[CaseloadOut], summary="My team's caseloads (supervisor)"
 )
-def team_caseload(request: HttpRequest) -> Any:
-    user = _user(request)
+def team_caseload(request: AuthenticatedHttpRequest) -> Any:
+    user = request.user
     require_perm(user, Perm.REASSIGN_IN_TEAM)
-    rows = caseload.team_caseload(user.team_id, user.agency_id)  # type: ignore[arg-type]
+    rows = caseload.team_caseload(user)
     return [
         {
             "caseworker": row.caseworker.username,

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from casework.accounts.access import require_perm
+from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.cases import access, caseload, panels, workflow
 from casework.cases.forms import (
@@ -60,12 +61,12 @@ def _to_case(case: Case) -> Callable[[Any], HttpResponse]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def follow_up(request: HttpRequest, pk: int) -> HttpResponse:
+def follow_up(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk, write=True)
     return run_service_form(
         request,
         FollowUpForm(request.POST or None),
-        lambda data: workflow.record_follow_up(case, by=request.user, **data),  # type: ignore[arg-type]
+        lambda data: workflow.record_follow_up(case, by=request.user, **data),
         success=_("Follow-up recorded."),
         redirect_to=_to_case(case),
         template="cases/step_form.html",
@@ -75,7 +76,7 @@ def follow_up(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def reassign(request: HttpRequest, pk: int) -> HttpResponse:
+def reassign(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     user = request.user
     require_perm(user, Perm.REASSIGN_IN_TEAM)
     case = access.get_case_for_user(user, pk, write=True)
@@ -86,7 +87,7 @@ def reassign(request: HttpRequest, pk: int) -> HttpResponse:
         lambda data: workflow.reassign_case(
             case,
             to=data["caseworker"],
-            by=user,  # type: ignore[arg-type]
+            by=user,
             reason=data["reason"],
         ),
         success=_("Case reassigned."),
@@ -98,14 +99,14 @@ def reassign(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def transfer(request: HttpRequest, pk: int) -> HttpResponse:
+def transfer(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     user = request.user
     case = access.get_case_for_user(user, pk, write=True)
     form = TransferForm(request.POST or None, agency_id=case.agency_id)
     return run_service_form(
         request,
         form,
-        lambda data: workflow.request_transfer(case, by=user, **data),  # type: ignore[arg-type]
+        lambda data: workflow.request_transfer(case, by=user, **data),
         success=_("Transfer requested. The case stays with you until the agency answers."),
         redirect_to=_to_case(case),
         template="cases/step_form.html",
@@ -114,28 +115,28 @@ def transfer(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def transfers(request: HttpRequest) -> HttpResponse:
+def transfers(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Transfers offered to the user's agency. Shows the request's summary, never the case file."""
     require_perm(request.user, Perm.REASSIGN_IN_TEAM)
-    pending = workflow.transfers_for(request.user).order_by("created_at")  # type: ignore[arg-type]
+    pending = workflow.transfers_for(request.user).order_by("created_at")
     return render(request, "cases/transfers.html", {"transfers": pending})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def decide_transfer(request: HttpRequest, transfer_pk: int) -> HttpResponse:
+def decide_transfer(request: AuthenticatedHttpRequest, transfer_pk: int) -> HttpResponse:
     user = request.user
     require_perm(user, Perm.REASSIGN_IN_TEAM)
-    offer = workflow.transfers_for(user).filter(pk=transfer_pk).first()  # type: ignore[arg-type]
+    offer = workflow.transfers_for(user).filter(pk=transfer_pk).first()
     if offer is None:
         raise Http404(_("No such transfer."))
-    form = TransferDecisionForm(request.POST or None, user=user)  # type: ignore[arg-type]
+    form = TransferDecisionForm(request.POST or None, user=user)
     return run_service_form(
         request,
         form,
         lambda data: workflow.decide_transfer(
             offer,
-            by=user,  # type: ignore[arg-type]
+            by=user,
             accept=data["decision"] == "accept",
             caseworker=data["caseworker"],
             comment=data["comment"],
@@ -149,12 +150,12 @@ def decide_transfer(request: HttpRequest, transfer_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def close(request: HttpRequest, pk: int) -> HttpResponse:
+def close(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk, write=True)
     return run_service_form(
         request,
         ClosureForm(request.POST or None),
-        lambda data: workflow.request_closure(case, by=request.user, **data),  # type: ignore[arg-type]
+        lambda data: workflow.request_closure(case, by=request.user, **data),
         success=_("Closure recorded."),
         redirect_to=_to_case(case),
         template="cases/step_form.html",
@@ -171,7 +172,7 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def decide_closure(request: HttpRequest, pk: int, closure_pk: int) -> HttpResponse:
+def decide_closure(request: AuthenticatedHttpRequest, pk: int, closure_pk: int) -> HttpResponse:
     user = request.user
     require_perm(user, Perm.APPROVE_CLOSURES)
     case = access.get_case_for_user(user, pk, write=True)
@@ -183,7 +184,7 @@ def decide_closure(request: HttpRequest, pk: int, closure_pk: int) -> HttpRespon
         DecisionForm(request.POST or None),
         lambda data: workflow.decide_closure(
             closure,
-            by=user,  # type: ignore[arg-type]
+            by=user,
             approve=data["decision"] == "approve",
             comment=data["comment"],
         ),
@@ -195,18 +196,18 @@ def decide_closure(request: HttpRequest, pk: int, closure_pk: int) -> HttpRespon
 
 
 @login_required
-def team(request: HttpRequest) -> HttpResponse:
+def team(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The supervisor's view: caseloads by risk against the threshold, overdue, approvals."""
     user = request.user
     require_perm(user, Perm.REASSIGN_IN_TEAM)
-    rows = caseload.team_caseload(user.team_id, user.agency_id)  # type: ignore[union-attr,arg-type]
-    closures = workflow.pending_closures_for(user)  # type: ignore[arg-type]
+    rows = caseload.team_caseload(user)
+    closures = workflow.pending_closures_for(user)
     context = {
         "rows": rows,
         "threshold": rows[0].threshold if rows else None,
         "closures": closures,
-        "lines": panels.team_lines(user),  # type: ignore[arg-type]
-        "transfers": workflow.transfers_for(user).count(),  # type: ignore[arg-type]
+        "lines": panels.team_lines(user),
+        "transfers": workflow.transfers_for(user).count(),
     }
     return render(request, "cases/team.html", context)
 

@@ -9,7 +9,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from casework.cases.forms import DateInput, ServiceErrorsMixin
+from casework.core.forms import DateInput, ServiceForm
 from casework.feedback.models import ParticipationWay, Rating
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
@@ -20,7 +20,7 @@ def _yes_no(value: str) -> bool | None:
     return {"yes": True, "no": False}.get(value)
 
 
-class ParticipationSurveyForm(ServiceErrorsMixin, forms.Form):
+class ParticipationSurveyForm(ServiceForm):
     surveyed_on = forms.DateField(label=_("Date"), widget=DateInput())
     q1_aware = forms.ChoiceField(
         label=_("Q1. Do you know that the project developed a case management plan for you?"),
@@ -59,7 +59,7 @@ class ParticipationSurveyForm(ServiceErrorsMixin, forms.Form):
         }
 
 
-class ExitInterviewForm(ServiceErrorsMixin, forms.Form):
+class ExitInterviewForm(ServiceForm):
     interviewed_on = forms.DateField(label=_("Date"), widget=DateInput())
     overall = forms.TypedChoiceField(
         label=_("Overall, how satisfied are you with the support you received?"),

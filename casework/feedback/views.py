@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from casework.accounts.http import AuthenticatedHttpRequest
 from casework.cases import access
 from casework.cases.workflow_views import _to_case, run_service_form
 from casework.feedback import services
@@ -15,13 +16,13 @@ from casework.feedback.forms import ExitInterviewForm, ParticipationSurveyForm
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def participation(request: HttpRequest, pk: int) -> HttpResponse:
+def participation(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk, write=True)
     form = ParticipationSurveyForm(request.POST or None)
     return run_service_form(
         request,
         form,
-        lambda _data: services.record_participation_survey(case, by=request.user, **form.answers()),  # type: ignore[arg-type]
+        lambda _data: services.record_participation_survey(case, by=request.user, **form.answers()),
         success=_("Survey recorded."),
         redirect_to=_to_case(case),
         template="cases/step_form.html",
@@ -38,13 +39,13 @@ def participation(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def exit_interview(request: HttpRequest, pk: int) -> HttpResponse:
+def exit_interview(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk, write=True)
     form = ExitInterviewForm(request.POST or None)
     return run_service_form(
         request,
         form,
-        lambda _data: services.record_exit_interview(case, by=request.user, **form.answers()),  # type: ignore[arg-type]
+        lambda _data: services.record_exit_interview(case, by=request.user, **form.answers()),
         success=_("Exit interview recorded."),
         redirect_to=_to_case(case),
         template="cases/step_form.html",

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from ninja import Query, Router, Schema
 
 from casework.accounts.access import require_perm
+from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.indicators import exports, services
 from casework.indicators.definitions import load_specs
@@ -36,10 +37,10 @@ class DefinitionOut(Schema):
 
 @router.get("", summary="The agency's indicators for a period (contract JSON or a file)")
 def indicators(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     period: str,
     by: str = "",
-    output_format: str = Query("json", alias="format"),  # type: ignore[type-arg]
+    output_format: str = Query("json", alias="format"),
     min_cell: int | None = None,
 ) -> Any:
     if output_format not in exports.FORMATS:
@@ -47,7 +48,7 @@ def indicators(
             f"format must be one of {', '.join(exports.FORMATS)}", field="format"
         )
     report = services.report_for(
-        request.user,  # type: ignore[arg-type]
+        request.user,
         period=parse_period(period),
         by=parse_by(by),
         min_cell=min_cell,
@@ -70,10 +71,14 @@ def indicators(
 
 @router.get("/trends", summary="Trends over months or quarters, suppressed like the report")
 def trends(
-    request: HttpRequest, start: str, end: str, step: str = "month", min_cell: int | None = None
+    request: AuthenticatedHttpRequest,
+    start: str,
+    end: str,
+    step: str = "month",
+    min_cell: int | None = None,
 ) -> Any:
     result = services.trends_for(
-        request.user,  # type: ignore[arg-type]
+        request.user,
         start=parse_period(start),
         end=parse_period(end),
         step=step,
@@ -83,7 +88,7 @@ def trends(
 
 
 @router.get("/definitions", response=list[DefinitionOut], summary="The indicators reported")
-def definitions(request: HttpRequest) -> list[dict[str, Any]]:
+def definitions(request: AuthenticatedHttpRequest) -> list[dict[str, Any]]:
     user: Any = request.user
     require_perm(user, Perm.VIEW_INDICATORS)
     return [

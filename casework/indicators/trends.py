@@ -274,7 +274,7 @@ class DaysBetween(Func):
     arity = 2
     output_field = IntegerField()
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         # PostgreSQL: date - date is a number of days.
         return super().as_sql(
             compiler, connection, template="(%(expressions)s)", arg_joiner=" - ", **extra

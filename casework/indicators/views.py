@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from casework.accounts.access import require_perm
+from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.core.errors import CaseworkError
 from casework.indicators import charts, exports, services
@@ -108,7 +109,7 @@ def _download(report: Report, output_format: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def report(request: HttpRequest) -> HttpResponse:
+def report(request: AuthenticatedHttpRequest) -> HttpResponse:
     user: Any = request.user
     require_perm(user, Perm.VIEW_INDICATORS)
     can_unsuppress = user.has_casework_perm(Perm.VIEW_UNSUPPRESSED)
@@ -217,7 +218,7 @@ def _trend_context(trends: Trends, labels: Labels) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def trends(request: HttpRequest) -> HttpResponse:
+def trends(request: AuthenticatedHttpRequest) -> HttpResponse:
     user: Any = request.user
     require_perm(user, Perm.VIEW_INDICATORS)
     form = TrendsForm(request.GET or None)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from casework.accounts.access import require_perm
+from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.core.errors import CaseworkError
 from casework.interchange.exporter import export_cases, require_exporter
@@ -77,7 +78,7 @@ def _import_out(result: ImportResult) -> dict[str, Any]:
 
 @router.post("/imports", response={200: ImportOut, 400: ImportOut}, url_name="interchange_import")
 def create_import(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     cases: File[UploadedFile],
     surveys: File[UploadedFile] | None = None,
     dry_run: Form[bool] = False,
@@ -96,7 +97,7 @@ def create_import(
     result = import_cases(
         cases=cases.read(),
         surveys=surveys.read() if surveys is not None else None,
-        by=user,  # type: ignore[arg-type]
+        by=user,
         mapping=chosen,
         dry_run=dry_run,
         valid_only=valid_only,
@@ -107,7 +108,7 @@ def create_import(
 
 
 @router.get("/imports/{run_id}", response=ImportOut, url_name="interchange_import_detail")
-def import_detail(request: HttpRequest, run_id: int) -> dict[str, Any]:
+def import_detail(request: AuthenticatedHttpRequest, run_id: int) -> dict[str, Any]:
     require_perm(request.user, Perm.IMPORT_CASES)
     run = ImportRun.objects.filter(pk=run_id, created_by_id=request.user.pk).first()
     if run is None:
@@ -127,11 +128,11 @@ def import_detail(request: HttpRequest, run_id: int) -> dict[str, Any]:
 
 
 @router.post("/exports", url_name="interchange_export")
-def create_export(request: HttpRequest, payload: ExportIn) -> HttpResponse:
+def create_export(request: AuthenticatedHttpRequest, payload: ExportIn) -> HttpResponse:
     user = request.user
     require_exporter(user)
     result = export_cases(
-        by=user,  # type: ignore[arg-type]
+        by=user,
         period=parse_period(payload.period) if payload.period.strip() else None,
         file_format=payload.file_format,
         with_names=payload.with_names,

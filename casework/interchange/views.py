@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from casework.accounts.access import require_perm
+from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.audit.log import record
 from casework.core.errors import CaseworkError
@@ -68,7 +69,7 @@ def _own_run(request: HttpRequest, pk: int) -> ImportRun:
 
 @csrf_exempt  # upload handlers must be set before the body is read; CSRF is checked just below
 @login_required
-def upload(request: HttpRequest) -> HttpResponse:
+def upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     request.upload_handlers = [InMemoryUpload(request)]
     return _upload(request)
 
@@ -76,18 +77,17 @@ def upload(request: HttpRequest) -> HttpResponse:
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def _upload(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    require_perm(user, Perm.IMPORT_CASES)
+    user = require_perm(request.user, Perm.IMPORT_CASES)
     form = UploadForm(
         request.POST or None,
         request.FILES or None,
-        agency_id=user.agency_id or 0,  # type: ignore[union-attr]
+        agency_id=user.agency_id or 0,
     )
     if request.method == "POST" and form.is_valid():
         surveys = form.cleaned_data.get("surveys")
         try:
             result = importer.check_upload(
-                by=user,  # type: ignore[arg-type]
+                by=user,
                 cases=form.cleaned_data["cases"].read(),
                 surveys=surveys.read() if surveys is not None else None,
                 mapping=form.cleaned_data.get("mapping"),
@@ -109,7 +109,7 @@ def _upload(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def run_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     run = _own_run(request, pk)
     errors = run.errors or []
     counts = (run.summary or {}).get("counts", {})
@@ -128,7 +128,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def run_errors(request: HttpRequest, pk: int) -> HttpResponse:
+def run_errors(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Every error of an import as CSV (file, line, column, reason): no values from the file."""
     run = _own_run(request, pk)
     out = io.StringIO()
@@ -145,14 +145,14 @@ def run_errors(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def run_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+def run_confirm(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     run = _own_run(request, pk)
     form = ConfirmForm(request.POST)
     form.is_valid()
     try:
         result = importer.import_upload(
             run,
-            by=request.user,  # type: ignore[arg-type]
+            by=request.user,
             valid_only=form.cleaned_data.get("valid_only", False),
         )
     except CaseworkError as error:
@@ -167,10 +167,10 @@ def run_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def run_discard(request: HttpRequest, pk: int) -> HttpResponse:
+def run_discard(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     run = _own_run(request, pk)
     try:
-        importer.discard_upload(run, by=request.user)  # type: ignore[arg-type]
+        importer.discard_upload(run, by=request.user)
     except CaseworkError as error:
         messages.error(request, str(error.message))
     else:
@@ -182,7 +182,7 @@ def run_discard(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def mappings(request: HttpRequest) -> HttpResponse:
+def mappings(request: AuthenticatedHttpRequest) -> HttpResponse:
     require_perm(request.user, Perm.IMPORT_CASES)
     items = ColumnMapping.objects.filter(agency_id=_agency_id(request))
     return render(request, "interchange/mappings.html", {"mappings": items})
@@ -190,7 +190,7 @@ def mappings(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def mapping_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def mapping_edit(request: AuthenticatedHttpRequest, pk: int | None = None) -> HttpResponse:
     user = request.user
     require_perm(user, Perm.IMPORT_CASES)
     instance = (
@@ -203,7 +203,7 @@ def mapping_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         mapping = form.save()
         record(
             "interchange.mapping.saved",
-            by=user,  # type: ignore[arg-type]
+            by=user,
             target=mapping,
             data={"columns": len(mapping.columns), "value_maps": len(mapping.values)},
         )
@@ -222,7 +222,7 @@ def mapping_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def export(request: HttpRequest) -> HttpResponse:
+def export(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     require_exporter(user)
     form = ExportForm(request.POST or None)
@@ -231,7 +231,7 @@ def export(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             result = export_cases(
-                by=user,  # type: ignore[arg-type]
+                by=user,
                 period=data["period"],
                 file_format=data["file_format"],
                 with_names=data["with_names"],
@@ -257,7 +257,7 @@ def export(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "refused": refused,
-            "may_name": user.has_casework_perm(Perm.EXPORT_PERSONAL_DATA),  # type: ignore[union-attr]
+            "may_name": user.has_casework_perm(Perm.EXPORT_PERSONAL_DATA),
         },
         status=400 if form.errors else 200,
     )

@@ -11,15 +11,17 @@ import datetime
 from typing import Any, Literal
 
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from casework.accounts.access import require_perm
+from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.models import User
 from casework.accounts.roles import Perm, Sensitive
 from casework.cases import access
 from casework.cases.models import Case
+from casework.core.api import ErrorOut
 from casework.plans import access as plan_access
 from casework.plans import services, similarity
 from casework.plans.models import (
@@ -35,13 +37,6 @@ router = Router(tags=["plans"])
 
 
 # --- schemas ------------------------------------------------------------------------------------
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    field: str | None = None
-    fields: dict[str, list[str]] | None = None
 
 
 class NeedIn(Schema):
@@ -207,10 +202,6 @@ class PlanOut(PlanSummaryOut):
 
 
 # --- loading through the gate -------------------------------------------------------------------
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 # --- shaping output by what the caller may see --------------------------------------------------
@@ -400,8 +391,8 @@ def _content(payload: PlanIn) -> services.PlanContent:
     response={200: list[QueueItemOut], 404: ErrorOut},
     summary="Plans of my team waiting for my decision",
 )
-def approval_queue(request: HttpRequest, page: int = 1) -> Any:
-    user = _user(request)
+def approval_queue(request: AuthenticatedHttpRequest, page: int = 1) -> Any:
+    user = request.user
     require_perm(user, Perm.APPROVE_PLANS)
     size = 50
     page = max(1, page)
@@ -427,8 +418,8 @@ def approval_queue(request: HttpRequest, page: int = 1) -> Any:
     response={200: list[PlanSummaryOut], 404: ErrorOut},
     summary="The versions of a case's plan, newest first",
 )
-def list_versions(request: HttpRequest, case_id: int) -> Any:
-    case = access.get_case_for_user(_user(request), case_id)
+def list_versions(request: AuthenticatedHttpRequest, case_id: int) -> Any:
+    case = access.get_case_for_user(request.user, case_id)
     return [_summary(plan) for plan in case.plans.order_by("-version")]
 
 
@@ -437,16 +428,16 @@ def list_versions(request: HttpRequest, case_id: int) -> Any:
     response={201: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Write a case's first plan",
 )
-def create_plan(request: HttpRequest, case_id: int, payload: PlanIn) -> Any:
-    user = _user(request)
+def create_plan(request: AuthenticatedHttpRequest, case_id: int, payload: PlanIn) -> Any:
+    user = request.user
     case: Case = access.get_case_for_user(user, case_id, write=True)
     plan = services.create_plan(case, by=user, content=_content(payload))
     return Status(201, _detail(plan, user))
 
 
 @router.get("/{plan_id}", response={200: PlanOut, 404: ErrorOut}, summary="A version of a plan")
-def get_plan(request: HttpRequest, plan_id: int) -> Any:
-    user = _user(request)
+def get_plan(request: AuthenticatedHttpRequest, plan_id: int) -> Any:
+    user = request.user
     return _detail(plan_access.get_plan_for_user(user, plan_id), user)
 
 
@@ -455,8 +446,8 @@ def get_plan(request: HttpRequest, plan_id: int) -> Any:
     response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Change a draft or returned plan (all of it: lists replace the earlier ones)",
 )
-def update_plan(request: HttpRequest, plan_id: int, payload: PlanUpdateIn) -> Any:
-    user = _user(request)
+def update_plan(request: AuthenticatedHttpRequest, plan_id: int, payload: PlanUpdateIn) -> Any:
+    user = request.user
     plan = plan_access.get_plan_for_user(user, plan_id, write=True)
     services.update_plan(
         plan, by=user, content=_content(payload), expected_revision=payload.revision
@@ -469,8 +460,8 @@ def update_plan(request: HttpRequest, plan_id: int, payload: PlanUpdateIn) -> An
     response={201: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Start a new version as a copy of this one (which is kept as it was)",
 )
-def revise_plan(request: HttpRequest, plan_id: int, payload: RevisionIn) -> Any:
-    user = _user(request)
+def revise_plan(request: AuthenticatedHttpRequest, plan_id: int, payload: RevisionIn) -> Any:
+    user = request.user
     plan = plan_access.get_plan_for_user(user, plan_id, write=True)
     new = services.revise_plan(plan, by=user, planned_on=payload.planned_on)
     return Status(201, _detail(new, user))
@@ -481,8 +472,10 @@ def revise_plan(request: HttpRequest, plan_id: int, payload: RevisionIn) -> Any:
     response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="How the client (and for a child, the caregiver) took part",
 )
-def record_participation(request: HttpRequest, plan_id: int, payload: ParticipationIn) -> Any:
-    user = _user(request)
+def record_participation(
+    request: AuthenticatedHttpRequest, plan_id: int, payload: ParticipationIn
+) -> Any:
+    user = request.user
     plan = plan_access.get_plan_for_user(user, plan_id, write=True)
     data = payload.dict()
     data["ways"] = [str(way) for way in payload.ways]
@@ -496,8 +489,8 @@ def record_participation(request: HttpRequest, plan_id: int, payload: Participat
     response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Ask the team's supervisor to approve the plan",
 )
-def submit_plan(request: HttpRequest, plan_id: int) -> Any:
-    user = _user(request)
+def submit_plan(request: AuthenticatedHttpRequest, plan_id: int) -> Any:
+    user = request.user
     plan = plan_access.get_plan_for_user(user, plan_id, write=True)
     services.submit_plan(plan, by=user)
     return _detail(plan, user)
@@ -508,8 +501,8 @@ def submit_plan(request: HttpRequest, plan_id: int) -> Any:
     response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Approve the plan, or return it with comments (supervisor of the case's team)",
 )
-def decide_plan(request: HttpRequest, plan_id: int, payload: DecisionIn) -> Any:
-    user = _user(request)
+def decide_plan(request: AuthenticatedHttpRequest, plan_id: int, payload: DecisionIn) -> Any:
+    user = request.user
     plan = plan_access.get_plan_for_decider(user, plan_id)
     if payload.decision == "approve":
         services.approve_plan(plan, by=user, comment=payload.comment)
@@ -523,8 +516,8 @@ def decide_plan(request: HttpRequest, plan_id: int, payload: DecisionIn) -> Any:
     response={201: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Record a review: progress on every goal, and actions' new statuses",
 )
-def review_plan(request: HttpRequest, plan_id: int, payload: ReviewIn) -> Any:
-    user = _user(request)
+def review_plan(request: AuthenticatedHttpRequest, plan_id: int, payload: ReviewIn) -> Any:
+    user = request.user
     plan = plan_access.get_plan_for_user(user, plan_id, write=True)
     services.review_plan(
         plan,
@@ -550,8 +543,8 @@ def review_plan(request: HttpRequest, plan_id: int, payload: ReviewIn) -> Any:
     response={200: CheckOut, 404: ErrorOut},
     summary="Check now whether the plan is individualised (exact rule and near-duplicates)",
 )
-def check_plan(request: HttpRequest, plan_id: int) -> Any:
-    plan = plan_access.get_plan_for_user(_user(request), plan_id)
+def check_plan(request: AuthenticatedHttpRequest, plan_id: int) -> Any:
+    plan = plan_access.get_plan_for_user(request.user, plan_id)
     check = similarity.check_plan(plan)
     return {
         "plan_id": plan.pk,
@@ -570,9 +563,9 @@ def check_plan(request: HttpRequest, plan_id: int) -> Any:
     summary="Confirm or dismiss a possible near copy (supervisor of the case's team)",
 )
 def decide_match(
-    request: HttpRequest, plan_id: int, match_id: int, payload: MatchDecisionIn
+    request: AuthenticatedHttpRequest, plan_id: int, match_id: int, payload: MatchDecisionIn
 ) -> Any:
-    user = _user(request)
+    user = request.user
     plan = plan_access.get_plan_for_decider(user, plan_id)
     match = services.current_matches(plan).filter(pk=match_id).first() if plan.fold_hash else None
     if match is None:

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from casework.cases.forms import DateInput, ServiceErrorsMixin
+from casework.core.forms import DateInput, ServiceForm, choice_field
 from casework.plans import services
 from casework.plans.models import (
     CasePlan,
@@ -40,7 +40,7 @@ def _as_yes_no(value: bool | None) -> str:
     return "" if value is None else ("yes" if value else "no")
 
 
-class PlanForm(ServiceErrorsMixin, forms.Form):
+class PlanForm(ServiceForm):
     """The prose parts of the plan (seed 003) and the roles of client and caseworker (seed 004)."""
 
     planned_on = forms.DateField(label=_("Date of the plan"), widget=DateInput())
@@ -128,7 +128,7 @@ class ActionForm(forms.Form):
 
     def __init__(self, *args: Any, goal_count: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["goal"].choices = [("", "—")] + [  # type: ignore[attr-defined]
+        choice_field(self, "goal").choices = [("", "—")] + [
             (str(number), _("Goal %(number)s") % {"number": number})
             for number in range(1, goal_count + 1)
         ]
@@ -272,7 +272,7 @@ class RevisionForm(forms.Form):
     )
 
 
-class ParticipationForm(ServiceErrorsMixin, forms.Form):
+class ParticipationForm(ServiceForm):
     ways = forms.MultipleChoiceField(
         label=_("How the client took part"),
         choices=ParticipationWay.choices,
@@ -376,7 +376,7 @@ class DecisionForm(forms.Form):
         return data
 
 
-class ReviewForm(ServiceErrorsMixin, forms.Form):
+class ReviewForm(ServiceForm):
     reviewed_on = forms.DateField(label=_("Reviewed on"), widget=DateInput())
     summary = _text(_("What changed: services received, new needs, new risks"))
     next_review_on = forms.DateField(label=_("Next review"), required=False, widget=DateInput())

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from casework.accounts.access import require_perm
-from casework.accounts.models import User
+from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm, Sensitive
 from casework.cases import access
 from casework.cases.models import Case
@@ -46,10 +46,6 @@ from casework.plans.models import (
 PAGE_SIZE = 25
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
 def _render_form(
     request: HttpRequest, template: str, context: dict[str, Any], *, invalid: bool
 ) -> HttpResponse:
@@ -61,8 +57,8 @@ def _render_form(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def create(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+def create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    user = request.user
     case = access.get_case_for_user(user, pk, write=True)
     existing = services.latest_plan(case)
     if existing is not None:
@@ -90,8 +86,8 @@ def create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def edit(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
-    user = _user(request)
+def edit(request: AuthenticatedHttpRequest, pk: int, plan_pk: int) -> HttpResponse:
+    user = request.user
     case = access.get_case_for_user(user, pk, write=True)
     plan = plan_access.plan_of_case(case, plan_pk)
     if not plan.is_open or not services.is_current(plan):
@@ -133,8 +129,8 @@ def edit(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
-def revise(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
-    user = _user(request)
+def revise(request: AuthenticatedHttpRequest, pk: int, plan_pk: int) -> HttpResponse:
+    user = request.user
     case = access.get_case_for_user(user, pk, write=True)
     plan = plan_access.plan_of_case(case, plan_pk)
     form = RevisionForm(request.POST)
@@ -156,8 +152,8 @@ def revise(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
 
 
 @login_required
-def detail(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
-    user = _user(request)
+def detail(request: AuthenticatedHttpRequest, pk: int, plan_pk: int) -> HttpResponse:
+    user = request.user
     case = access.get_case_for_user(user, pk)
     plan = plan_access.plan_of_case(case, plan_pk)
     can_write = access.may_write(user, case)
@@ -222,8 +218,8 @@ def detail(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def participation(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
-    user = _user(request)
+def participation(request: AuthenticatedHttpRequest, pk: int, plan_pk: int) -> HttpResponse:
+    user = request.user
     case = access.get_case_for_user(user, pk, write=True)
     plan = plan_access.plan_of_case(case, plan_pk)
     child = services.is_child(case)
@@ -251,8 +247,8 @@ def participation(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
-def submit(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
-    user = _user(request)
+def submit(request: AuthenticatedHttpRequest, pk: int, plan_pk: int) -> HttpResponse:
+    user = request.user
     case = access.get_case_for_user(user, pk, write=True)
     plan = plan_access.plan_of_case(case, plan_pk)
     try:
@@ -266,8 +262,8 @@ def submit(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def decide(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
-    user = _user(request)
+def decide(request: AuthenticatedHttpRequest, pk: int, plan_pk: int) -> HttpResponse:
+    user = request.user
     case = plan_access.get_case_for_decider(user, pk)
     plan = plan_access.plan_of_case(case, plan_pk)
     form = DecisionForm(request.POST or None)
@@ -306,9 +302,9 @@ def decide(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
 
 
 @login_required
-def approvals(request: HttpRequest) -> HttpResponse:
+def approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The supervisor's queue: plans of their team waiting for a decision, oldest first."""
-    user = _user(request)
+    user = request.user
     require_perm(user, Perm.APPROVE_PLANS)
     same_text_elsewhere = (
         Case.objects.filter(
@@ -343,8 +339,8 @@ def approvals(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def review(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
-    user = _user(request)
+def review(request: AuthenticatedHttpRequest, pk: int, plan_pk: int) -> HttpResponse:
+    user = request.user
     case = access.get_case_for_user(user, pk, write=True)
     plan = plan_access.plan_of_case(case, plan_pk)
     form = ReviewForm(
@@ -376,8 +372,10 @@ def review(request: HttpRequest, pk: int, plan_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
-def decide_match(request: HttpRequest, pk: int, plan_pk: int, match_pk: int) -> HttpResponse:
-    user = _user(request)
+def decide_match(
+    request: AuthenticatedHttpRequest, pk: int, plan_pk: int, match_pk: int
+) -> HttpResponse:
+    user = request.user
     case = plan_access.get_case_for_decider(user, pk)
     plan = plan_access.plan_of_case(case, plan_pk)
     match = services.current_matches(plan).filter(pk=match_pk).first() if plan.fold_hash else None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Router, Schema
 
+from casework.accounts.http import AuthenticatedHttpRequest
 from casework.reference.models import Location, Programme, ProtectionConcern
 
 router = Router(tags=["reference"])
@@ -27,17 +27,17 @@ def _items(model: Any) -> list[dict[str, Any]]:
 
 
 @router.get("/programmes", response=list[ItemOut])
-def programmes(request: HttpRequest) -> Any:
+def programmes(request: AuthenticatedHttpRequest) -> Any:
     return _items(Programme)
 
 
 @router.get("/protection-concerns", response=list[ItemOut])
-def protection_concerns(request: HttpRequest) -> Any:
+def protection_concerns(request: AuthenticatedHttpRequest) -> Any:
     return _items(ProtectionConcern)
 
 
 @router.get("/locations", response=list[LocationOut])
-def locations(request: HttpRequest) -> Any:
+def locations(request: AuthenticatedHttpRequest) -> Any:
     rows = Location.objects.filter(is_active=True).select_related("parent")
     return [
         {

@@ -12,8 +12,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from casework.accounts.access import NOTHING, is_member, require_perm
-from casework.accounts.models import User
+from casework.accounts.access import NOTHING, Requester, is_member, require_perm
 from casework.accounts.roles import Perm, Role
 from casework.audit.log import record
 from casework.cases.access import visible_cases, writable_cases
@@ -21,7 +20,7 @@ from casework.core.http import as_id
 from casework.referrals.models import Referral, ReferralQuerySet
 
 
-def referral_scope(user: User | None, *, write: bool = False) -> Q:
+def referral_scope(user: Requester, *, write: bool = False) -> Q:
     """The filter that limits a Referral queryset to what `user` may read (or answer/change)."""
     if not is_member(user):
         return NOTHING
@@ -33,13 +32,13 @@ def referral_scope(user: User | None, *, write: bool = False) -> Q:
     return Q(case_id__in=cases.values("pk"))
 
 
-def visible_referrals(user: User | None, *, write: bool = False) -> ReferralQuerySet:
+def visible_referrals(user: Requester, *, write: bool = False) -> ReferralQuerySet:
     """Referral.objects limited to `user`'s scope."""
     return Referral.objects.filter(referral_scope(user, write=write))
 
 
 def get_referral_for_user(
-    user: User | None, referral_id: int | str | None, *, write: bool = False
+    user: Requester, referral_id: int | str | None, *, write: bool = False
 ) -> Referral:
     """The referral if `user` may read it (or answer/change it); otherwise a 404, audited.
 
@@ -47,8 +46,9 @@ def get_referral_for_user(
     against the case it came from.
     """
     pk = as_id(referral_id)
+    member = user if is_member(user) else None
     referral = (
-        visible_referrals(user, write=write)
+        visible_referrals(member, write=write)
         .select_related("service", "organisation", "consent", "sent_by", "sent_by__agency")
         .filter(pk=pk)
         .first()
@@ -56,7 +56,7 @@ def get_referral_for_user(
     if referral is None:
         record(
             "referrals.referral.denied",
-            by=user if is_member(user) else None,
+            by=member,
             data={"referral": pk or None, "write": write},
             outcome="denied",
         )
@@ -64,15 +64,15 @@ def get_referral_for_user(
     if not write:
         record(
             "referrals.referral.viewed",
-            by=user,
+            by=member,
             target=referral,
             case_id=referral.case_id,
-            data={"partner": user is not None and user.role == Role.PARTNER},
+            data={"partner": member is not None and member.role == Role.PARTNER},
         )
     return referral
 
 
-def may_use_directory(user: User | None) -> bool:
+def may_use_directory(user: Requester) -> bool:
     """Staff who plan or oversee cases, and those who keep the directory; not partners."""
     if user is None or not user.is_authenticated:
         return False
@@ -83,7 +83,7 @@ def may_use_directory(user: User | None) -> bool:
     )
 
 
-def require_directory(user: User | None) -> None:
+def require_directory(user: Requester) -> None:
     """The directory's pages and operations: the same audited 404 as any refused page."""
     if not may_use_directory(user):
         require_perm(user, Perm.WORK_ON_CASES)

@@ -11,16 +11,18 @@ import datetime
 import math
 from typing import Any
 
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status, UploadedFile
 
 from casework.accounts.access import require_perm
+from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm, Role, Sensitive
 from casework.audit.log import record
 from casework.cases import access as case_access
 from casework.cases.models import ReleaseInformation
+from casework.core.api import ErrorOut
 from casework.core.errors import FieldErrors
 from casework.reference.models import Location
 from casework.referrals import access as referral_access
@@ -41,13 +43,6 @@ router = Router(tags=["referrals"])
 
 
 # --- schemas ------------------------------------------------------------------------------------
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    field: str | None = None
-    fields: dict[str, list[str]] | None = None
 
 
 class ServiceOut(Schema):
@@ -241,10 +236,6 @@ class ReceivedPageOut(Schema):
 # --- shaping ------------------------------------------------------------------------------------
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
 def _service(service: Service) -> dict[str, Any]:
     organisation = service.organisation
     return {
@@ -404,7 +395,7 @@ def _service_details(payload: ServiceIn) -> services.ServiceDetails:
 
 @router.get("/services", response=ServicePageOut, summary="Search the service directory")
 def search_services(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     sector: str = "",
     location: str = "",
     age: int | None = None,
@@ -413,7 +404,7 @@ def search_services(
 ) -> Any:
     """Services for a need (sector) in an area: those serving it, any area containing it, or the
     whole country."""
-    user = _user(request)
+    user = request.user
     referral_access.require_directory(user)
     found = services.search_services(
         sector=sector, location=_location(location), text=q, age=age
@@ -427,8 +418,8 @@ def search_services(
     response={200: OrganisationOut, 404: ErrorOut},
     summary="An organisation and its services",
 )
-def get_organisation(request: HttpRequest, code: str) -> Any:
-    referral_access.require_directory(_user(request))
+def get_organisation(request: AuthenticatedHttpRequest, code: str) -> Any:
+    referral_access.require_directory(request.user)
     return _organisation(_organisation_by_code(code))
 
 
@@ -437,8 +428,8 @@ def get_organisation(request: HttpRequest, code: str) -> Any:
     response={201: OrganisationOut, 400: ErrorOut, 404: ErrorOut},
     summary="Add an organisation to the directory",
 )
-def add_organisation(request: HttpRequest, payload: OrganisationIn) -> Any:
-    user = _user(request)
+def add_organisation(request: AuthenticatedHttpRequest, payload: OrganisationIn) -> Any:
+    user = request.user
     require_perm(user, Perm.MANAGE_CONFIGURATION)
     organisation = services.save_organisation(by=user, details=_organisation_details(payload))
     return Status(201, _organisation(organisation))
@@ -449,8 +440,10 @@ def add_organisation(request: HttpRequest, payload: OrganisationIn) -> Any:
     response={200: OrganisationOut, 400: ErrorOut, 404: ErrorOut},
     summary="Change an organisation",
 )
-def change_organisation(request: HttpRequest, code: str, payload: OrganisationIn) -> Any:
-    user = _user(request)
+def change_organisation(
+    request: AuthenticatedHttpRequest, code: str, payload: OrganisationIn
+) -> Any:
+    user = request.user
     require_perm(user, Perm.MANAGE_CONFIGURATION)
     organisation = services.save_organisation(
         by=user, details=_organisation_details(payload), organisation=_organisation_by_code(code)
@@ -463,8 +456,8 @@ def change_organisation(request: HttpRequest, code: str, payload: OrganisationIn
     response={201: ServiceOut, 400: ErrorOut, 404: ErrorOut},
     summary="Add a service to an organisation",
 )
-def add_service(request: HttpRequest, code: str, payload: ServiceIn) -> Any:
-    user = _user(request)
+def add_service(request: AuthenticatedHttpRequest, code: str, payload: ServiceIn) -> Any:
+    user = request.user
     require_perm(user, Perm.MANAGE_CONFIGURATION)
     organisation = _organisation_by_code(code)
     service = services.save_service(organisation, by=user, details=_service_details(payload))
@@ -476,8 +469,10 @@ def add_service(request: HttpRequest, code: str, payload: ServiceIn) -> Any:
     response={200: ServiceOut, 400: ErrorOut, 404: ErrorOut},
     summary="Change a service",
 )
-def change_service(request: HttpRequest, code: str, service_id: int, payload: ServiceIn) -> Any:
-    user = _user(request)
+def change_service(
+    request: AuthenticatedHttpRequest, code: str, service_id: int, payload: ServiceIn
+) -> Any:
+    user = request.user
     require_perm(user, Perm.MANAGE_CONFIGURATION)
     organisation = _organisation_by_code(code)
     service = Service.objects.filter(organisation=organisation, pk=service_id).first()
@@ -495,11 +490,11 @@ def change_service(request: HttpRequest, code: str, service_id: int, payload: Se
     summary="Import the directory from a spreadsheet (CSV or XLSX; all or nothing)",
 )
 def import_directory(
-    request: HttpRequest, file: File[UploadedFile], dry_run: Form[bool] = True
+    request: AuthenticatedHttpRequest, file: File[UploadedFile], dry_run: Form[bool] = True
 ) -> Any:
     """Every problem comes back with its line and column; nothing is written unless all rows are
     correct, and nothing at all on a dry run."""
-    user = _user(request)
+    user = request.user
     require_perm(user, Perm.MANAGE_CONFIGURATION)
     report = imports.import_directory(
         file.read(), filename=file.name or "", by=user, dry_run=dry_run
@@ -525,8 +520,8 @@ def import_directory(
     response={200: CaseReferralsOut, 404: ErrorOut},
     summary="A case's referrals and its needs that need none",
 )
-def case_referrals(request: HttpRequest, case_id: int) -> Any:
-    user = _user(request)
+def case_referrals(request: AuthenticatedHttpRequest, case_id: int) -> Any:
+    user = request.user
     case = case_access.get_case_for_user(user, case_id)
     referrals = Referral.objects.filter(case=case).select_related("service", "organisation")
     decisions = NoReferralNeeded.objects.filter(case=case).select_related("recorded_by")
@@ -551,8 +546,8 @@ def case_referrals(request: HttpRequest, case_id: int) -> Any:
     response={201: ReferralOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Refer a need of the case to a service (consent checked on the server)",
 )
-def send_referral(request: HttpRequest, case_id: int, payload: ReferralIn) -> Any:
-    user = _user(request)
+def send_referral(request: AuthenticatedHttpRequest, case_id: int, payload: ReferralIn) -> Any:
+    user = request.user
     case = case_access.get_case_for_user(user, case_id, write=True)
     service = (
         Service.objects.active().select_related("organisation").filter(pk=payload.service).first()
@@ -575,8 +570,10 @@ def send_referral(request: HttpRequest, case_id: int, payload: ReferralIn) -> An
     response={201: NoReferralNeededOut, 400: ErrorOut, 404: ErrorOut},
     summary="Record that a need calls for no referral, and why",
 )
-def no_referral_needed(request: HttpRequest, case_id: int, payload: NoReferralNeededIn) -> Any:
-    user = _user(request)
+def no_referral_needed(
+    request: AuthenticatedHttpRequest, case_id: int, payload: NoReferralNeededIn
+) -> Any:
+    user = request.user
     case = case_access.get_case_for_user(user, case_id, write=True)
     decision = services.record_no_referral_needed(
         case, by=user, need_code=payload.need_code, reason=payload.reason, note=payload.note
@@ -599,16 +596,16 @@ def no_referral_needed(request: HttpRequest, case_id: int, payload: NoReferralNe
     response=list[ReferralSummaryOut],
     summary="Referrals unanswered past the agreed time (the caller's task list)",
 )
-def overdue(request: HttpRequest) -> Any:
-    user = _user(request)
+def overdue(request: AuthenticatedHttpRequest) -> Any:
+    user = request.user
     if user.role == Role.PARTNER:
         raise Http404
     return [_summary(r) for r in services.overdue_referrals_for(user)[:200]]
 
 
 @router.get("/{int:referral_id}", response={200: ReferralOut, 404: ErrorOut}, summary="A referral")
-def get_referral(request: HttpRequest, referral_id: int) -> Any:
-    user = _user(request)
+def get_referral(request: AuthenticatedHttpRequest, referral_id: int) -> Any:
+    user = request.user
     if user.role == Role.PARTNER:  # partners read what was shared, at /received/{id}
         raise Http404
     return _detail(referral_access.get_referral_for_user(user, referral_id), user)
@@ -625,10 +622,10 @@ def get_referral(request: HttpRequest, referral_id: int) -> Any:
     },
     summary="Accept, decline, record the service as delivered, or cancel",
 )
-def change_status(request: HttpRequest, referral_id: int, payload: StatusIn) -> Any:
+def change_status(request: AuthenticatedHttpRequest, referral_id: int, payload: StatusIn) -> Any:
     """Partners answer (accepted, declined, delivered); the sending side may also record an answer
     given by phone or e-mail, and alone may cancel."""
-    user = _user(request)
+    user = request.user
     referral = referral_access.get_referral_for_user(user, referral_id, write=True)
     services.move_referral(referral, to=payload.status, by=user, comment=payload.comment)
     if user.role == Role.PARTNER:
@@ -640,9 +637,9 @@ def change_status(request: HttpRequest, referral_id: int, payload: StatusIn) -> 
 
 
 @router.get("/inbox", response={200: ReceivedPageOut, 404: ErrorOut}, summary="Referrals received")
-def inbox(request: HttpRequest, status: str = "", page: int = 1) -> Any:
+def inbox(request: AuthenticatedHttpRequest, status: str = "", page: int = 1) -> Any:
     """For partner users: referrals sent to their organisation, newest first."""
-    user = _user(request)
+    user = request.user
     require_perm(user, Perm.ANSWER_REFERRALS)
     received = (
         referral_access.visible_referrals(user)
@@ -667,7 +664,7 @@ def inbox(request: HttpRequest, status: str = "", page: int = 1) -> Any:
     response={200: ReceivedOut, 404: ErrorOut},
     summary="A referral received, with what was shared",
 )
-def get_received(request: HttpRequest, referral_id: int) -> Any:
-    user = _user(request)
+def get_received(request: AuthenticatedHttpRequest, referral_id: int) -> Any:
+    user = request.user
     require_perm(user, Perm.ANSWER_REFERRALS)
     return _received(referral_access.get_referral_for_user(user, referral_id), user, full=True)

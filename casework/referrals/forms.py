@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm
-from casework.cases.forms import ServiceErrorsMixin
 from casework.cases.models import Case
+from casework.core.forms import ServiceForm
 from casework.reference.models import Location
 from casework.referrals import services
 from casework.referrals.models import (
@@ -70,7 +70,7 @@ class DirectorySearchForm(forms.Form):
         _models(self, "location").queryset = _locations()
 
 
-class OrganisationForm(ServiceErrorsMixin, forms.Form):
+class OrganisationForm(ServiceForm):
     code = forms.CharField(
         label=_("Code"),
         max_length=40,
@@ -136,7 +136,7 @@ class OrganisationForm(ServiceErrorsMixin, forms.Form):
         )
 
 
-class ServiceForm(ServiceErrorsMixin, forms.Form):
+class DirectoryServiceForm(ServiceForm):
     name = forms.CharField(label=_("Service"), max_length=200)
     sector = forms.ChoiceField(label=_("Sector"), choices=Sector.choices)
     description = forms.CharField(
@@ -235,7 +235,7 @@ class ServiceChoiceField(forms.ModelChoiceField):
         return f"{obj.organisation.name} — {obj.name} ({obj.get_sector_display()})"
 
 
-class ReferralForm(ServiceErrorsMixin, forms.Form):
+class ReferralForm(ServiceForm):
     need_code = forms.ChoiceField(label=_("Need"), choices=need_choices)
     service = ServiceChoiceField(label=_("Service"), queryset=Service.objects.none())
     information = forms.MultipleChoiceField(
@@ -324,7 +324,7 @@ class ReferralForm(ServiceErrorsMixin, forms.Form):
         )
 
 
-class MoveForm(ServiceErrorsMixin, forms.Form):
+class MoveForm(ServiceForm):
     status = forms.ChoiceField(label=_("What happened"), choices=Referral.Status.choices)
     comment = forms.CharField(
         label=_("Comment (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -336,7 +336,7 @@ class MoveForm(ServiceErrorsMixin, forms.Form):
             _choices(self, "status").choices = [(s, Referral.Status(s).label) for s in statuses]
 
 
-class NoReferralNeededForm(ServiceErrorsMixin, forms.Form):
+class NoReferralNeededForm(ServiceForm):
     need_code = forms.ChoiceField(label=_("Need"), choices=need_choices)
     reason = forms.ChoiceField(
         label=_("Why no referral is needed"),

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from casework.accounts.access import require_perm
+from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.models import User
 from casework.accounts.roles import Perm, Sensitive
 from casework.audit.log import record
@@ -31,12 +32,12 @@ from casework.referrals import access as referral_access
 from casework.referrals import imports, services
 from casework.referrals.forms import (
     DirectorySearchForm,
+    DirectoryServiceForm,
     ImportForm,
     MoveForm,
     NoReferralNeededForm,
     OrganisationForm,
     ReferralForm,
-    ServiceForm,
 )
 from casework.referrals.models import (
     NoReferralNeeded,
@@ -47,10 +48,6 @@ from casework.referrals.models import (
 )
 
 PAGE_SIZE = 25
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 # --- the case page's panel ----------------------------------------------------------------------
@@ -76,8 +73,8 @@ def case_panel_context(case: Case, user: User, can_write: bool) -> dict[str, Any
 
 
 @login_required
-def directory(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def directory(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     referral_access.require_directory(user)
     form = DirectorySearchForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
@@ -114,8 +111,8 @@ def _organisation_or_404(pk: int) -> Organisation:
 
 
 @login_required
-def organisation(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+def organisation(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    user = request.user
     referral_access.require_directory(user)
     found = _organisation_or_404(pk)
     listed = found.services.order_by("name").prefetch_related("locations")
@@ -132,8 +129,8 @@ def organisation(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def organisation_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    user = _user(request)
+def organisation_form(request: AuthenticatedHttpRequest, pk: int | None = None) -> HttpResponse:
+    user = request.user
     require_perm(user, Perm.MANAGE_CONFIGURATION)
     instance = _organisation_or_404(pk) if pk is not None else None
     form = OrganisationForm(request.POST or None, instance=instance)
@@ -156,8 +153,10 @@ def organisation_form(request: HttpRequest, pk: int | None = None) -> HttpRespon
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def service_form(request: HttpRequest, organisation_pk: int, pk: int | None = None) -> HttpResponse:
-    user = _user(request)
+def service_form(
+    request: AuthenticatedHttpRequest, organisation_pk: int, pk: int | None = None
+) -> HttpResponse:
+    user = request.user
     require_perm(user, Perm.MANAGE_CONFIGURATION)
     owner = _organisation_or_404(organisation_pk)
     instance = None
@@ -165,7 +164,7 @@ def service_form(request: HttpRequest, organisation_pk: int, pk: int | None = No
         instance = Service.objects.filter(organisation=owner, pk=pk).first()
         if instance is None:
             raise Http404(_("No such service."))
-    form = ServiceForm(request.POST or None, instance=instance)
+    form = DirectoryServiceForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         form.call_service(
             lambda: services.save_service(owner, by=user, details=form.details(), service=instance)
@@ -183,8 +182,8 @@ def service_form(request: HttpRequest, organisation_pk: int, pk: int | None = No
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def import_directory(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def import_directory(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     require_perm(user, Perm.MANAGE_CONFIGURATION)
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
@@ -211,8 +210,8 @@ def import_directory(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def import_template(request: HttpRequest) -> HttpResponse:
-    require_perm(_user(request), Perm.MANAGE_CONFIGURATION)
+def import_template(request: AuthenticatedHttpRequest) -> HttpResponse:
+    require_perm(request.user, Perm.MANAGE_CONFIGURATION)
     response = HttpResponse(imports.template_csv(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="service-directory-template.csv"'
     return response
@@ -235,8 +234,8 @@ def _case_referral(case: Case, pk: int) -> Referral:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def create(request: HttpRequest, case_pk: int) -> HttpResponse:
-    user = _user(request)
+def create(request: AuthenticatedHttpRequest, case_pk: int) -> HttpResponse:
+    user = request.user
     case = case_access.get_case_for_user(user, case_pk, write=True)
     need_code = (request.POST.get("need_code") or request.GET.get("need") or "").strip()
     show_all = request.GET.get("all") == "1"
@@ -279,8 +278,8 @@ def create(request: HttpRequest, case_pk: int) -> HttpResponse:
 
 
 @login_required
-def detail(request: HttpRequest, case_pk: int, pk: int) -> HttpResponse:
-    user = _user(request)
+def detail(request: AuthenticatedHttpRequest, case_pk: int, pk: int) -> HttpResponse:
+    user = request.user
     case = case_access.get_case_for_user(user, case_pk)
     referral = _case_referral(case, pk)
     can_write = case_access.may_write(user, case)
@@ -322,8 +321,8 @@ def _apply_move(
 
 @login_required
 @require_http_methods(["POST"])
-def move(request: HttpRequest, case_pk: int, pk: int) -> HttpResponse:
-    user = _user(request)
+def move(request: AuthenticatedHttpRequest, case_pk: int, pk: int) -> HttpResponse:
+    user = request.user
     case = case_access.get_case_for_user(user, case_pk, write=True)
     referral = _case_referral(case, pk)
     _apply_move(
@@ -338,8 +337,8 @@ def move(request: HttpRequest, case_pk: int, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def not_needed(request: HttpRequest, case_pk: int) -> HttpResponse:
-    user = _user(request)
+def not_needed(request: AuthenticatedHttpRequest, case_pk: int) -> HttpResponse:
+    user = request.user
     case = case_access.get_case_for_user(user, case_pk, write=True)
     need_code = (request.GET.get("need") or "").strip()
     form = NoReferralNeededForm(request.POST or None, need_code=need_code)
@@ -377,8 +376,8 @@ def _events_for_partner(referral: Referral, user: User) -> list[ReferralEvent]:
 
 
 @login_required
-def inbox(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     require_perm(user, Perm.ANSWER_REFERRALS)
     status = request.GET.get("status", "")
     received = referral_access.visible_referrals(user).select_related("service", "organisation")
@@ -409,8 +408,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def received(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+def received(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    user = request.user
     require_perm(user, Perm.ANSWER_REFERRALS)
     referral = referral_access.get_referral_for_user(user, pk)
     statuses = [s for s in referral.next_statuses if s in Referral.ANSWERS]
@@ -427,8 +426,8 @@ def received(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
-def answer(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+def answer(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    user = request.user
     require_perm(user, Perm.ANSWER_REFERRALS)
     referral = referral_access.get_referral_for_user(user, pk, write=True)
     _apply_move(

@@ -10,26 +10,20 @@ import datetime
 import math
 from typing import Any
 
-from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Schema
 
 from casework.accounts.access import require_perm
-from casework.accounts.models import User
+from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.cases import access
+from casework.core.api import ErrorOut
 from casework.worklist import access as worklist_access
 from casework.worklist import services
 from casework.worklist.models import Notification, Task
 from casework.worklist.views import PAGE_SIZE, SHOW, filter_tasks
 
 router = Router(tags=["worklist"])
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    field: str | None = None
 
 
 class TaskOut(Schema):
@@ -65,10 +59,6 @@ class NotificationOut(Schema):
     read_at: datetime.datetime | None
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
 def _task(task: Task, now: datetime.datetime) -> dict[str, Any]:
     holder = task.assignee or task.case.caseworker
     return {
@@ -99,10 +89,12 @@ def _notification(notice: Notification) -> dict[str, Any]:
 
 
 @router.get("", response={200: TaskPageOut, 404: ErrorOut}, summary="My open tasks")
-def list_tasks(request: HttpRequest, scope: str = "mine", show: str = "all", page: int = 1) -> Any:
+def list_tasks(
+    request: AuthenticatedHttpRequest, scope: str = "mine", show: str = "all", page: int = 1
+) -> Any:
     """`scope=team` (supervisors): every open task of the team's cases. `show`: all, overdue
     or today (overdue and due before midnight). Soonest due first."""
-    user = _user(request)
+    user = request.user
     require_perm(user, Perm.WORK_ON_CASES)
     team = scope == "team" and user.has_casework_perm(Perm.REASSIGN_IN_TEAM)
     tasks = services.team_tasks_for(user) if team else services.tasks_for(user)
@@ -125,9 +117,9 @@ def list_tasks(request: HttpRequest, scope: str = "mine", show: str = "all", pag
 @router.get(
     "/cases/{case_id}", response={200: list[TaskOut], 404: ErrorOut}, summary="A case's tasks"
 )
-def case_tasks(request: HttpRequest, case_id: int, status: str = "open") -> Any:
+def case_tasks(request: AuthenticatedHttpRequest, case_id: int, status: str = "open") -> Any:
     """Open tasks of the case (`status=all`: closed ones too, newest first after the open)."""
-    case = access.get_case_for_user(_user(request), case_id)
+    case = access.get_case_for_user(request.user, case_id)
     tasks = Task.objects.filter(case_id=case.pk).select_related("assignee")
     if status != "all":
         tasks = tasks.filter(status=Task.Status.OPEN)
@@ -144,8 +136,8 @@ def case_tasks(request: HttpRequest, case_id: int, status: str = "open") -> Any:
     response={200: TaskOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Mark a task done",
 )
-def complete_task(request: HttpRequest, task_id: int) -> Any:
-    user = _user(request)
+def complete_task(request: AuthenticatedHttpRequest, task_id: int) -> Any:
+    user = request.user
     task = worklist_access.get_task_for_user(user, task_id)
     case = task.case
     services.complete_task(task, by=user)
@@ -158,16 +150,16 @@ def complete_task(request: HttpRequest, task_id: int) -> Any:
     response={200: list[NotificationOut], 404: ErrorOut},
     summary="My notifications, newest first",
 )
-def list_notifications(request: HttpRequest, unread: bool = False) -> Any:
-    notices = services.notifications_for(_user(request))
+def list_notifications(request: AuthenticatedHttpRequest, unread: bool = False) -> Any:
+    notices = services.notifications_for(request.user)
     if unread:
         notices = notices.filter(read_at=None)
     return [_notification(notice) for notice in notices[:100]]
 
 
 @router.post("/notifications/read-all", response={200: dict[str, int]}, summary="Mark all as read")
-def read_all(request: HttpRequest) -> Any:
-    return {"marked": services.mark_all_read(by=_user(request))}
+def read_all(request: AuthenticatedHttpRequest) -> Any:
+    return {"marked": services.mark_all_read(by=request.user)}
 
 
 @router.post(
@@ -175,8 +167,8 @@ def read_all(request: HttpRequest) -> Any:
     response={200: NotificationOut, 404: ErrorOut},
     summary="Mark a notification read",
 )
-def read_notification(request: HttpRequest, notification_id: int) -> Any:
-    user = _user(request)
+def read_notification(request: AuthenticatedHttpRequest, notification_id: int) -> Any:
+    user = request.user
     notice = worklist_access.get_notification_for_user(user, notification_id)
     services.mark_read(notice, by=user)
     notice.refresh_from_db()

@@ -345,7 +345,8 @@ def _supervisors_by_team(team_ids: Iterable[int]) -> dict[int, list[User]]:
     for supervisor in User.objects.filter(
         team_id__in=set(team_ids), role=Role.SUPERVISOR, is_active=True
     ):
-        found[supervisor.team_id].append(supervisor)  # type: ignore[index]
+        if supervisor.team_id is not None:  # always, by the filter
+            found[supervisor.team_id].append(supervisor)
     return found
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from casework.accounts.access import require_perm
+from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.core.errors import CaseworkError
 from casework.worklist import access as worklist_access
@@ -50,13 +51,13 @@ def filter_tasks(
     return tasks.order_by("due_at", "id"), counts
 
 
-def scope_of(request: HttpRequest) -> str:
-    may_see_team = request.user.has_casework_perm(Perm.REASSIGN_IN_TEAM)  # type: ignore[union-attr]
+def scope_of(request: AuthenticatedHttpRequest) -> str:
+    may_see_team = request.user.has_casework_perm(Perm.REASSIGN_IN_TEAM)
     return "team" if request.GET.get("scope") == "team" and may_see_team else "mine"
 
 
 @login_required
-def task_list(request: HttpRequest) -> HttpResponse:
+def task_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     require_perm(user, Perm.WORK_ON_CASES)
     scope = scope_of(request)
@@ -64,10 +65,10 @@ def task_list(request: HttpRequest) -> HttpResponse:
     if show not in SHOW:
         show = "all"
     now = timezone.now()
-    tasks = services.team_tasks_for(user) if scope == "team" else services.tasks_for(user)  # type: ignore[arg-type]
+    tasks = services.team_tasks_for(user) if scope == "team" else services.tasks_for(user)
     tasks, counts = filter_tasks(tasks, show, now)
     page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
-    notices = services.notifications_for(user)  # type: ignore[arg-type]
+    notices = services.notifications_for(user)
     context: dict[str, Any] = {
         "page": page,
         "counts": counts,
@@ -76,7 +77,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "show": show,
         "now": now,
         "tonight": end_of_today(now),
-        "may_see_team": user.has_casework_perm(Perm.REASSIGN_IN_TEAM),  # type: ignore[union-attr]
+        "may_see_team": user.has_casework_perm(Perm.REASSIGN_IN_TEAM),
         "notifications": notices[:20],
         "unread": notices.filter(read_at=None).count(),
     }
@@ -94,10 +95,10 @@ def _back(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
-def complete(request: HttpRequest, task_pk: int) -> HttpResponse:
-    task = worklist_access.get_task_for_user(request.user, task_pk)  # type: ignore[arg-type]
+def complete(request: AuthenticatedHttpRequest, task_pk: int) -> HttpResponse:
+    task = worklist_access.get_task_for_user(request.user, task_pk)
     try:
-        services.complete_task(task, by=request.user)  # type: ignore[arg-type]
+        services.complete_task(task, by=request.user)
     except CaseworkError as error:
         messages.error(request, str(error.message))
     else:
@@ -107,14 +108,14 @@ def complete(request: HttpRequest, task_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
-def read(request: HttpRequest, notification_pk: int) -> HttpResponse:
-    notice = worklist_access.get_notification_for_user(request.user, notification_pk)  # type: ignore[arg-type]
-    services.mark_read(notice, by=request.user)  # type: ignore[arg-type]
+def read(request: AuthenticatedHttpRequest, notification_pk: int) -> HttpResponse:
+    notice = worklist_access.get_notification_for_user(request.user, notification_pk)
+    services.mark_read(notice, by=request.user)
     return _back(request)
 
 
 @login_required
 @require_http_methods(["POST"])
-def read_all(request: HttpRequest) -> HttpResponse:
-    services.mark_all_read(by=request.user)  # type: ignore[arg-type]
+def read_all(request: AuthenticatedHttpRequest) -> HttpResponse:
+    services.mark_all_read(by=request.user)
     return _back(request)
