@@ -20,7 +20,7 @@ from casework.assessments.models import (
 from casework.assessments.services import AssessmentDetails, FindingDetails
 from casework.cases import deadlines
 from casework.cases.models import RiskLevel
-from casework.core.errors import FieldErrors
+from casework.core.errors import CaseworkError, FieldErrors
 from casework.core.forms import DateInput, ServiceForm
 
 DOMAIN_PARTS = ("notes", "strengths", "barriers")
@@ -170,6 +170,11 @@ class AssessmentForm(ServiceForm):
                 )
         return data
 
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.is_bound and self.errors:  # set by now: reading them cleans nothing again
+            self.add_answer_errors()
+
     def add_answer_errors(self) -> None:
         """Check the questionnaire answers too when the rest of the form is refused, so that
         every problem shows at once (the service checks them again when saving)."""
@@ -244,7 +249,7 @@ def raw_answers_from_post(
 # --- questionnaires -----------------------------------------------------------------------------
 
 
-class UploadForm(forms.Form):
+class UploadForm(ServiceForm):
     file = forms.FileField(
         label=_("XLSForm workbook (.xlsx or .xls)"),
         help_text=_(
@@ -254,6 +259,14 @@ class UploadForm(forms.Form):
         ),
     )
     title = forms.CharField(label=_("Title"), max_length=200, required=False)
+
+    def add_refusal(self, error: CaseworkError) -> None:
+        """A workbook that cannot be used: each problem (row and reason) under the file."""
+        if isinstance(error, questionnaires.FormRefused) and error.problems:
+            for problem in error.problems:
+                self.add_error("file", str(problem))
+        else:
+            self.add_error(None, str(error.message))
 
 
 QUESTION_TYPE_CHOICES = [
@@ -335,6 +348,14 @@ class QuestionForm(ServiceForm):
             constraint_message={"en": data.get("constraint_message") or ""},
             choices=choices,
         )
+
+    def add_refusal(self, error: CaseworkError) -> None:
+        """A question the form cannot take: each reason at the top of the editor."""
+        if isinstance(error, questionnaires.FormRefused):
+            for problem in error.problems:
+                self.add_error(None, problem.reason)
+        else:
+            self.add_error(None, str(error.message))
 
 
 class RiskPolicyForm(ServiceForm):

@@ -30,7 +30,8 @@ from casework.assessments.forms import (
 from casework.assessments.models import Questionnaire, QuestionnaireVersion
 from casework.cases import access
 from casework.cases.deadlines import windows_for
-from casework.core.errors import CaseworkError, FieldErrors
+from casework.core.errors import CaseworkError
+from casework.core.views import run_service_form, then_redirect
 
 
 def _shown_answers(assessment, show_free_text: bool) -> list[dict]:
@@ -98,39 +99,26 @@ def create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         previous=previous,
         initial={"version": case.version},
     )
-    if request.method == "POST" and not form.is_valid():
-        form.add_answer_errors()
-    elif request.method == "POST":
-        assessment = form.call_service(
-            lambda: services.record_assessment(
-                case,
-                by=request.user,
-                details=form.details(),
-                expected_version=form.cleaned_data["version"],
-            )
-        )
-        if assessment is not None:  # None: refused, with the reasons on the form
-            messages.success(
-                request,
-                _("Assessment recorded. The next follow-up is due %(due)s.")
-                % {
-                    "due": timezone.localtime(assessment.follow_up_due_at).strftime(
-                        "%Y-%m-%d %H:%M"
-                    )
-                },
-            )
-            return redirect("assessments:detail", pk=case.pk, number=assessment.number)
-    return render(
+    return run_service_form(
         request,
-        "assessments/form.html",
-        {
+        form,
+        lambda data: services.record_assessment(
+            case, by=request.user, details=form.details(), expected_version=data["version"]
+        ),
+        success=lambda assessment: (
+            _("Assessment recorded. The next follow-up is due %(due)s.")
+            % {"due": timezone.localtime(assessment.follow_up_due_at).strftime("%Y-%m-%d %H:%M")}
+        ),
+        redirect_to=lambda assessment: redirect(
+            "assessments:detail", pk=case.pk, number=assessment.number
+        ),
+        template="assessments/form.html",
+        context={
             "case": case,
-            "form": form,
             "previous": previous,
             "questionnaires": form.questionnaire_sections(),
             "windows": windows_for(case.agency_id),
         },
-        status=400 if form.errors else 200,
     )
 
 
@@ -186,46 +174,31 @@ def questionnaire_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
-def _refused(form: UploadForm, error: CaseworkError) -> None:
-    problems = getattr(error, "problems", None)
-    if problems:
-        for problem in problems:
-            form.add_error("file", str(problem))
-    else:
-        form.add_error(None, str(error.message))
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request: AuthenticatedHttpRequest, questionnaire_pk: int | None = None) -> HttpResponse:
     """A new questionnaire from an XLSForm, or (with questionnaire_pk) a new version of one."""
     require_perm(request.user, Perm.MANAGE_CONFIGURATION)
     questionnaire = _questionnaire(request, questionnaire_pk) if questionnaire_pk else None
-    form = UploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        uploaded = form.cleaned_data["file"]
-        try:
-            version = services.upload_questionnaire(
-                by=request.user,
-                data=uploaded.read(),
-                file_name=uploaded.name or "",
-                title=form.cleaned_data["title"],
-                questionnaire=questionnaire,
-            )
-        except CaseworkError as error:
-            _refused(form, error)
-        else:
-            messages.success(
-                request,
-                _("Version %(n)s of “%(title)s” saved.")
-                % {"n": version.number, "title": version.questionnaire.title},
-            )
-            return redirect("assessments:questionnaire", questionnaire_pk=version.questionnaire_id)
-    return render(
+    return run_service_form(
         request,
-        "assessments/upload.html",
-        {"form": form, "questionnaire": questionnaire},
-        status=400 if form.errors else 200,
+        UploadForm(request.POST or None, request.FILES or None),
+        lambda data: services.upload_questionnaire(
+            by=request.user,
+            data=data["file"].read(),
+            file_name=data["file"].name or "",
+            title=data["title"],
+            questionnaire=questionnaire,
+        ),
+        success=lambda version: (
+            _("Version %(n)s of “%(title)s” saved.")
+            % {"n": version.number, "title": version.questionnaire.title}
+        ),
+        redirect_to=lambda version: redirect(
+            "assessments:questionnaire", questionnaire_pk=version.questionnaire_id
+        ),
+        template="assessments/upload.html",
+        context={"questionnaire": questionnaire},
     )
 
 
@@ -255,31 +228,20 @@ def questionnaire_detail(request: AuthenticatedHttpRequest, questionnaire_pk: in
     """The questionnaire's versions, its current questions, and the editor (add a question)."""
     questionnaire = _questionnaire(request, questionnaire_pk)
     form = QuestionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            version = services.add_question(
-                questionnaire,
-                by=request.user,
-                question=form.question(),
-            )
-        except questionnaires.FormRefused as error:
-            for problem in error.problems:
-                form.add_error(None, problem.reason)
-        except CaseworkError as error:
-            form.add_error(None, str(error.message))
-        else:
-            messages.success(
-                request, _("Question added: this is version %(n)s.") % {"n": version.number}
-            )
-            return redirect("assessments:questionnaire", questionnaire_pk=questionnaire.pk)
     versions = list(
         questionnaire.versions.defer("source_file").select_related("created_by").order_by("-number")
     )
     current = versions[0] if versions else None
-    return render(
+    return run_service_form(
         request,
-        "assessments/questionnaire.html",
-        {
+        form,
+        lambda data: services.add_question(
+            questionnaire, by=request.user, question=form.question()
+        ),
+        success=lambda version: _("Question added: this is version %(n)s.") % {"n": version.number},
+        redirect_to=then_redirect("assessments:questionnaire", questionnaire_pk=questionnaire.pk),
+        template="assessments/questionnaire.html",
+        context={
             "questionnaire": questionnaire,
             "versions": versions,
             "current": current,
@@ -294,9 +256,7 @@ def questionnaire_detail(request: AuthenticatedHttpRequest, questionnaire_pk: in
                 }
                 for question in (current.questions if current else [])
             ],
-            "form": form,
         },
-        status=400 if form.errors else 200,
     )
 
 
@@ -348,14 +308,11 @@ def risk_policy(request: AuthenticatedHttpRequest) -> HttpResponse:
     require_perm(request.user, Perm.MANAGE_CONFIGURATION)
     windows = windows_for(request.user.agency_id)
     form = RiskPolicyForm(request.POST or None, windows=windows)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.set_risk_policy(by=request.user, windows=form.windows())
-        except FieldErrors as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, _("Follow-up times saved. New deadlines use them."))
-            return redirect("assessments:risk_policy")
-    return render(
-        request, "assessments/risk_policy.html", {"form": form}, status=400 if form.errors else 200
+    return run_service_form(
+        request,
+        form,
+        lambda data: services.set_risk_policy(by=request.user, windows=form.windows()),
+        success=_("Follow-up times saved. New deadlines use them."),
+        redirect_to=then_redirect("assessments:risk_policy"),
+        template="assessments/risk_policy.html",
     )

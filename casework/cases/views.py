@@ -6,6 +6,8 @@ Each view loads through the access gate, validates a form, calls one service, th
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -29,10 +31,11 @@ from casework.cases.forms import (
     WithdrawConsentForm,
     consent_details_from,
 )
-from casework.cases.models import OPEN_STATUSES, CaseNote, Consent, Status
+from casework.cases.models import OPEN_STATUSES, Case, CaseNote, Consent, Status
 from casework.cases.timeline import case_timeline
 from casework.core.errors import CaseworkError
 from casework.core.http import is_htmx
+from casework.core.views import run_service_form, then_redirect
 from casework.people.services import search_cases
 
 PAGE_SIZE = 25
@@ -87,22 +90,20 @@ def caseload(request: AuthenticatedHttpRequest) -> HttpResponse:
 def register(request: AuthenticatedHttpRequest) -> HttpResponse:
     require_perm(request.user, Perm.REGISTER_CASES)
     form = RegistrationForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
+
+    def register(data: dict[str, Any]) -> Case:
         person, details, consent, caregiver = form.details()
-        case = form.call_service(
-            lambda: services.register_case(
-                by=request.user,
-                person=person,
-                details=details,
-                consent=consent,
-                caregiver=caregiver,
-            )
+        return services.register_case(
+            by=request.user, person=person, details=details, consent=consent, caregiver=caregiver
         )
-        if case is not None:  # None: refused, with the reasons on the form
-            messages.success(request, _("Case %(ref)s registered.") % {"ref": case.reference})
-            return redirect("cases:detail", pk=case.pk)
-    return render(
-        request, "cases/register.html", {"form": form}, status=400 if form.errors else 200
+
+    return run_service_form(
+        request,
+        form,
+        register,
+        success=lambda case: _("Case %(ref)s registered.") % {"ref": case.reference},
+        redirect_to=lambda case: redirect("cases:detail", pk=case.pk),
+        template="cases/register.html",
     )
 
 
@@ -148,25 +149,20 @@ def detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def add_note(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk, write=True)
-    form = NoteForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        form.call_service(
-            lambda: services.add_note(
-                case,
-                by=request.user,
-                text=form.cleaned_data["text"],
-                contact_type=form.cleaned_data["contact_type"],
-                contact_on=form.cleaned_data["contact_on"],
-            )
-        )
-        if not form.errors:
-            messages.success(request, _("Note added."))
-            return redirect("cases:detail", pk=case.pk)
-    return render(
+    return run_service_form(
         request,
-        "cases/note_form.html",
-        {"case": case, "form": form},
-        status=400 if form.errors else 200,
+        NoteForm(request.POST or None),
+        lambda data: services.add_note(
+            case,
+            by=request.user,
+            text=data["text"],
+            contact_type=data["contact_type"],
+            contact_on=data["contact_on"],
+        ),
+        success=_("Note added."),
+        redirect_to=then_redirect("cases:detail", pk=case.pk),
+        template="cases/note_form.html",
+        context={"case": case},
     )
 
 
@@ -185,27 +181,25 @@ def edit_note(request: AuthenticatedHttpRequest, pk: int, note_pk: int) -> HttpR
         "contact_on": note.contact_on,
         "version": note.version,
     }
-    form = NoteForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        form.call_service(
-            lambda: services.edit_note(
-                note,
-                by=request.user,
-                text=form.cleaned_data["text"],
-                contact_type=form.cleaned_data["contact_type"],
-                contact_on=form.cleaned_data["contact_on"],
-                expected_version=form.cleaned_data["version"] or 0,
-            )
-        )
-        if not form.errors:
-            messages.success(request, _("Note updated; the earlier text is kept in its history."))
-            return redirect("cases:detail", pk=case.pk)
-    revisions = note.revisions.select_related("edited_by")
-    return render(
+    return run_service_form(
         request,
-        "cases/note_form.html",
-        {"case": case, "form": form, "note": note, "revisions": revisions},
-        status=400 if form.errors else 200,
+        NoteForm(request.POST or None, initial=initial),
+        lambda data: services.edit_note(
+            note,
+            by=request.user,
+            text=data["text"],
+            contact_type=data["contact_type"],
+            contact_on=data["contact_on"],
+            expected_version=data["version"] or 0,
+        ),
+        success=_("Note updated; the earlier text is kept in its history."),
+        redirect_to=then_redirect("cases:detail", pk=case.pk),
+        template="cases/note_form.html",
+        context={
+            "case": case,
+            "note": note,
+            "revisions": note.revisions.select_related("edited_by"),
+        },
     )
 
 
@@ -241,23 +235,16 @@ def transition(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def add_consent(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk, write=True)
     form = ConsentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        form.call_service(
-            lambda: services.record_consent(
-                case,
-                by=request.user,
-                details=consent_details_from(form.cleaned_data),
-                caregiver=form.caregiver(),
-            )
-        )
-        if not form.errors:
-            messages.success(request, _("Consent recorded."))
-            return redirect("cases:detail", pk=case.pk)
-    return render(
+    return run_service_form(
         request,
-        "cases/consent_form.html",
-        {"case": case, "form": form},
-        status=400 if form.errors else 200,
+        form,
+        lambda data: services.record_consent(
+            case, by=request.user, details=consent_details_from(data), caregiver=form.caregiver()
+        ),
+        success=_("Consent recorded."),
+        redirect_to=then_redirect("cases:detail", pk=case.pk),
+        template="cases/consent_form.html",
+        context={"case": case},
     )
 
 
@@ -268,23 +255,14 @@ def withdraw_consent(request: AuthenticatedHttpRequest, pk: int, consent_pk: int
     consent = Consent.objects.filter(case=case, pk=consent_pk).first()
     if consent is None:
         raise Http404(_("No such consent."))
-    form = WithdrawConsentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.withdraw_consent(
-                consent,
-                by=request.user,
-                on=form.cleaned_data["withdrawn_on"],
-                reason=form.cleaned_data["reason"],
-            )
-        except CaseworkError as error:
-            form.add_error(error.field if error.field in form.fields else None, str(error.message))
-        else:
-            messages.success(request, _("Withdrawal recorded."))
-            return redirect("cases:detail", pk=case.pk)
-    return render(
+    return run_service_form(
         request,
-        "cases/withdraw_consent.html",
-        {"case": case, "consent": consent, "form": form},
-        status=400 if form.errors else 200,
+        WithdrawConsentForm(request.POST or None),
+        lambda data: services.withdraw_consent(
+            consent, by=request.user, on=data["withdrawn_on"], reason=data["reason"]
+        ),
+        success=_("Withdrawal recorded."),
+        redirect_to=then_redirect("cases:detail", pk=case.pk),
+        template="cases/withdraw_consent.html",
+        context={"case": case, "consent": consent},
     )

@@ -6,13 +6,8 @@ show the form again with each error next to its field).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from django import forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -30,33 +25,7 @@ from casework.cases.forms import (
     TransferForm,
 )
 from casework.cases.models import Case, ClosureRequest, TransferRequest
-
-
-def run_service_form(
-    request: HttpRequest,
-    form: forms.Form,
-    call: Callable[[dict[str, Any]], Any],
-    *,
-    success: str,
-    redirect_to: Callable[[Any], HttpResponse],
-    template: str,
-    context: dict[str, Any],
-) -> HttpResponse:
-    """Validate `form`, hand its data to `call` (a service), then redirect or re-render.
-
-    Shared by every form screen of the process steps: a service's FieldErrors land next to their
-    fields, any other CaseworkError at the top of the form, and nothing is changed.
-    """
-    if request.method == "POST" and form.is_valid():
-        result = form.call_service(lambda: call(form.cleaned_data))  # type: ignore[attr-defined]
-        if not form.errors:
-            messages.success(request, success)
-            return redirect_to(result)
-    return render(request, template, {**context, "form": form}, status=400 if form.errors else 200)
-
-
-def _to_case(case: Case) -> Callable[[Any], HttpResponse]:
-    return lambda _result: redirect("cases:detail", pk=case.pk)
+from casework.core.views import run_service_form, then_redirect
 
 
 @login_required
@@ -68,7 +37,7 @@ def follow_up(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         FollowUpForm(request.POST or None),
         lambda data: workflow.record_follow_up(case, by=request.user, **data),
         success=_("Follow-up recorded."),
-        redirect_to=_to_case(case),
+        redirect_to=then_redirect("cases:detail", pk=case.pk),
         template="cases/step_form.html",
         context={"case": case, "title": _("Record a follow-up")},
     )
@@ -91,7 +60,7 @@ def reassign(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             reason=data["reason"],
         ),
         success=_("Case reassigned."),
-        redirect_to=_to_case(case),
+        redirect_to=then_redirect("cases:detail", pk=case.pk),
         template="cases/step_form.html",
         context={"case": case, "title": _("Reassign the case")},
     )
@@ -108,7 +77,7 @@ def transfer(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         form,
         lambda data: workflow.request_transfer(case, by=user, **data),
         success=_("Transfer requested. The case stays with you until the agency answers."),
-        redirect_to=_to_case(case),
+        redirect_to=then_redirect("cases:detail", pk=case.pk),
         template="cases/step_form.html",
         context={"case": case, "title": _("Transfer to another agency")},
     )
@@ -157,7 +126,7 @@ def close(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         ClosureForm(request.POST or None),
         lambda data: workflow.request_closure(case, by=request.user, **data),
         success=_("Closure recorded."),
-        redirect_to=_to_case(case),
+        redirect_to=then_redirect("cases:detail", pk=case.pk),
         template="cases/step_form.html",
         context={
             "case": case,
@@ -189,7 +158,7 @@ def decide_closure(request: AuthenticatedHttpRequest, pk: int, closure_pk: int) 
             comment=data["comment"],
         ),
         success=_("Decision recorded."),
-        redirect_to=_to_case(case),
+        redirect_to=then_redirect("cases:detail", pk=case.pk),
         template="cases/closure_decision.html",
         context={"case": case, "closure": closure},
     )

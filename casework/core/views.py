@@ -11,8 +11,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 
 from casework.core.errors import CaseworkError
 from casework.core.forms import ServiceForm
@@ -20,12 +21,25 @@ from casework.core.forms import ServiceForm
 T = TypeVar("T")
 
 
+def then_redirect(to: str, **kwargs: int | str) -> Callable[[object], HttpResponse]:
+    """A `redirect_to` for `run_service_form` that goes to a fixed page whatever the result."""
+    url = reverse(to, kwargs=kwargs)
+    return lambda _result: HttpResponseRedirect(url)
+
+
 def render_form(
-    request: HttpRequest, template: str, context: dict[str, Any], form: ServiceForm | None = None
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    form: ServiceForm | None = None,
+    *,
+    invalid: bool | None = None,
 ) -> HttpResponse:
-    """Render a form page: 400 when the form (given, or `context["form"]`) has errors."""
-    form = form if form is not None else context.get("form")
-    invalid = form is not None and bool(form.errors)
+    """Render a form page: 400 when it was refused (`invalid`, or else the form, given or in
+    `context["form"]`, has errors), so a script or a test sees the failure as well as a person."""
+    if invalid is None:
+        form = form if form is not None else context.get("form")
+        invalid = form is not None and bool(form.errors)
     return render(request, template, context, status=400 if invalid else 200)
 
 
@@ -34,7 +48,7 @@ def run_service_form(
     form: ServiceForm,
     call: Callable[[dict[str, Any]], T],
     *,
-    success: str | Callable[[T], str],
+    success: str | Callable[[T], str] | None,
     redirect_to: Callable[[T], HttpResponse],
     template: str,
     context: dict[str, Any] | None = None,
@@ -43,7 +57,7 @@ def run_service_form(
 
     A service's FieldErrors land next to their fields, any other CaseworkError at the top of the
     form, and nothing is changed. `success` is the message shown after the redirect (or makes it
-    from the service's result).
+    from the service's result; None shows none).
     """
     if request.method == "POST" and form.is_valid():
         try:
@@ -51,6 +65,7 @@ def run_service_form(
         except CaseworkError as error:
             form.add_refusal(error)
         else:
-            messages.success(request, success(result) if callable(success) else success)
+            if success is not None:
+                messages.success(request, success(result) if callable(success) else success)
             return redirect_to(result)
     return render_form(request, template, {**(context or {}), "form": form}, form)

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.cases import access
-from casework.cases.workflow_views import _to_case, run_service_form
+from casework.core.views import run_service_form, then_redirect
 from casework.feedback import services
 from casework.feedback.forms import ExitInterviewForm, ParticipationSurveyForm
 
@@ -24,7 +24,7 @@ def participation(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         form,
         lambda _data: services.record_participation_survey(case, by=request.user, **form.answers()),
         success=_("Survey recorded."),
-        redirect_to=_to_case(case),
+        redirect_to=then_redirect("cases:detail", pk=case.pk),
         template="cases/step_form.html",
         context={
             "case": case,
@@ -47,7 +47,7 @@ def exit_interview(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         form,
         lambda _data: services.record_exit_interview(case, by=request.user, **form.answers()),
         success=_("Exit interview recorded."),
-        redirect_to=_to_case(case),
+        redirect_to=then_redirect("cases:detail", pk=case.pk),
         template="cases/step_form.html",
         context={"case": case, "title": _("Exit interview")},
     )

@@ -11,12 +11,14 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from casework.core.errors import CaseworkError
+from casework.core.forms import ServiceForm
 from casework.interchange.exporter import FORMATS
 from casework.interchange.models import ColumnMapping
 from casework.interchange.periods import Period, parse_period
+from casework.interchange.readers import FileError
 
 
-class UploadForm(forms.Form):
+class UploadForm(ServiceForm):
     cases = forms.FileField(
         label=_("Cases file"),
         help_text=_("CSV, or an XLSX workbook with a “cases” sheet (and a “surveys” sheet)."),
@@ -36,6 +38,13 @@ class UploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         field: Any = self.fields["mapping"]
         field.queryset = ColumnMapping.objects.filter(agency_id=agency_id)
+
+    def add_refusal(self, error: CaseworkError) -> None:
+        """A file that cannot be read is the cases file's problem; anything else the form's."""
+        if isinstance(error, FileError):
+            self.add_error("cases", str(error.message))
+        else:
+            self.add_error(None, str(error.message))
 
     def clean_cases(self) -> Any:
         upload = self.cleaned_data["cases"]
@@ -127,7 +136,7 @@ class MappingForm(forms.ModelForm):
         return cleaned
 
 
-class ExportForm(forms.Form):
+class ExportForm(ServiceForm):
     period = forms.CharField(
         label=_("Period"),
         required=False,

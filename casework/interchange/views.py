@@ -26,6 +26,7 @@ from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.audit.log import record
 from casework.core.errors import CaseworkError
+from casework.core.views import render_form, run_service_form
 from casework.interchange import importer
 from casework.interchange.exporter import (
     ConsentMissing,
@@ -35,7 +36,6 @@ from casework.interchange.exporter import (
 )
 from casework.interchange.forms import ConfirmForm, ExportForm, MappingForm, UploadForm
 from casework.interchange.models import ColumnMapping, ImportRun
-from casework.interchange.readers import FileError
 
 ERRORS_SHOWN = 1000
 
@@ -83,28 +83,30 @@ def _upload(request: HttpRequest) -> HttpResponse:
         request.FILES or None,
         agency_id=user.agency_id or 0,
     )
-    if request.method == "POST" and form.is_valid():
-        surveys = form.cleaned_data.get("surveys")
-        try:
-            result = importer.check_upload(
-                by=user,
-                cases=form.cleaned_data["cases"].read(),
-                surveys=surveys.read() if surveys is not None else None,
-                mapping=form.cleaned_data.get("mapping"),
-            )
-        except FileError as error:
-            form.add_error("cases", str(error.message))
-        except CaseworkError as error:
-            form.add_error(None, str(error.message))
-        else:
-            if result.run is not None:  # always: check_upload records the run
-                return redirect("interchange:run", pk=result.run.pk)
-    recent = ImportRun.objects.filter(created_by_id=user.pk).order_by("-created_at")[:10]
-    return render(
+
+    def check(data: dict[str, Any]) -> ImportRun:
+        surveys = data.get("surveys")
+        result = importer.check_upload(
+            by=user,
+            cases=data["cases"].read(),
+            surveys=surveys.read() if surveys is not None else None,
+            mapping=data.get("mapping"),
+        )
+        if result.run is None:  # never: check_upload records the run it checked
+            raise CaseworkError(_("The file was not checked."))
+        return result.run
+
+    return run_service_form(
         request,
-        "interchange/upload.html",
-        {"form": form, "recent": recent, "may_export": may_export(user)},
-        status=400 if form.errors else 200,
+        form,
+        check,
+        success=None,  # the run's page says what the check found
+        redirect_to=lambda run: redirect("interchange:run", pk=run.pk),
+        template="interchange/upload.html",
+        context={
+            "recent": ImportRun.objects.filter(created_by_id=user.pk).order_by("-created_at")[:10],
+            "may_export": may_export(user),
+        },
     )
 
 
@@ -209,11 +211,8 @@ def mapping_edit(request: AuthenticatedHttpRequest, pk: int | None = None) -> Ht
         )
         messages.success(request, _("Mapping saved."))
         return redirect("interchange:mappings")
-    return render(
-        request,
-        "interchange/mapping_form.html",
-        {"form": form, "mapping": instance},
-        status=400 if form.errors else 200,
+    return render_form(
+        request, "interchange/mapping_form.html", {"form": form, "mapping": instance}
     )
 
 
@@ -244,14 +243,14 @@ def export(request: AuthenticatedHttpRequest) -> HttpResponse:
             refused = error.case_refs
             form.add_error(None, str(error.message))
         except CaseworkError as error:
-            form.add_error(error.field if error.field in form.fields else None, str(error.message))
+            form.add_refusal(error)
         else:
             name, content, content_type = result.download()
             response = HttpResponse(content, content_type=content_type)
             response["Content-Disposition"] = f'attachment; filename="{name}"'
             response["Cache-Control"] = "no-store"
             return response
-    return render(
+    return render_form(
         request,
         "interchange/export.html",
         {
@@ -259,5 +258,4 @@ def export(request: AuthenticatedHttpRequest) -> HttpResponse:
             "refused": refused,
             "may_name": user.has_casework_perm(Perm.EXPORT_PERSONAL_DATA),
         },
-        status=400 if form.errors else 200,
     )

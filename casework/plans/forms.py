@@ -361,7 +361,7 @@ class ParticipationForm(ServiceForm):
         )
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(ServiceForm):
     decision = forms.ChoiceField(
         label=_("Decision"),
         choices=[("approve", _("Approve the plan")), ("return", _("Return it with comments"))],

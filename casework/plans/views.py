@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,6 +25,7 @@ from casework.accounts.roles import Perm, Sensitive
 from casework.cases import access
 from casework.cases.models import Case
 from casework.core.errors import CaseworkError, FieldErrors
+from casework.core.views import render_form, run_service_form, then_redirect
 from casework.plans import access as plan_access
 from casework.plans import services
 from casework.plans.forms import (
@@ -44,12 +45,6 @@ from casework.plans.models import (
 )
 
 PAGE_SIZE = 25
-
-
-def _render_form(
-    request: HttpRequest, template: str, context: dict[str, Any], *, invalid: bool
-) -> HttpResponse:
-    return render(request, template, context, status=400 if invalid else 200)
 
 
 # --- writing the plan ---------------------------------------------------------------------------
@@ -76,7 +71,7 @@ def create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Plan saved as a draft."))
             return redirect("plans:detail", pk=case.pk, plan_pk=plan.pk)
-    return _render_form(
+    return render_form(
         request,
         "plans/plan_form.html",
         {"case": case, "editor": editor, "plan": None},
@@ -109,7 +104,7 @@ def edit(request: AuthenticatedHttpRequest, pk: int, plan_pk: int) -> HttpRespon
         else:
             messages.success(request, _("Plan saved."))
             return redirect("plans:detail", pk=case.pk, plan_pk=plan.pk)
-    return _render_form(
+    return render_form(
         request,
         "plans/plan_form.html",
         {
@@ -227,18 +222,14 @@ def participation(request: AuthenticatedHttpRequest, pk: int, plan_pk: int) -> H
     existing = Participation.objects.filter(plan=plan).first()
     if existing is not None and request.method == "GET":
         form.initial_from(existing)
-    if request.method == "POST" and form.is_valid():
-        form.call_service(
-            lambda: services.record_participation(plan, by=user, details=form.details())
-        )
-        if not form.errors:
-            messages.success(request, _("Participation recorded."))
-            return redirect("plans:detail", pk=case.pk, plan_pk=plan.pk)
-    return _render_form(
+    return run_service_form(
         request,
-        "plans/participation_form.html",
-        {"case": case, "plan": plan, "form": form, "child": child},
-        invalid=bool(form.errors),
+        form,
+        lambda data: services.record_participation(plan, by=user, details=form.details()),
+        success=_("Participation recorded."),
+        redirect_to=then_redirect("plans:detail", pk=case.pk, plan_pk=plan.pk),
+        template="plans/participation_form.html",
+        context={"case": case, "plan": plan, "child": child},
     )
 
 
@@ -266,27 +257,25 @@ def decide(request: AuthenticatedHttpRequest, pk: int, plan_pk: int) -> HttpResp
     user = request.user
     case = plan_access.get_case_for_decider(user, pk)
     plan = plan_access.plan_of_case(case, plan_pk)
-    form = DecisionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        comment = form.cleaned_data["comment"]
-        try:
-            if form.cleaned_data["decision"] == "approve":
-                services.approve_plan(plan, by=user, comment=comment)
-                messages.success(request, _("Plan approved."))
-            else:
-                services.return_plan(plan, by=user, comment=comment)
-                messages.success(request, _("Plan returned to the caseworker with your comments."))
-        except CaseworkError as error:
-            form.add_error(error.field if error.field in form.fields else None, str(error.message))
-        else:
-            return redirect("plans:approvals")
-    return _render_form(
+
+    def decide_plan(data: dict[str, Any]) -> str:
+        """Approve or return; the message to show after."""
+        if data["decision"] == "approve":
+            services.approve_plan(plan, by=user, comment=data["comment"])
+            return _("Plan approved.")
+        services.return_plan(plan, by=user, comment=data["comment"])
+        return _("Plan returned to the caseworker with your comments.")
+
+    return run_service_form(
         request,
-        "plans/decide_form.html",
-        {
+        DecisionForm(request.POST or None),
+        decide_plan,
+        success=lambda message: message,
+        redirect_to=then_redirect("plans:approvals"),
+        template="plans/decide_form.html",
+        context={
             "case": case,
             "plan": plan,
-            "form": form,
             "needs": list(plan.needs.all()),
             "goals": list(plan.goals.all()),
             "actions": list(plan.actions.select_related("goal")),
@@ -297,7 +286,6 @@ def decide(request: AuthenticatedHttpRequest, pk: int, plan_pk: int) -> HttpResp
             "decisions": list(plan.decisions.select_related("by")),
             "show_text": user.sees(Sensitive.FREE_TEXT),
         },
-        invalid=bool(form.errors),
     )
 
 
@@ -349,21 +337,14 @@ def review(request: AuthenticatedHttpRequest, pk: int, plan_pk: int) -> HttpResp
         actions=list(plan.actions.all()),
         initial={"reviewed_on": timezone.localdate()},
     )
-    if request.method == "POST" and form.is_valid():
-        form.call_service(lambda: services.review_plan(plan, by=user, details=form.details()))
-        if not form.errors:
-            messages.success(request, _("Review recorded."))
-            return redirect("plans:detail", pk=case.pk, plan_pk=plan.pk)
-    return _render_form(
+    return run_service_form(
         request,
-        "plans/review_form.html",
-        {
-            "case": case,
-            "plan": plan,
-            "form": form,
-            "show_text": user.sees(Sensitive.FREE_TEXT),
-        },
-        invalid=bool(form.errors),
+        form,
+        lambda data: services.review_plan(plan, by=user, details=form.details()),
+        success=_("Review recorded."),
+        redirect_to=then_redirect("plans:detail", pk=case.pk, plan_pk=plan.pk),
+        template="plans/review_form.html",
+        context={"case": case, "plan": plan, "show_text": user.sees(Sensitive.FREE_TEXT)},
     )
 
 

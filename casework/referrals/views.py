@@ -28,6 +28,7 @@ from casework.cases import access as case_access
 from casework.cases.models import Case
 from casework.core.errors import CaseworkError
 from casework.core.http import is_htmx
+from casework.core.views import render_form, run_service_form, then_redirect
 from casework.referrals import access as referral_access
 from casework.referrals import imports, services
 from casework.referrals.forms import (
@@ -134,20 +135,16 @@ def organisation_form(request: AuthenticatedHttpRequest, pk: int | None = None) 
     require_perm(user, Perm.MANAGE_CONFIGURATION)
     instance = _organisation_or_404(pk) if pk is not None else None
     form = OrganisationForm(request.POST or None, instance=instance)
-    if request.method == "POST" and form.is_valid():
-        saved = form.call_service(
-            lambda: services.save_organisation(
-                by=user, details=form.details(), organisation=instance
-            )
-        )
-        if saved is not None:  # None: refused, with the reasons on the form
-            messages.success(request, _("Organisation saved."))
-            return redirect("referrals:organisation", pk=saved.pk)
-    return render(
+    return run_service_form(
         request,
-        "referrals/organisation_form.html",
-        {"form": form, "organisation": instance},
-        status=400 if form.errors else 200,
+        form,
+        lambda data: services.save_organisation(
+            by=user, details=form.details(), organisation=instance
+        ),
+        success=_("Organisation saved."),
+        redirect_to=lambda saved: redirect("referrals:organisation", pk=saved.pk),
+        template="referrals/organisation_form.html",
+        context={"organisation": instance},
     )
 
 
@@ -165,18 +162,16 @@ def service_form(
         if instance is None:
             raise Http404(_("No such service."))
     form = DirectoryServiceForm(request.POST or None, instance=instance)
-    if request.method == "POST" and form.is_valid():
-        form.call_service(
-            lambda: services.save_service(owner, by=user, details=form.details(), service=instance)
-        )
-        if not form.errors:
-            messages.success(request, _("Service saved."))
-            return redirect("referrals:organisation", pk=owner.pk)
-    return render(
+    return run_service_form(
         request,
-        "referrals/service_form.html",
-        {"form": form, "organisation": owner, "service": instance},
-        status=400 if form.errors else 200,
+        form,
+        lambda data: services.save_service(
+            owner, by=user, details=form.details(), service=instance
+        ),
+        success=_("Service saved."),
+        redirect_to=then_redirect("referrals:organisation", pk=owner.pk),
+        template="referrals/service_form.html",
+        context={"organisation": owner, "service": instance},
     )
 
 
@@ -201,11 +196,11 @@ def import_directory(request: AuthenticatedHttpRequest) -> HttpResponse:
         else:
             if report.applied:
                 messages.success(request, _("The directory was updated from the file."))
-    return render(
+    return render_form(
         request,
         "referrals/import.html",
         {"form": form, "report": report, "columns": imports.COLUMNS},
-        status=400 if form.errors or (report and report.problems) else 200,
+        invalid=bool(form.errors or (report and report.problems)),
     )
 
 
@@ -255,25 +250,20 @@ def create(request: AuthenticatedHttpRequest, case_pk: int) -> HttpResponse:
         service_queryset=matching,
         initial={"service": request.GET.get("service")} if request.GET.get("service") else None,
     )
-    if request.method == "POST" and form.is_valid():
-        referral = form.call_service(
-            lambda: services.send_referral(case, by=user, details=form.details())
-        )
-        if referral is not None:  # None: refused, with the reasons on the form
-            messages.success(request, _("Referral sent."))
-            return redirect("referrals:detail", case_pk=case.pk, pk=referral.pk)
-    return render(
+    return run_service_form(
         request,
-        "referrals/referral_form.html",
-        {
+        form,
+        lambda data: services.send_referral(case, by=user, details=form.details()),
+        success=_("Referral sent."),
+        redirect_to=lambda referral: redirect("referrals:detail", case_pk=case.pk, pk=referral.pk),
+        template="referrals/referral_form.html",
+        context={
             "case": case,
-            "form": form,
             "need_code": need_code,
             "show_all": show_all,
             "no_match": not show_all and not matching.exists(),
             "is_child": services.is_child(case),
         },
-        status=400 if form.errors else 200,
     )
 
 
@@ -341,25 +331,16 @@ def not_needed(request: AuthenticatedHttpRequest, case_pk: int) -> HttpResponse:
     user = request.user
     case = case_access.get_case_for_user(user, case_pk, write=True)
     need_code = (request.GET.get("need") or "").strip()
-    form = NoReferralNeededForm(request.POST or None, need_code=need_code)
-    if request.method == "POST" and form.is_valid():
-        form.call_service(
-            lambda: services.record_no_referral_needed(
-                case,
-                by=user,
-                need_code=form.cleaned_data["need_code"],
-                reason=form.cleaned_data["reason"],
-                note=form.cleaned_data["note"],
-            )
-        )
-        if not form.errors:
-            messages.success(request, _("Recorded: no referral needed."))
-            return redirect("cases:detail", pk=case.pk)
-    return render(
+    return run_service_form(
         request,
-        "referrals/not_needed_form.html",
-        {"case": case, "form": form},
-        status=400 if form.errors else 200,
+        NoReferralNeededForm(request.POST or None, need_code=need_code),
+        lambda data: services.record_no_referral_needed(
+            case, by=user, need_code=data["need_code"], reason=data["reason"], note=data["note"]
+        ),
+        success=_("Recorded: no referral needed."),
+        redirect_to=then_redirect("cases:detail", pk=case.pk),
+        template="referrals/not_needed_form.html",
+        context={"case": case},
     )
 
 
