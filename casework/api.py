@@ -6,7 +6,6 @@ per-field problems). A case the caller may not see is a 404, exactly as if it di
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,13 +15,22 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from ninja.security.session import SessionAuth
 
+from casework.accounts.tokens import user_for_token
+from casework.assessments import api as assessments_api
+from casework.cases import api as cases_api
+from casework.cases import workflow_api
 from casework.core.errors import CaseworkError
+from casework.feedback import api as feedback_api
+from casework.indicators import api as indicators_api
+from casework.interchange import api as interchange_api
+from casework.plans import api as plans_api
+from casework.reference import api as reference_api
+from casework.referrals import api as referrals_api
+from casework.worklist import api as worklist_api
 
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        from casework.accounts.tokens import user_for_token
-
         user = user_for_token(token)
         if user is not None:
             request.user = user
@@ -89,22 +97,16 @@ def _unauthenticated(request: HttpRequest, error: AuthenticationError) -> HttpRe
     )
 
 
-def _register_routers() -> None:
-    from casework.cases.api import router as cases_router
-    from casework.reference.api import router as reference_router
-
-    api.add_router("/cases", cases_router)
-    api.add_router("/reference", reference_router)
-    for prefix, module in [
-        ("/tasks", "casework.worklist.api"),
-        ("/assessments", "casework.assessments.api"),
-        ("/plans", "casework.plans.api"),
-        ("/referrals", "casework.referrals.api"),
-        ("/feedback", "casework.feedback.api"),
-        ("/indicators", "casework.indicators.api"),
-        ("/interchange", "casework.interchange.api"),
-    ]:
-        api.add_router(prefix, importlib.import_module(module).router)
-
-
-_register_routers()
+for prefix, router in [
+    ("/cases", cases_api.router),
+    ("/cases", workflow_api.router),
+    ("/reference", reference_api.router),
+    ("/tasks", worklist_api.router),
+    ("/assessments", assessments_api.router),
+    ("/plans", plans_api.router),
+    ("/referrals", referrals_api.router),
+    ("/feedback", feedback_api.router),
+    ("/indicators", indicators_api.router),
+    ("/interchange", interchange_api.router),
+]:
+    api.add_router(prefix, router)

@@ -57,6 +57,14 @@ def require_perm(user: Requester, perm: Perm) -> User:
     raise Http404(_("Not found."))
 
 
+def agency_of(user: User) -> int:
+    """The agency of a user the gate let through (it lets none without one); the same 404 as
+    `require_perm`'s otherwise."""
+    if user.agency_id is None:
+        raise Http404(_("Not found."))
+    return user.agency_id
+
+
 def check_perm(user: User | None, perm: Perm) -> None:
     """Refuse (403 `NotAllowed`) an action the user's role does not allow, on a record the user
     may see. `None` is the system (a scheduled job), which acts for the agency."""

@@ -16,10 +16,12 @@ import base64
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 import qrcode
 import qrcode.image.svg
 from django.db import transaction
+from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -246,3 +248,10 @@ def regenerate_recovery_codes(user: User, *, code: str) -> list[str]:
 
 def recovery_codes_left(user: User) -> int:
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+def mfa_step_url(user: User, next_url: str = "") -> str:
+    """Where a signed-in user who still owes a second factor goes: set-up, or the code prompt."""
+    name = "accounts:mfa_verify" if has_authenticator(user) else "accounts:mfa_enrol"
+    url = reverse(name)
+    return f"{url}?{urlencode({'next': next_url})}" if next_url else url

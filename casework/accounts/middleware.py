@@ -15,7 +15,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from casework.accounts.views import mfa_step_url
+from casework.accounts.mfa import mfa_step_url
 from casework.audit.log import record
 
 STARTED = "cw_started"

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 import django_otp
 from django.conf import settings
@@ -10,7 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
@@ -18,6 +17,7 @@ from casework.accounts import mfa, services
 from casework.accounts.access import navigation_for, require_perm
 from casework.accounts.forms import CodeForm, LoginForm
 from casework.accounts.http import AuthenticatedHttpRequest
+from casework.accounts.mfa import mfa_step_url
 from casework.accounts.models import User
 from casework.accounts.roles import Perm
 from casework.core.errors import CaseworkError
@@ -32,13 +32,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request, "accounts/home.html", {"has_authenticator": mfa.has_authenticator(request.user)}
     )
-
-
-def mfa_step_url(user: Any, next_url: str = "") -> str:
-    """Where a signed-in user who still owes a second factor goes: set-up, or the code prompt."""
-    name = "accounts:mfa_verify" if mfa.has_authenticator(user) else "accounts:mfa_enrol"
-    url = reverse(name)
-    return f"{url}?{urlencode({'next': next_url})}" if next_url else url
 
 
 class LoginView(auth_views.LoginView):

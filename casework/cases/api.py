@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import datetime
-import math
 from typing import Any
 
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from casework.accounts.access import require_perm
+from casework.accounts.access import agency_of, require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.models import User
 from casework.accounts.roles import Perm, Sensitive
-from casework.cases import access, services
+from casework.cases import access, selectors, services
 from casework.cases.models import (
     Case,
     CaseNote,
@@ -25,8 +24,7 @@ from casework.cases.models import (
     ServiceType,
 )
 from casework.cases.timeline import case_timeline
-from casework.cases.views import PAGE_SIZE, caseload_queryset
-from casework.core.api import ErrorOut
+from casework.core.api import ErrorOut, paginate
 from casework.core.errors import CaseworkError, FieldErrors
 from casework.people import services as people_services
 from casework.people.models import HouseholdMember, MobilityStatus, Sex, YesNoUnknown
@@ -308,13 +306,6 @@ def _note(note: CaseNote, user: User) -> dict[str, Any]:
     }
 
 
-def _agency_id(user: User) -> int:
-    """The agency of a user that `require_perm` let through (it lets none without one)."""
-    if user.agency_id is None:
-        raise Http404(_("Not found."))  # the same 404 as require_perm's
-    return user.agency_id
-
-
 def _lookup(model: Any, code: str | None, field: str) -> Any:
     if not code:
         return None
@@ -333,16 +324,12 @@ def list_cases(
 ) -> Any:
     """Open cases the caller may see (or those in `status`), soonest due first."""
     user = request.user
-    cases = caseload_queryset(user, status=status, risk=risk)
-    count = cases.count()
-    pages = max(1, math.ceil(count / PAGE_SIZE))
-    page = min(max(1, page), pages)
-    items = cases[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    found = paginate(selectors.caseload(user, status=status, risk=risk), page, selectors.PAGE_SIZE)
     return {
-        "items": [_summary(c, user) for c in items],
-        "count": count,
-        "page": page,
-        "pages": pages,
+        "items": [_summary(c, user) for c in found.items],
+        "count": found.count,
+        "page": found.page,
+        "pages": found.pages,
     }
 
 
@@ -350,12 +337,12 @@ def list_cases(
 def search_cases(request: AuthenticatedHttpRequest, payload: SearchIn) -> Any:
     """POST so that a name never travels in a URL. Name matching uses the blind index."""
     user = request.user
-    cases = caseload_queryset(user, status="")
+    cases = selectors.caseload(user)
     query = payload.query.strip()
     if not query:
         return []
     found = people_services.search_cases(cases, query, by_name=user.sees(Sensitive.NAMES))
-    return [_summary(c, user) for c in found[:PAGE_SIZE]]
+    return [_summary(c, user) for c in found[: selectors.PAGE_SIZE]]
 
 
 @router.post(
@@ -369,7 +356,7 @@ def register_case(request: AuthenticatedHttpRequest, payload: RegistrationIn) ->
     caseworker = None
     if payload.case.caseworker:
         caseworker = User.objects.filter(
-            username=payload.case.caseworker, agency_id=_agency_id(user), is_active=True
+            username=payload.case.caseworker, agency_id=agency_of(user), is_active=True
         ).first()
         if caseworker is None:
             raise FieldErrors({"caseworker": [_("Choose a caseworker of your agency.")]})
@@ -567,4 +554,3 @@ def withdraw_consent(
 
 
 # The process-step operations (follow-up, transfer, closure …) register on the same router.
-from casework.cases import workflow_api  # noqa: E402, F401

@@ -11,7 +11,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import F
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -21,7 +20,7 @@ from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm, Role, Sensitive
 from casework.audit.log import case_access_log
-from casework.cases import access, panels, services
+from casework.cases import access, panels, selectors, services
 from casework.cases.forms import (
     CaseloadFilterForm,
     ConsentForm,
@@ -31,24 +30,12 @@ from casework.cases.forms import (
     WithdrawConsentForm,
     consent_details_from,
 )
-from casework.cases.models import OPEN_STATUSES, Case, CaseNote, Consent, Status
+from casework.cases.models import Case, CaseNote, Consent, Status
 from casework.cases.timeline import case_timeline
 from casework.core.errors import CaseworkError
 from casework.core.http import is_htmx
 from casework.core.views import run_service_form, then_redirect
 from casework.people.services import search_cases
-
-PAGE_SIZE = 25
-
-
-def caseload_queryset(user, *, status: str = "", risk: str = ""):
-    cases = access.visible_cases(user)
-    cases = cases.filter(status=status) if status else cases.filter(status__in=OPEN_STATUSES)
-    if risk:
-        cases = cases.filter(risk_level=risk)
-    return cases.select_related("person", "caseworker", "programme").order_by(
-        F("next_due_at").asc(nulls_last=True), "id"
-    )
 
 
 @login_required
@@ -66,13 +53,13 @@ def caseload(request: AuthenticatedHttpRequest) -> HttpResponse:
     form.is_valid()
     status = form.cleaned_data.get("status", "")
     risk = form.cleaned_data.get("risk", "")
-    cases = caseload_queryset(user, status=status, risk=risk)
+    cases = selectors.caseload(user, status=status, risk=risk)
     query = (form.cleaned_data.get("q") or "").strip() if request.method == "POST" else ""
     searching = bool(query)
     if searching:
         # Names are searched by blind index and only over POST: a name never appears in a URL.
         cases = search_cases(cases, query, by_name=user.sees(Sensitive.NAMES))
-    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(cases, selectors.PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "form": form,
         "page": page,

@@ -10,16 +10,18 @@ from typing import Any
 
 from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import Schema
+from ninja import Router, Schema
 
-from casework.accounts.access import require_perm
+from casework.accounts.access import agency_of, require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm
 from casework.cases import access, caseload, workflow
-from casework.cases.api import _agency_id, router
 from casework.cases.models import ClosureRequest, FollowUp, TransferRequest
 from casework.core.api import ErrorOut
+
+# Mounted beside casework/cases/api.py's router under /cases (casework/api.py).
+router = Router(tags=["cases"])
 
 
 class FollowUpIn(Schema):
@@ -154,7 +156,7 @@ def reassign(request: AuthenticatedHttpRequest, case_id: int, payload: ReassignI
     user = request.user
     require_perm(user, Perm.REASSIGN_IN_TEAM)
     case = access.get_case_for_user(user, case_id, write=True)
-    to = User.objects.filter(username=payload.caseworker, agency_id=_agency_id(user)).first()
+    to = User.objects.filter(username=payload.caseworker, agency_id=agency_of(user)).first()
     if to is None:
         return 400, {"code": "invalid", "message": _("No such caseworker."), "field": "caseworker"}
     workflow.reassign_case(case, to=to, by=user, reason=payload.reason)
@@ -210,9 +212,7 @@ def decide_transfer(
         raise Http404(_("No such transfer."))
     holder = None
     if payload.caseworker:
-        holder = User.objects.filter(
-            username=payload.caseworker, agency_id=_agency_id(user)
-        ).first()
+        holder = User.objects.filter(username=payload.caseworker, agency_id=agency_of(user)).first()
         if holder is None:
             return 400, {
                 "code": "invalid",

@@ -16,10 +16,10 @@ from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.indicators import exports, services
-from casework.indicators.definitions import load_specs
 from casework.indicators.dimensions import parse_by
 from casework.indicators.models import Dhis2Mapping
 from casework.indicators.periods import parse_period
+from casework.indicators.selectors import load_specs
 
 router = Router(tags=["indicators"])
 

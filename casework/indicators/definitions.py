@@ -10,7 +10,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -180,25 +179,3 @@ class IndicatorSpec:
             disaggregations=tuple(values.get("disaggregations") or ()),
             names=values.get("names") or {},
         )
-
-
-def load_specs(agency_id: int, codes: list[str] | None = None) -> list[IndicatorSpec]:
-    """The active indicators an agency reports: the built-ins and its own, in display order."""
-    from casework.indicators.models import IndicatorDefinition
-
-    rows = IndicatorDefinition.objects.filter(
-        Q(agency_id=agency_id) | Q(agency__isnull=True), is_active=True
-    ).order_by("position", "code")
-    if codes:
-        rows = rows.filter(code__in=codes)
-    fields = [
-        "code",
-        "kind",
-        "period_semantics",
-        "population",
-        "numerator",
-        "measures",
-        "disaggregations",
-        "names",
-    ]
-    return [IndicatorSpec.from_values(values) for values in rows.values(*fields)]

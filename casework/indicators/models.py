@@ -15,6 +15,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from casework.core.models import TimeStampedModel
+from casework.indicators.definitions import check_definition
 
 DEFAULT_MIN_CELL = 5
 
@@ -93,8 +94,6 @@ class IndicatorDefinition(TimeStampedModel):
         return str(self.descriptions.get(language) or self.descriptions.get("en") or "")
 
     def clean(self) -> None:
-        from casework.indicators.definitions import check_definition
-
         try:
             check_definition(
                 kind=self.kind,

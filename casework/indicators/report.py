@@ -14,11 +14,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from casework.indicators import suppression
-from casework.indicators.definitions import CONTAIN_NUMERATOR, IndicatorSpec, load_specs
+from casework.indicators.definitions import CONTAIN_NUMERATOR, IndicatorSpec
 from casework.indicators.dimensions import DIMENSIONS, spec_name
 from casework.indicators.periods import Period
 from casework.indicators.queries import Counts, Figures, GroupingSet, Key, count_persons
 from casework.indicators.rules import Q3_WAYS
+from casework.indicators.selectors import load_specs
 
 
 def percentage(numerator: int, denominator: int) -> float | None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeVar
 
 from django.db.models import Count, QuerySet
 
@@ -23,6 +23,10 @@ def name_index_rows(person: Person) -> list[PersonNameIndex]:
     ]
 
 
+# A queryset of cases (people is below cases: it knows them only as rows with a person_id).
+Cases = TypeVar("Cases", bound=QuerySet[Any])
+
+
 class NameHits(TypedDict):
     """A row of `matching_person_ids`: a person and how many of its name digests matched."""
 
@@ -43,9 +47,7 @@ def matching_person_ids(
     )
 
 
-def search_cases(
-    cases: QuerySet[Any], query: str, *, by_name: bool, limit: int = 500
-) -> QuerySet[Any]:
+def search_cases(cases: Cases, query: str, *, by_name: bool, limit: int = 500) -> Cases:
     """The cases of `cases` (already limited by the access gate) whose reference is `query` or,
     when `by_name`, whose person's names match it through the blind index.
 

@@ -8,7 +8,6 @@ outside the caller's scope is a 404, exactly as if it did not exist.
 from __future__ import annotations
 
 import datetime
-import math
 from typing import Any
 
 from django.http import Http404
@@ -22,11 +21,11 @@ from casework.accounts.roles import Perm, Role, Sensitive
 from casework.audit.log import record
 from casework.cases import access as case_access
 from casework.cases.models import ReleaseInformation
-from casework.core.api import ErrorOut
+from casework.core.api import ErrorOut, paginate
 from casework.core.errors import FieldErrors
 from casework.reference.models import Location
 from casework.referrals import access as referral_access
-from casework.referrals import imports, services
+from casework.referrals import imports, selectors, services
 from casework.referrals.models import (
     AccompanyingAdult,
     NoReferralNeeded,
@@ -37,7 +36,6 @@ from casework.referrals.models import (
     Sector,
     Service,
 )
-from casework.referrals.views import PAGE_SIZE
 
 router = Router(tags=["referrals"])
 
@@ -351,13 +349,6 @@ def _received(referral: Referral, user: User, *, full: bool) -> dict[str, Any]:
     return row
 
 
-def _page(queryset: Any, page: int) -> tuple[Any, int, int, int]:
-    count = queryset.count()
-    pages = max(1, math.ceil(count / PAGE_SIZE))
-    page = min(max(1, page), pages)
-    return queryset[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], count, page, pages
-
-
 def _location(code: str | None, field: str = "location") -> Location | None:
     if not code:
         return None
@@ -409,8 +400,13 @@ def search_services(
     found = services.search_services(
         sector=sector, location=_location(location), text=q, age=age
     ).prefetch_related("locations")
-    items, count, page, pages = _page(found, page)
-    return {"items": [_service(s) for s in items], "count": count, "page": page, "pages": pages}
+    listed = paginate(found, page, selectors.PAGE_SIZE)
+    return {
+        "items": [_service(s) for s in listed.items],
+        "count": listed.count,
+        "page": listed.page,
+        "pages": listed.pages,
+    }
 
 
 @router.get(
@@ -641,15 +637,8 @@ def inbox(request: AuthenticatedHttpRequest, status: str = "", page: int = 1) ->
     """For partner users: referrals sent to their organisation, newest first."""
     user = request.user
     require_perm(user, Perm.ANSWER_REFERRALS)
-    received = (
-        referral_access.visible_referrals(user)
-        .select_related("service")
-        .order_by("-sent_at", "-id")
-    )
-    if status:
-        received = received.filter(status=status)
-    items, count, page, pages = _page(received, page)
-    items = list(items)
+    listed = paginate(selectors.received_by(user, status=status), page, selectors.PAGE_SIZE)
+    items, count, page, pages = listed.items, listed.count, listed.page, listed.pages
     record("referrals.inbox.viewed", by=user, data={"referrals": [r.pk for r in items]})
     return {
         "items": [_received(r, user, full=False) for r in items],

@@ -9,8 +9,7 @@ class ReferralsConfig(AppConfig):
 
     def ready(self) -> None:
         from casework.cases.panels import register_panel
-        from casework.referrals import services
-        from casework.referrals.views import case_panel_context
+        from casework.referrals import panel, services
 
-        register_panel("referrals", "referrals/_panel.html", case_panel_context, order=40)
+        register_panel("referrals", "referrals/_panel.html", panel.context, order=40)
         services.subscribe()

@@ -8,8 +8,6 @@ calls one service, then redirects (or re-renders the form with its errors).
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -30,7 +28,7 @@ from casework.core.errors import CaseworkError
 from casework.core.http import is_htmx
 from casework.core.views import render_form, run_service_form, then_redirect
 from casework.referrals import access as referral_access
-from casework.referrals import imports, services
+from casework.referrals import imports, selectors, services
 from casework.referrals.forms import (
     DirectorySearchForm,
     DirectoryServiceForm,
@@ -41,33 +39,13 @@ from casework.referrals.forms import (
     ReferralForm,
 )
 from casework.referrals.models import (
-    NoReferralNeeded,
     Organisation,
     Referral,
     ReferralEvent,
     Service,
 )
 
-PAGE_SIZE = 25
-
-
 # --- the case page's panel ----------------------------------------------------------------------
-
-
-def case_panel_context(case: Case, user: User, can_write: bool) -> dict[str, Any]:
-    """The referrals section of the case page: two queries whatever the number of referrals."""
-    referrals = list(
-        Referral.objects.filter(case=case)
-        .select_related("service", "organisation")
-        .order_by("-sent_at", "-id")
-    )
-    not_needed = list(NoReferralNeeded.objects.filter(case=case).order_by("-recorded_at", "-id"))
-    return {
-        "referrals": referrals,
-        "not_needed": not_needed,
-        "can_refer": can_write and case.is_open,
-        "now": timezone.now(),
-    }
 
 
 # --- directory ----------------------------------------------------------------------------------
@@ -85,7 +63,7 @@ def directory(request: AuthenticatedHttpRequest) -> HttpResponse:
         text=data.get("q") or "",
         age=data.get("age"),
     ).prefetch_related("locations")
-    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(found, selectors.PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "form": form,
         "page": page,
@@ -361,15 +339,14 @@ def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     require_perm(user, Perm.ANSWER_REFERRALS)
     status = request.GET.get("status", "")
-    received = referral_access.visible_referrals(user).select_related("service", "organisation")
     if status in Referral.Status.values:
-        received = received.filter(status=status)
-    elif status != "all":
+        received = selectors.received_by(user, status=status)
+    elif status == "all":
+        received = selectors.received_by(user)
+    else:
         status = ""
-        received = received.filter(status__in=[Referral.Status.SENT, Referral.Status.ACCEPTED])
-    page = Paginator(received.order_by("-sent_at", "-id"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+        received = selectors.waiting_for(user)
+    page = Paginator(received, selectors.PAGE_SIZE).get_page(request.GET.get("page"))
     # The list shows no personal data, but which referrals a partner looked at is still logged.
     record(
         "referrals.inbox.viewed",

@@ -7,7 +7,6 @@ is a 404, exactly as if it did not exist.
 from __future__ import annotations
 
 import datetime
-import math
 from typing import Any
 
 from django.utils import timezone
@@ -17,11 +16,10 @@ from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.cases import access
-from casework.core.api import ErrorOut
+from casework.core.api import ErrorOut, paginate
 from casework.worklist import access as worklist_access
-from casework.worklist import services
+from casework.worklist import selectors, services
 from casework.worklist.models import Notification, Task
-from casework.worklist.views import PAGE_SIZE, SHOW, filter_tasks
 
 router = Router(tags=["worklist"])
 
@@ -97,20 +95,17 @@ def list_tasks(
     user = request.user
     require_perm(user, Perm.WORK_ON_CASES)
     team = scope == "team" and user.has_casework_perm(Perm.REASSIGN_IN_TEAM)
-    tasks = services.team_tasks_for(user) if team else services.tasks_for(user)
+    tasks = selectors.team_tasks_for(user) if team else selectors.tasks_for(user)
     now = timezone.now()
-    tasks, counts = filter_tasks(tasks, show if show in SHOW else "all", now)
-    total = tasks.count()
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    page = min(max(1, page), pages)
-    items = tasks.select_related("case__caseworker")[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    tasks, counts = selectors.filter_tasks(tasks, show if show in selectors.SHOW else "all", now)
+    found = paginate(tasks.select_related("case__caseworker"), page, selectors.PAGE_SIZE)
     return {
-        "items": [_task(task, now) for task in items],
-        "count": total,
+        "items": [_task(task, now) for task in found.items],
+        "count": found.count,
         "overdue": counts["overdue"],
         "due_today": counts["today"],
-        "page": page,
-        "pages": pages,
+        "page": found.page,
+        "pages": found.pages,
     }
 
 
@@ -151,7 +146,7 @@ def complete_task(request: AuthenticatedHttpRequest, task_id: int) -> Any:
     summary="My notifications, newest first",
 )
 def list_notifications(request: AuthenticatedHttpRequest, unread: bool = False) -> Any:
-    notices = services.notifications_for(request.user)
+    notices = selectors.notifications_for(request.user)
     if unread:
         notices = notices.filter(read_at=None)
     return [_notification(notice) for notice in notices[:100]]

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from casework.accounts.models import User
 from casework.cases.models import Case
-from casework.worklist import services
+from casework.worklist import selectors
 from casework.worklist.models import Task
 
 
@@ -23,4 +23,4 @@ def panel_context(case: Case, user: User, can_write: bool) -> dict[str, Any]:
 
 
 def team_line(user: User) -> dict[str, Any]:
-    return {"overdue_tasks": services.overdue_tasks_for_team(user).count()}
+    return {"overdue_tasks": selectors.overdue_tasks_for_team(user).count()}

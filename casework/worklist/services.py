@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from casework.accounts.models import User
 from casework.accounts.roles import Perm, Role
 from casework.audit.log import record
-from casework.cases import access, deadlines, events
+from casework.cases import deadlines, events
 from casework.cases.deadlines import windows_for
 from casework.cases.models import OPEN_STATUSES, Case, FollowUp, Status
 from casework.core.errors import CaseworkError, NotAllowed
@@ -290,41 +290,6 @@ def schedule_follow_up(
         by=by,
     )
     return deadline
-
-
-# --- what people see ----------------------------------------------------------------------------
-
-
-def tasks_for(user: User) -> models.QuerySet[Task]:
-    """Open tasks `user` is to do, on cases they may still see."""
-    return (
-        Task.objects.open()
-        .for_user(user)
-        .filter(case__in=access.visible_cases(user))
-        .select_related("case", "assignee")
-    )
-
-
-def team_tasks_for(user: User) -> models.QuerySet[Task]:
-    """Open tasks on every case `user` may see (for a supervisor: the team's)."""
-    return (
-        Task.objects.open()
-        .filter(case__in=access.visible_cases(user))
-        .select_related("case", "assignee", "case__caseworker")
-    )
-
-
-def overdue_tasks_for_team(user: User) -> models.QuerySet[Task]:
-    return team_tasks_for(user).filter(due_at__lt=timezone.now())
-
-
-def notifications_for(user: User) -> models.QuerySet[Notification]:
-    """The user's notices, about cases they may still see (a case handed over drops out)."""
-    return (
-        Notification.objects.filter(user_id=user.pk)
-        .filter(Q(case=None) | Q(case__in=access.visible_cases(user)))
-        .select_related("case", "task")
-    )
 
 
 def mark_read(notification: Notification, *, by: User) -> None:

@@ -3,13 +3,11 @@ notifications. Tasks name cases by reference only: the list carries no personal 
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,33 +20,7 @@ from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.core.errors import CaseworkError
 from casework.worklist import access as worklist_access
-from casework.worklist import services
-from casework.worklist.models import Task
-
-PAGE_SIZE = 50
-SHOW = ("all", "overdue", "today")
-
-
-def end_of_today(now: datetime.datetime) -> datetime.datetime:
-    local = timezone.localtime(now)
-    return (local + datetime.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def filter_tasks(
-    tasks: QuerySet[Task], show: str, now: datetime.datetime
-) -> tuple[QuerySet[Task], dict[str, int]]:
-    """The tasks to list and how many are overdue, due today, and open in all (one query)."""
-    tonight = end_of_today(now)
-    counts = tasks.aggregate(
-        overdue=Count("id", filter=Q(due_at__lt=now)),
-        today=Count("id", filter=Q(due_at__gte=now, due_at__lt=tonight)),
-        all=Count("id"),
-    )
-    if show == "overdue":
-        tasks = tasks.filter(due_at__lt=now)
-    elif show == "today":
-        tasks = tasks.filter(due_at__lt=tonight)
-    return tasks.order_by("due_at", "id"), counts
+from casework.worklist import selectors, services
 
 
 def scope_of(request: AuthenticatedHttpRequest) -> str:
@@ -62,13 +34,13 @@ def task_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     require_perm(user, Perm.WORK_ON_CASES)
     scope = scope_of(request)
     show = request.GET.get("show") or "all"
-    if show not in SHOW:
+    if show not in selectors.SHOW:
         show = "all"
     now = timezone.now()
-    tasks = services.team_tasks_for(user) if scope == "team" else services.tasks_for(user)
-    tasks, counts = filter_tasks(tasks, show, now)
-    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
-    notices = services.notifications_for(user)
+    tasks = selectors.team_tasks_for(user) if scope == "team" else selectors.tasks_for(user)
+    tasks, counts = selectors.filter_tasks(tasks, show, now)
+    page = Paginator(tasks, selectors.PAGE_SIZE).get_page(request.GET.get("page"))
+    notices = selectors.notifications_for(user)
     context: dict[str, Any] = {
         "page": page,
         "counts": counts,
@@ -76,7 +48,7 @@ def task_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         "show_holder": scope == "team",
         "show": show,
         "now": now,
-        "tonight": end_of_today(now),
+        "tonight": selectors.end_of_today(now),
         "may_see_team": user.has_casework_perm(Perm.REASSIGN_IN_TEAM),
         "notifications": notices[:20],
         "unread": notices.filter(read_at=None).count(),

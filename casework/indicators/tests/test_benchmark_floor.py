@@ -19,10 +19,10 @@ from casework.indicators.definitions import (
     CM_CHILDREN_YOUTH,
     INDIVIDUAL_PLAN,
     PARTICIPATION,
-    load_specs,
 )
 from casework.indicators.periods import parse_period
 from casework.indicators.queries import count_persons
+from casework.indicators.selectors import load_specs
 
 SUMS = ["children", "children_open", "children_mhpss", "persons", "planned", "involved", "surveyed"]
 SUMS += [f"q3_{bit}" for bit in (8, 16, 32, 64, 128, 256)]

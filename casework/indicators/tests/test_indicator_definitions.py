@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from casework.indicators.definitions import load_specs
 from casework.indicators.dimensions import parse_by
 from casework.indicators.periods import parse_period
 from casework.indicators.report import build_report, percentage
+from casework.indicators.selectors import load_specs
 from casework.indicators.tests.builders import CaseRows
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from casework.cases.models import Case
 from casework.referrals.models import Organisation, Referral, Service
-from casework.referrals.views import case_panel_context
+from casework.referrals.panel import context as case_panel_context
 
 # Fixed costs (session read and touch, user, agency; the audit entry's head lock, insert and head
 # update) plus the page's own few queries.

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from casework.worklist import services
+from casework.worklist import selectors, services
 from casework.worklist.models import Notification, Task
 
 HOUR = datetime.timedelta(hours=1)
@@ -37,7 +37,7 @@ def test_the_supervisor_sees_the_team(login: Any, register: Any, amina: Any, sam
     assert case.reference not in login(sam).get("/tasks/").content.decode()
     body = login(sam).get("/tasks/?scope=team&show=today").content.decode()
     assert case.reference in body and "Amina" in body
-    assert services.overdue_tasks_for_team(sam).count() == 1
+    assert selectors.overdue_tasks_for_team(sam).count() == 1
 
 
 def test_a_task_is_marked_done_from_the_list(login: Any, case: Any, amina: Any) -> None:

@@ -1,4 +1,4 @@
-"""The duplicate-plan check at scale: `BENCH_EXTRA=casework.plans.bench make bench`.
+"""The duplicate-plan check at scale: `BENCH_EXTRA=bench.plans_bench make bench`.
 
 bench/suite.py calls `run(repeat=…)` after it has filled the bench database with cases. The first
 run gives every case without a plan an invented one (kept between runs, like the cases): three
