@@ -7,6 +7,8 @@ Each view loads through the access gate, validates a form, calls one service, th
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -27,14 +29,14 @@ from casework.assessments.forms import (
     UploadForm,
     raw_answers_from_post,
 )
-from casework.assessments.models import Questionnaire, QuestionnaireVersion
+from casework.assessments.models import Assessment, Questionnaire, QuestionnaireVersion
 from casework.cases import access
 from casework.cases.deadlines import windows_for
 from casework.core.errors import CaseworkError
 from casework.core.views import run_service_form, then_redirect
 
 
-def _shown_answers(assessment, show_free_text: bool) -> list[dict]:
+def _shown_answers(assessment: Assessment, show_free_text: bool) -> list[dict[str, Any]]:
     return [
         {
             "title": response.version.questionnaire.title,

@@ -18,7 +18,8 @@ from casework.audit.context import current
 from casework.audit.models import AuditEntry, AuditHead
 
 if TYPE_CHECKING:
-    from casework.accounts.models import User
+    # The audit trail is below accounts: it knows the actor as Django's user (AUTH_USER_MODEL).
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 _CODE = re.compile(r"^[A-Za-z0-9_.:@\-]{0,64}$")
 
@@ -44,7 +45,7 @@ def _check_data(data: dict[str, Any]) -> dict[str, Any]:
 def entry(
     action: str,
     *,
-    by: User | None,
+    by: AbstractBaseUser | None,
     target: models.Model | None = None,
     case_id: int | None = None,
     data: dict[str, Any] | None = None,
@@ -59,7 +60,7 @@ def entry(
         agency_id = getattr(by, "agency_id", None)
     return AuditEntry(
         at=timezone.now(),
-        actor=by if by is not None and getattr(by, "pk", None) else None,
+        actor_id=by.pk if by is not None and getattr(by, "pk", None) else None,
         agency_id=agency_id,
         ip=context.ip,
         user_agent=context.user_agent,
@@ -94,7 +95,7 @@ def append(entries: list[AuditEntry]) -> list[AuditEntry]:
 def record(
     action: str,
     *,
-    by: User | None,
+    by: AbstractBaseUser | None,
     target: models.Model | None = None,
     case_id: int | None = None,
     data: dict[str, Any] | None = None,

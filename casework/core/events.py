@@ -37,7 +37,7 @@ class _Subscription(Generic[Payload]):
 
 def _app_index(handler: Callable[..., object]) -> int:
     """The position in INSTALLED_APPS of the app the handler's module belongs to."""
-    config = apps.get_containing_app_config(handler.__module__)
+    config = apps.get_containing_app_config(getattr(handler, "__module__", None) or "")
     if config is None:
         return len(apps.app_configs)
     return list(apps.app_configs).index(config.label)

@@ -78,3 +78,14 @@ def test_the_case_page_section_costs_a_fixed_number_of_queries(amina: Any, regis
         context = panel.context(case, amina, True)
     assert context["current"].pk == plan.pk
     assert len(captured) <= 3
+
+
+def test_the_team_page_counts_the_plans_waiting_for_the_supervisor(
+    login: Any, register: Any, amina: Any, sam: Any, olga: Any
+) -> None:
+    """The plans app adds this line to the case app's team page (cases knows nothing of plans)."""
+    _submitted_plan(register, amina)
+    _submitted_plan(register, amina)
+    body = login(sam).get("/cases/team/").content.decode()
+    assert "2 plans waiting for approval" in body and 'href="/approvals/"' in body
+    assert "0 plans waiting for approval" in login(olga).get("/cases/team/").content.decode()

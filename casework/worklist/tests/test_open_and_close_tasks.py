@@ -120,3 +120,27 @@ def test_a_source_record_names_the_task(case: Any) -> None:
     task = services.open_task(case, kind="referral_overdue", due_at=timezone.now(), source=consent)
     assert task.subject == f"cases.consent:{consent.pk}"
     assert services.close_tasks(case, kinds=["referral_overdue"], source=consent) == 1
+
+
+def test_a_follow_up_that_asks_for_a_reassessment_puts_it_on_the_worklist(
+    case: Any, amina: Any
+) -> None:
+    """The case announces the follow-up (follow_up_recorded); the worklist reacts."""
+    from casework.cases import workflow
+
+    Task.objects.filter(case=case, kind=Task.Kind.ASSESSMENT_DUE).update(status=Task.Status.DONE)
+    workflow.record_follow_up(case, by=amina, service_received="yes")
+    assert not Task.objects.filter(
+        case=case, kind=Task.Kind.ASSESSMENT_DUE, status=Task.Status.OPEN
+    ).exists()
+    follow_up = Task.objects.get(case=case, kind=Task.Kind.FOLLOW_UP_DUE, status=Task.Status.OPEN)
+
+    workflow.record_follow_up(case, by=amina, reassessment_needed=True)
+    task = Task.objects.get(case=case, kind=Task.Kind.ASSESSMENT_DUE, status=Task.Status.OPEN)
+    expected = timezone.now() + datetime.timedelta(days=services.REASSESSMENT_DAYS)
+    assert abs(task.due_at - expected) < HOUR
+    follow_up.refresh_from_db()
+    assert follow_up.status == Task.Status.DONE  # that contact was the follow-up; a new one is due
+    assert Task.objects.filter(
+        case=case, kind=Task.Kind.FOLLOW_UP_DUE, status=Task.Status.OPEN
+    ).exists()
