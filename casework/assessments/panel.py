@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from casework.accounts.models import User
 from casework.accounts.roles import Sensitive
 from casework.assessments.models import Assessment
 from casework.assessments.services import ASSESSABLE
+from casework.cases.models import Case
 
 
-def panel_context(case: Any, user: Any, can_write: bool) -> dict[str, Any]:
+def panel_context(case: Case, user: User, can_write: bool) -> dict[str, Any]:
     """Two queries: the newest assessment and its findings."""
     current = (
         Assessment.objects.filter(case_id=case.pk)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from casework.accounts.models import User
 from casework.accounts.roles import Sensitive
+from casework.cases.models import Case
 
 
-def context(case: Any, user: Any, can_write: bool) -> dict[str, Any]:
+def context(case: Case, user: User, can_write: bool) -> dict[str, Any]:
     return {
         "surveys": list(
             case.participation_surveys.select_related("surveyed_by").order_by("-surveyed_on")[:10]

@@ -12,7 +12,7 @@ from typing import Any
 from django.http import HttpResponse
 from ninja import Query, Router, Schema
 
-from casework.accounts.access import require_perm
+from casework.accounts.access import agency_of, require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.indicators import exports, services
@@ -89,7 +89,7 @@ def trends(
 
 @router.get("/definitions", response=list[DefinitionOut], summary="The indicators reported")
 def definitions(request: AuthenticatedHttpRequest) -> list[dict[str, Any]]:
-    user: Any = request.user
+    user = request.user
     require_perm(user, Perm.VIEW_INDICATORS)
     return [
         {
@@ -102,5 +102,5 @@ def definitions(request: AuthenticatedHttpRequest) -> list[dict[str, Any]]:
             "measures": list(spec.measures),
             "disaggregations": list(spec.disaggregations),
         }
-        for spec in load_specs(user.agency_id)
+        for spec in load_specs(agency_of(user))
     ]

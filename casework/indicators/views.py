@@ -110,7 +110,7 @@ def _download(report: Report, output_format: str) -> HttpResponse:
 @login_required
 @require_GET
 def report(request: AuthenticatedHttpRequest) -> HttpResponse:
-    user: Any = request.user
+    user = request.user
     require_perm(user, Perm.VIEW_INDICATORS)
     can_unsuppress = user.has_casework_perm(Perm.VIEW_UNSUPPRESSED)
     form = ReportForm(request.GET or None, can_unsuppress=can_unsuppress)
@@ -219,7 +219,7 @@ def _trend_context(trends: Trends, labels: Labels) -> dict[str, Any]:
 @login_required
 @require_GET
 def trends(request: AuthenticatedHttpRequest) -> HttpResponse:
-    user: Any = request.user
+    user = request.user
     require_perm(user, Perm.VIEW_INDICATORS)
     form = TrendsForm(request.GET or None)
     if not form.is_bound:

@@ -33,6 +33,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casework.accounts.access import Requester, is_member
 from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm, Role
 from casework.audit import log as audit
@@ -85,24 +86,17 @@ class ConsentMissing(ConsentRequired):
         return {**super().as_dict(), "case_refs": self.case_refs}
 
 
-def may_export(user: Any) -> bool:
+def may_export(user: Requester) -> bool:
     """Row exports: programme managers and supervisors of an agency (see the module notes)."""
-    return bool(
-        user is not None
-        and user.is_authenticated
-        and user.is_active
-        and user.agency_id
-        and user.role in EXPORT_ROLES
-    )
+    return is_member(user) and user.role in EXPORT_ROLES
 
 
-def require_exporter(user: Any) -> None:
+def require_exporter(user: Requester) -> None:
     """404 (audited) for anyone who may not export rows, as access.require_perm does."""
     if not may_export(user):
-        active = getattr(user, "is_authenticated", False) and getattr(user, "agency_id", None)
         record(
             "access.denied",
-            by=user if active else None,
+            by=user if is_member(user) else None,
             data={"perm": "export_cases"},
             outcome="denied",
         )

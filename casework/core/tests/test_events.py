@@ -106,7 +106,6 @@ def test_a_handler_that_fails_rolls_the_whole_change_back(case: Any, amina: Any)
     from casework.cases import services
     from casework.cases.models import Status, Transition
 
-
     def refuse(event: case_events.CaseChanged) -> None:
         raise RuntimeError("refused")
 
