@@ -14,7 +14,7 @@ Two answers to a refusal, on purpose:
 
 from __future__ import annotations
 
-from typing import TypeAlias, TypeGuard
+from typing import Any, TypeAlias, TypeGuard
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q
@@ -48,13 +48,27 @@ def require_perm(user: Requester, perm: Perm) -> User:
     Returns the user, now known to be a signed-in member of an agency."""
     if is_member(user) and user.has_casework_perm(perm):
         return user
+    raise refusal("access.denied", by=user, data={"perm": str(perm)})
+
+
+def refusal(
+    action: str,
+    *,
+    by: Requester,
+    message: str | None = None,
+    case_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> Http404:
+    """Audit a refusal and give the 404 to raise: the same answer as for a record or page that
+    does not exist, so nothing is confirmed, while the audit trail keeps who tried."""
     record(
-        "access.denied",
-        by=user if is_member(user) else None,
-        data={"perm": str(perm)},
+        action,
+        by=by if is_member(by) else None,
+        case_id=case_id,
+        data=data,
         outcome="denied",
     )
-    raise Http404(_("Not found."))
+    return Http404(message or _("Not found."))
 
 
 def agency_of(user: User) -> int:

@@ -16,10 +16,9 @@ Scope by role (the roles themselves are defined in casework/accounts/roles.py):
 from __future__ import annotations
 
 from django.db.models import Q
-from django.http import Http404
 from django.utils.translation import gettext as _
 
-from casework.accounts.access import NOTHING, Requester, is_member
+from casework.accounts.access import NOTHING, Requester, is_member, refusal
 from casework.accounts.roles import Role
 from casework.audit.log import record
 from casework.cases.models import Case, CaseGrant, CaseQuerySet
@@ -91,14 +90,13 @@ def get_case_for_user(user: Requester, case_id: int | str | None, *, write: bool
         .first()
     )
     if case is None:
-        record(
+        raise refusal(
             "cases.case.denied",
             by=member,
+            message=_("No such case."),
             case_id=pk or None,
             data={"write": write},
-            outcome="denied",
         )
-        raise Http404(_("No such case."))
     if not write:
         record("cases.case.viewed", by=member, target=case)
     return case

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from casework.accounts.models import User
@@ -20,50 +20,55 @@ if TYPE_CHECKING:
 
 ContextFunction = Callable[["Case", "User", bool], dict[str, Any]]
 TeamContextFunction = Callable[["User"], dict[str, Any]]
+Context = TypeVar("Context", ContextFunction, TeamContextFunction)
 
 
 @dataclass(frozen=True)
-class Panel:
+class Section(Generic[Context]):
     name: str
     template: str
-    context: ContextFunction
+    context: Context
     order: int = 100
 
 
-_PANELS: dict[str, Panel] = {}
+class Sections(Generic[Context]):
+    """The sections one page shows, by name (registering a name again replaces it)."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, Section[Context]] = {}
+
+    def register(self, name: str, template: str, context: Context, *, order: int = 100) -> None:
+        self._by_name[name] = Section(name, template, context, order)
+
+    def in_order(self) -> list[Section[Context]]:
+        return sorted(self._by_name.values(), key=lambda section: (section.order, section.name))
+
+
+_PANELS: Sections[ContextFunction] = Sections()
+_TEAM_LINES: Sections[TeamContextFunction] = Sections()
 
 
 def register_panel(name: str, template: str, context: ContextFunction, *, order: int = 100) -> None:
-    _PANELS[name] = Panel(name, template, context, order)
-
-
-def render_context(case: Case, user: User, can_write: bool) -> list[dict[str, Any]]:
-    """[{"name", "template", **context}] for every registered panel, in order."""
-    panels = sorted(_PANELS.values(), key=lambda panel: (panel.order, panel.name))
-    return [
-        {"name": panel.name, "template": panel.template, **panel.context(case, user, can_write)}
-        for panel in panels
-    ]
-
-
-@dataclass(frozen=True)
-class TeamLine:
-    name: str
-    template: str
-    context: TeamContextFunction
-    order: int = 100
-
-
-_TEAM_LINES: dict[str, TeamLine] = {}
+    _PANELS.register(name, template, context, order=order)
 
 
 def register_team_line(
     name: str, template: str, context: TeamContextFunction, *, order: int = 100
 ) -> None:
-    _TEAM_LINES[name] = TeamLine(name, template, context, order)
+    _TEAM_LINES.register(name, template, context, order=order)
+
+
+def render_context(case: Case, user: User, can_write: bool) -> list[dict[str, Any]]:
+    """[{"name", "template", **context}] for every registered panel, in order."""
+    return [
+        {"name": panel.name, "template": panel.template, **panel.context(case, user, can_write)}
+        for panel in _PANELS.in_order()
+    ]
 
 
 def team_lines(user: User) -> list[dict[str, Any]]:
     """[{"name", "template", **context}] for every registered line of the team page, in order."""
-    lines = sorted(_TEAM_LINES.values(), key=lambda line: (line.order, line.name))
-    return [{"name": line.name, "template": line.template, **line.context(user)} for line in lines]
+    return [
+        {"name": line.name, "template": line.template, **line.context(user)}
+        for line in _TEAM_LINES.in_order()
+    ]

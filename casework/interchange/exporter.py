@@ -29,11 +29,10 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
-from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from casework.accounts.access import Requester, is_member
+from casework.accounts.access import Requester, is_member, refusal
 from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm, Role
 from casework.audit import log as audit
@@ -94,13 +93,7 @@ def may_export(user: Requester) -> bool:
 def require_exporter(user: Requester) -> None:
     """404 (audited) for anyone who may not export rows, as access.require_perm does."""
     if not may_export(user):
-        record(
-            "access.denied",
-            by=user if is_member(user) else None,
-            data={"perm": "export_cases"},
-            outcome="denied",
-        )
-        raise Http404(_("Not found."))
+        raise refusal("access.denied", by=user, data={"perm": "export_cases"})
 
 
 @dataclass

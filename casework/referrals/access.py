@@ -9,10 +9,9 @@ they may write. A referral outside the scope is the same 404 as one that does no
 from __future__ import annotations
 
 from django.db.models import Q
-from django.http import Http404
 from django.utils.translation import gettext as _
 
-from casework.accounts.access import NOTHING, Requester, is_member, require_perm
+from casework.accounts.access import NOTHING, Requester, is_member, refusal, require_perm
 from casework.accounts.roles import Perm, Role
 from casework.audit.log import record
 from casework.cases.access import visible_cases, writable_cases
@@ -54,13 +53,12 @@ def get_referral_for_user(
         .first()
     )
     if referral is None:
-        record(
+        raise refusal(
             "referrals.referral.denied",
             by=member,
+            message=_("No such referral."),
             data={"referral": pk or None, "write": write},
-            outcome="denied",
         )
-        raise Http404(_("No such referral."))
     if not write:
         record(
             "referrals.referral.viewed",
