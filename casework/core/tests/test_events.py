@@ -79,26 +79,25 @@ def after_commit_event() -> Iterator[tuple[Event[str], list[str]]]:
     yield event, seen
 
 
-@pytest.mark.django_db(transaction=True)
-def test_an_after_commit_handler_runs_once_the_change_commits(
-    after_commit_event: tuple[Event[str], list[str]],
+def test_an_after_commit_handler_waits_for_the_commit(
+    after_commit_event: tuple[Event[str], list[str]], django_capture_on_commit_callbacks: Any
 ) -> None:
     event, seen = after_commit_event
-    with transaction.atomic():
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         event.send("kept")
-        assert seen == []
-    assert seen == ["kept"]
+        assert seen == []  # not yet: the transaction is still open
+    assert len(callbacks) == 1 and seen == ["kept"]
 
 
-@pytest.mark.django_db(transaction=True)
 def test_an_after_commit_handler_never_runs_for_a_change_rolled_back(
-    after_commit_event: tuple[Event[str], list[str]],
+    after_commit_event: tuple[Event[str], list[str]], django_capture_on_commit_callbacks: Any
 ) -> None:
     event, seen = after_commit_event
-    with pytest.raises(RuntimeError), transaction.atomic():
-        event.send("lost")
-        raise RuntimeError
-    assert seen == []
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            event.send("lost")
+            raise RuntimeError
+    assert callbacks == [] and seen == []
 
 
 def test_a_handler_that_fails_rolls_the_whole_change_back(case: Any, amina: Any) -> None:
