@@ -18,7 +18,7 @@ from ninja.security.session import SessionAuth
 from casework.accounts.tokens import user_for_token
 from casework.assessments import api as assessments_api
 from casework.cases import api as cases_api
-from casework.cases import workflow_api
+from casework.cases import person_api, workflow_api
 from casework.core.errors import CaseworkError
 from casework.feedback import api as feedback_api
 from casework.indicators import api as indicators_api
@@ -100,6 +100,7 @@ def _unauthenticated(request: HttpRequest, error: AuthenticationError) -> HttpRe
 for prefix, router in [
     ("/cases", cases_api.router),
     ("/cases", workflow_api.router),
+    ("/persons", person_api.router),
     ("/reference", reference_api.router),
     ("/tasks", worklist_api.router),
     ("/assessments", assessments_api.router),

@@ -1,9 +1,10 @@
-"""The one gate to case data.
+"""The one gate to case data, and to the persons the cases are about.
 
 Every view, API operation, export and command loads cases through these functions:
 `get_case_for_user` for one case file, `visible_cases` / `writable_cases` for lists (both apply
 `case_scope`). A case that does not exist and a case the user may not see give the same 404, and
-the refusal is audited.
+the refusal is audited. A person is seen through their cases: visible if one of their cases is,
+correctable if one of their cases may be written (`get_person_for_user`).
 
 Scope by role (the roles themselves are defined in casework/accounts/roles.py):
 - caseworker: cases assigned to them, and cases shared with them by an active grant;
@@ -23,6 +24,7 @@ from casework.accounts.roles import Role
 from casework.audit.log import record
 from casework.cases.models import Case, CaseGrant, CaseQuerySet
 from casework.core.http import as_id
+from casework.people.models import Person
 
 
 def case_scope(user: Requester, *, write: bool = False) -> Q:
@@ -73,11 +75,14 @@ def may_write(user: Requester, case: Case) -> bool:
     return False
 
 
-def get_case_for_user(user: Requester, case_id: int | str | None, *, write: bool = False) -> Case:
+def get_case_for_user(
+    user: Requester, case_id: int | str | None, *, write: bool = False, shown: bool | None = None
+) -> Case:
     """The case, if `user` may read it (or write it); otherwise the same 404 as for no case.
 
-    A read is audited here, so no page that shows a case file can forget to. A write is audited
-    by the service that makes the change.
+    A read is audited here, so no page that shows a case file can forget to; a write is audited
+    by the service that makes the change. A form loaded to write that also shows the file (the
+    correction form shows the person's details) passes `shown=True` to be audited as a read too.
     """
     pk = as_id(case_id)
     member = user if is_member(user) else None
@@ -97,6 +102,27 @@ def get_case_for_user(user: Requester, case_id: int | str | None, *, write: bool
             case_id=pk or None,
             data={"write": write},
         )
-    if not write:
+    if (not write) if shown is None else shown:
         record("cases.case.viewed", by=member, target=case)
     return case
+
+
+def get_person_for_user(
+    user: Requester, person_id: int | str | None, *, write: bool = False
+) -> Person:
+    """The person, if one of their cases is visible to `user` (writable, to correct them);
+    otherwise the same 404 as for no person. A read is audited, as a case file's is."""
+    pk = as_id(person_id)
+    member = user if is_member(user) else None
+    cases = writable_cases(member) if write else visible_cases(member)
+    person = Person.objects.filter(pk=pk, pk__in=cases.values("person_id")).first()
+    if person is None:
+        raise refusal(
+            "people.person.denied",
+            by=member,
+            message=_("No such person."),
+            data={"person": pk or None, "write": write},
+        )
+    if not write:
+        record("people.person.viewed", by=member, target=person)
+    return person

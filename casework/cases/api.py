@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
@@ -13,7 +13,7 @@ from casework.accounts.access import agency_of, require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.models import User
 from casework.accounts.roles import Perm, Sensitive
-from casework.cases import access, selectors, services
+from casework.cases import access, corrections, selectors, services
 from casework.cases.models import (
     Case,
     CaseNote,
@@ -24,10 +24,19 @@ from casework.cases.models import (
     ServiceType,
 )
 from casework.cases.timeline import case_timeline
-from casework.core.api import ErrorOut, paginate
+from casework.core.api import (
+    READ_LATER,
+    DocumentedAs,
+    ErrorOut,
+    RawBody,
+    check_version,
+    paginate,
+    parse,
+    send_version,
+)
 from casework.core.errors import CaseworkError, FieldErrors
 from casework.people import services as people_services
-from casework.people.models import HouseholdMember, MobilityStatus, Sex, YesNoUnknown
+from casework.people.models import HouseholdMember, MobilityStatus, Person, Sex, YesNoUnknown
 from casework.reference.models import Location, Programme, ProtectionConcern
 
 router = Router(tags=["cases"])
@@ -164,6 +173,25 @@ class EventOut(Schema):
     contact_type: str | None = None
     text: str | None = None
     consent: dict[str, Any] | None = None
+    # A correction: of the "person" or the "case", the fields changed, and what each said before
+    # (null where the caller's role does not see that kind of data).
+    corrected: str | None = None
+    previous: dict[str, str | None] | None = None
+
+
+class RegistrationCorrectionIn(Schema):
+    """The registration facts to correct (any left out keep their value) and why. Codes as in
+    /api/v1/reference; `secondary_concerns` replaces the list."""
+
+    reason: str
+    programme: str | None = None
+    service_type: ServiceType | None = None
+    identification_source: IdentificationSource | None = None
+    identified_on: datetime.date | None = None
+    registered_on: datetime.date | None = None
+    primary_concern: str | None = None
+    secondary_concerns: list[str] | None = None
+    location: str | None = None
 
 
 class TransitionIn(Schema):
@@ -217,7 +245,7 @@ def _name(case: Case, user: User) -> str | None:
     return case.person.full_name if user.sees(Sensitive.NAMES) else None
 
 
-def _summary(case: Case, user: User) -> dict[str, Any]:
+def case_summary(case: Case, user: User) -> dict[str, Any]:
     return {
         "id": case.pk,
         "reference": case.reference,
@@ -231,8 +259,8 @@ def _summary(case: Case, user: User) -> dict[str, Any]:
     }
 
 
-def _person(case: Case, user: User) -> dict[str, Any]:
-    person = case.person
+def person_fields(person: Person, user: User) -> dict[str, Any]:
+    """The person's details as `user` may see them (names, birth date, contact by role)."""
     names = user.sees(Sensitive.NAMES)
     contact = user.sees(Sensitive.CONTACT)
     return {
@@ -244,7 +272,6 @@ def _person(case: Case, user: User) -> dict[str, Any]:
         "phone": person.phone if contact else None,
         "address": person.address if contact else None,
         "sex": person.sex,
-        "age_at_registration": case.age_at_registration,
         "nationality": person.nationality,
         "disability": person.disability,
         "mobility_status": person.mobility_status,
@@ -252,9 +279,13 @@ def _person(case: Case, user: User) -> dict[str, Any]:
     }
 
 
+def _person(case: Case, user: User) -> dict[str, Any]:
+    return person_fields(case.person, user) | {"age_at_registration": case.age_at_registration}
+
+
 def _detail(case: Case, user: User) -> dict[str, Any]:
     can_write = access.may_write(user, case)
-    return _summary(case, user) | {
+    return case_summary(case, user) | {
         "version": case.version,
         "identification_source": case.identification_source,
         "identified_on": case.identified_on,
@@ -306,10 +337,13 @@ def _note(note: CaseNote, user: User) -> dict[str, Any]:
     }
 
 
-def _lookup(model: Any, code: str | None, field: str) -> Any:
+def _lookup(model: Any, code: str | None, field: str, *, in_use: bool = True) -> Any:
+    """The reference item of `code` (in use, unless `in_use=False`: a correction may keep one
+    no longer in use, the service decides)."""
     if not code:
         return None
-    item = model.objects.filter(code=code, is_active=True).first()
+    items = model.objects.filter(code=code)
+    item = (items.filter(is_active=True) if in_use else items).first()
     if item is None:
         raise FieldErrors({field: [_("Unknown code “%(code)s”.") % {"code": code}]})
     return item
@@ -326,7 +360,7 @@ def list_cases(
     user = request.user
     found = paginate(selectors.caseload(user, status=status, risk=risk), page, selectors.PAGE_SIZE)
     return {
-        "items": [_summary(c, user) for c in found.items],
+        "items": [case_summary(c, user) for c in found.items],
         "count": found.count,
         "page": found.page,
         "pages": found.pages,
@@ -342,7 +376,7 @@ def search_cases(request: AuthenticatedHttpRequest, payload: SearchIn) -> Any:
     if not query:
         return []
     found = people_services.search_cases(cases, query, by_name=user.sees(Sensitive.NAMES))
-    return [_summary(c, user) for c in found[: selectors.PAGE_SIZE]]
+    return [case_summary(c, user) for c in found[: selectors.PAGE_SIZE]]
 
 
 @router.post(
@@ -400,10 +434,57 @@ def register_case(request: AuthenticatedHttpRequest, payload: RegistrationIn) ->
     return 201, _detail(case, user)
 
 
-@router.get("/{case_id}", response={200: CaseOut, 404: ErrorOut}, summary="A case")
-def get_case(request: AuthenticatedHttpRequest, case_id: int) -> Any:
+@router.get(
+    "/{case_id}", response={200: CaseOut, 404: ErrorOut}, summary="A case (ETag: its version)"
+)
+def get_case(request: AuthenticatedHttpRequest, case_id: int, response: HttpResponse) -> Any:
     user = request.user
-    return _detail(access.get_case_for_user(user, case_id), user)
+    case = access.get_case_for_user(user, case_id)
+    send_version(response, case.version)
+    return _detail(case, user)
+
+
+@router.patch(
+    "/{case_id}",
+    response={200: CaseOut, 400: ErrorOut, 404: ErrorOut, 412: ErrorOut, 428: ErrorOut},
+    summary="Correct a case's registration facts (If-Match required; the old values are kept)",
+)
+def correct_case(
+    request: AuthenticatedHttpRequest,
+    case_id: int,
+    response: HttpResponse,
+    payload: Annotated[RawBody, DocumentedAs(RegistrationCorrectionIn)] = READ_LATER,
+) -> Any:
+    """Only the facts sent change; `reason` is required. Moving a case to another team or agency
+    is a reassignment or a transfer, not a correction."""
+    user = request.user
+    case = access.get_case_for_user(user, case_id, write=True)
+    check_version(request, case.version)
+    data = parse(RegistrationCorrectionIn, payload)
+    sent = data.model_dump(exclude_unset=True)
+    facts = corrections.facts_of(case)
+    references = {
+        "programme": Programme,
+        "primary_concern": ProtectionConcern,
+        "location": Location,
+    }
+    for name, value in sent.items():
+        if name in references:
+            setattr(facts, name, _lookup(references[name], value, name, in_use=False))
+        elif name == "secondary_concerns":
+            facts.secondary_concerns = [
+                _lookup(ProtectionConcern, code, name, in_use=False) for code in value or []
+            ]
+        elif name != "reason":
+            setattr(facts, name, value)
+    if facts.programme is None:
+        raise FieldErrors({"programme": [_("A case has a programme.")]})
+    corrections.correct_registration(
+        case, by=user, facts=facts, reason=data.reason, expected_version=case.version
+    )
+    case = access.get_case_for_user(user, case.pk)
+    send_version(response, case.version)
+    return _detail(case, user)
 
 
 @router.get("/{case_id}/timeline", response={200: list[EventOut], 404: ErrorOut})
@@ -426,6 +507,15 @@ def get_timeline(request: AuthenticatedHttpRequest, case_id: int) -> Any:
                 "from_status": item.from_status or None,
                 "to_status": item.to_status,
                 "closure_reason": item.closure_reason or None,
+                "text": item.reason if user.sees(Sensitive.NOTES) else None,
+            }
+        elif event.kind == "correction":
+            row |= {
+                "corrected": "person" if item.of_person else "case",
+                "previous": {
+                    change.name: change.before if change.shown_to(user) else None
+                    for change in item.changes
+                },
                 "text": item.reason if user.sees(Sensitive.NOTES) else None,
             }
         elif event.kind == "note":

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casework.accounts.models import Agency, User
 from casework.accounts.roles import Role
 from casework.cases import services
+from casework.cases.corrections import RegistrationFacts
 from casework.cases.models import (
+    Case,
     ClosureReason,
     ContactType,
     IdentificationSource,
@@ -24,8 +27,9 @@ from casework.cases.models import (
 )
 from casework.cases.models import Consent as ConsentModel
 from casework.core.forms import DateInput, ServiceForm, choice_field, model_choice_field
+from casework.people import services as people
 from casework.people.models import HouseholdMember, MobilityStatus, Sex, YesNoUnknown
-from casework.reference.models import Location, Programme, ProtectionConcern
+from casework.reference.models import LabelledItem, Location, Programme, ProtectionConcern
 
 
 def _blank(choices: Any, label: Any = "—") -> list[tuple[str, Any]]:
@@ -35,8 +39,21 @@ def _blank(choices: Any, label: Any = "—") -> list[tuple[str, Any]]:
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
 
-class RegistrationForm(ServiceForm):
-    # The person
+PERSON_FIELDS = list(people.PERSON_FIELDS)
+CASE_FACT_FIELDS = [
+    "programme",
+    "service_type",
+    "identification_source",
+    "identified_on",
+    "primary_concern",
+    "secondary_concerns",
+    "location",
+]
+
+
+class PersonForm(ServiceForm):
+    """A person's details, as registration asks them and a correction changes them."""
+
     given_name = forms.CharField(label=_("Given name"), max_length=100, required=False)
     family_name = forms.CharField(label=_("Family name"), max_length=100, required=False)
     other_names = forms.CharField(label=_("Other names"), max_length=200, required=False)
@@ -60,7 +77,14 @@ class RegistrationForm(ServiceForm):
     address = forms.CharField(
         label=_("Address or whereabouts"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    # The case
+
+    def person_details(self) -> people.PersonDetails:
+        return people.PersonDetails(**{name: self.cleaned_data[name] for name in PERSON_FIELDS})
+
+
+class CaseFactsForm(PersonForm):
+    """The person and what registration records about the case."""
+
     programme = forms.ModelChoiceField(label=_("Programme"), queryset=Programme.objects.none())
     service_type = forms.ChoiceField(
         label=_("Service"), choices=ServiceType.choices, initial=ServiceType.CASE_MANAGEMENT
@@ -80,13 +104,38 @@ class RegistrationForm(ServiceForm):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+
+    location = forms.ModelChoiceField(
+        label=_("Location"), queryset=Location.objects.none(), required=False
+    )
+
+    def limit_choices(self, case: Case | None = None) -> None:
+        """Items in use, and whatever the case already has (kept even if no longer in use)."""
+
+        def in_use(model: type[LabelledItem], *current: int | None) -> Any:
+            kept = [pk for pk in current if pk]
+            return model._default_manager.filter(Q(is_active=True) | Q(pk__in=kept))
+
+        concerns: list[int | None] = []
+        if case is not None:
+            concerns = [case.primary_concern_id, *(c.pk for c in case.secondary_concerns.all())]
+        model_choice_field(self, "programme").queryset = in_use(
+            Programme, case.programme_id if case else None
+        )
+        model_choice_field(self, "primary_concern").queryset = in_use(ProtectionConcern, *concerns)
+        model_choice_field(self, "secondary_concerns").queryset = in_use(
+            ProtectionConcern, *concerns
+        )
+        model_choice_field(self, "location").queryset = in_use(
+            Location, case.location_id if case else None
+        )
+
+
+class RegistrationForm(CaseFactsForm):
     risk_level = forms.ChoiceField(
         label=_("Initial risk level"),
         choices=_blank(RiskLevel.choices, _("Not assessed yet")),
         required=False,
-    )
-    location = forms.ModelChoiceField(
-        label=_("Location"), queryset=Location.objects.none(), required=False
     )
     caseworker = forms.ModelChoiceField(
         label=_("Caseworker"), queryset=User.objects.none(), required=False
@@ -136,36 +185,10 @@ class RegistrationForm(ServiceForm):
     consent_given_on = forms.DateField(label=_("Consent given on"), widget=DateInput())
 
     sections = [
-        (
-            _("The person"),
-            [
-                "given_name",
-                "family_name",
-                "other_names",
-                "sex",
-                "date_of_birth",
-                "estimated_age",
-                "nationality",
-                "disability",
-                "mobility_status",
-                "languages",
-                "phone",
-                "address",
-            ],
-        ),
+        (_("The person"), PERSON_FIELDS),
         (
             _("The case"),
-            [
-                "programme",
-                "service_type",
-                "identification_source",
-                "identified_on",
-                "primary_concern",
-                "secondary_concerns",
-                "risk_level",
-                "location",
-                "caseworker",
-            ],
+            [*CASE_FACT_FIELDS[:-1], "risk_level", "location", "caseworker"],
         ),
         (
             _("Informed consent"),
@@ -191,11 +214,7 @@ class RegistrationForm(ServiceForm):
         today = timezone.localdate()
         self.fields["identified_on"].initial = today
         self.fields["consent_given_on"].initial = today
-        model_choice_field(self, "programme").queryset = Programme.objects.filter(is_active=True)
-        concerns = ProtectionConcern.objects.filter(is_active=True)
-        model_choice_field(self, "primary_concern").queryset = concerns
-        model_choice_field(self, "secondary_concerns").queryset = concerns
-        model_choice_field(self, "location").queryset = Location.objects.filter(is_active=True)
+        self.limit_choices()
         if user.role == Role.SUPERVISOR:
             model_choice_field(self, "caseworker").queryset = User.objects.filter(
                 # By relation, not `_id`: the same SQL, and django-stubs lets only the relation
@@ -218,20 +237,7 @@ class RegistrationForm(ServiceForm):
         services.CaregiverDetails | None,
     ]:
         data = self.cleaned_data
-        person = services.PersonDetails(
-            given_name=data["given_name"],
-            family_name=data["family_name"],
-            other_names=data["other_names"],
-            sex=data["sex"],
-            date_of_birth=data["date_of_birth"],
-            estimated_age=data["estimated_age"],
-            nationality=data["nationality"],
-            disability=data["disability"],
-            mobility_status=data["mobility_status"],
-            languages=data["languages"],
-            phone=data["phone"],
-            address=data["address"],
-        )
+        person = self.person_details()
         case = services.CaseDetails(
             programme=data["programme"],
             service_type=data["service_type"],
@@ -302,6 +308,59 @@ class ConsentForm(ServiceForm):
             given_name=data["caregiver_given_name"],
             family_name=data["caregiver_family_name"],
             relationship=data["caregiver_relationship"] or HouseholdMember.Relationship.OTHER,
+        )
+
+
+class CorrectionForm(CaseFactsForm):
+    """The case page's correction: the person's details and the case's registration facts, as
+    they are now, to be changed where they were wrong, with the reason."""
+
+    registered_on = forms.DateField(label=_("Registered on"), required=False, widget=DateInput())
+    reason = forms.CharField(
+        label=_("Why these details are corrected"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Kept with the history of the record, with what the details said before."),
+    )
+    case_version = forms.IntegerField(widget=forms.HiddenInput)
+    person_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    sections = [
+        (_("The person"), PERSON_FIELDS),
+        (_("The case"), [*CASE_FACT_FIELDS[:4], "registered_on", *CASE_FACT_FIELDS[4:]]),
+        ("", ["reason"]),
+    ]
+
+    def __init__(self, data: Any = None, *, case: Case) -> None:
+        person = case.person
+        initial = {name: getattr(person, name) for name in PERSON_FIELDS}
+        initial |= {
+            name: getattr(case, name)
+            for name in ("programme", "service_type", "identification_source", "identified_on")
+        }
+        initial |= {
+            "registered_on": case.registered_on,
+            "primary_concern": case.primary_concern,
+            "secondary_concerns": list(case.secondary_concerns.all()),
+            "location": case.location,
+            "case_version": case.version,
+            "person_version": person.version,
+        }
+        super().__init__(data, initial=initial)
+        self.limit_choices(case)
+        if case.registered_on is None:
+            del self.fields["registered_on"]
+
+    def facts(self) -> RegistrationFacts:
+        data = self.cleaned_data
+        return RegistrationFacts(
+            programme=data["programme"],
+            service_type=data["service_type"],
+            identification_source=data["identification_source"],
+            identified_on=data["identified_on"],
+            registered_on=data.get("registered_on"),
+            primary_concern=data["primary_concern"],
+            secondary_concerns=list(data["secondary_concerns"]),
+            location=data["location"],
         )
 
 

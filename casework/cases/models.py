@@ -361,6 +361,28 @@ class CaseNote(TimeStampedModel):
         return f"note {self.pk}"
 
 
+class CaseRevision(models.Model):
+    """A correction of a case's registration facts: who, when, why, which fields, and what they
+    said before (encrypted). The case row holds the corrected values; indicators read them."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="revisions")
+    # The version of the case this correction replaced.
+    version = models.PositiveIntegerField()
+    fields = models.JSONField(default=list)
+    previous = EncryptedTextField()  # JSON {field: value before}, codes for lists
+    reason = EncryptedTextField()
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    corrected_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["version"]
+
+    def __str__(self) -> str:
+        return f"case {self.case_id} correction of v{self.version}"
+
+
 class NoteRevision(models.Model):
     """The text a note had before an edit (edits keep their history)."""
 

@@ -45,30 +45,14 @@ from casework.core.errors import (
     InvalidTransition,
     NotAllowed,
 )
-from casework.people.models import HouseholdMember, MobilityStatus, Person, Sex, YesNoUnknown
-from casework.people.services import index_names
+from casework.people.models import HouseholdMember, Person, age_on
+from casework.people.services import PersonDetails, index_names, person_errors
 from casework.reference.models import Location, Programme, ProtectionConcern
 
 ADULT_AGE = 18
 
 
 # --- inputs -------------------------------------------------------------------------------------
-
-
-@dataclass
-class PersonDetails:
-    given_name: str = ""
-    family_name: str = ""
-    other_names: str = ""
-    sex: str = Sex.UNKNOWN
-    date_of_birth: datetime.date | None = None
-    estimated_age: int | None = None
-    nationality: str = ""
-    disability: str = YesNoUnknown.UNKNOWN
-    mobility_status: str = MobilityStatus.UNKNOWN
-    languages: str = ""
-    phone: str = ""
-    address: str = ""
 
 
 @dataclass
@@ -182,28 +166,13 @@ def _validate_registration(
     def add(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
 
-    if not (person.given_name.strip() or person.family_name.strip()):
-        add("given_name", _("Enter at least a given name or a family name."))
     identified_on = details.identified_on or today
     if identified_on > today:
         add("identified_on", _("The identification date cannot be in the future."))
+    errors.update(person_errors(person, today=today, identified_on=identified_on))
     age: int | None = None
-    if person.date_of_birth:
-        if person.date_of_birth > today:
-            add("date_of_birth", _("The date of birth cannot be in the future."))
-        elif person.date_of_birth > identified_on:
-            add("date_of_birth", _("The date of birth must be before the identification date."))
-        else:
-            from casework.people.models import age_on
-
-            age = age_on(person.date_of_birth, today)
-    elif person.estimated_age is not None:
-        if not 0 <= person.estimated_age <= 120:
-            add("estimated_age", _("Enter an age between 0 and 120."))
-        else:
-            age = person.estimated_age
-    if person.sex not in Sex.values:
-        add("sex", _("Choose a value from the list."))
+    if not {"date_of_birth", "estimated_age"} & errors.keys():
+        age = age_on(person.date_of_birth, today) if person.date_of_birth else person.estimated_age
     if details.service_type not in ServiceType.values:
         add("service_type", _("Choose a value from the list."))
     if details.identification_source not in IdentificationSource.values:

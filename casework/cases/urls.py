@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/notes/add/", views.add_note, name="add_note"),
     path("<int:pk>/notes/<int:note_pk>/edit/", views.edit_note, name="edit_note"),
+    path("<int:pk>/correct/", views.correct, name="correct"),
     path("<int:pk>/move/", views.transition, name="transition"),
     path("<int:pk>/consents/add/", views.add_consent, name="add_consent"),
     path("<int:pk>/follow-ups/add/", workflow_views.follow_up, name="follow_up"),

@@ -20,10 +20,11 @@ from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm, Role, Sensitive
 from casework.audit.log import case_access_log
-from casework.cases import access, panels, selectors, services
+from casework.cases import access, corrections, panels, selectors, services
 from casework.cases.forms import (
     CaseloadFilterForm,
     ConsentForm,
+    CorrectionForm,
     NoteForm,
     RegistrationForm,
     TransitionForm,
@@ -187,6 +188,31 @@ def edit_note(request: AuthenticatedHttpRequest, pk: int, note_pk: int) -> HttpR
             "note": note,
             "revisions": note.revisions.select_related("edited_by"),
         },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def correct(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Correct the person's details and the case's registration facts (the old values are kept)."""
+    case = access.get_case_for_user(request.user, pk, write=True, shown=request.method == "GET")
+    form = CorrectionForm(request.POST or None, case=case)
+    return run_service_form(
+        request,
+        form,
+        lambda data: corrections.correct_record(
+            case,
+            by=request.user,
+            person=form.person_details(),
+            facts=form.facts(),
+            reason=data["reason"],
+            case_version=data["case_version"],
+            person_version=data["person_version"],
+        ),
+        success=_("Corrected. What the details said before is kept in the history."),
+        redirect_to=then_redirect("cases:detail", pk=case.pk),
+        template="cases/correct.html",
+        context={"case": case},
     )
 
 

@@ -1,4 +1,5 @@
-"""Plumbing every app's API router shares: the error body and paging.
+"""Plumbing every app's API router shares: the error body, paging, versions (ETag / If-Match)
+and bodies read after the gate.
 
 Errors are JSON objects with a machine `code` and a translated `message`, and, where they apply,
 the `field` a refusal concerns, `fields` with per-field messages, or `problems` (rows of a file).
@@ -10,12 +11,22 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
+import ninja
+import pydantic
 from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Schema
+from ninja.errors import ValidationError
+from pydantic.json_schema import GetJsonSchemaHandler, JsonSchemaValue
+from pydantic_core import CoreSchema
+
+from casework.core.errors import PreconditionFailed, PreconditionRequired
 
 Row = TypeVar("Row", bound=Model)
+Input = TypeVar("Input", bound=pydantic.BaseModel)
 
 
 class ErrorOut(Schema):
@@ -42,3 +53,71 @@ def paginate(rows: QuerySet[Row], page: int, size: int) -> Page[Row]:
     pages = max(1, math.ceil(count / size))
     page = min(max(1, page), pages)
     return Page(list(rows[(page - 1) * size : page * size]), count, page, pages)
+
+
+# --- versions: no lost updates -------------------------------------------------------------------
+# Every GET of a versioned record (case, person, plan, note, referral) sends its version as an
+# ETag; every write that could overwrite someone else's change requires If-Match with it. A
+# missing If-Match is 428, a stale one 412, and nothing changes.
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def send_version(response: HttpResponse, version: int) -> None:
+    """Put the record's version on the response (ninja's temporal response) as its ETag."""
+    response["ETag"] = etag(version)
+
+
+def check_version(request: HttpRequest, version: int, *, required: bool = True) -> None:
+    """If-Match against the record's current version; call it after the gate, before the body.
+
+    `required=False` for appends that cannot overwrite anything (a new note or follow-up): they
+    accept If-Match but do not need it.
+    """
+    header = request.headers.get("If-Match")
+    if header is None:
+        if required:
+            raise PreconditionRequired(
+                _(
+                    "Send If-Match with the ETag you read with the record, so that no one's "
+                    "change is overwritten."
+                )
+            )
+        return
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    if "*" not in tags and etag(version) not in tags:
+        raise PreconditionFailed(
+            _("Someone changed this record since you read it. Read it again and retry.")
+        )
+
+
+# --- bodies read after the gate and the precondition ---------------------------------------------
+# Ninja validates a body before the operation runs, which would answer 422 to someone who may not
+# even see the record. A write declares `payload: Annotated[RawBody, DocumentedAs(SomeIn)] =
+# READ_LATER` instead: the OpenAPI document shows SomeIn, and the operation calls
+# `parse(SomeIn, payload)` once the gate (404) and the precondition (428/412) have passed.
+
+RawBody: TypeAlias = dict[str, Any] | None
+READ_LATER = ninja.Body(None)
+
+
+@dataclass(frozen=True)
+class DocumentedAs:
+    schema: type[pydantic.BaseModel]
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return handler(self.schema.__pydantic_core_schema__)
+
+
+def parse(schema: type[Input], payload: RawBody) -> Input:
+    """The body as `schema` says, or the API's usual 422 naming each wrong field."""
+    try:
+        return schema.model_validate(payload if payload is not None else {})
+    except pydantic.ValidationError as error:
+        raise ValidationError(
+            [{**item, "loc": ("body", *item["loc"])} for item in error.errors()]
+        ) from None

@@ -68,3 +68,17 @@ class FieldErrors(CaseworkError):
             name: [str(message) for message in messages] for name, messages in self.errors.items()
         }
         return payload
+
+
+class PreconditionRequired(CaseworkError):
+    """A write that could overwrite someone else's change came without If-Match."""
+
+    code = "precondition_required"
+    status = 428
+
+
+class PreconditionFailed(CaseworkError):
+    """If-Match named a version the record no longer has: someone changed it since."""
+
+    code = "precondition_failed"
+    status = 412

@@ -12,7 +12,7 @@ from typing import Any, TypeVar, cast
 
 from django import forms
 
-from casework.core.errors import CaseworkError, FieldErrors
+from casework.core.errors import CaseworkError, Conflict, FieldErrors
 
 T = TypeVar("T")
 
@@ -39,6 +39,10 @@ def model_choice_field(form: forms.Form, name: str) -> forms.ModelChoiceField:
 class ServiceForm(forms.Form):
     """A form whose valid data goes to a service, and whose refusal comes back onto the form."""
 
+    # Set when the service refused because someone else saved the record meanwhile: the page
+    # then offers to reload it (templates/includes/form_errors.html).
+    conflict = False
+
     def add_service_errors(self, error: FieldErrors) -> None:
         """Put a service's FieldErrors next to the fields they concern (at the top otherwise)."""
         for name, messages in error.errors.items():
@@ -49,6 +53,7 @@ class ServiceForm(forms.Form):
     def add_refusal(self, error: CaseworkError) -> None:
         """Put a service's refusal on the form: each FieldErrors message next to its field, any
         other CaseworkError next to the field it names, or at the top."""
+        self.conflict = self.conflict or isinstance(error, Conflict)
         if isinstance(error, FieldErrors):
             self.add_service_errors(error)
         else:

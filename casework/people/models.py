@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -76,6 +77,8 @@ class Person(TimeStampedModel):
     address = EncryptedTextField(_("address or whereabouts"), blank=True)
     # Set when retention or the purge destroyed the identifying fields; the row stays for counts.
     anonymised_at = models.DateTimeField(null=True, blank=True)
+    # Optimistic locking (the API's ETag): every correction checks and bumps it.
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         verbose_name = _("person")
@@ -100,6 +103,28 @@ class Person(TimeStampedModel):
             since = self.age_estimated_on or day
             return self.estimated_age + (age_on(since, day) if day > since else 0)
         return None
+
+
+class PersonRevision(models.Model):
+    """A correction of a person's details: who, when, why, which fields, and what they said before
+    (encrypted, like the fields themselves). The person row holds the corrected values."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="revisions")
+    # The version of the person this correction replaced.
+    version = models.PositiveIntegerField()
+    fields = models.JSONField(default=list)
+    previous = EncryptedTextField()  # JSON {field: value before}
+    reason = EncryptedTextField()
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    corrected_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["version"]
+
+    def __str__(self) -> str:
+        return f"person {self.person_id} v{self.version}"
 
 
 class PersonNameIndex(models.Model):

@@ -138,7 +138,8 @@ def test_the_timeline_is_one_bounded_read(
             contact_on=timezone.localdate(),
         )
     services.transition_case(case, to=Status.ASSESSED, by=amina)
-    with django_assert_max_num_queries(4):
+    # Transitions, consents, notes, and the corrections of the case and of its person.
+    with django_assert_max_num_queries(6):
         events = case_timeline(case)
     assert len(events) == 20 + 3 + 1
 

@@ -1,0 +1,135 @@
+"""/api/v1/persons: a person seen through their cases, and corrections of their details.
+
+The gate is the case gate (casework/cases/access.py): a person is visible if one of their cases
+is, and correctable if one of their cases may be written. Names never travel in URLs.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated, Any
+
+from django.http import HttpResponse
+from ninja import Router, Schema
+
+from casework.accounts.http import AuthenticatedHttpRequest
+from casework.accounts.models import User
+from casework.cases import access
+from casework.cases.api import CaseSummaryOut, case_summary, person_fields
+from casework.cases.models import CaseQuerySet
+from casework.core.api import (
+    READ_LATER,
+    DocumentedAs,
+    ErrorOut,
+    RawBody,
+    check_version,
+    parse,
+    send_version,
+)
+from casework.people import services as people
+from casework.people.models import MobilityStatus, Person, Sex, YesNoUnknown
+
+router = Router(tags=["persons"])
+
+
+class PersonDetailOut(Schema):
+    id: int
+    version: int
+    reference: str
+    given_name: str | None = None
+    family_name: str | None = None
+    other_names: str | None = None
+    date_of_birth: datetime.date | None = None
+    phone: str | None = None
+    address: str | None = None
+    sex: str
+    estimated_age: int | None
+    nationality: str
+    disability: str
+    mobility_status: str
+    languages: str
+    cases: list[int]
+
+
+class PersonCorrectionIn(Schema):
+    """The fields to correct (any left out keep their value) and why."""
+
+    reason: str
+    given_name: str | None = None
+    family_name: str | None = None
+    other_names: str | None = None
+    sex: Sex | None = None
+    date_of_birth: datetime.date | None = None
+    estimated_age: int | None = None
+    nationality: str | None = None
+    disability: YesNoUnknown | None = None
+    mobility_status: MobilityStatus | None = None
+    languages: str | None = None
+    phone: str | None = None
+    address: str | None = None
+
+
+def _detail(person: Person, user: User) -> dict[str, Any]:
+    return person_fields(person, user) | {
+        "id": person.pk,
+        "version": person.version,
+        "estimated_age": person.estimated_age,
+        "cases": list(_cases_of(person, user).values_list("pk", flat=True)),
+    }
+
+
+def _cases_of(person: Person, user: User) -> CaseQuerySet:
+    return access.visible_cases(user).filter(person_id=person.pk).order_by("registered_on", "id")
+
+
+@router.get(
+    "/{person_id}",
+    response={200: PersonDetailOut, 404: ErrorOut},
+    summary="A person, with the cases of theirs the caller may see (ETag: its version)",
+)
+def get_person(request: AuthenticatedHttpRequest, person_id: int, response: HttpResponse) -> Any:
+    person = access.get_person_for_user(request.user, person_id)
+    send_version(response, person.version)
+    return _detail(person, request.user)
+
+
+@router.patch(
+    "/{person_id}",
+    response={200: PersonDetailOut, 400: ErrorOut, 404: ErrorOut, 412: ErrorOut, 428: ErrorOut},
+    summary="Correct a person's details (If-Match required; the old values are kept)",
+)
+def correct_person(
+    request: AuthenticatedHttpRequest,
+    person_id: int,
+    response: HttpResponse,
+    payload: Annotated[RawBody, DocumentedAs(PersonCorrectionIn)] = READ_LATER,
+) -> Any:
+    """Only the fields sent change; `reason` is required. A caseworker of one of the person's
+    cases or the team's supervisor may correct; anyone else gets 404."""
+    user = request.user
+    person = access.get_person_for_user(user, person_id, write=True)
+    check_version(request, person.version)
+    data = parse(PersonCorrectionIn, payload)
+    sent = data.model_dump(exclude_unset=True)
+    details = people.details_of(person)
+    for name, value in sent.items():
+        if name in people.PERSON_FIELDS:
+            current = getattr(details, name)
+            setattr(details, name, "" if value is None and isinstance(current, str) else value)
+    people.correct_person(
+        person, by=user, details=details, reason=data.reason, expected_version=person.version
+    )
+    send_version(response, person.version)
+    return _detail(person, user)
+
+
+@router.get(
+    "/{person_id}/cases",
+    response={200: list[CaseSummaryOut], 404: ErrorOut},
+    summary="The person's cases the caller may see, oldest first",
+)
+def person_cases(request: AuthenticatedHttpRequest, person_id: int) -> Any:
+    user = request.user
+    person = access.get_person_for_user(user, person_id)
+    cases = _cases_of(person, user).select_related("person", "programme", "caseworker")
+    return [case_summary(case, user) for case in cases]
