@@ -42,10 +42,11 @@ worker: install
 	$(CW) worker
 
 test: install
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not commits"
+	$(BIN)/python -m pytest -q -m commits
 
 test-fast: install
-	$(BIN)/python -m pytest -q -x -m "not browser"
+	$(BIN)/python -m pytest -q -x -m "not browser and not commits"
 
 lint: install
 	$(BIN)/ruff check .

@@ -19,7 +19,7 @@ from casework.accounts.tokens import user_for_token
 from casework.assessments import api as assessments_api
 from casework.cases import api as cases_api
 from casework.cases import person_api, workflow_api
-from casework.core.errors import CaseworkError
+from casework.core.errors import CaseworkError, Conflict, PreconditionFailed
 from casework.feedback import api as feedback_api
 from casework.indicators import api as indicators_api
 from casework.interchange import api as interchange_api
@@ -56,6 +56,10 @@ def _error(request: HttpRequest, status: int, payload: dict[str, Any]) -> HttpRe
 
 @api.exception_handler(CaseworkError)
 def _casework_error(request: HttpRequest, error: CaseworkError) -> HttpResponse:
+    if isinstance(error, Conflict) and "If-Match" in request.headers:
+        # The version the client sent was current when checked, but another write won the race
+        # before this one reached the row: for the client, the same failed precondition.
+        error = PreconditionFailed(error.message)
     return _error(request, error.status, error.as_dict())
 
 

@@ -24,3 +24,11 @@ from config.settings import *  # noqa: E402, F403
 
 # Fast hashing in tests only: argon2 at production cost would dominate the suite's run time.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S105
+
+# SQLite tests use a file, as production does, not the in-memory shared cache: only a file gives
+# each thread its own connection with WAL and a busy timeout, so tests of two concurrent writers
+# (tests/test_no_lost_updates.py) see what a real server sees. xdist adds a suffix per worker.
+_database = DATABASES["default"]  # noqa: F405
+if _database["ENGINE"] == "django.db.backends.sqlite3":
+    os.makedirs(os.environ["CASEWORK_VAR_DIR"], exist_ok=True)
+    _database["TEST"] = {"NAME": os.path.join(os.environ["CASEWORK_VAR_DIR"], "test.sqlite3")}

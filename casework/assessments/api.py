@@ -7,9 +7,9 @@ notes, the client's own words, free-text answers) is sent only to roles that see
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -30,7 +30,16 @@ from casework.assessments.models import (
 from casework.cases import access, deadlines
 from casework.cases.deadlines import windows_for
 from casework.cases.models import RiskLevel
-from casework.core.api import ErrorOut
+from casework.core.api import (
+    PRECONDITION_ANSWERS,
+    READ_LATER,
+    DocumentedAs,
+    ErrorOut,
+    RawBody,
+    checked_body,
+    if_match,
+    send_version,
+)
 
 router = Router(tags=["assessments"])
 
@@ -61,7 +70,6 @@ class AssessmentIn(Schema):
     client_barriers: str = ""
     assessed_on: datetime.date | None = None
     questionnaires: list[AnswersIn] = []
-    version: int | None = None
 
 
 class FindingOut(Schema):
@@ -250,23 +258,34 @@ def case_questionnaires(request: AuthenticatedHttpRequest, case_id: int) -> Any:
 
 @router.post(
     "/cases/{case_id}",
-    response={201: AssessmentOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
-    summary="Record a (re)assessment",
+    response={
+        201: AssessmentOut,
+        400: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        **PRECONDITION_ANSWERS,
+    },
+    summary="Record a (re)assessment (If-Match: the case's version)",
+    openapi_extra=if_match(),
 )
 def record_assessment(
-    request: AuthenticatedHttpRequest, case_id: int, payload: AssessmentIn
+    request: AuthenticatedHttpRequest,
+    case_id: int,
+    response: HttpResponse,
+    payload: Annotated[RawBody, DocumentedAs(AssessmentIn)] = READ_LATER,
 ) -> Any:
     """Sets the risk level and the follow-up deadline; the first assessment moves the case to
     "assessed". Answers are checked by each questionnaire's rules (relevant, required,
     constraint); `questionnaires` must name the current version of each."""
     user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
+    payload_in = checked_body(request, AssessmentIn, payload, version=case.version)
     assessment = services.record_assessment(
         case,
         by=user,
         details=services.AssessmentDetails(
-            risk_level=payload.risk_level,
-            risk_rationale=payload.risk_rationale,
+            risk_level=payload_in.risk_level,
+            risk_rationale=payload_in.risk_rationale,
             findings=[
                 services.FindingDetails(
                     domain=finding.domain,
@@ -276,18 +295,19 @@ def record_assessment(
                     barriers=finding.barriers,
                     services=[str(code) for code in finding.services],
                 )
-                for finding in payload.findings
+                for finding in payload_in.findings
             ],
-            client_needs=payload.client_needs,
-            client_strengths=payload.client_strengths,
-            client_barriers=payload.client_barriers,
-            assessed_on=payload.assessed_on,
-            answers={item.version: item.answers for item in payload.questionnaires},
+            client_needs=payload_in.client_needs,
+            client_strengths=payload_in.client_strengths,
+            client_barriers=payload_in.client_barriers,
+            assessed_on=payload_in.assessed_on,
+            answers={item.version: item.answers for item in payload_in.questionnaires},
         ),
-        expected_version=payload.version,
+        expected_version=case.version,
     )
     # Read back with its findings and answers (just written, so it is there).
     shown = services.assessment_of(case, assessment.number) or assessment
+    send_version(response, case.version)
     return Status(201, _assessment(shown, user))
 
 

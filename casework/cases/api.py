@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from casework.accounts.access import agency_of, require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
@@ -25,13 +25,14 @@ from casework.cases.models import (
 )
 from casework.cases.timeline import case_timeline
 from casework.core.api import (
+    PRECONDITION_ANSWERS,
     READ_LATER,
     DocumentedAs,
     ErrorOut,
     RawBody,
-    check_version,
+    checked_body,
+    if_match,
     paginate,
-    parse,
     send_version,
 )
 from casework.core.errors import CaseworkError, FieldErrors
@@ -196,7 +197,6 @@ class RegistrationCorrectionIn(Schema):
 
 class TransitionIn(Schema):
     to: str
-    version: int
     reason: str = ""
     closure_reason: str = ""
     occurred_at: datetime.datetime | None = None
@@ -206,10 +206,6 @@ class NoteIn(Schema):
     text: str
     contact_type: ContactType
     contact_on: datetime.date | None = None
-
-
-class NoteEditIn(NoteIn):
-    version: int
 
 
 class NoteOut(Schema):
@@ -431,7 +427,7 @@ def register_case(request: AuthenticatedHttpRequest, payload: RegistrationIn) ->
         caregiver=caregiver,
     )
     case = access.get_case_for_user(user, case.pk)
-    return 201, _detail(case, user)
+    return Status(201, _detail(case, user))
 
 
 @router.get(
@@ -446,8 +442,9 @@ def get_case(request: AuthenticatedHttpRequest, case_id: int, response: HttpResp
 
 @router.patch(
     "/{case_id}",
-    response={200: CaseOut, 400: ErrorOut, 404: ErrorOut, 412: ErrorOut, 428: ErrorOut},
+    response={200: CaseOut, 400: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
     summary="Correct a case's registration facts (If-Match required; the old values are kept)",
+    openapi_extra=if_match(),
 )
 def correct_case(
     request: AuthenticatedHttpRequest,
@@ -459,8 +456,7 @@ def correct_case(
     is a reassignment or a transfer, not a correction."""
     user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
-    check_version(request, case.version)
-    data = parse(RegistrationCorrectionIn, payload)
+    data = checked_body(request, RegistrationCorrectionIn, payload, version=case.version)
     sent = data.model_dump(exclude_unset=True)
     facts = corrections.facts_of(case)
     references = {
@@ -531,13 +527,20 @@ def get_timeline(request: AuthenticatedHttpRequest, case_id: int) -> Any:
 
 @router.post(
     "/{case_id}/transitions",
-    response={200: CaseOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={200: CaseOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
     summary="Move a case through its lifecycle",
+    openapi_extra=if_match(),
 )
-def move_case(request: AuthenticatedHttpRequest, case_id: int, payload: TransitionIn) -> Any:
+def move_case(
+    request: AuthenticatedHttpRequest,
+    case_id: int,
+    response: HttpResponse,
+    payload: Annotated[RawBody, DocumentedAs(TransitionIn)] = READ_LATER,
+) -> Any:
     user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
-    if payload.to == "closed":
+    data = checked_body(request, TransitionIn, payload, version=case.version)
+    if data.to == "closed":
         raise CaseworkError(
             _("Close a case through /cases/{id}/closure (checklist and approval)."),
             code="use_closure",
@@ -545,101 +548,140 @@ def move_case(request: AuthenticatedHttpRequest, case_id: int, payload: Transiti
         )
     services.transition_case(
         case,
-        to=payload.to,
+        to=data.to,
         by=user,
-        reason=payload.reason,
-        closure_reason=payload.closure_reason,
-        occurred_at=payload.occurred_at,
-        expected_version=payload.version,
+        reason=data.reason,
+        closure_reason=data.closure_reason,
+        occurred_at=data.occurred_at,
+        expected_version=case.version,
     )
+    send_version(response, case.version)
     return _detail(case, user)
 
 
 @router.post(
     "/{case_id}/notes",
-    response={201: NoteOut, 400: ErrorOut, 404: ErrorOut},
+    response={201: NoteOut, 400: ErrorOut, 404: ErrorOut, 412: ErrorOut},
     summary="Add a case note",
+    openapi_extra=if_match(required=False),
 )
-def add_note(request: AuthenticatedHttpRequest, case_id: int, payload: NoteIn) -> Any:
-    user = request.user
-    case = access.get_case_for_user(user, case_id, write=True)
-    note = services.add_note(
-        case,
-        by=user,
-        text=payload.text,
-        contact_type=payload.contact_type,
-        contact_on=payload.contact_on,
-    )
-    return 201, _note(note, user)
-
-
-@router.put(
-    "/{case_id}/notes/{note_id}",
-    response={200: NoteOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
-    summary="Edit a case note (the earlier text is kept)",
-)
-def edit_note(
-    request: AuthenticatedHttpRequest, case_id: int, note_id: int, payload: NoteEditIn
+def add_note(
+    request: AuthenticatedHttpRequest,
+    case_id: int,
+    response: HttpResponse,
+    payload: Annotated[RawBody, DocumentedAs(NoteIn)] = READ_LATER,
 ) -> Any:
     user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
+    data = checked_body(request, NoteIn, payload, version=case.version, required=False)
+    note = services.add_note(
+        case, by=user, text=data.text, contact_type=data.contact_type, contact_on=data.contact_on
+    )
+    send_version(response, note.version)
+    return Status(201, _note(note, user))
+
+
+def _note_of(case: Case, note_id: int) -> CaseNote:
     note = CaseNote.objects.filter(case=case, pk=note_id).select_related("author").first()
     if note is None:
         raise Http404
     note.case = case
+    return note
+
+
+@router.get(
+    "/{case_id}/notes/{note_id}",
+    response={200: NoteOut, 404: ErrorOut},
+    summary="A case note (ETag: its version)",
+)
+def get_note(
+    request: AuthenticatedHttpRequest, case_id: int, note_id: int, response: HttpResponse
+) -> Any:
+    user = request.user
+    note = _note_of(access.get_case_for_user(user, case_id), note_id)
+    send_version(response, note.version)
+    return _note(note, user)
+
+
+@router.put(
+    "/{case_id}/notes/{note_id}",
+    response={200: NoteOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
+    summary="Edit a case note (the earlier text is kept)",
+    openapi_extra=if_match(),
+)
+def edit_note(
+    request: AuthenticatedHttpRequest,
+    case_id: int,
+    note_id: int,
+    response: HttpResponse,
+    payload: Annotated[RawBody, DocumentedAs(NoteIn)] = READ_LATER,
+) -> Any:
+    user = request.user
+    note = _note_of(access.get_case_for_user(user, case_id, write=True), note_id)
+    data = checked_body(request, NoteIn, payload, version=note.version)
     services.edit_note(
         note,
         by=user,
-        text=payload.text,
-        contact_type=payload.contact_type,
-        contact_on=payload.contact_on or note.contact_on,
-        expected_version=payload.version,
+        text=data.text,
+        contact_type=data.contact_type,
+        contact_on=data.contact_on or note.contact_on,
+        expected_version=note.version,
     )
+    send_version(response, note.version)
     return _note(note, user)
 
 
 @router.post(
     "/{case_id}/consents",
-    response={201: ConsentOut, 400: ErrorOut, 404: ErrorOut},
+    response={201: ConsentOut, 400: ErrorOut, 404: ErrorOut, 412: ErrorOut},
     summary="Record a consent",
+    openapi_extra=if_match(required=False),
 )
-def add_consent(request: AuthenticatedHttpRequest, case_id: int, payload: ConsentIn) -> Any:
+def add_consent(
+    request: AuthenticatedHttpRequest,
+    case_id: int,
+    payload: Annotated[RawBody, DocumentedAs(ConsentIn)] = READ_LATER,
+) -> Any:
     user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
+    data = checked_body(request, ConsentIn, payload, version=case.version, required=False)
     consent = services.record_consent(
         case,
         by=user,
         details=services.ConsentDetails(
-            receive_services=payload.receive_services,
-            given_by=payload.given_by,
-            child_assent=payload.child_assent,
-            share_for_referral=payload.share_for_referral,
-            anonymised_reporting=payload.anonymised_reporting,
-            method=payload.method,
-            given_on=payload.given_on,
-            recipients=[services.RecipientDetails(**r.dict()) for r in payload.recipients],
+            receive_services=data.receive_services,
+            given_by=data.given_by,
+            child_assent=data.child_assent,
+            share_for_referral=data.share_for_referral,
+            anonymised_reporting=data.anonymised_reporting,
+            method=data.method,
+            given_on=data.given_on,
+            recipients=[services.RecipientDetails(**r.dict()) for r in data.recipients],
         ),
-        caregiver=(
-            services.CaregiverDetails(**payload.caregiver.dict()) if payload.caregiver else None
-        ),
+        caregiver=(services.CaregiverDetails(**data.caregiver.dict()) if data.caregiver else None),
     )
-    return 201, _consent(consent)
+    return Status(201, _consent(consent))
 
 
 @router.post(
     "/{case_id}/consents/{consent_id}/withdraw",
-    response={200: ConsentOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={200: ConsentOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 412: ErrorOut},
     summary="Record the withdrawal of a consent",
+    openapi_extra=if_match(required=False),
 )
 def withdraw_consent(
-    request: AuthenticatedHttpRequest, case_id: int, consent_id: int, payload: WithdrawIn
+    request: AuthenticatedHttpRequest,
+    case_id: int,
+    consent_id: int,
+    payload: Annotated[RawBody, DocumentedAs(WithdrawIn)] = READ_LATER,
 ) -> Any:
     user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
     consent = Consent.objects.filter(case=case, pk=consent_id).first()
     if consent is None:
         raise Http404
-    services.withdraw_consent(consent, by=user, on=payload.withdrawn_on, reason=payload.reason)
+    data = checked_body(request, WithdrawIn, payload, version=case.version, required=False)
+    services.withdraw_consent(consent, by=user, on=data.withdrawn_on, reason=data.reason)
     return _consent(consent)
 
 

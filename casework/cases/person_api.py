@@ -18,12 +18,13 @@ from casework.cases import access
 from casework.cases.api import CaseSummaryOut, case_summary, person_fields
 from casework.cases.models import CaseQuerySet
 from casework.core.api import (
+    PRECONDITION_ANSWERS,
     READ_LATER,
     DocumentedAs,
     ErrorOut,
     RawBody,
-    check_version,
-    parse,
+    checked_body,
+    if_match,
     send_version,
 )
 from casework.people import services as people
@@ -95,8 +96,9 @@ def get_person(request: AuthenticatedHttpRequest, person_id: int, response: Http
 
 @router.patch(
     "/{person_id}",
-    response={200: PersonDetailOut, 400: ErrorOut, 404: ErrorOut, 412: ErrorOut, 428: ErrorOut},
+    response={200: PersonDetailOut, 400: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
     summary="Correct a person's details (If-Match required; the old values are kept)",
+    openapi_extra=if_match(),
 )
 def correct_person(
     request: AuthenticatedHttpRequest,
@@ -108,8 +110,7 @@ def correct_person(
     cases or the team's supervisor may correct; anyone else gets 404."""
     user = request.user
     person = access.get_person_for_user(user, person_id, write=True)
-    check_version(request, person.version)
-    data = parse(PersonCorrectionIn, payload)
+    data = checked_body(request, PersonCorrectionIn, payload, version=person.version)
     sent = data.model_dump(exclude_unset=True)
     details = people.details_of(person)
     for name, value in sent.items():

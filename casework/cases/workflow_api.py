@@ -6,11 +6,11 @@ The same services as the screens in workflow_views.py; every case is loaded thro
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from casework.accounts.access import agency_of, require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
@@ -18,7 +18,16 @@ from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm
 from casework.cases import access, caseload, workflow
 from casework.cases.models import ClosureRequest, FollowUp, TransferRequest
-from casework.core.api import ErrorOut
+from casework.core.api import (
+    PRECONDITION_ANSWERS,
+    READ_LATER,
+    DocumentedAs,
+    ErrorOut,
+    RawBody,
+    checked_body,
+    if_match,
+    send_version,
+)
 
 # Mounted beside casework/cases/api.py's router under /cases (casework/api.py).
 router = Router(tags=["cases"])
@@ -62,6 +71,8 @@ class TransferIn(Schema):
 
 class TransferOut(Schema):
     id: int
+    # The case's version: send it as If-Match when deciding (ETag of the offer).
+    version: int
     status: str
     from_agency: str
     to_agency: str
@@ -98,6 +109,10 @@ class DecisionIn(Schema):
     comment: str = ""
 
 
+class ReopenIn(Schema):
+    comment: str = ""
+
+
 class CaseloadOut(Schema):
     caseworker: str
     high: int
@@ -117,6 +132,7 @@ def _follow_up_out(item: FollowUp) -> dict[str, Any]:
 def _transfer_out(item: TransferRequest, *, with_summary: bool) -> dict[str, Any]:
     return {
         "id": item.pk,
+        "version": item.case.version,
         "status": item.status,
         "from_agency": item.from_agency.code,
         "to_agency": item.to_agency.code,
@@ -137,52 +153,83 @@ def _closure_out(item: ClosureRequest) -> dict[str, Any]:
 
 @router.post(
     "/{case_id}/follow-ups",
-    response={201: FollowUpOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={201: FollowUpOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 412: ErrorOut},
     summary="Record a follow-up visit or call",
+    openapi_extra=if_match(required=False),
 )
-def add_follow_up(request: AuthenticatedHttpRequest, case_id: int, payload: FollowUpIn) -> Any:
+def add_follow_up(
+    request: AuthenticatedHttpRequest,
+    case_id: int,
+    payload: Annotated[RawBody, DocumentedAs(FollowUpIn)] = READ_LATER,
+) -> Any:
     user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
-    item = workflow.record_follow_up(case, by=user, **payload.dict())
-    return 201, _follow_up_out(item)
+    data = checked_body(request, FollowUpIn, payload, version=case.version, required=False)
+    item = workflow.record_follow_up(case, by=user, **data.dict())
+    return Status(201, _follow_up_out(item))
 
 
 @router.post(
     "/{case_id}/reassign",
-    response={200: dict, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={200: dict, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, **PRECONDITION_ANSWERS},
     summary="Reassign a case within the team (supervisor)",
+    openapi_extra=if_match(),
 )
-def reassign(request: AuthenticatedHttpRequest, case_id: int, payload: ReassignIn) -> Any:
+def reassign(
+    request: AuthenticatedHttpRequest,
+    case_id: int,
+    response: HttpResponse,
+    payload: Annotated[RawBody, DocumentedAs(ReassignIn)] = READ_LATER,
+) -> Any:
     user = request.user
     require_perm(user, Perm.REASSIGN_IN_TEAM)
     case = access.get_case_for_user(user, case_id, write=True)
-    to = User.objects.filter(username=payload.caseworker, agency_id=agency_of(user)).first()
+    data = checked_body(request, ReassignIn, payload, version=case.version)
+    to = User.objects.filter(username=data.caseworker, agency_id=agency_of(user)).first()
     if to is None:
-        return 400, {"code": "invalid", "message": _("No such caseworker."), "field": "caseworker"}
-    workflow.reassign_case(case, to=to, by=user, reason=payload.reason)
-    return 200, {"caseworker": to.username, "version": case.version}
+        return Status(
+            400, {"code": "invalid", "message": _("No such caseworker."), "field": "caseworker"}
+        )
+    workflow.reassign_case(case, to=to, by=user, reason=data.reason)
+    send_version(response, case.version)
+    return Status(200, {"caseworker": to.username, "version": case.version})
 
 
 @router.post(
     "/{case_id}/transfer",
-    response={201: TransferOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={
+        201: TransferOut,
+        400: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        **PRECONDITION_ANSWERS,
+    },
     summary="Offer the case to another agency (needs consent covering it)",
+    openapi_extra=if_match(),
 )
-def request_transfer(request: AuthenticatedHttpRequest, case_id: int, payload: TransferIn) -> Any:
+def request_transfer(
+    request: AuthenticatedHttpRequest,
+    case_id: int,
+    payload: Annotated[RawBody, DocumentedAs(TransferIn)] = READ_LATER,
+) -> Any:
     user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
-    agency = Agency.objects.filter(code=payload.to_agency).first()
+    data = checked_body(request, TransferIn, payload, version=case.version)
+    agency = Agency.objects.filter(code=data.to_agency).first()
     if agency is None:
-        return 400, {"code": "invalid", "message": _("No such agency."), "field": "to_agency"}
+        return Status(
+            400, {"code": "invalid", "message": _("No such agency."), "field": "to_agency"}
+        )
     item = workflow.request_transfer(
         case,
         to_agency=agency,
         by=user,
-        reason=payload.reason,
-        summary=payload.summary,
-        override_reason=payload.override_reason,
+        reason=data.reason,
+        summary=data.summary,
+        override_reason=data.override_reason,
     )
-    return 201, _transfer_out(item, with_summary=True)
+    return Status(201, _transfer_out(item, with_summary=True))
 
 
 @router.get(
@@ -193,57 +240,91 @@ def request_transfer(request: AuthenticatedHttpRequest, case_id: int, payload: T
 def offered_transfers(request: AuthenticatedHttpRequest) -> Any:
     user = request.user
     require_perm(user, Perm.REASSIGN_IN_TEAM)
-    items = workflow.transfers_for(user).select_related("to_agency").order_by("created_at")[:200]
+    items = (
+        workflow.transfers_for(user)
+        .select_related("to_agency", "case")
+        .order_by("created_at")[:200]
+    )
     return [_transfer_out(item, with_summary=True) for item in items]
 
 
 @router.post(
     "/transfers/{transfer_id}/decision",
-    response={200: TransferOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
-    summary="Accept or refuse a transfer offered to my agency",
+    response={
+        200: TransferOut,
+        400: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        **PRECONDITION_ANSWERS,
+    },
+    summary="Accept or refuse a transfer offered to my agency (If-Match: the offer's version)",
+    openapi_extra=if_match(),
 )
 def decide_transfer(
-    request: AuthenticatedHttpRequest, transfer_id: int, payload: TransferDecisionIn
+    request: AuthenticatedHttpRequest,
+    transfer_id: int,
+    payload: Annotated[RawBody, DocumentedAs(TransferDecisionIn)] = READ_LATER,
 ) -> Any:
     user = request.user
     require_perm(user, Perm.REASSIGN_IN_TEAM)
-    offer = workflow.transfers_for(user).filter(pk=transfer_id).first()
+    offer = workflow.transfers_for(user).select_related("case").filter(pk=transfer_id).first()
     if offer is None:
         raise Http404(_("No such transfer."))
+    data = checked_body(request, TransferDecisionIn, payload, version=offer.case.version)
     holder = None
-    if payload.caseworker:
-        holder = User.objects.filter(username=payload.caseworker, agency_id=agency_of(user)).first()
+    if data.caseworker:
+        holder = User.objects.filter(username=data.caseworker, agency_id=agency_of(user)).first()
         if holder is None:
-            return 400, {
-                "code": "invalid",
-                "message": _("No such caseworker."),
-                "field": "caseworker",
-            }
+            return Status(
+                400,
+                {
+                    "code": "invalid",
+                    "message": _("No such caseworker."),
+                    "field": "caseworker",
+                },
+            )
     item = workflow.decide_transfer(
-        offer, by=user, accept=payload.accept, caseworker=holder, comment=payload.comment
+        offer, by=user, accept=data.accept, caseworker=holder, comment=data.comment
     )
-    return 200, _transfer_out(item, with_summary=False)
+    return Status(200, _transfer_out(item, with_summary=False))
 
 
 @router.post(
     "/{case_id}/closure",
-    response={201: ClosureOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={201: ClosureOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, **PRECONDITION_ANSWERS},
     summary="Close a case (checklist; supervisor approval where the agency requires it)",
+    openapi_extra=if_match(),
 )
-def request_closure(request: AuthenticatedHttpRequest, case_id: int, payload: ClosureIn) -> Any:
+def request_closure(
+    request: AuthenticatedHttpRequest,
+    case_id: int,
+    payload: Annotated[RawBody, DocumentedAs(ClosureIn)] = READ_LATER,
+) -> Any:
     user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
-    item = workflow.request_closure(case, by=user, **payload.dict())
-    return 201, _closure_out(item)
+    data = checked_body(request, ClosureIn, payload, version=case.version)
+    item = workflow.request_closure(case, by=user, **data.dict())
+    return Status(201, _closure_out(item))
 
 
 @router.post(
     "/{case_id}/closures/{closure_id}/decision",
-    response={200: ClosureOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
-    summary="Approve or return a closure (the team's supervisor)",
+    response={
+        200: ClosureOut,
+        400: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        **PRECONDITION_ANSWERS,
+    },
+    summary="Approve or return a closure (the team's supervisor; If-Match: the case's version)",
+    openapi_extra=if_match(),
 )
 def decide_closure(
-    request: AuthenticatedHttpRequest, case_id: int, closure_id: int, payload: DecisionIn
+    request: AuthenticatedHttpRequest,
+    case_id: int,
+    closure_id: int,
+    payload: Annotated[RawBody, DocumentedAs(DecisionIn)] = READ_LATER,
 ) -> Any:
     user = request.user
     require_perm(user, Perm.APPROVE_CLOSURES)
@@ -251,24 +332,29 @@ def decide_closure(
     closure = ClosureRequest.objects.filter(case=case, pk=closure_id).first()
     if closure is None:
         raise Http404(_("No such closure."))
-    item = workflow.decide_closure(
-        closure, by=user, approve=payload.approve, comment=payload.comment
-    )
-    return 200, _closure_out(item)
+    data = checked_body(request, DecisionIn, payload, version=case.version)
+    item = workflow.decide_closure(closure, by=user, approve=data.approve, comment=data.comment)
+    return Status(200, _closure_out(item))
 
 
 @router.post(
     "/{case_id}/reopen",
-    response={200: dict, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={200: dict, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, **PRECONDITION_ANSWERS},
     summary="Reopen a closed case (its history stays)",
+    openapi_extra=if_match(),
 )
 def reopen(
-    request: AuthenticatedHttpRequest, case_id: int, payload: DecisionIn | None = None
+    request: AuthenticatedHttpRequest,
+    case_id: int,
+    response: HttpResponse,
+    payload: Annotated[RawBody, DocumentedAs(ReopenIn)] = READ_LATER,
 ) -> Any:
     user = request.user
     case = access.get_case_for_user(user, case_id, write=True)
-    workflow.reopen_case(case, by=user, reason=payload.comment if payload else "")
-    return 200, {"status": case.status, "version": case.version}
+    data = checked_body(request, ReopenIn, payload, version=case.version)
+    workflow.reopen_case(case, by=user, reason=data.comment)
+    send_version(response, case.version)
+    return Status(200, {"status": case.status, "version": case.version})
 
 
 @router.get(

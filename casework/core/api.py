@@ -70,6 +70,28 @@ def send_version(response: HttpResponse, version: int) -> None:
     response["ETag"] = etag(version)
 
 
+def if_match(*, required: bool = True) -> dict[str, Any]:
+    """`openapi_extra` for a write that checks If-Match: documents the header, and marks the
+    operation (`x-if-match`) for the test that proves 428 and 412 on every such write."""
+    return {
+        "parameters": [
+            {
+                "in": "header",
+                "name": "If-Match",
+                "required": required,
+                "schema": {"type": "string"},
+                "description": "The ETag read with the record"
+                + ("" if required else " (optional: this write adds, it overwrites nothing)"),
+            }
+        ],
+        "x-if-match": "required" if required else "optional",
+    }
+
+
+# A versioned write's extra answers: a precondition missing (428) or failed (412).
+PRECONDITION_ANSWERS: dict[int, type[ErrorOut]] = {412: ErrorOut, 428: ErrorOut}
+
+
 def check_version(request: HttpRequest, version: int, *, required: bool = True) -> None:
     """If-Match against the record's current version; call it after the gate, before the body.
 
@@ -121,3 +143,17 @@ def parse(schema: type[Input], payload: RawBody) -> Input:
         raise ValidationError(
             [{**item, "loc": ("body", *item["loc"])} for item in error.errors()]
         ) from None
+
+
+def checked_body(
+    request: HttpRequest,
+    schema: type[Input],
+    payload: RawBody,
+    *,
+    version: int,
+    required: bool = True,
+) -> Input:
+    """For a write, once the gate has loaded the record: If-Match against its `version` (428 or
+    412), then the body (422)."""
+    check_version(request, version, required=required)
+    return parse(schema, payload)

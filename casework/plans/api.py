@@ -8,10 +8,10 @@ the plan's prose, comments) is sent only to roles that see free text; others get
 from __future__ import annotations
 
 import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.db.models import Prefetch
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
@@ -21,7 +21,17 @@ from casework.accounts.models import User
 from casework.accounts.roles import Perm, Sensitive
 from casework.cases import access
 from casework.cases.models import Case
-from casework.core.api import ErrorOut
+from casework.core.api import (
+    PRECONDITION_ANSWERS,
+    READ_LATER,
+    DocumentedAs,
+    ErrorOut,
+    RawBody,
+    check_version,
+    checked_body,
+    if_match,
+    send_version,
+)
 from casework.plans import access as plan_access
 from casework.plans import services, similarity
 from casework.plans.models import (
@@ -77,10 +87,6 @@ class PlanIn(Schema):
     needs: list[NeedIn] = []
     goals: list[GoalIn] = []
     actions: list[ActionIn] = []
-
-
-class PlanUpdateIn(PlanIn):
-    revision: int
 
 
 class RevisionIn(Schema):
@@ -425,116 +431,169 @@ def list_versions(request: AuthenticatedHttpRequest, case_id: int) -> Any:
 
 @router.post(
     "/cases/{case_id}",
-    response={201: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
-    summary="Write a case's first plan",
+    response={201: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 412: ErrorOut},
+    summary="Write a case's first plan (If-Match optional: the case's version)",
+    openapi_extra=if_match(required=False),
 )
-def create_plan(request: AuthenticatedHttpRequest, case_id: int, payload: PlanIn) -> Any:
+def create_plan(
+    request: AuthenticatedHttpRequest,
+    case_id: int,
+    response: HttpResponse,
+    payload: Annotated[RawBody, DocumentedAs(PlanIn)] = READ_LATER,
+) -> Any:
     user = request.user
     case: Case = access.get_case_for_user(user, case_id, write=True)
-    plan = services.create_plan(case, by=user, content=_content(payload))
+    data = checked_body(request, PlanIn, payload, version=case.version, required=False)
+    plan = services.create_plan(case, by=user, content=_content(data))
+    send_version(response, plan.revision)
     return Status(201, _detail(plan, user))
 
 
-@router.get("/{plan_id}", response={200: PlanOut, 404: ErrorOut}, summary="A version of a plan")
-def get_plan(request: AuthenticatedHttpRequest, plan_id: int) -> Any:
+@router.get(
+    "/{plan_id}",
+    response={200: PlanOut, 404: ErrorOut},
+    summary="A version of a plan (ETag: its revision)",
+)
+def get_plan(request: AuthenticatedHttpRequest, plan_id: int, response: HttpResponse) -> Any:
     user = request.user
-    return _detail(plan_access.get_plan_for_user(user, plan_id), user)
+    plan = plan_access.get_plan_for_user(user, plan_id)
+    send_version(response, plan.revision)
+    return _detail(plan, user)
 
 
 @router.put(
     "/{plan_id}",
-    response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
     summary="Change a draft or returned plan (all of it: lists replace the earlier ones)",
+    openapi_extra=if_match(),
 )
-def update_plan(request: AuthenticatedHttpRequest, plan_id: int, payload: PlanUpdateIn) -> Any:
+def update_plan(
+    request: AuthenticatedHttpRequest,
+    plan_id: int,
+    response: HttpResponse,
+    payload: Annotated[RawBody, DocumentedAs(PlanIn)] = READ_LATER,
+) -> Any:
     user = request.user
     plan = plan_access.get_plan_for_user(user, plan_id, write=True)
-    services.update_plan(
-        plan, by=user, content=_content(payload), expected_revision=payload.revision
-    )
+    data = checked_body(request, PlanIn, payload, version=plan.revision)
+    services.update_plan(plan, by=user, content=_content(data), expected_revision=plan.revision)
+    send_version(response, plan.revision)
     return _detail(plan, user)
 
 
 @router.post(
     "/{plan_id}/versions",
-    response={201: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={201: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
     summary="Start a new version as a copy of this one (which is kept as it was)",
+    openapi_extra=if_match(),
 )
-def revise_plan(request: AuthenticatedHttpRequest, plan_id: int, payload: RevisionIn) -> Any:
+def revise_plan(
+    request: AuthenticatedHttpRequest,
+    plan_id: int,
+    response: HttpResponse,
+    payload: Annotated[RawBody, DocumentedAs(RevisionIn)] = READ_LATER,
+) -> Any:
     user = request.user
     plan = plan_access.get_plan_for_user(user, plan_id, write=True)
-    new = services.revise_plan(plan, by=user, planned_on=payload.planned_on)
+    data = checked_body(request, RevisionIn, payload, version=plan.revision)
+    new = services.revise_plan(plan, by=user, planned_on=data.planned_on)
+    send_version(response, new.revision)
     return Status(201, _detail(new, user))
 
 
 @router.put(
     "/{plan_id}/participation",
-    response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
     summary="How the client (and for a child, the caregiver) took part",
+    openapi_extra=if_match(),
 )
 def record_participation(
-    request: AuthenticatedHttpRequest, plan_id: int, payload: ParticipationIn
+    request: AuthenticatedHttpRequest,
+    plan_id: int,
+    response: HttpResponse,
+    payload: Annotated[RawBody, DocumentedAs(ParticipationIn)] = READ_LATER,
 ) -> Any:
     user = request.user
     plan = plan_access.get_plan_for_user(user, plan_id, write=True)
-    data = payload.dict()
-    data["ways"] = [str(way) for way in payload.ways]
-    data["caregiver_ways"] = [str(way) for way in payload.caregiver_ways]
-    services.record_participation(plan, by=user, details=services.ParticipationDetails(**data))
+    data = checked_body(request, ParticipationIn, payload, version=plan.revision)
+    values = data.dict()
+    values["ways"] = [str(way) for way in data.ways]
+    values["caregiver_ways"] = [str(way) for way in data.caregiver_ways]
+    services.record_participation(plan, by=user, details=services.ParticipationDetails(**values))
+    send_version(response, plan.revision)
     return _detail(plan, user)
 
 
 @router.post(
     "/{plan_id}/submit",
-    response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
     summary="Ask the team's supervisor to approve the plan",
+    openapi_extra=if_match(),
 )
-def submit_plan(request: AuthenticatedHttpRequest, plan_id: int) -> Any:
+def submit_plan(request: AuthenticatedHttpRequest, plan_id: int, response: HttpResponse) -> Any:
     user = request.user
     plan = plan_access.get_plan_for_user(user, plan_id, write=True)
+    check_version(request, plan.revision)
     services.submit_plan(plan, by=user)
+    send_version(response, plan.revision)
     return _detail(plan, user)
 
 
 @router.post(
     "/{plan_id}/decision",
-    response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
     summary="Approve the plan, or return it with comments (supervisor of the case's team)",
+    openapi_extra=if_match(),
 )
-def decide_plan(request: AuthenticatedHttpRequest, plan_id: int, payload: DecisionIn) -> Any:
+def decide_plan(
+    request: AuthenticatedHttpRequest,
+    plan_id: int,
+    response: HttpResponse,
+    payload: Annotated[RawBody, DocumentedAs(DecisionIn)] = READ_LATER,
+) -> Any:
     user = request.user
     plan = plan_access.get_plan_for_decider(user, plan_id)
-    if payload.decision == "approve":
-        services.approve_plan(plan, by=user, comment=payload.comment)
+    data = checked_body(request, DecisionIn, payload, version=plan.revision)
+    if data.decision == "approve":
+        services.approve_plan(plan, by=user, comment=data.comment)
     else:
-        services.return_plan(plan, by=user, comment=payload.comment)
+        services.return_plan(plan, by=user, comment=data.comment)
+    send_version(response, plan.revision)
     return _detail(plan, user)
 
 
 @router.post(
     "/{plan_id}/reviews",
-    response={201: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={201: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 412: ErrorOut},
     summary="Record a review: progress on every goal, and actions' new statuses",
+    openapi_extra=if_match(required=False),
 )
-def review_plan(request: AuthenticatedHttpRequest, plan_id: int, payload: ReviewIn) -> Any:
+def review_plan(
+    request: AuthenticatedHttpRequest,
+    plan_id: int,
+    response: HttpResponse,
+    payload: Annotated[RawBody, DocumentedAs(ReviewIn)] = READ_LATER,
+) -> Any:
     user = request.user
     plan = plan_access.get_plan_for_user(user, plan_id, write=True)
+    data = checked_body(request, ReviewIn, payload, version=plan.revision, required=False)
     services.review_plan(
         plan,
         by=user,
         details=services.ReviewDetails(
-            reviewed_on=payload.reviewed_on,
-            summary=payload.summary,
-            next_review_on=payload.next_review_on,
+            reviewed_on=data.reviewed_on,
+            summary=data.summary,
+            next_review_on=data.next_review_on,
             goals=[
                 services.GoalProgressInput(
                     goal_id=item.goal_id, progress=str(item.progress), note=item.note
                 )
-                for item in payload.goals
+                for item in data.goals
             ],
-            action_statuses={item.action_id: item.status for item in payload.actions},
+            action_statuses={item.action_id: item.status for item in data.actions},
         ),
     )
+    send_version(response, plan.revision)
     return Status(201, _detail(plan, user))
 
 
@@ -559,18 +618,23 @@ def check_plan(request: AuthenticatedHttpRequest, plan_id: int) -> Any:
 
 @router.post(
     "/{plan_id}/matches/{match_id}",
-    response={200: MatchOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={200: MatchOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
     summary="Confirm or dismiss a possible near copy (supervisor of the case's team)",
+    openapi_extra=if_match(),
 )
 def decide_match(
-    request: AuthenticatedHttpRequest, plan_id: int, match_id: int, payload: MatchDecisionIn
+    request: AuthenticatedHttpRequest,
+    plan_id: int,
+    match_id: int,
+    payload: Annotated[RawBody, DocumentedAs(MatchDecisionIn)] = READ_LATER,
 ) -> Any:
     user = request.user
     plan = plan_access.get_plan_for_decider(user, plan_id)
     match = services.current_matches(plan).filter(pk=match_id).first() if plan.fold_hash else None
     if match is None:
         raise Http404(_("No such finding."))
-    services.decide_match(match, by=user, decision=payload.decision, note=payload.note)
+    data = checked_body(request, MatchDecisionIn, payload, version=plan.revision)
+    services.decide_match(match, by=user, decision=data.decision, note=data.note)
     other_case = match.other_plan.case_id if match.plan_id == plan.pk else match.plan.case_id
     visible = set(access.visible_cases(user).filter(pk=other_case).values_list("pk", flat=True))
     return _match(match, plan, visible, shows_text=user.sees(Sensitive.FREE_TEXT))

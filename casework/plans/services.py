@@ -181,6 +181,14 @@ def _require_decider(case: Case, user: User) -> None:
         raise NotAllowed(_("Only a supervisor of the case's team can decide on its plan."))
 
 
+def _touch(*plans: CasePlan) -> None:
+    """A change to what a plan shows (status, participation, a review, a decided near copy):
+    its revision, the API's ETag, moves on, so a client holding the old one gets 412."""
+    for plan in plans:
+        CasePlan.objects.filter(pk=plan.pk).update(revision=F("revision") + 1)
+        plan.revision = CasePlan.objects.values_list("revision", flat=True).get(pk=plan.pk)
+
+
 def _check_editable(plan: CasePlan) -> None:
     if not plan.case.is_open:
         raise CaseworkError(
@@ -700,6 +708,7 @@ def record_participation(
         "recorded_by": by,
     }
     participation, created = Participation.objects.update_or_create(plan=plan, defaults=values)
+    _touch(plan)
     record(
         "plans.participation.recorded",
         by=by,
@@ -753,6 +762,7 @@ def submit_plan(plan: CasePlan, *, by: User) -> PlanDecision:
     )
     if not updated:
         raise Conflict(_("This plan was changed by someone else. Reload and try again."))
+    _touch(plan)
     plan.status = CasePlan.Status.SUBMITTED
     plan.submitted_at = now
     decision = PlanDecision.objects.create(
@@ -787,6 +797,7 @@ def _decide(plan: CasePlan, *, by: User, kind: str, comment: str) -> PlanDecisio
     )
     if not updated:
         raise Conflict(_("This plan is not waiting for approval (any more)."))
+    _touch(plan)
     plan.status = status
     decision = PlanDecision.objects.create(
         plan=plan, kind=kind, by=by, at=now, comment=comment.strip()
@@ -876,6 +887,7 @@ def review_plan(plan: CasePlan, *, by: User, details: ReviewDetails) -> PlanRevi
             action.status = status
             action.save(update_fields=["status"])
     ActionUpdate.objects.bulk_create(updates)
+    _touch(plan)
     record(
         "plans.plan.reviewed",
         by=by,
@@ -974,6 +986,7 @@ def decide_match(match: PlanMatch, *, by: User, decision: str, note: str = "") -
     match.decided_at = now
     match.note = note.strip()
     match.save(update_fields=["note"])
+    _touch(match.plan, match.other_plan)
     record(
         f"plans.match.{decision}",
         by=by,

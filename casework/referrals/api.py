@@ -8,9 +8,9 @@ outside the caller's scope is a 404, exactly as if it did not exist.
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status, UploadedFile
 
@@ -21,7 +21,17 @@ from casework.accounts.roles import Perm, Role, Sensitive
 from casework.audit.log import record
 from casework.cases import access as case_access
 from casework.cases.models import ReleaseInformation
-from casework.core.api import ErrorOut, paginate
+from casework.core.api import (
+    PRECONDITION_ANSWERS,
+    READ_LATER,
+    DocumentedAs,
+    ErrorOut,
+    RawBody,
+    checked_body,
+    if_match,
+    paginate,
+    send_version,
+)
 from casework.core.errors import FieldErrors
 from casework.reference.models import Location
 from casework.referrals import access as referral_access
@@ -539,40 +549,53 @@ def case_referrals(request: AuthenticatedHttpRequest, case_id: int) -> Any:
 
 @router.post(
     "/cases/{int:case_id}",
-    response={201: ReferralOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={201: ReferralOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 412: ErrorOut},
     summary="Refer a need of the case to a service (consent checked on the server)",
+    openapi_extra=if_match(required=False),
 )
-def send_referral(request: AuthenticatedHttpRequest, case_id: int, payload: ReferralIn) -> Any:
+def send_referral(
+    request: AuthenticatedHttpRequest,
+    case_id: int,
+    response: HttpResponse,
+    payload: Annotated[RawBody, DocumentedAs(ReferralIn)] = READ_LATER,
+) -> Any:
     user = request.user
     case = case_access.get_case_for_user(user, case_id, write=True)
+    data = checked_body(request, ReferralIn, payload, version=case.version, required=False)
     service = (
-        Service.objects.active().select_related("organisation").filter(pk=payload.service).first()
+        Service.objects.active().select_related("organisation").filter(pk=data.service).first()
     )
     if service is None:
         raise FieldErrors({"service": [_("No such service in the directory.")]})
-    data = payload.dict(exclude={"service", "accompanied_by"})
+    fields = data.dict(exclude={"service", "accompanied_by"})
     referral = services.send_referral(
         case,
         by=user,
         details=services.ReferralDetails(
-            service=service, accompanied_by=payload.accompanied_by or "", **data
+            service=service, accompanied_by=data.accompanied_by or "", **fields
         ),
     )
-    return Status(201, _detail(referral_access.get_referral_for_user(user, referral.pk), user))
+    sent = referral_access.get_referral_for_user(user, referral.pk)
+    send_version(response, sent.version)
+    return Status(201, _detail(sent, user))
 
 
 @router.post(
     "/cases/{int:case_id}/not-needed",
-    response={201: NoReferralNeededOut, 400: ErrorOut, 404: ErrorOut},
+    response={201: NoReferralNeededOut, 400: ErrorOut, 404: ErrorOut, 412: ErrorOut},
     summary="Record that a need calls for no referral, and why",
+    openapi_extra=if_match(required=False),
 )
 def no_referral_needed(
-    request: AuthenticatedHttpRequest, case_id: int, payload: NoReferralNeededIn
+    request: AuthenticatedHttpRequest,
+    case_id: int,
+    payload: Annotated[RawBody, DocumentedAs(NoReferralNeededIn)] = READ_LATER,
 ) -> Any:
     user = request.user
     case = case_access.get_case_for_user(user, case_id, write=True)
+    data = checked_body(request, NoReferralNeededIn, payload, version=case.version, required=False)
     decision = services.record_no_referral_needed(
-        case, by=user, need_code=payload.need_code, reason=payload.reason, note=payload.note
+        case, by=user, need_code=data.need_code, reason=data.reason, note=data.note
     )
     return Status(
         201,
@@ -599,12 +622,20 @@ def overdue(request: AuthenticatedHttpRequest) -> Any:
     return [_summary(r) for r in services.overdue_referrals_for(user)[:200]]
 
 
-@router.get("/{int:referral_id}", response={200: ReferralOut, 404: ErrorOut}, summary="A referral")
-def get_referral(request: AuthenticatedHttpRequest, referral_id: int) -> Any:
+@router.get(
+    "/{int:referral_id}",
+    response={200: ReferralOut, 404: ErrorOut},
+    summary="A referral (ETag: its version)",
+)
+def get_referral(
+    request: AuthenticatedHttpRequest, referral_id: int, response: HttpResponse
+) -> Any:
     user = request.user
     if user.role == Role.PARTNER:  # partners read what was shared, at /received/{id}
         raise Http404
-    return _detail(referral_access.get_referral_for_user(user, referral_id), user)
+    referral = referral_access.get_referral_for_user(user, referral_id)
+    send_version(response, referral.version)
+    return _detail(referral, user)
 
 
 @router.post(
@@ -615,15 +646,24 @@ def get_referral(request: AuthenticatedHttpRequest, referral_id: int) -> Any:
         403: ErrorOut,
         404: ErrorOut,
         409: ErrorOut,
+        **PRECONDITION_ANSWERS,
     },
     summary="Accept, decline, record the service as delivered, or cancel",
+    openapi_extra=if_match(),
 )
-def change_status(request: AuthenticatedHttpRequest, referral_id: int, payload: StatusIn) -> Any:
+def change_status(
+    request: AuthenticatedHttpRequest,
+    referral_id: int,
+    response: HttpResponse,
+    payload: Annotated[RawBody, DocumentedAs(StatusIn)] = READ_LATER,
+) -> Any:
     """Partners answer (accepted, declined, delivered); the sending side may also record an answer
     given by phone or e-mail, and alone may cancel."""
     user = request.user
     referral = referral_access.get_referral_for_user(user, referral_id, write=True)
-    services.move_referral(referral, to=payload.status, by=user, comment=payload.comment)
+    data = checked_body(request, StatusIn, payload, version=referral.version)
+    services.move_referral(referral, to=data.status, by=user, comment=data.comment)
+    send_version(response, referral.version)
     if user.role == Role.PARTNER:
         return _received(referral, user, full=True)
     return _detail(referral, user)
@@ -651,9 +691,13 @@ def inbox(request: AuthenticatedHttpRequest, status: str = "", page: int = 1) ->
 @router.get(
     "/received/{int:referral_id}",
     response={200: ReceivedOut, 404: ErrorOut},
-    summary="A referral received, with what was shared",
+    summary="A referral received, with what was shared (ETag: its version)",
 )
-def get_received(request: AuthenticatedHttpRequest, referral_id: int) -> Any:
+def get_received(
+    request: AuthenticatedHttpRequest, referral_id: int, response: HttpResponse
+) -> Any:
     user = request.user
     require_perm(user, Perm.ANSWER_REFERRALS)
-    return _received(referral_access.get_referral_for_user(user, referral_id), user, full=True)
+    referral = referral_access.get_referral_for_user(user, referral_id)
+    send_version(response, referral.version)
+    return _received(referral, user, full=True)

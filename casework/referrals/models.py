@@ -323,6 +323,8 @@ class Referral(TimeStampedModel):
         _("status"), max_length=10, choices=Status.choices, default=Status.SENT
     )
     urgent = models.BooleanField(_("urgent"), default=False)
+    # Optimistic locking (the API's ETag): every change of status bumps it.
+    version = models.PositiveIntegerField(default=1)
     # ReleaseInformation codes the caseworker chose to share, and the snapshot of exactly that
     # information (JSON, encrypted) taken when it was sent: the partner sees this, never the case.
     information = models.JSONField(_("information shared"), default=list, blank=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -499,11 +499,11 @@ def move_referral(referral: Referral, *, to: str, by: User, comment: str = "") -
     previous = referral.status
     now = timezone.now()
     with transaction.atomic():
-        changes: dict[str, Any] = {"status": to, "updated_at": now}
+        changes: dict[str, Any] = {"status": to, "updated_at": now, "version": F("version") + 1}
         if to in (Referral.Status.ACCEPTED, Referral.Status.DECLINED):
             changes["answered_at"] = now
-        # Conditional on the status it was read with: two people answering at once cannot both win.
-        if not Referral.objects.filter(pk=referral.pk, status=previous).update(**changes):
+        # Conditional on the version it was read with: two people answering at once cannot both win.
+        if not Referral.objects.filter(pk=referral.pk, version=referral.version).update(**changes):
             raise Conflict(_("Someone else updated this referral. Reload and try again."))
         event = ReferralEvent.objects.create(
             referral=referral, status=to, at=now, by=by, comment=comment.strip()
@@ -519,7 +519,9 @@ def move_referral(referral: Referral, *, to: str, by: User, comment: str = "") -
             data={"from": previous, "to": to, "partner": by.role == Role.PARTNER},
         )
     for name, value in changes.items():
-        setattr(referral, name, value)
+        if name != "version":
+            setattr(referral, name, value)
+    referral.version += 1
     return event
 
 
@@ -534,7 +536,7 @@ def cancel_unanswered(case: Case, *, by: User, reason: str) -> int:
     now = timezone.now()
     with transaction.atomic():
         Referral.objects.filter(pk__in=[r.pk for r in waiting], status=Referral.Status.SENT).update(
-            status=Referral.Status.CANCELLED, updated_at=now
+            status=Referral.Status.CANCELLED, updated_at=now, version=F("version") + 1
         )
         ReferralEvent.objects.bulk_create(
             [

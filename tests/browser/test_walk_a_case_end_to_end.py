@@ -16,6 +16,7 @@ import pytest
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.commits,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 

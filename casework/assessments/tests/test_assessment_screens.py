@@ -148,10 +148,13 @@ def test_the_api_records_and_reads_assessments(
                 },
             }
         ],
-        "version": case.version,
     }
+    tag = client.get(f"/api/v1/cases/{case.pk}").headers["ETag"]
     created = client.post(
-        f"/api/v1/assessments/cases/{case.pk}", payload, content_type="application/json"
+        f"/api/v1/assessments/cases/{case.pk}",
+        payload,
+        content_type="application/json",
+        headers={"If-Match": tag},
     )
     assert created.status_code == 201, created.content
     assert created.json()["responses"][0]["answers"]["household_size"] == 2
@@ -159,8 +162,9 @@ def test_the_api_records_and_reads_assessments(
     assert [item["number"] for item in listed] == [1]
     refused = client.post(
         f"/api/v1/assessments/cases/{case.pk}",
-        payload | {"version": None, "questionnaires": []},
+        payload | {"questionnaires": []},
         content_type="application/json",
+        headers={"If-Match": created.headers["ETag"]},
     )
     assert refused.status_code == 400
     assert f"answers.{household.pk}.household_size" in refused.json()["fields"]

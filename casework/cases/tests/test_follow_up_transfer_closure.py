@@ -241,8 +241,9 @@ def test_the_move_form_cannot_bypass_the_closure_checklist(
     assert case.status == Status.REGISTERED
     api = login(amina).post(
         f"/api/v1/cases/{case.pk}/transitions",
-        {"to": "closed", "version": case.version},
+        {"to": "closed"},
         content_type="application/json",
+        headers={"If-Match": f'"{case.version}"'},
     )
     assert api.status_code == 400 and api.json()["code"] == "use_closure"
 

@@ -225,12 +225,13 @@ def test_confirm_and_dismiss_over_http(login: Any, sam: Any, near_copy: CasePlan
 def test_confirm_over_the_api(login: Any, sam: Any, near_copy: CasePlan) -> None:
     match = PlanMatch.objects.get()
     client = login(sam)
-    body = client.get(f"/api/v1/plans/{near_copy.pk}").json()
-    assert body["individualisation"]["near_duplicate_pending"] is True
+    read = client.get(f"/api/v1/plans/{near_copy.pk}")
+    assert read.json()["individualisation"]["near_duplicate_pending"] is True
     response = client.post(
         f"/api/v1/plans/{near_copy.pk}/matches/{match.pk}",
         {"decision": "dismissed", "note": "Different families."},
         content_type="application/json",
+        headers={"If-Match": read.headers["ETag"]},
     )
     assert response.status_code == 200, response.json()
     assert response.json()["decision"] == "dismissed"

@@ -106,6 +106,7 @@ def test_the_approval_flow_over_http(login: Any, amina: Any, sam: Any, plan: Cas
 
 def test_the_approval_flow_over_the_api(login: Any, amina: Any, sam: Any, plan: CasePlan) -> None:
     caseworker = login(amina)
+    tag = caseworker.get(f"/api/v1/plans/{plan.pk}").headers["ETag"]
     response = caseworker.put(
         f"/api/v1/plans/{plan.pk}/participation",
         {
@@ -115,9 +116,12 @@ def test_the_approval_flow_over_the_api(login: Any, amina: Any, sam: Any, plan: 
             "agreed_on": plan.planned_on.isoformat(),
         },
         content_type="application/json",
+        headers={"If-Match": tag},
     )
     assert response.status_code == 200, response.json()
-    assert caseworker.post(f"/api/v1/plans/{plan.pk}/submit").json()["status"] == "submitted"
+    tag = response.headers["ETag"]
+    submitted = caseworker.post(f"/api/v1/plans/{plan.pk}/submit", headers={"If-Match": tag})
+    assert submitted.json()["status"] == "submitted"
     supervisor = login(sam)
     queue = supervisor.get("/api/v1/plans/approvals").json()
     assert [item["id"] for item in queue] == [plan.pk]
@@ -125,6 +129,7 @@ def test_the_approval_flow_over_the_api(login: Any, amina: Any, sam: Any, plan: 
         f"/api/v1/plans/{plan.pk}/decision",
         {"decision": "approve", "comment": "Fine."},
         content_type="application/json",
+        headers={"If-Match": submitted.headers["ETag"]},
     )
     assert response.status_code == 200, response.json()
     body = response.json()

@@ -248,7 +248,10 @@ def test_the_api_writes_a_plan_with_goals_referenced_by_actions(
     assert data["text"] == "Injury treated\nBack at work\nClinic visit\nJob search"
     body["goals"][1]["ref"] = "health"
     response = client.put(
-        f"/api/v1/plans/{data['id']}", {**body, "revision": 1}, content_type="application/json"
+        f"/api/v1/plans/{data['id']}",
+        body,
+        content_type="application/json",
+        headers={"If-Match": response.headers["ETag"]},
     )
     assert response.status_code == 400
     assert "goals" in response.json()["fields"]

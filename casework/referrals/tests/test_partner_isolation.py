@@ -110,13 +110,15 @@ def test_the_api_gives_her_only_the_shared_fields(
     client = login(priya)
     inbox = client.get("/api/v1/referrals/inbox").json()
     assert [item["id"] for item in inbox["items"]] == [referral.pk]
-    received = client.get(f"/api/v1/referrals/received/{referral.pk}").json()
+    read = client.get(f"/api/v1/referrals/received/{referral.pk}")
+    received = read.json()
     assert set(received["shared"]["sections"]) == {"case_summary"}
     assert "case_id" not in received and "Fatima" not in str(received)
     response = client.post(
         f"/api/v1/referrals/{referral.pk}/status",
         {"status": "declined", "comment": "Full."},
         content_type="application/json",
+        headers={"If-Match": read.headers["ETag"]},
     )
     assert response.status_code == 200 and response.json()["status"] == "declined"
 

@@ -172,6 +172,7 @@ def test_the_api_sends_a_referral_and_refuses_without_consent(
         f"/api/v1/referrals/{body['id']}/status",
         {"status": "delivered"},
         content_type="application/json",
+        headers={"If-Match": sent.headers["ETag"]},
     )
     assert moved.status_code == 400 and moved.json()["code"] == "invalid_transition"
     not_needed = client.post(
