@@ -8,6 +8,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("casework.accounts.urls")),
     path("cases/", include("casework.cases.urls")),
+    path("persons/", include("casework.cases.person_urls")),
     # Steps of the process; case-scoped screens live under /cases/<id>/… in each app.
     path("", include("casework.worklist.urls")),
     path("", include("casework.assessments.urls")),

@@ -50,7 +50,7 @@ def _api_operations() -> list[tuple[str, str]]:
     return sorted(operations)
 
 
-def _fill_html(route: str, case_pk: int) -> tuple[str, bool]:
+def _fill_html(route: str, case_pk: int, person_pk: int = 0) -> tuple[str, bool]:
     takes_case = False
 
     def replace(match: re.Match[str]) -> str:
@@ -60,15 +60,19 @@ def _fill_html(route: str, case_pk: int) -> tuple[str, bool]:
         if name in ("case_pk", "case_id") or (name == "pk" and route.startswith("cases/<int:pk>")):
             takes_case = True
             return str(case_pk)
+        # A person is seen through their cases: /persons/<pk>/… answers as the case does.
+        if name == "pk" and route.startswith("persons/<int:pk>"):
+            takes_case = True
+            return str(person_pk)
         return "1" if match.group(1) in ("int", None) else "x"
 
     path = re.sub(r"<(?:(\w+):)?(\w+)>", replace, route)
     return "/" + path, takes_case
 
 
-def _fill_api(path: str, case_pk: int) -> tuple[str, bool]:
-    takes_case = "{case_id}" in path
-    path = path.replace("{case_id}", str(case_pk))
+def _fill_api(path: str, case_pk: int, person_pk: int = 0) -> tuple[str, bool]:
+    takes_case = "{case_id}" in path or "{person_id}" in path
+    path = path.replace("{case_id}", str(case_pk)).replace("{person_id}", str(person_pk))
     return re.sub(r"\{(\w+)\}", "1", path), takes_case
 
 
@@ -102,7 +106,7 @@ def test_every_case_route_answers_404_to_those_who_may_not_see_the_case(
     for username in OUTSIDERS:
         client = _client(everyone[username])
         for route in routes:
-            path, takes_case = _fill_html(route, case.pk)
+            path, takes_case = _fill_html(route, case.pk, case.person_id)
             if not takes_case:
                 continue
             for method in ("get", "post"):
@@ -121,7 +125,7 @@ def test_every_case_api_operation_answers_404_to_those_who_may_not_see_the_case(
     for username in OUTSIDERS:
         client = _client(everyone[username])
         for method, template in operations:
-            path, takes_case = _fill_api(template, case.pk)
+            path, takes_case = _fill_api(template, case.pk, case.person_id)
             if not takes_case:
                 continue
             response = (
@@ -140,14 +144,14 @@ def test_no_list_or_search_shows_the_case_to_outsiders(everyone: dict[str, Any],
     for username in OUTSIDERS:
         client = _client(everyone[username])
         for route in _html_routes():
-            path, takes_case = _fill_html(route, case.pk)
+            path, takes_case = _fill_html(route, case.pk, case.person_id)
             if takes_case:
                 continue
             body = client.get(path).content.decode(errors="replace")
             if case.reference in body or "Traoré" in body:
                 failures.append(f"{username} GET {path}")
         for method, template in _api_operations():
-            path, takes_case = _fill_api(template, case.pk)
+            path, takes_case = _fill_api(template, case.pk, case.person_id)
             if takes_case or method != "get" or "openapi" in path or path.endswith("/docs"):
                 continue
             body = client.get(path).content.decode(errors="replace")

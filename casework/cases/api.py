@@ -279,7 +279,7 @@ def _person(case: Case, user: User) -> dict[str, Any]:
     return person_fields(case.person, user) | {"age_at_registration": case.age_at_registration}
 
 
-def _detail(case: Case, user: User) -> dict[str, Any]:
+def case_out(case: Case, user: User) -> dict[str, Any]:
     can_write = access.may_write(user, case)
     return case_summary(case, user) | {
         "version": case.version,
@@ -345,6 +345,50 @@ def _lookup(model: Any, code: str | None, field: str, *, in_use: bool = True) ->
     return item
 
 
+def case_details(user: User, data: CaseIn) -> services.CaseDetails:
+    """A new case's facts from the API's codes (404-free: an unknown code is a field error)."""
+    caseworker = None
+    if data.caseworker:
+        caseworker = User.objects.filter(
+            username=data.caseworker, agency_id=agency_of(user), is_active=True
+        ).first()
+        if caseworker is None:
+            raise FieldErrors({"caseworker": [_("Choose a caseworker of your agency.")]})
+    return services.CaseDetails(
+        programme=_lookup(Programme, data.programme, "programme"),
+        service_type=data.service_type,
+        identification_source=data.identification_source,
+        identified_on=data.identified_on,
+        primary_concern=_lookup(ProtectionConcern, data.primary_concern, "primary_concern"),
+        secondary_concerns=[
+            _lookup(ProtectionConcern, code, "secondary_concerns")
+            for code in data.secondary_concerns
+        ],
+        risk_level=data.risk_level,
+        location=_lookup(Location, data.location, "location"),
+        caseworker=caseworker,
+    )
+
+
+def consent_details(
+    data: ConsentIn | None,
+) -> tuple[services.ConsentDetails | None, services.CaregiverDetails | None]:
+    if data is None:
+        return None, None
+    consent = services.ConsentDetails(
+        receive_services=data.receive_services,
+        given_by=data.given_by,
+        child_assent=data.child_assent,
+        share_for_referral=data.share_for_referral,
+        anonymised_reporting=data.anonymised_reporting,
+        method=data.method,
+        given_on=data.given_on,
+        recipients=[services.RecipientDetails(**r.dict()) for r in data.recipients],
+    )
+    caregiver = services.CaregiverDetails(**data.caregiver.dict()) if data.caregiver else None
+    return consent, caregiver
+
+
 # --- operations ---------------------------------------------------------------------------------
 
 
@@ -383,42 +427,8 @@ def search_cases(request: AuthenticatedHttpRequest, payload: SearchIn) -> Any:
 def register_case(request: AuthenticatedHttpRequest, payload: RegistrationIn) -> Any:
     user = request.user
     require_perm(user, Perm.REGISTER_CASES)
-    caseworker = None
-    if payload.case.caseworker:
-        caseworker = User.objects.filter(
-            username=payload.case.caseworker, agency_id=agency_of(user), is_active=True
-        ).first()
-        if caseworker is None:
-            raise FieldErrors({"caseworker": [_("Choose a caseworker of your agency.")]})
-    details = services.CaseDetails(
-        programme=_lookup(Programme, payload.case.programme, "programme"),
-        service_type=payload.case.service_type,
-        identification_source=payload.case.identification_source,
-        identified_on=payload.case.identified_on,
-        primary_concern=_lookup(ProtectionConcern, payload.case.primary_concern, "primary_concern"),
-        secondary_concerns=[
-            _lookup(ProtectionConcern, code, "secondary_concerns")
-            for code in payload.case.secondary_concerns
-        ],
-        risk_level=payload.case.risk_level,
-        location=_lookup(Location, payload.case.location, "location"),
-        caseworker=caseworker,
-    )
-    consent = caregiver = None
-    if payload.consent is not None:
-        data = payload.consent
-        consent = services.ConsentDetails(
-            receive_services=data.receive_services,
-            given_by=data.given_by,
-            child_assent=data.child_assent,
-            share_for_referral=data.share_for_referral,
-            anonymised_reporting=data.anonymised_reporting,
-            method=data.method,
-            given_on=data.given_on,
-            recipients=[services.RecipientDetails(**r.dict()) for r in data.recipients],
-        )
-        if data.caregiver is not None:
-            caregiver = services.CaregiverDetails(**data.caregiver.dict())
+    details = case_details(user, payload.case)
+    consent, caregiver = consent_details(payload.consent)
     case = services.register_case(
         by=user,
         person=services.PersonDetails(**payload.person.dict()),
@@ -427,7 +437,7 @@ def register_case(request: AuthenticatedHttpRequest, payload: RegistrationIn) ->
         caregiver=caregiver,
     )
     case = access.get_case_for_user(user, case.pk)
-    return Status(201, _detail(case, user))
+    return Status(201, case_out(case, user))
 
 
 @router.get(
@@ -437,7 +447,7 @@ def get_case(request: AuthenticatedHttpRequest, case_id: int, response: HttpResp
     user = request.user
     case = access.get_case_for_user(user, case_id)
     send_version(response, case.version)
-    return _detail(case, user)
+    return case_out(case, user)
 
 
 @router.patch(
@@ -480,7 +490,7 @@ def correct_case(
     )
     case = access.get_case_for_user(user, case.pk)
     send_version(response, case.version)
-    return _detail(case, user)
+    return case_out(case, user)
 
 
 @router.get("/{case_id}/timeline", response={200: list[EventOut], 404: ErrorOut})
@@ -556,7 +566,7 @@ def move_case(
         expected_version=case.version,
     )
     send_version(response, case.version)
-    return _detail(case, user)
+    return case_out(case, user)
 
 
 @router.post(

@@ -82,8 +82,8 @@ class PersonForm(ServiceForm):
         return people.PersonDetails(**{name: self.cleaned_data[name] for name in PERSON_FIELDS})
 
 
-class CaseFactsForm(PersonForm):
-    """The person and what registration records about the case."""
+class CaseFactsForm(ServiceForm):
+    """What registration records about the case."""
 
     programme = forms.ModelChoiceField(label=_("Programme"), queryset=Programme.objects.none())
     service_type = forms.ChoiceField(
@@ -131,7 +131,9 @@ class CaseFactsForm(PersonForm):
         )
 
 
-class RegistrationForm(CaseFactsForm):
+class OpeningForm(CaseFactsForm):
+    """A new case for a person: its facts, who holds it, and the informed consent."""
+
     risk_level = forms.ChoiceField(
         label=_("Initial risk level"),
         choices=_blank(RiskLevel.choices, _("Not assessed yet")),
@@ -185,7 +187,6 @@ class RegistrationForm(CaseFactsForm):
     consent_given_on = forms.DateField(label=_("Consent given on"), widget=DateInput())
 
     sections = [
-        (_("The person"), PERSON_FIELDS),
         (
             _("The case"),
             [*CASE_FACT_FIELDS[:-1], "risk_level", "location", "caseworker"],
@@ -228,16 +229,10 @@ class RegistrationForm(CaseFactsForm):
             del self.fields["caseworker"]
         self.user = user
 
-    def details(
+    def opening(
         self,
-    ) -> tuple[
-        services.PersonDetails,
-        services.CaseDetails,
-        services.ConsentDetails,
-        services.CaregiverDetails | None,
-    ]:
+    ) -> tuple[services.CaseDetails, services.ConsentDetails, services.CaregiverDetails | None]:
         data = self.cleaned_data
-        person = self.person_details()
         case = services.CaseDetails(
             programme=data["programme"],
             service_type=data["service_type"],
@@ -257,7 +252,23 @@ class RegistrationForm(CaseFactsForm):
                 family_name=data["caregiver_family_name"],
                 relationship=data["caregiver_relationship"] or HouseholdMember.Relationship.OTHER,
             )
-        return person, case, consent, caregiver
+        return case, consent, caregiver
+
+
+class RegistrationForm(PersonForm, OpeningForm):
+    """Registration of someone new: the person, then the case and the consent."""
+
+    sections = [(_("The person"), PERSON_FIELDS), *OpeningForm.sections]
+
+    def details(
+        self,
+    ) -> tuple[
+        services.PersonDetails,
+        services.CaseDetails,
+        services.ConsentDetails,
+        services.CaregiverDetails | None,
+    ]:
+        return (self.person_details(), *self.opening())
 
 
 def consent_details_from(data: dict[str, Any]) -> services.ConsentDetails:
@@ -283,18 +294,18 @@ def consent_details_from(data: dict[str, Any]) -> services.ConsentDetails:
 
 
 class ConsentForm(ServiceForm):
-    consent_given_by = RegistrationForm.base_fields["consent_given_by"]
-    caregiver_given_name = RegistrationForm.base_fields["caregiver_given_name"]
-    caregiver_family_name = RegistrationForm.base_fields["caregiver_family_name"]
-    caregiver_relationship = RegistrationForm.base_fields["caregiver_relationship"]
-    consent_child_assent = RegistrationForm.base_fields["consent_child_assent"]
-    consent_receive_services = RegistrationForm.base_fields["consent_receive_services"]
-    consent_share_for_referral = RegistrationForm.base_fields["consent_share_for_referral"]
-    consent_recipients = RegistrationForm.base_fields["consent_recipients"]
-    consent_information = RegistrationForm.base_fields["consent_information"]
-    consent_anonymised_reporting = RegistrationForm.base_fields["consent_anonymised_reporting"]
-    consent_method = RegistrationForm.base_fields["consent_method"]
-    consent_given_on = RegistrationForm.base_fields["consent_given_on"]
+    consent_given_by = OpeningForm.base_fields["consent_given_by"]
+    caregiver_given_name = OpeningForm.base_fields["caregiver_given_name"]
+    caregiver_family_name = OpeningForm.base_fields["caregiver_family_name"]
+    caregiver_relationship = OpeningForm.base_fields["caregiver_relationship"]
+    consent_child_assent = OpeningForm.base_fields["consent_child_assent"]
+    consent_receive_services = OpeningForm.base_fields["consent_receive_services"]
+    consent_share_for_referral = OpeningForm.base_fields["consent_share_for_referral"]
+    consent_recipients = OpeningForm.base_fields["consent_recipients"]
+    consent_information = OpeningForm.base_fields["consent_information"]
+    consent_anonymised_reporting = OpeningForm.base_fields["consent_anonymised_reporting"]
+    consent_method = OpeningForm.base_fields["consent_method"]
+    consent_given_on = OpeningForm.base_fields["consent_given_on"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -311,7 +322,7 @@ class ConsentForm(ServiceForm):
         )
 
 
-class CorrectionForm(CaseFactsForm):
+class CorrectionForm(PersonForm, CaseFactsForm):
     """The case page's correction: the person's details and the case's registration facts, as
     they are now, to be changed where they were wrong, with the reason."""
 

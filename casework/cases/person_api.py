@@ -10,12 +10,24 @@ import datetime
 from typing import Annotated, Any
 
 from django.http import HttpResponse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
+from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.models import User
-from casework.cases import access
-from casework.cases.api import CaseSummaryOut, case_summary, person_fields
+from casework.accounts.roles import Perm
+from casework.cases import access, services
+from casework.cases.api import (
+    CaseIn,
+    CaseOut,
+    CaseSummaryOut,
+    ConsentIn,
+    case_details,
+    case_out,
+    case_summary,
+    consent_details,
+    person_fields,
+)
 from casework.cases.models import CaseQuerySet
 from casework.core.api import (
     PRECONDITION_ANSWERS,
@@ -50,6 +62,14 @@ class PersonDetailOut(Schema):
     mobility_status: str
     languages: str
     cases: list[int]
+
+
+class OpenCaseIn(Schema):
+    """Another case for this person: its facts and the consent for it (the person's details are
+    not sent again)."""
+
+    case: CaseIn
+    consent: ConsentIn | None = None
 
 
 class PersonCorrectionIn(Schema):
@@ -134,3 +154,34 @@ def person_cases(request: AuthenticatedHttpRequest, person_id: int) -> Any:
     person = access.get_person_for_user(user, person_id)
     cases = _cases_of(person, user).select_related("person", "programme", "caseworker")
     return [case_summary(case, user) for case in cases]
+
+
+@router.post(
+    "/{person_id}/cases",
+    response={201: CaseOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 412: ErrorOut},
+    summary="Open another case for this person (e.g. MHPSS beside case management)",
+    openapi_extra=if_match(required=False),
+)
+def open_case(
+    request: AuthenticatedHttpRequest,
+    person_id: int,
+    response: HttpResponse,
+    payload: Annotated[RawBody, DocumentedAs(OpenCaseIn)] = READ_LATER,
+) -> Any:
+    """The same person, so every report counts them once. The caller must be able to change one
+    of the person's cases (caseworker or the team's supervisor)."""
+    user = request.user
+    require_perm(user, Perm.REGISTER_CASES)
+    person = access.get_person_for_user(user, person_id, write=True)
+    data = checked_body(request, OpenCaseIn, payload, version=person.version, required=False)
+    consent, caregiver = consent_details(data.consent)
+    case = services.open_case(
+        person,
+        by=user,
+        details=case_details(user, data.case),
+        consent=consent,
+        caregiver=caregiver,
+    )
+    case = access.get_case_for_user(user, case.pk)
+    send_version(response, case.version)
+    return Status(201, case_out(case, user))

@@ -46,7 +46,7 @@ from casework.core.errors import (
     NotAllowed,
 )
 from casework.people.models import HouseholdMember, Person, age_on
-from casework.people.services import PersonDetails, index_names, person_errors
+from casework.people.services import PersonDetails, details_of, index_names, person_errors
 from casework.reference.models import Location, Programme, ProtectionConcern
 
 ADULT_AGE = 18
@@ -160,6 +160,7 @@ def _validate_registration(
     consent: ConsentDetails | None,
     caregiver: CaregiverDetails | None,
     today: datetime.date,
+    known_caregiver: bool = False,
 ) -> tuple[int | None, User, Team]:
     errors: dict[str, list[str]] = {}
 
@@ -215,7 +216,8 @@ def _validate_registration(
             if consent.child_assent is None:
                 add("consent_child_assent", _("Record whether the child assents."))
         if consent.given_by == Consent.GivenBy.CAREGIVER and not (
-            caregiver and (caregiver.given_name.strip() or caregiver.family_name.strip())
+            known_caregiver
+            or (caregiver and (caregiver.given_name.strip() or caregiver.family_name.strip()))
         ):
             add("caregiver_given_name", _("Enter the name of the caregiver who gives consent."))
         if consent.share_for_referral and not consent.recipients:
@@ -254,8 +256,6 @@ def register_case(
     agency = by.agency
     if agency is None:
         raise NotAllowed(_("Your account is not in an agency."))
-    now = timezone.now()
-
     subject = Person.objects.create(
         agency=agency,
         reference=person_reference(agency.code, _next_number(agency.pk, 0)),
@@ -274,6 +274,80 @@ def register_case(
         address=person.address.strip(),
     )
     index_names(subject)
+    return _open(
+        subject,
+        by=by,
+        details=details,
+        consent=consent,
+        caregiver=caregiver,
+        register=register,
+        age=age,
+        caseworker=caseworker,
+        team=team,
+    )
+
+
+@transaction.atomic
+def open_case(
+    person: Person,
+    *,
+    by: User,
+    details: CaseDetails,
+    consent: ConsentDetails | None,
+    caregiver: CaregiverDetails | None = None,
+) -> Case:
+    """Another case for someone already registered (MHPSS beside case management, or a new
+    episode): the same person, so every report counts them once. The caller has loaded the
+    person through the gate (casework/cases/access.get_person_for_user)."""
+    check_perm(by, Perm.REGISTER_CASES)
+    if person.anonymised_at is not None:
+        raise CaseworkError(
+            _("This person's record was anonymised: register the client again."),
+            code="anonymised",
+        )
+    if person.agency_id != by.agency_id:
+        raise NotAllowed(_("This person is another agency's client."))
+    today = _today()
+    age, caseworker, team = _validate_registration(
+        by=by,
+        person=details_of(person),
+        details=details,
+        consent=consent,
+        caregiver=caregiver,
+        today=today,
+        known_caregiver=person.household.filter(is_caregiver=True).exists(),
+    )
+    case = _open(
+        person,
+        by=by,
+        details=details,
+        consent=consent,
+        caregiver=caregiver,
+        register=True,
+        age=age,
+        caseworker=caseworker,
+        team=team,
+    )
+    record("cases.case.opened_for_person", by=by, target=case, data={"person": person.pk})
+    return case
+
+
+def _open(
+    subject: Person,
+    *,
+    by: User,
+    details: CaseDetails,
+    consent: ConsentDetails | None,
+    caregiver: CaregiverDetails | None,
+    register: bool,
+    age: int | None,
+    caseworker: User,
+    team: Team,
+) -> Case:
+    """The case of `subject`: identified, then (usually) registered, with its consent."""
+    agency = subject.agency
+    today = _today()
+    now = timezone.now()
     caregiver_row = None
     if caregiver and (caregiver.given_name.strip() or caregiver.family_name.strip()):
         caregiver_row = HouseholdMember.objects.create(
@@ -284,6 +358,8 @@ def register_case(
             is_caregiver=True,
             phone=caregiver.phone.strip(),
         )
+    elif consent is not None and consent.given_by == Consent.GivenBy.CAREGIVER:
+        caregiver_row = subject.household.filter(is_caregiver=True).first()
 
     identified_on = details.identified_on or today
     year = (today if register else identified_on).year
