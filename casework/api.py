@@ -18,7 +18,7 @@ from ninja.security.session import SessionAuth
 from casework.accounts.tokens import user_for_token
 from casework.assessments import api as assessments_api
 from casework.cases import api as cases_api
-from casework.cases import person_api, workflow_api
+from casework.cases import person_api, screening_api, workflow_api
 from casework.core.errors import CaseworkError, Conflict, PreconditionFailed
 from casework.feedback import api as feedback_api
 from casework.indicators import api as indicators_api
@@ -102,6 +102,8 @@ def _unauthenticated(request: HttpRequest, error: AuthenticationError) -> HttpRe
 
 
 for prefix, router in [
+    # Fixed paths before "/cases/{case_id}", which would take "/cases/screenings" for a case.
+    ("/cases", screening_api.router),
     ("/cases", cases_api.router),
     ("/cases", workflow_api.router),
     ("/persons", person_api.router),

@@ -65,6 +65,42 @@ class Agency(TimeStampedModel):
         return f"{self.code} {self.name}"
 
 
+class MatchAgreement(models.Model):
+    """One agency's agreement that registrations may be matched against another's persons.
+
+    Off by default: even "a possible match exists in agency Y" tells a caseworker that someone is
+    another agency's client. Matching across two agencies needs both rows, A→B and B→A
+    (`MatchAgreement.agencies_matched_with`), each recorded by that agency's administrator.
+    """
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="match_agreements")
+    with_agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    agreed_by = models.ForeignKey(
+        "accounts.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    agreed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("agreement to match registrations")
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "with_agency"], name="one_match_agreement")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id} matches with {self.with_agency_id}"
+
+    @classmethod
+    def agencies_matched_with(cls, agency_id: int) -> list[int]:
+        """The agencies whose persons a registration in `agency_id` is matched against (both
+        agreed), besides its own."""
+        theirs = cls.objects.filter(with_agency_id=agency_id).values_list("agency_id", flat=True)
+        return list(
+            cls.objects.filter(agency_id=agency_id, with_agency_id__in=theirs).values_list(
+                "with_agency_id", flat=True
+            )
+        )
+
+
 class Team(TimeStampedModel):
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="teams")
     name = models.CharField(_("name"), max_length=200)

@@ -8,13 +8,16 @@ on any device, without our having to find the session rows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from casework.accounts.models import User
+from casework.accounts.models import Agency, MatchAgreement, User
 from casework.accounts.roles import Perm
 from casework.audit.log import record
 from casework.core.errors import NotAllowed
@@ -80,4 +83,64 @@ def users_managed_by(by: User) -> QuerySet[User]:
         .select_related("team")
         .annotate(mfa_enrolled=Exists(enrolled))
         .order_by("username")
+    )
+
+
+# --- matching registrations with another agency -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MatchPartner:
+    agency: Agency
+    we_agree: bool
+    they_agree: bool
+
+    @property
+    def matching(self) -> bool:
+        return self.we_agree and self.they_agree
+
+
+def match_partners(by: User) -> list[MatchPartner]:
+    """The other case-management agencies, and whether each side agreed to match (two queries)."""
+    if by.agency_id is None:
+        return []
+    ours = set(
+        MatchAgreement.objects.filter(agency_id=by.agency_id).values_list(
+            "with_agency_id", flat=True
+        )
+    )
+    theirs = set(
+        MatchAgreement.objects.filter(with_agency_id=by.agency_id).values_list(
+            "agency_id", flat=True
+        )
+    )
+    return [
+        MatchPartner(agency, agency.pk in ours, agency.pk in theirs)
+        for agency in Agency.objects.filter(
+            kind=Agency.Kind.CASE_MANAGEMENT, is_active=True
+        ).exclude(pk=by.agency_id)
+    ]
+
+
+@transaction.atomic
+def set_match_agreement(*, by: User, with_agency: Agency, agree: bool) -> None:
+    """Our agency's side of an agreement to match registrations with `with_agency`. Matching
+    starts only when both agencies have agreed, and stops when either withdraws."""
+    if not by.has_casework_perm(Perm.MANAGE_CONFIGURATION) or by.agency_id is None:
+        raise NotAllowed(_("Only an administrator of the agency can agree to this."))
+    if with_agency.pk == by.agency_id or with_agency.kind != Agency.Kind.CASE_MANAGEMENT:
+        raise NotAllowed(_("Choose another case-management agency."))
+    if agree:
+        MatchAgreement.objects.get_or_create(
+            agency_id=by.agency_id,
+            with_agency=with_agency,
+            defaults={"agreed_by": by, "agreed_at": timezone.now()},
+        )
+    else:
+        MatchAgreement.objects.filter(agency_id=by.agency_id, with_agency=with_agency).delete()
+    record(
+        "accounts.match_agreement.agreed" if agree else "accounts.match_agreement.withdrawn",
+        by=by,
+        target=with_agency,
+        data={"with": with_agency.code},
     )

@@ -19,6 +19,7 @@ urlpatterns = [
     path("two-factor/", views.mfa_verify, name="mfa_verify"),
     path("two-factor/recovery-codes/", views.mfa_recovery_codes, name="mfa_recovery_codes"),
     path("users/", views.user_list, name="users"),
+    path("matching/", views.match_agreements, name="match_agreements"),
     path("users/<int:user_id>/end-sessions/", views.user_end_sessions, name="user_end_sessions"),
     path("users/<int:user_id>/deactivate/", views.user_deactivate, name="user_deactivate"),
     path(

@@ -12,13 +12,14 @@ from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from casework.accounts import mfa, services
 from casework.accounts.access import navigation_for, require_perm
 from casework.accounts.forms import CodeForm, LoginForm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.mfa import mfa_step_url
-from casework.accounts.models import User
+from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm
 from casework.core.errors import CaseworkError
 
@@ -248,3 +249,25 @@ def user_reset_two_factor(request: HttpRequest, user_id: int) -> HttpResponse:
             % {"name": target.username},
         )
     return redirect("accounts:users")
+
+
+# Matching registrations with other agencies (off until both agree).
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def match_agreements(request: AuthenticatedHttpRequest) -> HttpResponse:
+    manager = require_perm(request.user, Perm.MANAGE_CONFIGURATION)
+    if request.method == "POST":
+        agency = get_object_or_404(Agency, code=request.POST.get("agency", ""))
+        try:
+            services.set_match_agreement(
+                by=manager, with_agency=agency, agree=request.POST.get("agree") == "yes"
+            )
+        except CaseworkError as error:
+            messages.error(request, str(error.message))
+        else:
+            messages.success(request, _("Saved."))
+        return redirect("accounts:match_agreements")
+    partners = services.match_partners(manager)
+    return render(request, "accounts/match_agreements.html", {"partners": partners})

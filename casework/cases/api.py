@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Annotated, Any
 
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
@@ -13,7 +14,7 @@ from casework.accounts.access import agency_of, require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.models import User
 from casework.accounts.roles import Perm, Sensitive
-from casework.cases import access, corrections, selectors, services
+from casework.cases import access, corrections, screening, selectors, services
 from casework.cases.models import (
     Case,
     CaseNote,
@@ -21,6 +22,7 @@ from casework.cases.models import (
     ContactType,
     IdentificationSource,
     ReleasePurpose,
+    Screening,
     ServiceType,
 )
 from casework.cases.timeline import case_timeline
@@ -103,6 +105,8 @@ class RegistrationIn(Schema):
     person: PersonIn
     case: CaseIn
     consent: ConsentIn | None = None
+    # The screening (POST /cases/screenings, after POST /persons/matches) this follows, if any.
+    screening: int | None = None
 
 
 class PersonOut(Schema):
@@ -429,13 +433,17 @@ def register_case(request: AuthenticatedHttpRequest, payload: RegistrationIn) ->
     require_perm(user, Perm.REGISTER_CASES)
     details = case_details(user, payload.case)
     consent, caregiver = consent_details(payload.consent)
-    case = services.register_case(
-        by=user,
-        person=services.PersonDetails(**payload.person.dict()),
-        details=details,
-        consent=consent,
-        caregiver=caregiver,
-    )
+    with transaction.atomic():
+        case = services.register_case(
+            by=user,
+            person=services.PersonDetails(**payload.person.dict()),
+            details=details,
+            consent=consent,
+            caregiver=caregiver,
+        )
+        screening.settle_screening(
+            payload.screening, by=user, case=case, choice=Screening.Choice.NEW_PERSON
+        )
     case = access.get_case_for_user(user, case.pk)
     return Status(201, case_out(case, user))
 

@@ -21,6 +21,7 @@ from casework.cases.models import (
     ReleaseInformation,
     ReleasePurpose,
     RiskLevel,
+    Screening,
     ServiceType,
     Status,
     YesNoPartly,
@@ -28,6 +29,7 @@ from casework.cases.models import (
 from casework.cases.models import Consent as ConsentModel
 from casework.core.forms import DateInput, ServiceForm, choice_field, model_choice_field
 from casework.people import services as people
+from casework.people.matching import Query
 from casework.people.models import HouseholdMember, MobilityStatus, Sex, YesNoUnknown
 from casework.reference.models import LabelledItem, Location, Programme, ProtectionConcern
 
@@ -133,6 +135,9 @@ class CaseFactsForm(ServiceForm):
 
 class OpeningForm(CaseFactsForm):
     """A new case for a person: its facts, who holds it, and the informed consent."""
+
+    # The screening (and duplicate search) this registration follows, if it went through one.
+    screening = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     risk_level = forms.ChoiceField(
         label=_("Initial risk level"),
@@ -319,6 +324,65 @@ class ConsentForm(ServiceForm):
             given_name=data["caregiver_given_name"],
             family_name=data["caregiver_family_name"],
             relationship=data["caregiver_relationship"] or HouseholdMember.Relationship.OTHER,
+        )
+
+
+SEARCH_FIELDS = [
+    "given_name",
+    "family_name",
+    "other_names",
+    "sex",
+    "date_of_birth",
+    "estimated_age",
+]
+
+
+class ScreeningForm(ServiceForm):
+    """Identification's first step: is the person eligible, and are they registered already?
+    Only the fields the search needs; nothing typed here is kept unless a case follows."""
+
+    outcome = forms.ChoiceField(
+        label=_("Screening outcome"),
+        choices=Screening.Outcome.choices,
+        initial=Screening.Outcome.ELIGIBLE,
+    )
+    reason = forms.ChoiceField(
+        label=_("Why not eligible"),
+        choices=_blank(Screening.Reason.choices),
+        required=False,
+    )
+    referred_to = forms.CharField(
+        label=_("Referred to (organisation)"), max_length=200, required=False
+    )
+    given_name = PersonForm.base_fields["given_name"]
+    family_name = PersonForm.base_fields["family_name"]
+    other_names = PersonForm.base_fields["other_names"]
+    sex = PersonForm.base_fields["sex"]
+    date_of_birth = PersonForm.base_fields["date_of_birth"]
+    estimated_age = PersonForm.base_fields["estimated_age"]
+
+    sections = [
+        (_("Screening"), ["outcome", "reason", "referred_to"]),
+        (_("Look for the person first"), SEARCH_FIELDS),
+    ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("outcome") == Screening.Outcome.ELIGIBLE and not (
+            (data.get("given_name") or "").strip() or (data.get("family_name") or "").strip()
+        ):
+            self.add_error("given_name", _("Enter at least a given name or a family name."))
+        return data
+
+    def query(self) -> Query:
+        data = self.cleaned_data
+        return Query(
+            given_name=data["given_name"],
+            family_name=data["family_name"],
+            other_names=data["other_names"],
+            sex=data["sex"],
+            date_of_birth=data["date_of_birth"],
+            estimated_age=data["estimated_age"],
         )
 
 

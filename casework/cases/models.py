@@ -361,6 +361,59 @@ class CaseNote(TimeStampedModel):
         return f"note {self.pk}"
 
 
+class Screening(models.Model):
+    """Identification's first decision (seed 004: screening): is this someone the programme
+    serves? Recorded whether or not a case follows, so the registration funnel can be reported.
+    No personal data: a screening that leads nowhere leaves only its outcome.
+
+    Registration also records here what the duplicate search showed and what the caseworker
+    chose: a new person, or a new case for a person already registered.
+    """
+
+    class Outcome(models.TextChoices):
+        ELIGIBLE = "eligible", _("Eligible")
+        NOT_ELIGIBLE = "not_eligible", _("Not eligible")
+        REFERRED = "referred", _("Referred elsewhere")
+
+    class Reason(models.TextChoices):
+        OUTSIDE_MANDATE = "outside_mandate", _("Needs are outside the programme's mandate")
+        NO_PROTECTION_CONCERN = "no_concern", _("No protection concern found")
+        OUTSIDE_AREA = "outside_area", _("Lives outside the area served")
+        SERVED_ELSEWHERE = "served_elsewhere", _("Already receives case management elsewhere")
+        DECLINED = "declined", _("Declined the service")
+        OTHER = "other", _("Other")
+
+    class Choice(models.TextChoices):
+        NEW_PERSON = "new_person", _("A different person: registered as new")
+        EXISTING_PERSON = "existing_person", _("The same person: a new case opened")
+
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
+    team = models.ForeignKey(
+        "accounts.Team", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    screened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    screened_at = models.DateTimeField()
+    outcome = models.CharField(_("screening outcome"), max_length=16, choices=Outcome.choices)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, blank=True)
+    referred_to = models.CharField(_("referred to"), max_length=200, blank=True)
+    # What the duplicate search showed (counts, no names) and what was chosen.
+    candidates_shown = models.PositiveSmallIntegerField(default=0)
+    matches_elsewhere = models.PositiveSmallIntegerField(default=0)
+    choice = models.CharField(max_length=16, choices=Choice.choices, blank=True)
+    case = models.OneToOneField(
+        Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="screening"
+    )
+
+    class Meta:
+        verbose_name = _("screening")
+        indexes = [models.Index(fields=["agency", "screened_at"], name="screening_agency_time")]
+
+    def __str__(self) -> str:
+        return f"screening {self.pk}: {self.outcome}"
+
+
 class CaseRevision(models.Model):
     """A correction of a case's registration facts: who, when, why, which fields, and what they
     said before (encrypted). The case row holds the corrected values; indicators read them."""

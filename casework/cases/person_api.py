@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from typing import Annotated, Any
 
+from django.db import transaction
 from django.http import HttpResponse
 from ninja import Router, Schema, Status
 
@@ -16,7 +17,7 @@ from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.models import User
 from casework.accounts.roles import Perm
-from casework.cases import access, services
+from casework.cases import access, screening, services
 from casework.cases.api import (
     CaseIn,
     CaseOut,
@@ -28,7 +29,7 @@ from casework.cases.api import (
     consent_details,
     person_fields,
 )
-from casework.cases.models import CaseQuerySet
+from casework.cases.models import CaseQuerySet, Screening
 from casework.core.api import (
     PRECONDITION_ANSWERS,
     READ_LATER,
@@ -40,6 +41,7 @@ from casework.core.api import (
     send_version,
 )
 from casework.people import services as people
+from casework.people.matching import Query
 from casework.people.models import MobilityStatus, Person, Sex, YesNoUnknown
 
 router = Router(tags=["persons"])
@@ -70,6 +72,33 @@ class OpenCaseIn(Schema):
 
     case: CaseIn
     consent: ConsentIn | None = None
+    # The screening (POST /cases/screenings, after POST /persons/matches) this follows, if any.
+    screening: int | None = None
+
+
+class MatchQueryIn(Schema):
+    """What registration starts with. Sent in the body: names never travel in URLs."""
+
+    given_name: str = ""
+    family_name: str = ""
+    other_names: str = ""
+    sex: Sex = Sex.UNKNOWN
+    date_of_birth: datetime.date | None = None
+    estimated_age: int | None = None
+
+
+class CandidateOut(Schema):
+    person: PersonDetailOut
+    score: int
+    reasons: list[str]
+    reason_text: str
+
+
+class MatchesOut(Schema):
+    candidates: list[CandidateOut]
+    # Possible matches the caller may not see: only where they are (ask a supervisor).
+    in_teams: list[str]
+    in_agencies: list[str]
 
 
 class PersonCorrectionIn(Schema):
@@ -101,6 +130,33 @@ def _detail(person: Person, user: User) -> dict[str, Any]:
 
 def _cases_of(person: Person, user: User) -> CaseQuerySet:
     return access.visible_cases(user).filter(person_id=person.pk).order_by("registered_on", "id")
+
+
+@router.post(
+    "/matches",
+    response={200: MatchesOut, 400: ErrorOut, 404: ErrorOut},
+    summary="Persons already registered that these details may describe (before registering)",
+)
+def find_matches(request: AuthenticatedHttpRequest, payload: MatchQueryIn) -> Any:
+    """Best first, each with a score and the reasons. Persons the caller may not see are never
+    described: only the team (or, where both agencies agreed to match, the agency) where a
+    possible match exists. The search is audited with person ids only."""
+    user = request.user
+    require_perm(user, Perm.REGISTER_CASES)
+    matches = screening.find_matches(user, Query(**payload.dict()))
+    return {
+        "candidates": [
+            {
+                "person": _detail(item.candidate.person, user),
+                "score": item.candidate.score,
+                "reasons": item.candidate.reasons,
+                "reason_text": item.candidate.reason_text,
+            }
+            for item in matches.shown
+        ],
+        "in_teams": matches.in_teams,
+        "in_agencies": matches.in_agencies,
+    }
 
 
 @router.get(
@@ -175,13 +231,17 @@ def open_case(
     person = access.get_person_for_user(user, person_id, write=True)
     data = checked_body(request, OpenCaseIn, payload, version=person.version, required=False)
     consent, caregiver = consent_details(data.consent)
-    case = services.open_case(
-        person,
-        by=user,
-        details=case_details(user, data.case),
-        consent=consent,
-        caregiver=caregiver,
-    )
+    with transaction.atomic():
+        case = services.open_case(
+            person,
+            by=user,
+            details=case_details(user, data.case),
+            consent=consent,
+            caregiver=caregiver,
+        )
+        screening.settle_screening(
+            data.screening, by=user, case=case, choice=Screening.Choice.EXISTING_PERSON
+        )
     case = access.get_case_for_user(user, case.pk)
     send_version(response, case.version)
     return Status(201, case_out(case, user))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -17,9 +18,9 @@ from django.views.decorators.http import require_http_methods
 from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm, Sensitive
-from casework.cases import access, services
+from casework.cases import access, screening, services
 from casework.cases.forms import OpeningForm
-from casework.cases.models import Case
+from casework.cases.models import Case, Screening
 from casework.core.views import run_service_form
 
 
@@ -52,13 +53,20 @@ def open_case(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     user = request.user
     require_perm(user, Perm.REGISTER_CASES)
     found = access.get_person_for_user(user, pk, write=True)
-    form = OpeningForm(request.POST or None, user=user)
+    form = OpeningForm(
+        request.POST or None, user=user, initial={"screening": request.GET.get("screening")}
+    )
 
+    @transaction.atomic
     def open_for(data: dict[str, Any]) -> Case:
         details, consent, caregiver = form.opening()
-        return services.open_case(
+        case = services.open_case(
             found, by=user, details=details, consent=consent, caregiver=caregiver
         )
+        screening.settle_screening(
+            data.get("screening"), by=user, case=case, choice=Screening.Choice.EXISTING_PERSON
+        )
+        return case
 
     return run_service_form(
         request,

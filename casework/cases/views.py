@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -20,22 +21,24 @@ from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm, Role, Sensitive
 from casework.audit.log import case_access_log
-from casework.cases import access, corrections, panels, selectors, services
+from casework.cases import access, corrections, panels, screening, selectors, services
 from casework.cases.forms import (
+    SEARCH_FIELDS,
     CaseloadFilterForm,
     ConsentForm,
     CorrectionForm,
     NoteForm,
     RegistrationForm,
+    ScreeningForm,
     TransitionForm,
     WithdrawConsentForm,
     consent_details_from,
 )
-from casework.cases.models import Case, CaseNote, Consent, Status
+from casework.cases.models import Case, CaseNote, Consent, Screening, Status
 from casework.cases.timeline import case_timeline
 from casework.core.errors import CaseworkError
 from casework.core.http import is_htmx
-from casework.core.views import run_service_form, then_redirect
+from casework.core.views import render_form, run_service_form, then_redirect
 from casework.people.services import search_cases
 
 
@@ -76,14 +79,35 @@ def caseload(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def register(request: AuthenticatedHttpRequest) -> HttpResponse:
-    require_perm(request.user, Perm.REGISTER_CASES)
-    form = RegistrationForm(request.POST or None, user=request.user)
+    """Registration, in three steps on one address, names only ever in POST bodies:
+    1. screening and the search (`step=search`): not eligible or referred elsewhere is recorded
+       and ends there; otherwise the persons already registered that may be this one are shown;
+    2. "a different person" (`step=details`): the full form, with what was typed;
+    3. the full form itself (no step): the person, the case and the consent are written.
+    A case for a person already registered is opened from their page instead.
+    """
+    user = request.user
+    require_perm(user, Perm.REGISTER_CASES)
+    step = request.POST.get("step", "") if request.method == "POST" else "start"
+    if step in ("start", "search"):
+        return _screen(request)
+    if step == "details":
+        typed = {name: request.POST.get(name, "") for name in SEARCH_FIELDS}
+        initial = {**typed, "screening": request.POST.get("screening") or None}
+        form = RegistrationForm(initial=initial, user=user)
+        return render(request, "cases/register.html", {"form": form})
+    form = RegistrationForm(request.POST, user=user)
 
+    @transaction.atomic
     def register(data: dict[str, Any]) -> Case:
         person, details, consent, caregiver = form.details()
-        return services.register_case(
-            by=request.user, person=person, details=details, consent=consent, caregiver=caregiver
+        case = services.register_case(
+            by=user, person=person, details=details, consent=consent, caregiver=caregiver
         )
+        screening.settle_screening(
+            data.get("screening"), by=user, case=case, choice=Screening.Choice.NEW_PERSON
+        )
+        return case
 
     return run_service_form(
         request,
@@ -93,6 +117,38 @@ def register(request: AuthenticatedHttpRequest) -> HttpResponse:
         redirect_to=lambda case: redirect("cases:detail", pk=case.pk),
         template="cases/register.html",
     )
+
+
+def _screen(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
+    form = ScreeningForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["outcome"] != Screening.Outcome.ELIGIBLE:
+                screening.record_screening(
+                    by=user,
+                    outcome=data["outcome"],
+                    reason=data["reason"],
+                    referred_to=data["referred_to"],
+                )
+                messages.success(request, _("Screening recorded. No case was opened."))
+                return redirect("cases:caseload")
+            matches = screening.find_matches(user, form.query())
+            screened = screening.record_screening(
+                by=user, outcome=Screening.Outcome.ELIGIBLE, matches=matches
+            )
+        except CaseworkError as error:
+            form.add_refusal(error)
+        else:
+            context = {
+                "matches": matches,
+                "screening": screened,
+                "typed": {name: request.POST.get(name, "") for name in SEARCH_FIELDS},
+                "show_birth_date": user.sees(Sensitive.BIRTH_DATE),
+            }
+            return render(request, "cases/register_matches.html", context)
+    return render_form(request, "cases/register_start.html", {"form": form})
 
 
 @login_required

@@ -9,13 +9,14 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from casework.accounts.access import require_perm
+from casework.accounts.access import agency_of, require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
-from casework.cases import access, caseload, panels, workflow
+from casework.cases import access, caseload, panels, screening, workflow
 from casework.cases.forms import (
     ClosureForm,
     DecisionForm,
@@ -176,6 +177,9 @@ def team(request: AuthenticatedHttpRequest) -> HttpResponse:
         "threshold": rows[0].threshold if rows else None,
         "closures": closures,
         "lines": panels.team_lines(user),
+        "funnel": screening.funnel(
+            agency_of(user), since=timezone.localdate().replace(day=1), until=timezone.localdate()
+        ),
         "transfers": workflow.transfers_for(user).count(),
     }
     return render(request, "cases/team.html", context)

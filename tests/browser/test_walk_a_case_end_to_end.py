@@ -100,10 +100,17 @@ def test_a_case_goes_from_registration_to_reopening_in_the_browser(
     walk.shot(page, "caseload")
 
     # 1. Register, with consent to services and to referral to the partner clinic.
+    # First the screening and the search for someone registered already (there is none).
     page.goto(live_server.url + "/cases/register/")
     page.locator("#id_given_name").fill("Mariam")
     page.locator("#id_family_name").fill("Coulibaly")
     page.locator("#id_estimated_age").fill("27")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continue").click()
+    walk.shot(page, "register-no-match")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Register this person").click()
+    assert page.locator("#id_family_name").input_value() == "Coulibaly"  # carried, not retyped
     page.locator("#id_programme").select_option(str(programme.pk))
     page.locator("#id_risk_level").select_option("medium")
     page.locator("#id_consent_receive_services").check()
@@ -216,3 +223,39 @@ def test_a_case_goes_from_registration_to_reopening_in_the_browser(
     case.refresh_from_db()
     assert case.status == "reopened"
     walk.shot(page, "reopened")
+
+
+def test_registering_someone_again_shows_the_person_already_registered(
+    live_server: Any, browser: Any, amina: Any, register: Any
+) -> None:
+    """The duplicate is found before anything is created, and a new case opens for her."""
+    from casework.cases.models import Case
+    from casework.people.models import Person
+
+    first = register(amina, given_name="Aminata", family_name="Traoré", age=14)
+    walk = Walk(browser, live_server.url)
+    page = walk.sign_in("amina")
+    page.goto(live_server.url + "/cases/register/")
+    page.locator("#id_given_name").fill("Aminata")
+    page.locator("#id_family_name").fill("Traore")  # typed without the accent
+    page.locator("#id_sex").select_option("female")
+    page.locator("#id_estimated_age").fill("14")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continue").click()
+    walk.shot(page, "duplicate-found")
+    row = page.locator("table.matches tbody tr")
+    assert row.count() == 1
+    assert first.person.reference in row.inner_text() and "same name" in row.inner_text()
+    assert "/aminata" not in page.url.lower() and "traor" not in page.url.lower()
+    with page.expect_navigation():
+        row.get_by_role("link", name="Open a new case for this person").click()
+    page.locator("#id_programme").select_option(label="Mental health and psychosocial support")
+    page.locator("#id_consent_given_by").select_option("caregiver")
+    page.locator("#id_consent_child_assent").select_option("yes")
+    page.locator("#id_consent_receive_services").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Open the case").click()
+    walk.ok(page)
+    assert Person.objects.count() == 1 and Case.objects.count() == 2
+    second = Case.objects.exclude(pk=first.pk).get()
+    assert second.person_id == first.person_id and second.screening.choice == "existing_person"
