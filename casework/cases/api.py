@@ -39,7 +39,7 @@ from casework.core.api import (
 )
 from casework.core.errors import CaseworkError, FieldErrors
 from casework.people import services as people_services
-from casework.people.models import HouseholdMember, MobilityStatus, Person, Sex, YesNoUnknown
+from casework.people.models import MobilityStatus, Person, Relationship, Sex, YesNoUnknown
 from casework.reference.models import Location, Programme, ProtectionConcern
 
 router = Router(tags=["cases"])
@@ -66,7 +66,7 @@ class PersonIn(Schema):
 class CaregiverIn(Schema):
     given_name: str = ""
     family_name: str = ""
-    relationship: HouseholdMember.Relationship = HouseholdMember.Relationship.OTHER
+    relationship: Relationship.Kind = Relationship.Kind.CAREGIVER
     phone: str = ""
 
 

@@ -30,7 +30,7 @@ from casework.cases.models import Consent as ConsentModel
 from casework.core.forms import DateInput, ServiceForm, choice_field, model_choice_field
 from casework.people import services as people
 from casework.people.matching import Query
-from casework.people.models import HouseholdMember, MobilityStatus, Sex, YesNoUnknown
+from casework.people.models import MobilityStatus, Relationship, Sex, YesNoUnknown
 from casework.reference.models import LabelledItem, Location, Programme, ProtectionConcern
 
 
@@ -39,6 +39,16 @@ def _blank(choices: Any, label: Any = "—") -> list[tuple[str, Any]]:
 
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
+# What a caregiver can be to a child (not the child's child or partner).
+CAREGIVER_KINDS = [
+    (kind.value, kind.label)
+    for kind in (
+        Relationship.Kind.PARENT,
+        Relationship.Kind.OTHER_RELATIVE,
+        Relationship.Kind.SIBLING,
+        Relationship.Kind.CAREGIVER,
+    )
+]
 
 
 PERSON_FIELDS = list(people.PERSON_FIELDS)
@@ -159,7 +169,7 @@ class OpeningForm(CaseFactsForm):
     )
     caregiver_relationship = forms.ChoiceField(
         label=_("Caregiver's relationship to the child"),
-        choices=HouseholdMember.Relationship.choices,
+        choices=CAREGIVER_KINDS,
         required=False,
     )
     consent_child_assent = forms.ChoiceField(
@@ -255,7 +265,7 @@ class OpeningForm(CaseFactsForm):
             caregiver = services.CaregiverDetails(
                 given_name=data["caregiver_given_name"],
                 family_name=data["caregiver_family_name"],
-                relationship=data["caregiver_relationship"] or HouseholdMember.Relationship.OTHER,
+                relationship=data["caregiver_relationship"] or Relationship.Kind.CAREGIVER,
             )
         return case, consent, caregiver
 
@@ -323,7 +333,7 @@ class ConsentForm(ServiceForm):
         return services.CaregiverDetails(
             given_name=data["caregiver_given_name"],
             family_name=data["caregiver_family_name"],
-            relationship=data["caregiver_relationship"] or HouseholdMember.Relationship.OTHER,
+            relationship=data["caregiver_relationship"] or Relationship.Kind.CAREGIVER,
         )
 
 
@@ -437,6 +447,30 @@ class CorrectionForm(PersonForm, CaseFactsForm):
             secondary_concerns=list(data["secondary_concerns"]),
             location=data["location"],
         )
+
+
+class RelativeForm(ServiceForm):
+    """Someone of the client's family or household, recorded as a person linked to the client."""
+
+    kind = forms.ChoiceField(
+        label=_("Relationship to the client"), choices=Relationship.Kind.choices
+    )
+    is_caregiver = forms.BooleanField(label=_("Cares for the client"), required=False)
+    given_name = PersonForm.base_fields["given_name"]
+    family_name = PersonForm.base_fields["family_name"]
+    sex = PersonForm.base_fields["sex"]
+    estimated_age = forms.IntegerField(
+        label=_("Age (estimated)"), required=False, min_value=0, max_value=120
+    )
+    phone = PersonForm.base_fields["phone"]
+
+
+class LinkForm(ServiceForm):
+    """A link to someone already registered, by their person number (not their name)."""
+
+    reference = forms.CharField(label=_("Their person number"), max_length=64)
+    kind = RelativeForm.base_fields["kind"]
+    is_caregiver = RelativeForm.base_fields["is_caregiver"]
 
 
 class WithdrawConsentForm(ServiceForm):

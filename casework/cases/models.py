@@ -263,11 +263,13 @@ class Consent(TimeStampedModel):
     given_by = models.CharField(
         _("given by"), max_length=10, choices=GivenBy.choices, default=GivenBy.CLIENT
     )
+    # The caregiver who consented for a child: a person linked to the child (people.Relationship).
     caregiver = models.ForeignKey(
-        "people.HouseholdMember",
+        "people.Person",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
+        related_name="+",
         verbose_name=_("caregiver"),
     )
     caregiver_name = EncryptedCharField(_("caregiver's name"), max_length=200, blank=True)

@@ -10,13 +10,14 @@ import datetime
 from typing import Annotated, Any
 
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.models import User
-from casework.accounts.roles import Perm
+from casework.accounts.roles import Perm, Sensitive
 from casework.cases import access, screening, services
 from casework.cases.api import (
     CaseIn,
@@ -40,9 +41,10 @@ from casework.core.api import (
     if_match,
     send_version,
 )
+from casework.core.errors import FieldErrors
 from casework.people import services as people
 from casework.people.matching import Query
-from casework.people.models import MobilityStatus, Person, Sex, YesNoUnknown
+from casework.people.models import MobilityStatus, Person, Relationship, Sex, YesNoUnknown
 
 router = Router(tags=["persons"])
 
@@ -245,3 +247,127 @@ def open_case(
     case = access.get_case_for_user(user, case.pk)
     send_version(response, case.version)
     return Status(201, case_out(case, user))
+
+
+# --- family and household -----------------------------------------------------------------------
+
+
+class RelativeOut(Schema):
+    id: int
+    reference: str
+    given_name: str | None = None
+    family_name: str | None = None
+    sex: str
+    estimated_age: int | None
+    # Whether the caller may open the relative's own record (one of their cases is visible).
+    visible: bool
+
+
+class RelationshipOut(Schema):
+    relative: RelativeOut
+    kind: str
+    is_caregiver: bool
+
+
+class RelationshipIn(Schema):
+    """Link to someone registered (`relative_id`, whom the caller may see), or record someone
+    new (their names): they become a person linked to this one."""
+
+    kind: Relationship.Kind
+    is_caregiver: bool = False
+    relative_id: int | None = None
+    given_name: str = ""
+    family_name: str = ""
+    sex: Sex = Sex.UNKNOWN
+    estimated_age: int | None = None
+    phone: str = ""
+
+
+def _relationships(person: Person, user: User) -> list[dict[str, Any]]:
+    links = list(
+        Relationship.objects.filter(person=person).select_related("relative").order_by("id")
+    )
+    seen = set(
+        access.visible_cases(user)
+        .filter(person_id__in=[link.relative_id for link in links])
+        .values_list("person_id", flat=True)
+    )
+    names = user.sees(Sensitive.NAMES)
+    return [
+        {
+            "relative": {
+                "id": link.relative.pk,
+                "reference": link.relative.reference,
+                "given_name": link.relative.given_name if names else None,
+                "family_name": link.relative.family_name if names else None,
+                "sex": link.relative.sex,
+                "estimated_age": link.relative.estimated_age,
+                "visible": link.relative_id in seen,
+            },
+            "kind": link.kind,
+            "is_caregiver": link.is_caregiver,
+        }
+        for link in links
+    ]
+
+
+@router.get(
+    "/{person_id}/relationships",
+    response={200: list[RelationshipOut], 404: ErrorOut},
+    summary="The person's family and household links",
+)
+def relationships_of(request: AuthenticatedHttpRequest, person_id: int) -> Any:
+    person = access.get_person_for_user(request.user, person_id)
+    return _relationships(person, request.user)
+
+
+@router.post(
+    "/{person_id}/relationships",
+    response={201: list[RelationshipOut], 400: ErrorOut, 404: ErrorOut, 412: ErrorOut},
+    summary="Link the person to a relative, registered or new",
+    openapi_extra=if_match(required=False),
+)
+def add_relationship(
+    request: AuthenticatedHttpRequest,
+    person_id: int,
+    payload: Annotated[RawBody, DocumentedAs(RelationshipIn)] = READ_LATER,
+) -> Any:
+    user = request.user
+    person = access.get_person_for_user(user, person_id, write=True)
+    data = checked_body(request, RelationshipIn, payload, version=person.version, required=False)
+    with transaction.atomic():
+        if data.relative_id is not None:
+            relative = access.get_person_for_user(user, data.relative_id)
+        else:
+            if not (data.given_name.strip() or data.family_name.strip()):
+                raise FieldErrors(
+                    {"given_name": [_("Enter at least a given name or a family name.")]}
+                )
+            relative = services.new_relative(
+                person,
+                by=user,
+                given_name=data.given_name,
+                family_name=data.family_name,
+                sex=data.sex,
+                estimated_age=data.estimated_age,
+                phone=data.phone,
+            )
+        people.link_persons(
+            person, relative, kind=data.kind, is_caregiver=data.is_caregiver, by=user
+        )
+    return Status(201, _relationships(person, user))
+
+
+@router.delete(
+    "/{person_id}/relationships/{relative_id}",
+    response={200: list[RelationshipOut], 400: ErrorOut, 404: ErrorOut},
+    summary="Remove a link (both ways)",
+)
+def remove_relationship(request: AuthenticatedHttpRequest, person_id: int, relative_id: int) -> Any:
+    user = request.user
+    person = access.get_person_for_user(user, person_id, write=True)
+    relative = Person.objects.filter(pk=relative_id, relationships__relative=person).first()
+    if relative is None:
+        raise Http404(_("No such relative."))
+    people.unlink_persons(person, relative, by=user)
+    return _relationships(person, user)

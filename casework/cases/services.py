@@ -45,8 +45,15 @@ from casework.core.errors import (
     InvalidTransition,
     NotAllowed,
 )
-from casework.people.models import HouseholdMember, Person, age_on
-from casework.people.services import PersonDetails, details_of, index_names, person_errors
+from casework.people.models import Person, Relationship, Sex, age_on
+from casework.people.services import (
+    PersonDetails,
+    caregivers_of,
+    details_of,
+    index_names,
+    link_persons,
+    person_errors,
+)
 from casework.reference.models import Location, Programme, ProtectionConcern
 
 ADULT_AGE = 18
@@ -57,10 +64,16 @@ ADULT_AGE = 18
 
 @dataclass
 class CaregiverDetails:
+    """A caregiver not yet on record: they become a person linked to the child."""
+
     given_name: str = ""
     family_name: str = ""
-    relationship: str = HouseholdMember.Relationship.MOTHER
+    relationship: str = Relationship.Kind.PARENT
     phone: str = ""
+
+    @property
+    def named(self) -> bool:
+        return bool(self.given_name.strip() or self.family_name.strip())
 
 
 @dataclass
@@ -315,7 +328,7 @@ def open_case(
         consent=consent,
         caregiver=caregiver,
         today=today,
-        known_caregiver=person.household.filter(is_caregiver=True).exists(),
+        known_caregiver=caregivers_of(person).exists(),
     )
     case = _open(
         person,
@@ -348,18 +361,7 @@ def _open(
     agency = subject.agency
     today = _today()
     now = timezone.now()
-    caregiver_row = None
-    if caregiver and (caregiver.given_name.strip() or caregiver.family_name.strip()):
-        caregiver_row = HouseholdMember.objects.create(
-            person=subject,
-            given_name=caregiver.given_name.strip(),
-            family_name=caregiver.family_name.strip(),
-            relationship=caregiver.relationship,
-            is_caregiver=True,
-            phone=caregiver.phone.strip(),
-        )
-    elif consent is not None and consent.given_by == Consent.GivenBy.CAREGIVER:
-        caregiver_row = subject.household.filter(is_caregiver=True).first()
+    caregiver_row = _caregiver(subject, caregiver, by=by)
 
     identified_on = details.identified_on or today
     year = (today if register else identified_on).year
@@ -431,8 +433,52 @@ def _start_of(day: datetime.date, now: datetime.datetime) -> datetime.datetime:
 # --- consent ------------------------------------------------------------------------------------
 
 
+def new_relative(
+    subject: Person,
+    *,
+    by: User,
+    given_name: str,
+    family_name: str = "",
+    sex: str = Sex.UNKNOWN,
+    estimated_age: int | None = None,
+    phone: str = "",
+) -> Person:
+    """A person of the subject's agency who is not (yet) a client: a caregiver, a relative.
+    Numbered like every person, and found by name like every person."""
+    agency = subject.agency
+    relative = Person.objects.create(
+        agency=agency,
+        reference=person_reference(agency.code, _next_number(agency.pk, 0)),
+        given_name=given_name.strip(),
+        family_name=family_name.strip(),
+        sex=sex,
+        estimated_age=estimated_age,
+        age_estimated_on=_today() if estimated_age is not None else None,
+        phone=phone.strip(),
+    )
+    index_names(relative)
+    return relative
+
+
+def _caregiver(subject: Person, caregiver: CaregiverDetails | None, *, by: User) -> Person | None:
+    """The caregiver a consent is given by: a new one typed in (recorded as a person linked to the
+    subject), or else the subject's caregiver already on record, if any."""
+    if caregiver is not None and caregiver.named:
+        relative = new_relative(
+            subject,
+            by=by,
+            given_name=caregiver.given_name,
+            family_name=caregiver.family_name,
+            phone=caregiver.phone,
+        )
+        link_persons(subject, relative, kind=caregiver.relationship, is_caregiver=True, by=by)
+        return relative
+    known = caregivers_of(subject).first()
+    return known.relative if known else None
+
+
 def _create_consent(
-    case: Case, *, by: User, details: ConsentDetails, caregiver: HouseholdMember | None
+    case: Case, *, by: User, details: ConsentDetails, caregiver: Person | None
 ) -> Consent:
     consent = Consent.objects.create(
         case=case,
@@ -495,30 +541,21 @@ def record_consent(
             ]
         if details.child_assent is None:
             errors["consent_child_assent"] = [_("Record whether the child assents.")]
-    caregiver_row = None
-    if details.given_by == Consent.GivenBy.CAREGIVER:
-        if caregiver and (caregiver.given_name.strip() or caregiver.family_name.strip()):
-            caregiver_row = HouseholdMember.objects.create(
-                person=case.person,
-                given_name=caregiver.given_name.strip(),
-                family_name=caregiver.family_name.strip(),
-                relationship=caregiver.relationship,
-                is_caregiver=True,
-                phone=caregiver.phone.strip(),
-            )
-        else:
-            caregiver_row = case.person.household.filter(is_caregiver=True).first()
-            if caregiver_row is None:
-                errors["caregiver_given_name"] = [
-                    _("Enter the name of the caregiver who gives consent.")
-                ]
+    if (
+        details.given_by == Consent.GivenBy.CAREGIVER
+        and not (caregiver is not None and caregiver.named)
+        and not caregivers_of(case.person).exists()
+    ):
+        errors["caregiver_given_name"] = [_("Enter the name of the caregiver who gives consent.")]
     if details.share_for_referral and not details.recipients:
         errors["consent_recipients"] = [
             _("Name at least one organisation the client agrees to share with.")
         ]
     if errors:
         raise FieldErrors(errors)
-    return _create_consent(case, by=by, details=details, caregiver=caregiver_row)
+    return _create_consent(
+        case, by=by, details=details, caregiver=_caregiver(case.person, caregiver, by=by)
+    )
 
 
 @transaction.atomic

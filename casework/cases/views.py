@@ -21,14 +21,24 @@ from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm, Role, Sensitive
 from casework.audit.log import case_access_log
-from casework.cases import access, corrections, panels, screening, selectors, services
+from casework.cases import (
+    access,
+    corrections,
+    panels,
+    relationships,
+    screening,
+    selectors,
+    services,
+)
 from casework.cases.forms import (
     SEARCH_FIELDS,
     CaseloadFilterForm,
     ConsentForm,
     CorrectionForm,
+    LinkForm,
     NoteForm,
     RegistrationForm,
+    RelativeForm,
     ScreeningForm,
     TransitionForm,
     WithdrawConsentForm,
@@ -36,9 +46,10 @@ from casework.cases.forms import (
 )
 from casework.cases.models import Case, CaseNote, Consent, Screening, Status
 from casework.cases.timeline import case_timeline
-from casework.core.errors import CaseworkError
+from casework.core.errors import CaseworkError, FieldErrors
 from casework.core.http import is_htmx
 from casework.core.views import render_form, run_service_form, then_redirect
+from casework.people.models import Person
 from casework.people.services import search_cases
 
 
@@ -171,6 +182,7 @@ def detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             else None
         ),
         "panels": panels.render_context(case, user, can_write),
+        "relatives": relationships.relatives_of(case, user),
         "follow_ups": case.follow_ups.select_related("by").order_by("-occurred_on", "-id")[:20],
         "closures": case.closure_requests.select_related("requested_by", "decided_by").order_by(
             "-created_at"
@@ -335,3 +347,84 @@ def withdraw_consent(request: AuthenticatedHttpRequest, pk: int, consent_pk: int
         template="cases/withdraw_consent.html",
         context={"case": case, "consent": consent},
     )
+
+
+# --- family and household -----------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def add_relative(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    case = access.get_case_for_user(request.user, pk, write=True)
+    return run_service_form(
+        request,
+        RelativeForm(request.POST or None),
+        lambda data: relationships.add_relative(
+            case,
+            by=request.user,
+            details=relationships.RelativeDetails(
+                given_name=data["given_name"],
+                family_name=data["family_name"],
+                kind=data["kind"],
+                sex=data["sex"],
+                estimated_age=data["estimated_age"],
+                phone=data["phone"],
+                is_caregiver=data["is_caregiver"],
+            ),
+        ),
+        success=_("Relative recorded."),
+        redirect_to=then_redirect("cases:detail", pk=case.pk),
+        template="cases/relative_form.html",
+        context={"case": case, "link_form": LinkForm()},
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def link_person(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Link the client to a person already registered, whom the user may see."""
+    user = request.user
+    case = access.get_case_for_user(user, pk, write=True)
+    form = LinkForm(request.POST)
+
+    def link(data: dict[str, Any]) -> Any:
+        found = Person.objects.filter(
+            agency_id=case.agency_id, reference=data["reference"].strip()
+        ).first()
+        try:
+            relative = access.get_person_for_user(user, found.pk if found else 0)
+        except Http404:
+            raise FieldErrors(
+                {"reference": [_("No person you may see has this number.")]}
+            ) from None
+        return relationships.link_to_person(
+            case, relative, by=user, kind=data["kind"], is_caregiver=data["is_caregiver"]
+        )
+
+    return run_service_form(
+        request,
+        form,
+        link,
+        success=_("Linked."),
+        redirect_to=then_redirect("cases:detail", pk=case.pk),
+        template="cases/relative_form.html",
+        context={"case": case, "form": RelativeForm(), "link_form": form},
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def unlink_person(request: AuthenticatedHttpRequest, pk: int, person_pk: int) -> HttpResponse:
+    case = access.get_case_for_user(request.user, pk, write=True)
+    relative = Person.objects.filter(
+        pk=person_pk, relationships__relative_id=case.person_id
+    ).first()
+    if relative is None:
+        raise Http404(_("No such relative."))
+    try:
+        relationships.unlink(case, relative, by=request.user)
+    except CaseworkError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("Link removed."))
+    return redirect("cases:detail", pk=case.pk)

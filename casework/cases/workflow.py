@@ -9,6 +9,7 @@ import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -45,7 +46,8 @@ from casework.cases.services import (
     transition_case,
 )
 from casework.core.errors import CaseworkError, FieldErrors, InvalidTransition, NotAllowed
-from casework.people.models import HouseholdMember, Person, PersonNameIndex
+from casework.people.models import Person, PersonNameIndex, Relationship
+from casework.people.services import link_persons
 
 CONTACT_LOST_DAYS = 30
 
@@ -224,33 +226,52 @@ def transfers_for(user: User) -> Any:
     ).select_related("from_agency", "case__programme")
 
 
-def _move_person(case: Case, to_agency: Agency) -> Person:
-    """The person moves with the case; if they have other cases here, the receiving agency gets
-    its own copy of the person instead (each agency's records stay its own)."""
-    person = case.person
+def _carry(person: Person, to_agency: Agency, *, move: bool) -> Person:
+    """The person in the receiving agency: the row itself (`move`), or a copy of it."""
     number = _next_number(to_agency.pk, 0)
-    others = Case.objects.filter(person=person).exclude(pk=case.pk).exists()
-    if not others:
+    if move:
         person.agency = to_agency
         person.reference = person_reference(to_agency.code, number)
-        person.save(update_fields=["agency", "reference", "updated_at"])
+        person.household = None
+        person.save(update_fields=["agency", "reference", "household", "updated_at"])
         return person
     copy = Person.objects.get(pk=person.pk)
     copy.pk = None
     copy.id = None
     copy.agency = to_agency
     copy.reference = person_reference(to_agency.code, number)
+    copy.household = None
+    copy.version = 1
     copy.save(force_insert=True)
     PersonNameIndex.objects.bulk_create(
         PersonNameIndex(person=copy, kind=row.kind, digest=row.digest)
         for row in PersonNameIndex.objects.filter(person=person)
     )
-    for member in HouseholdMember.objects.filter(person=person):
-        member.pk = None
-        member.id = None
-        member.person = copy
-        member.save(force_insert=True)
     return copy
+
+
+def _move_person(case: Case, to_agency: Agency, *, by: User) -> Person:
+    """The person moves with the case; if they have other cases here, the receiving agency gets
+    its own copy of the person instead (each agency's records stay its own). Relatives who are
+    no one's client (a caregiver, a sibling) go along as copies, linked as before; links to the
+    sending agency's persons do not cross over."""
+    person = case.person
+    links = list(Relationship.objects.filter(person=person).select_related("relative"))
+    with_cases = set(
+        Case.objects.filter(person_id__in=[link.relative_id for link in links]).values_list(
+            "person_id", flat=True
+        )
+    )
+    whole = not Case.objects.filter(person=person).exclude(pk=case.pk).exists()
+    if whole:
+        Relationship.objects.filter(Q(person=person) | Q(relative=person)).delete()
+    subject = _carry(person, to_agency, move=whole)
+    for link in links:
+        if link.relative_id in with_cases:
+            continue
+        relative = _carry(link.relative, to_agency, move=False)
+        link_persons(subject, relative, kind=link.kind, is_caregiver=link.is_caregiver, by=by)
+    return subject
 
 
 @transaction.atomic
@@ -289,7 +310,7 @@ def decide_transfer(
             raise FieldErrors({"caseworker": [_("Choose a caseworker of your team.")]})
         to_agency = transfer.to_agency
         transfer.previous_reference = case.reference
-        case.person = _move_person(case, to_agency)
+        case.person = _move_person(case, to_agency, by=by)
         year = now.year
         case.agency = to_agency
         case.reference = case_reference(to_agency.code, year, _next_number(to_agency.pk, year))

@@ -49,6 +49,20 @@ def age_on(birth_date: datetime.date, day: datetime.date) -> int:
     return max(years, 0)
 
 
+class Household(TimeStampedModel):
+    """The people who live together: a grouping of persons (each in one household at a time)."""
+
+    agency = models.ForeignKey(
+        "accounts.Agency", on_delete=models.PROTECT, related_name="households"
+    )
+
+    class Meta:
+        verbose_name = _("household")
+
+    def __str__(self) -> str:
+        return f"household {self.pk}"
+
+
 class Person(TimeStampedModel):
     agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="people")
     # The organisation's own person number (the interchange format's person_ref); not identifying.
@@ -79,6 +93,9 @@ class Person(TimeStampedModel):
     anonymised_at = models.DateTimeField(null=True, blank=True)
     # Optimistic locking (the API's ETag): every correction checks and bumps it.
     version = models.PositiveIntegerField(default=1)
+    household = models.ForeignKey(
+        Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
 
     class Meta:
         verbose_name = _("person")
@@ -103,6 +120,54 @@ class Person(TimeStampedModel):
             since = self.age_estimated_on or day
             return self.estimated_age + (age_on(since, day) if day > since else 0)
         return None
+
+
+class Relationship(models.Model):
+    """`relative` is `person`'s <kind> (their mother is their PARENT). Kept in both directions,
+    each row the other's inverse, so a person's links are one indexed read. `is_caregiver`: the
+    relative cares for the person (and may consent for them as a child)."""
+
+    class Kind(models.TextChoices):
+        CAREGIVER = "caregiver", _("Caregiver")
+        CARED_FOR = "cared_for", _("Cared for by them")
+        PARENT = "parent", _("Parent")
+        CHILD = "child", _("Child")
+        SIBLING = "sibling", _("Sibling")
+        PARTNER = "partner", _("Spouse or partner")
+        OTHER_RELATIVE = "other_relative", _("Other relative")
+        HOUSEHOLD_MEMBER = "household_member", _("Household member")
+
+    INVERSE: dict[str, str] = {
+        Kind.CAREGIVER: Kind.CARED_FOR,
+        Kind.CARED_FOR: Kind.CAREGIVER,
+        Kind.PARENT: Kind.CHILD,
+        Kind.CHILD: Kind.PARENT,
+        Kind.SIBLING: Kind.SIBLING,
+        Kind.PARTNER: Kind.PARTNER,
+        Kind.OTHER_RELATIVE: Kind.OTHER_RELATIVE,
+        Kind.HOUSEHOLD_MEMBER: Kind.HOUSEHOLD_MEMBER,
+    }
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="relationships")
+    relative = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("relationship"), max_length=20, choices=Kind.choices)
+    is_caregiver = models.BooleanField(_("caregiver"), default=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("relationship")
+        constraints = [
+            models.UniqueConstraint(fields=["person", "relative"], name="one_link_per_pair"),
+            models.CheckConstraint(
+                condition=~models.Q(person=models.F("relative")), name="no_link_to_oneself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.relative_id} is {self.kind} of {self.person_id}"
 
 
 class PersonRevision(models.Model):
@@ -139,35 +204,3 @@ class PersonNameIndex(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} index of person {self.person_id}"
-
-
-class HouseholdMember(TimeStampedModel):
-    class Relationship(models.TextChoices):
-        MOTHER = "mother", _("Mother")
-        FATHER = "father", _("Father")
-        GRANDPARENT = "grandparent", _("Grandparent")
-        SIBLING = "sibling", _("Sibling")
-        SPOUSE = "spouse", _("Spouse or partner")
-        CHILD = "child", _("Child")
-        OTHER_RELATIVE = "other_relative", _("Other relative")
-        FOSTER = "foster", _("Foster or kinship carer")
-        OTHER = "other", _("Other")
-
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="household")
-    given_name = EncryptedCharField(_("given name"), max_length=100, blank=True)
-    family_name = EncryptedCharField(_("family name"), max_length=100, blank=True)
-    relationship = models.CharField(_("relationship"), max_length=16, choices=Relationship.choices)
-    is_caregiver = models.BooleanField(_("caregiver"), default=False)
-    sex = models.CharField(_("sex"), max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
-    age = models.PositiveSmallIntegerField(_("age"), null=True, blank=True)
-    phone = EncryptedCharField(_("phone"), max_length=40, blank=True)
-
-    class Meta:
-        verbose_name = _("household member")
-
-    def __str__(self) -> str:
-        return self.get_relationship_display()
-
-    @property
-    def full_name(self) -> str:
-        return " ".join(n for n in (self.given_name, self.family_name) if n)

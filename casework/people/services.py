@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, TypedDict, TypeVar
 
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,10 +23,12 @@ from casework.audit.log import record
 from casework.core.errors import CaseworkError, Conflict, FieldErrors
 from casework.people import events
 from casework.people.models import (
+    Household,
     MobilityStatus,
     Person,
     PersonNameIndex,
     PersonRevision,
+    Relationship,
     Sex,
     YesNoUnknown,
 )
@@ -227,3 +229,93 @@ def search_cases(cases: Cases, query: str, *, by_name: bool, limit: int = 500) -
         people = PersonNameIndex.objects.filter(digest__in=digests).values("person_id")
         ids += list(cases.filter(person_id__in=people).values_list("pk", flat=True)[:limit])
     return cases.filter(pk__in=ids)
+
+
+# --- relationships and households ---------------------------------------------------------------
+
+
+@transaction.atomic
+def link_persons(
+    person: Person,
+    relative: Person,
+    *,
+    kind: str,
+    is_caregiver: bool = False,
+    by: User | None,
+) -> Relationship:
+    """`relative` is `person`'s <kind>; the inverse link is kept too. Both end up in one household
+    (the person's, or a new one) unless each already has its own. Linking again changes the kind.
+    """
+    if by is not None:
+        check_perm(by, Perm.WORK_ON_CASES)
+    errors: dict[str, list[str]] = {}
+    if relative.pk == person.pk:
+        errors["relative"] = [_("A person cannot be linked to themselves.")]
+    elif relative.agency_id != person.agency_id:
+        errors["relative"] = [_("Only persons of the same agency can be linked.")]
+    if kind not in Relationship.Kind.values:
+        errors["kind"] = [_("Choose a value from the list.")]
+    if errors:
+        raise FieldErrors(errors)
+    now = timezone.now()
+    link, _created = Relationship.objects.update_or_create(
+        person=person,
+        relative=relative,
+        defaults={
+            "kind": kind,
+            "is_caregiver": is_caregiver,
+            "recorded_by": by,
+            "recorded_at": now,
+        },
+    )
+    Relationship.objects.update_or_create(
+        person=relative,
+        relative=person,
+        defaults={
+            "kind": Relationship.INVERSE[kind],
+            "is_caregiver": False,
+            "recorded_by": by,
+            "recorded_at": now,
+        },
+    )
+    _share_household(person, relative)
+    record(
+        "people.relationship.linked",
+        by=by,
+        target=person,
+        data={"relative": relative.pk, "kind": kind, "caregiver": is_caregiver},
+    )
+    return link
+
+
+def _share_household(person: Person, relative: Person) -> None:
+    if person.household_id is None and relative.household_id is None:
+        person.household = Household.objects.create(agency_id=person.agency_id)
+        person.save(update_fields=["household", "updated_at"])
+    if relative.household_id is None:
+        relative.household_id = person.household_id
+        relative.save(update_fields=["household", "updated_at"])
+    elif person.household_id is None:
+        person.household_id = relative.household_id
+        person.save(update_fields=["household", "updated_at"])
+
+
+@transaction.atomic
+def unlink_persons(person: Person, relative: Person, *, by: User) -> None:
+    """Remove the link both ways (a link recorded by mistake, or that no longer holds)."""
+    check_perm(by, Perm.WORK_ON_CASES)
+    removed, _detail = Relationship.objects.filter(
+        Q(person=person, relative=relative) | Q(person=relative, relative=person)
+    ).delete()
+    if not removed:
+        raise CaseworkError(_("These persons are not linked."), code="not_linked")
+    record("people.relationship.unlinked", by=by, target=person, data={"relative": relative.pk})
+
+
+def caregivers_of(person: Person) -> QuerySet[Relationship]:
+    """The person's links to those who care for them (who may consent for them as a child)."""
+    return (
+        Relationship.objects.filter(person=person, is_caregiver=True)
+        .select_related("relative")
+        .order_by("recorded_at", "id")
+    )

@@ -2,8 +2,9 @@
 
 A person is due when every one of their cases is closed and the latest closure is older than
 their agency's `retention_days`. Anonymising blanks every encrypted value about them (their
-names, contacts, date of birth, household, notes and the free text of their case history) and
-deletes their blind-index rows, so they can no longer be found or read. "About them" is found,
+names, contacts, date of birth, notes and the free text of their case history) and
+deletes their blind-index rows, so they can no longer be found or read. Their relatives who are
+no one's client and linked to no one else (a child's caregiver) go with them. "About them" is found,
 not listed: every encrypted column whose model leads to the person through foreign keys (the
 shortest way) is blanked, unless NOT_ABOUT_A_PERSON says it is not personal. The categorical fields
 indicators count by (sex, age at registration, disability, mobility, location, dates, statuses)
@@ -27,7 +28,7 @@ from django.utils import timezone
 from casework.accounts.models import Agency
 from casework.audit.log import record
 from casework.cases.models import Case, Status
-from casework.people.models import Person, PersonNameIndex
+from casework.people.models import Person, PersonNameIndex, Relationship
 from casework.vault.fields import encrypted_fields
 
 BATCH_SIZE = 200
@@ -52,6 +53,13 @@ NOT_ABOUT_A_PERSON: frozenset[str] = frozenset(
         # (see casework/interchange) and must not be kept longer than the shortest retention.
         "interchange.importrun.payload",
     }
+)
+
+
+# Foreign keys to a person who is not the one the row is about (a consent's caregiver, a link's
+# relative): not followed when finding whose data a row holds.
+NOT_THE_SUBJECT: frozenset[str] = frozenset(
+    {"cases.consent.caregiver", "people.relationship.relative"}
 )
 
 
@@ -96,6 +104,8 @@ def path_to_person(model: type[models.Model]) -> str | None:
         following = []
         for current, path in frontier:
             for relation in current._meta.concrete_fields:
+                if f"{current._meta.label_lower}.{relation.name}" in NOT_THE_SUBJECT:
+                    continue
                 target = (
                     relation.related_model if relation.many_to_one or relation.one_to_one else None
                 )
@@ -135,7 +145,23 @@ def personal_columns() -> list[PersonalColumns]:
     return found
 
 
+def _with_relatives(person_ids: list[int]) -> list[int]:
+    """The people and their relatives who are no one's client and linked to no one else: a
+    child's caregiver goes with the child (their name was part of the child's file)."""
+    relatives = set(
+        Relationship.objects.filter(person_id__in=person_ids).values_list("relative_id", flat=True)
+    ) - set(person_ids)
+    clients = set(Case.objects.filter(person_id__in=relatives).values_list("person_id", flat=True))
+    linked_elsewhere = set(
+        Relationship.objects.filter(person_id__in=relatives)
+        .exclude(relative_id__in=person_ids)
+        .values_list("person_id", flat=True)
+    )
+    return [*person_ids, *sorted(relatives - clients - linked_elsewhere)]
+
+
 def _anonymise(person_ids: list[int], *, now: datetime.datetime) -> None:
+    person_ids = _with_relatives(person_ids)
     for columns in personal_columns():
         blanks = {
             name: None if getattr(columns.model._meta.get_field(name), "null", False) else ""

@@ -277,3 +277,41 @@ def test_the_team_view_shows_caseloads_in_a_bounded_number_of_queries(
     body = response.content.decode()
     assert response.status_code == 200 and "Amina" in body and "Cw4" in body
     assert login(amina).get("/cases/team/").status_code == 404
+
+
+def test_relatives_who_are_no_ones_client_go_along_with_a_transferred_case(
+    register: Any, amina: Any, other_agency: Any, receiving: Any
+) -> None:
+    from casework.people.models import Person, Relationship
+    from casework.people.services import caregivers_of, link_persons
+
+    rita, ravi = receiving
+    child = register(amina, given_name="Mariam", age=9)  # her caregiver Hawa, no case of hers
+    sister = register(amina, given_name="Awa", age=16)  # a client herself
+    link_persons(child.person, sister.person, kind="sibling", by=amina)
+    services.record_consent(
+        child,
+        by=amina,
+        details=services.ConsentDetails(
+            receive_services=True,
+            given_by="caregiver",
+            child_assent=True,
+            recipients=[
+                services.RecipientDetails(
+                    organisation_name=other_agency.name,
+                    organisation_code=other_agency.code,
+                    purpose="transfer",
+                )
+            ],
+        ),
+    )
+    transfer = workflow.request_transfer(child, to_agency=other_agency, by=amina, reason="Moved")
+    workflow.decide_transfer(transfer, by=rita, accept=True, caseworker=ravi)
+    child.refresh_from_db()
+    moved = child.person
+    assert moved.agency == other_agency
+    caregiver = caregivers_of(moved).get().relative
+    assert caregiver.agency == other_agency and caregiver.given_name == "Hawa"
+    assert Relationship.objects.filter(person=moved).count() == 1  # not the sister: a client here
+    old_hawa = Person.objects.get(agency=amina.agency, reference__endswith="-P-0000002")
+    assert old_hawa.given_name == "Hawa"  # the sending agency keeps its own record

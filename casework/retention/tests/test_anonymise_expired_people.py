@@ -24,7 +24,7 @@ from casework.cases.models import (
     Transition,
 )
 from casework.core.schedule import enqueue_due, load_registry
-from casework.people.models import HouseholdMember, MobilityStatus, Person, PersonNameIndex
+from casework.people.models import MobilityStatus, Person, PersonNameIndex, Relationship
 from casework.people.services import matching_person_ids
 from casework.retention import services as retention
 from casework.retention.tasks import apply_retention_daily
@@ -89,8 +89,9 @@ def test_it_anonymises_a_person_whose_cases_closed_longer_ago_than_retention(
     assert person.anonymised_at is not None
     assert (person.given_name, person.family_name, person.other_names) == ("", "", "")
     assert (person.phone, person.address, person.date_of_birth) == ("", "", None)
-    member = HouseholdMember.objects.get(person=person)
-    assert (member.given_name, member.family_name, member.phone) == ("", "", "")
+    caregiver = Relationship.objects.get(person=person, is_caregiver=True).relative
+    assert (caregiver.given_name, caregiver.family_name, caregiver.phone) == ("", "", "")
+    assert caregiver.anonymised_at is not None  # no one's client, linked to no one else
     assert CaseNote.objects.get(case=closed_case).text == ""
     assert [r.text for r in NoteRevision.objects.filter(note__case=closed_case)] == [""]
     assert {t.reason for t in Transition.objects.filter(case=closed_case)} == {""}
@@ -133,8 +134,8 @@ def test_it_keeps_what_indicators_count(closed_case: Case) -> None:
         "unknown",
     )
     assert person.reference
-    member = HouseholdMember.objects.get(person=person)
-    assert (member.relationship, member.is_caregiver) == ("mother", True)
+    link = Relationship.objects.get(person=person, is_caregiver=True)
+    assert (link.kind, link.is_caregiver) == ("parent", True)
     assert list(Transition.objects.filter(case=closed_case).values_list("to_status")) == (
         transitions_before
     )
@@ -265,4 +266,17 @@ def test_it_runs_daily_from_the_scheduler(closed_case: Case) -> None:
     enqueued = enqueue_due(timezone.now())
 
     assert apply_retention_daily.module_path in enqueued
+    assert Person.objects.get(pk=closed_case.person_id).anonymised_at is not None
+
+
+def test_a_relative_who_is_also_a_client_keeps_their_data(
+    closed_case: Case, register: Any, amina: Any
+) -> None:
+    from casework.people.services import link_persons
+
+    sister_case = register(amina, given_name="Mariam", family_name="Diallo", age=16)
+    link_persons(closed_case.person, sister_case.person, kind="sibling", by=amina)
+    retention.apply_retention(today=_past_retention())
+    sister = Person.objects.get(pk=sister_case.person_id)
+    assert sister.anonymised_at is None and sister.given_name == "Mariam"
     assert Person.objects.get(pk=closed_case.person_id).anonymised_at is not None

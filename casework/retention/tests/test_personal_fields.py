@@ -22,11 +22,13 @@ def test_it_blanks_or_knowingly_skips_every_encrypted_field() -> None:
 
 
 def test_it_follows_foreign_keys_to_the_person() -> None:
-    from casework.cases.models import CaseNote, NoteRevision
-    from casework.people.models import HouseholdMember, Person
+    from casework.cases.models import CaseNote, Consent, NoteRevision
+    from casework.people.models import Person, Relationship
 
     assert path_to_person(Person) == "pk"
-    assert path_to_person(HouseholdMember) == "person"
+    # Not through the caregiver or the relative: the row is about the client.
+    assert path_to_person(Relationship) == "person"
+    assert path_to_person(Consent) == "case__person"
     assert path_to_person(CaseNote) == "case__person"
     assert path_to_person(NoteRevision) == "note__case__person"
 
