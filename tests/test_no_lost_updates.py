@@ -111,6 +111,11 @@ def world(
         reason="Moved",
         requested_by=amina,
     )
+    twin = register(amina, given_name="Kadi", family_name="Sow")
+    double = register(amina, given_name="Kadi", family_name="Sow")
+    from casework.cases import merging
+
+    merge = merging.merge_persons(twin.person, double.person, by=sam, choices={})
     case.refresh_from_db()
     return {
         "ids": {
@@ -123,6 +128,7 @@ def world(
             "closure_id": closure.pk,
             "transfer_id": transfer.pk,
             "consent_id": case.consents.first().pk,  # type: ignore[union-attr]
+            "merge_id": merge.pk,
         },
         "amina": amina,
         "sam": sam,
@@ -134,7 +140,7 @@ def world(
 def _writer(world: dict[str, Any], path: str) -> Any:
     if "/transfers/" in path:
         return world["receiving"]
-    if path.endswith(("/decision", "/reassign")) or "/matches/" in path:
+    if path.endswith(("/decision", "/reassign", "/merge", "/unmerge")) or "/matches/" in path:
         return world["sam"]
     return world["amina"]
 

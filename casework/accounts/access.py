@@ -97,6 +97,7 @@ def navigation_for(user: Requester) -> dict[str, bool]:
         "tasks": works_cases,
         "approvals": user.has_casework_perm(Perm.APPROVE_PLANS),
         "team": user.has_casework_perm(Perm.REASSIGN_IN_TEAM),
+        "duplicates": user.has_casework_perm(Perm.MERGE_PERSONS),
         "services": works_cases or user.role == Role.PROGRAMME_MANAGER,
         "indicators": user.has_casework_perm(Perm.VIEW_INDICATORS),
         "imports": user.has_casework_perm(Perm.IMPORT_CASES),
@@ -104,4 +105,5 @@ def navigation_for(user: Requester) -> dict[str, bool]:
         "exports": user.role in (Role.SUPERVISOR, Role.PROGRAMME_MANAGER),
         "referrals_inbox": user.has_casework_perm(Perm.ANSWER_REFERRALS),
         "administration": user.has_casework_perm(Perm.MANAGE_USERS),
+        "matching": user.has_casework_perm(Perm.MANAGE_CONFIGURATION),
     }

@@ -38,6 +38,7 @@ class Perm(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_CONFIGURATION = "manage_configuration"
     VIEW_AUDIT_LOG = "view_audit_log"
+    MERGE_PERSONS = "merge_persons"  # review duplicates; merge two records of one person, unmerge
 
 
 class Sensitive(StrEnum):
@@ -64,6 +65,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
             Perm.VIEW_ACCESS_LOG,
             Perm.OVERRIDE_CONSENT,
             Perm.VIEW_INDICATORS,
+            Perm.MERGE_PERSONS,
         }
     ),
     Role.PROGRAMME_MANAGER: frozenset(

@@ -416,6 +416,34 @@ class Screening(models.Model):
         return f"screening {self.pk}: {self.outcome}"
 
 
+class PersonMerge(models.Model):
+    """Two records of one person made one (casework/cases/merging.py), with everything the merge
+    moved or replaced, so that an unmerge within the window restores exactly."""
+
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
+    survivor = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
+    merged = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    merged_at = models.DateTimeField()
+    # {field: [the survivor's value before, the value the merge gave it]} (encrypted JSON).
+    replaced = EncryptedTextField(blank=True)
+    # Row ids and link rows the merge moved, removed or created.
+    moved = models.JSONField(default=dict)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("merge of two person records")
+        indexes = [models.Index(fields=["agency", "-merged_at"], name="merge_agency_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.merged_id} into {self.survivor_id}"
+
+
 class CaseRevision(models.Model):
     """A correction of a case's registration facts: who, when, why, which fields, and what they
     said before (encrypted). The case row holds the corrected values; indicators read them."""

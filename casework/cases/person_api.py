@@ -14,11 +14,11 @@ from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
-from casework.accounts.access import require_perm
+from casework.accounts.access import agency_of, require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.models import User
 from casework.accounts.roles import Perm, Sensitive
-from casework.cases import access, screening, services
+from casework.cases import access, merging, screening, services
 from casework.cases.api import (
     CaseIn,
     CaseOut,
@@ -30,13 +30,14 @@ from casework.cases.api import (
     consent_details,
     person_fields,
 )
-from casework.cases.models import CaseQuerySet, Screening
+from casework.cases.models import CaseQuerySet, PersonMerge, Screening
 from casework.core.api import (
     PRECONDITION_ANSWERS,
     READ_LATER,
     DocumentedAs,
     ErrorOut,
     RawBody,
+    check_version,
     checked_body,
     if_match,
     send_version,
@@ -159,6 +160,124 @@ def find_matches(request: AuthenticatedHttpRequest, payload: MatchQueryIn) -> An
         "in_teams": matches.in_teams,
         "in_agencies": matches.in_agencies,
     }
+
+
+class PairSideOut(Schema):
+    """A side the caller may see, in full; otherwise only that it exists."""
+
+    visible: bool
+    person: PersonDetailOut | None = None
+
+
+class DuplicateOut(Schema):
+    id: int
+    score: int
+    reasons: list[str]
+    first: PairSideOut
+    second: PairSideOut
+
+
+class MergeIn(Schema):
+    """Fold `other` into this person. `choices`: for each detail the two disagree on,
+    "survivor" (keep this person's) or "merged" (take the other's)."""
+
+    other: int
+    choices: dict[str, str] = {}
+
+
+class MergeOut(Schema):
+    id: int
+    survivor: int
+    merged: int
+    merged_at: datetime.datetime
+    moved_cases: list[int]
+
+
+@router.get(
+    "/duplicates",
+    response={200: list[DuplicateOut], 404: ErrorOut},
+    summary="Possible duplicates to review (supervisors), most alike first",
+)
+def list_duplicates(request: AuthenticatedHttpRequest) -> Any:
+    user = require_perm(request.user, Perm.MERGE_PERSONS)
+
+    def side(person: Person, visible: bool) -> dict[str, Any]:
+        return {"visible": visible, "person": _detail(person, user) if visible else None}
+
+    return [
+        {
+            "id": pair.candidate.pk,
+            "score": pair.candidate.score,
+            "reasons": pair.candidate.reasons,
+            "first": side(pair.candidate.first, pair.first_visible),
+            "second": side(pair.candidate.second, pair.second_visible),
+        }
+        for pair in merging.duplicates_for(user)
+    ]
+
+
+@router.post(
+    "/duplicates/{candidate_id}/dismiss",
+    response={200: dict[str, str], 404: ErrorOut},
+    summary="Record that a pair are different persons (not raised again)",
+)
+def dismiss_duplicate(request: AuthenticatedHttpRequest, candidate_id: int) -> Any:
+    user = require_perm(request.user, Perm.MERGE_PERSONS)
+    pair = next((p for p in merging.duplicates_for(user) if p.candidate.pk == candidate_id), None)
+    if pair is None:
+        raise Http404(_("No such pair."))
+    merging.dismiss(pair.candidate, by=user)
+    return {"status": pair.candidate.status}
+
+
+@router.post(
+    "/merges/{merge_id}/unmerge",
+    response={200: PersonDetailOut, 400: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
+    summary="Undo a merge within the window (If-Match: the surviving person's version)",
+    openapi_extra=if_match(),
+)
+def unmerge(request: AuthenticatedHttpRequest, merge_id: int, response: HttpResponse) -> Any:
+    user = require_perm(request.user, Perm.MERGE_PERSONS)
+    done = PersonMerge.objects.filter(pk=merge_id, agency_id=agency_of(user)).first()
+    if done is None:
+        raise Http404(_("No such merge."))
+    survivor = access.get_person_for_user(user, done.survivor_id, write=True)
+    check_version(request, survivor.version)
+    merging.unmerge(done, by=user)
+    survivor.refresh_from_db()
+    send_version(response, survivor.version)
+    return _detail(survivor, user)
+
+
+@router.post(
+    "/{person_id}/merge",
+    response={201: MergeOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
+    summary="Merge another record of the same person into this one (If-Match required)",
+    openapi_extra=if_match(),
+)
+def merge(
+    request: AuthenticatedHttpRequest,
+    person_id: int,
+    response: HttpResponse,
+    payload: Annotated[RawBody, DocumentedAs(MergeIn)] = READ_LATER,
+) -> Any:
+    """Both records must be the caller's to change; records of two agencies are never merged."""
+    user = require_perm(request.user, Perm.MERGE_PERSONS)
+    survivor = access.get_person_for_user(user, person_id, write=True)
+    data = checked_body(request, MergeIn, payload, version=survivor.version)
+    other = access.get_person_for_user(user, data.other, write=True)
+    done = merging.merge_persons(survivor, other, by=user, choices=data.choices)
+    send_version(response, done.survivor.version)
+    return Status(
+        201,
+        {
+            "id": done.pk,
+            "survivor": done.survivor_id,
+            "merged": done.merged_id,
+            "merged_at": done.merged_at,
+            "moved_cases": done.moved["cases"],
+        },
+    )
 
 
 @router.get(

@@ -8,20 +8,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm, Sensitive
-from casework.cases import access, screening, services
+from casework.cases import access, merging, screening, services
 from casework.cases.forms import OpeningForm
-from casework.cases.models import Case, Screening
+from casework.cases.models import Case, PersonMerge, Screening
+from casework.core.errors import CaseworkError
 from casework.core.views import run_service_form
+from casework.people import services as people
+from casework.people.models import Person
 
 
 @login_required
@@ -35,7 +40,19 @@ def person(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         .order_by("registered_on", "id")
     )
     writable = access.writable_cases(user).filter(person_id=found.pk).exists()
+    undoable = (
+        PersonMerge.objects.filter(
+            survivor=found,
+            undone_at=None,
+            merged_at__gte=timezone.now() - merging.unmerge_window(),
+        )
+        .order_by("-merged_at")
+        .first()
+        if user.has_casework_perm(Perm.MERGE_PERSONS) and writable
+        else None
+    )
     context: dict[str, Any] = {
+        "undoable": undoable,
         "person": found,
         "cases": cases,
         "may_open": writable and user.has_casework_perm(Perm.REGISTER_CASES),
@@ -80,3 +97,89 @@ def open_case(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         template="cases/open_case.html",
         context={"person": found, "show_names": user.sees(Sensitive.NAMES)},
     )
+
+
+# --- duplicates and merging ---------------------------------------------------------------------
+
+
+@login_required
+def duplicates(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Possible duplicates found by the nightly job, for a supervisor to review."""
+    user = require_perm(request.user, Perm.MERGE_PERSONS)
+    pairs = merging.duplicates_for(user)
+    return render(
+        request,
+        "cases/duplicates.html",
+        {"pairs": pairs, "show_names": user.sees(Sensitive.NAMES)},
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def dismiss_duplicate(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    user = require_perm(request.user, Perm.MERGE_PERSONS)
+    pair = next((p for p in merging.duplicates_for(user) if p.candidate.pk == pk), None)
+    if pair is None:
+        raise Http404(_("No such pair."))
+    merging.dismiss(pair.candidate, by=user)
+    messages.success(request, _("Recorded as different persons."))
+    return redirect("persons:duplicates")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def merge(request: AuthenticatedHttpRequest, pk: int, other_pk: int) -> HttpResponse:
+    """Both records side by side; for each detail they disagree on, which to keep."""
+    user = require_perm(request.user, Perm.MERGE_PERSONS)
+    survivor = access.get_person_for_user(user, pk, write=True)
+    merged = access.get_person_for_user(user, other_pk, write=True)
+    conflicts = merging.conflicts(survivor, merged)
+    if request.method == "POST":
+        choices = {name: request.POST.get(name, "") for name in conflicts}
+        try:
+            merging.merge_persons(survivor, merged, by=user, choices=choices)
+        except CaseworkError as error:
+            messages.error(request, str(error.message))
+        else:
+            messages.success(
+                request,
+                _("Merged. The merge can be undone from this page for %(days)s days.")
+                % {"days": merging.unmerge_window().days},
+            )
+            return redirect("persons:detail", pk=survivor.pk)
+    rows = [
+        {
+            "name": name,
+            "label": getattr(Person._meta.get_field(name), "verbose_name", name),
+            "survivor": getattr(survivor, name),
+            "merged": getattr(merged, name),
+            "conflict": name in conflicts,
+        }
+        for name in people.PERSON_FIELDS
+    ]
+    context = {
+        "survivor": survivor,
+        "merged": merged,
+        "rows": rows,
+        "cases": access.visible_cases(user)
+        .filter(person_id__in=[survivor.pk, merged.pk])
+        .select_related("programme"),
+    }
+    return render(request, "cases/merge.html", context, status=200)
+
+
+@login_required
+@require_http_methods(["POST"])
+def unmerge(request: AuthenticatedHttpRequest, merge_pk: int) -> HttpResponse:
+    user = require_perm(request.user, Perm.MERGE_PERSONS)
+    done = PersonMerge.objects.filter(pk=merge_pk).first()
+    if done is None:
+        raise Http404(_("No such merge."))
+    survivor = access.get_person_for_user(user, done.survivor_id, write=True)
+    try:
+        merging.unmerge(done, by=user)
+    except CaseworkError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("The merge was undone: these are two records again."))
+    return redirect("persons:detail", pk=survivor.pk)

@@ -144,6 +144,7 @@ def find_candidates(
             digest__in=digests,
             person__agency_id__in=agency_ids,
             person__anonymised_at__isnull=True,
+            person__merged_into__isnull=True,
         )
         .values("person_id")
         .annotate(hits=Count("id"))

@@ -96,6 +96,11 @@ class Person(TimeStampedModel):
     household = models.ForeignKey(
         Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
     )
+    # Set when this record was merged into another (casework/cases/merging.py): it keeps its
+    # details for an unmerge, has no cases, and is found by no search.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("person")
@@ -168,6 +173,42 @@ class Relationship(models.Model):
 
     def __str__(self) -> str:
         return f"{self.relative_id} is {self.kind} of {self.person_id}"
+
+
+class DuplicateCandidate(models.Model):
+    """Two persons of an agency who may be one, found by the duplicate job
+    (casework/people/duplicates.py), for a user with MERGE_PERSONS to review."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("To review")
+        MERGED = "merged", _("Merged")
+        DISMISSED = "dismissed", _("Different persons")
+
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.CASCADE, related_name="+")
+    # first.pk < second.pk: a pair is stored once.
+    first = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    score = models.PositiveSmallIntegerField()
+    reasons = models.JSONField(default=list)
+    found_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("possible duplicate")
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="one_candidate_per_pair"),
+            models.CheckConstraint(
+                condition=models.Q(first__lt=models.F("second")), name="candidate_pair_ordered"
+            ),
+        ]
+        indexes = [models.Index(fields=["agency", "status", "-score"], name="duplicate_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.first_id} ~ {self.second_id} ({self.score})"
 
 
 class PersonRevision(models.Model):

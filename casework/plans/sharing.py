@@ -32,6 +32,7 @@ from django.db.models import F, Max, Min, QuerySet
 
 from casework.cases import events
 from casework.cases.models import Case
+from casework.people import events as person_events
 
 # Above this many texts, refresh the whole agency: one grouped pass over the index
 # case_plan_text_person, under one lock, instead of an IN list and a lock per text.
@@ -122,6 +123,20 @@ def _case_transferred(event: events.CaseTransferred) -> None:
         refresh(event.to_agency_id, {text})
 
 
+def _persons_merged(event: person_events.PersonsMerged) -> None:
+    """Two records of one person became one (or two again): a text the two shared is no longer
+    another person's (or is again)."""
+    texts = set(
+        Case.objects.filter(person_id__in=[event.survivor.pk, event.merged.pk])
+        .exclude(plan_fold_hash="")
+        .values_list("plan_fold_hash", flat=True)
+    )
+    if texts:
+        refresh(event.survivor.agency_id, texts)
+
+
 def subscribe() -> None:
     """Connected in PlansConfig.ready()."""
     events.case_transferred.connect(_case_transferred)
+    person_events.persons_merged.connect(_persons_merged)
+    person_events.persons_unmerged.connect(_persons_merged)
