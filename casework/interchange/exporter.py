@@ -45,13 +45,15 @@ from casework.feedback.models import ParticipationSurvey
 from casework.interchange import container
 from casework.interchange.columns import (
     CASE_COLUMNS,
+    LINK_COLUMNS,
     NAME_COLUMNS,
     SURVEY_COLUMNS,
     WITHHELD_PLAN_MARKER,
+    format_links,
 )
 from casework.interchange.models import ExportRun
 from casework.interchange.periods import Period
-from casework.people.models import Person
+from casework.people.models import Person, Relationship
 from casework.plans.models import CasePlan
 
 EXPORT_ROLES = (Role.SUPERVISOR, Role.PROGRAMME_MANAGER)
@@ -341,15 +343,30 @@ def _case_table(rows: list[dict[str, Any]], *, with_names: bool) -> list[list[st
     if with_names:
         position = columns.index("person_ref") + 1
         columns[position:position] = list(NAME_COLUMNS)
+        columns += list(LINK_COLUMNS)
     people: dict[int, Person] = {}
+    links: dict[int, list[tuple[str, str, bool]]] = {}
     plan_texts: dict[int, str] = {}
     if with_names:
         person_ids = sorted({row["person_id"] for row in rows})
         for start in range(0, len(person_ids), 5000):
             for person in Person.objects.filter(pk__in=person_ids[start : start + 5000]).only(
-                "id", "given_name", "family_name", "date_of_birth"
+                "id", "given_name", "family_name", "date_of_birth", "household_id"
             ):
                 people[person.pk] = person
+        # Links between persons of this file only: a file names no one it does not hold.
+        exported = set(person_ids)
+        for start in range(0, len(person_ids), 5000):
+            for link in (
+                Relationship.objects.filter(person_id__in=person_ids[start : start + 5000])
+                .select_related("relative")
+                .only("person_id", "kind", "is_caregiver", "relative__reference")
+                .order_by("person_id", "relative_id")
+            ):
+                if link.relative_id in exported:
+                    links.setdefault(link.person_id, []).append(
+                        (link.relative.reference, link.kind, link.is_caregiver)
+                    )
         case_ids = [row["pk"] for row in rows if row["planned_on"]]
         for start in range(0, len(case_ids), 5000):
             plans = CasePlan.objects.filter(case_id__in=case_ids[start : start + 5000]).order_by(
@@ -405,6 +422,9 @@ def _case_table(rows: list[dict[str, Any]], *, with_names: bool) -> list[list[st
             values["given_name"] = str(named.given_name or "") if named is not None else ""
             values["family_name"] = str(named.family_name or "") if named is not None else ""
             values["date_of_birth"] = _day(born)
+            home = named.household_id if named is not None else None
+            values["household_ref"] = f"H{home}" if home else ""
+            values["relationships"] = format_links(links.get(row["person_id"], []))
         table.append([values[c] for c in columns])
     return table
 

@@ -23,12 +23,14 @@ from casework.interchange.columns import (
     CASE_DATE_COLUMNS,
     CHOICES,
     DATE_ORDER,
+    LINK_KINDS,
     MAX_LENGTHS,
     NAME_COLUMNS,
     Q3_CODES,
     REQUIRED_CASE_COLUMNS,
     REQUIRED_SURVEY_COLUMNS,
     WITHHELD_PLAN_MARKER,
+    parse_links,
 )
 from casework.interchange.readers import Table
 from casework.people.models import Person
@@ -196,6 +198,7 @@ class Checker:
                     "id",
                     "agency_id",
                     "reference",
+                    "version",
                     "sex",
                     "date_of_birth",
                     "estimated_age",
@@ -281,6 +284,7 @@ class Checker:
                 continue
             self._compare_person(parsed, people)
             result.cases.append(parsed)
+        bad_keys |= self._check_links()
         # Cases that have no valid row (a survey of one cannot be imported either).
         self._invalid_case_keys = bad_keys - {parsed.key for parsed in result.cases}
         result.new_agencies = sorted(self._new_agency_codes)
@@ -331,6 +335,20 @@ class Checker:
                     error(column, "invalid_date", self._date_message())
                     continue
                 values[column] = day
+            elif column == "relationships":
+                links = parse_links(value)
+                if links is None:
+                    error(
+                        column,
+                        "invalid_relationships",
+                        _(
+                            "Not a list of person_ref:kind (or person_ref:kind:caregiver) "
+                            "separated by “;”, with kinds among: %(kinds)s."
+                        )
+                        % {"kinds": ", ".join(LINK_KINDS)},
+                    )
+                    continue
+                values[column] = links
             elif column == "age":
                 if not value:
                     values[column] = None
@@ -440,6 +458,61 @@ class Checker:
             extras=extras,
             caseworker=caseworker,
         )
+
+    def _check_links(self) -> set[tuple[str, str]]:
+        """`relationships` names persons of the file or of the agency; checked once every row is
+        read, since a link may name a person whose row comes later."""
+        result = self.result
+        in_file = {(row.agency_code, row.person_ref) for row in result.cases}
+        wanted: dict[str, set[str]] = {}
+        for row in result.cases:
+            for ref, _kind, _caregiver in row.values.get("relationships") or []:
+                if (row.agency_code, ref) not in in_file:
+                    wanted.setdefault(row.agency_code, set()).add(ref)
+        lookups = result.lookups
+        for code, refs in wanted.items():
+            agency = lookups.agencies.get(code)
+            if agency is None:
+                continue
+            for chunk in _chunks(sorted(refs)):
+                for person in Person.objects.filter(agency=agency, reference__in=chunk).only(
+                    "id", "agency_id", "reference"
+                ):
+                    lookups.persons.setdefault((code, person.reference), person)
+        valid = []
+        refused: set[tuple[str, str]] = set()
+        for row in result.cases:
+            unknown = [
+                ref
+                for ref, _kind, _caregiver in row.values.get("relationships") or []
+                if (row.agency_code, ref) not in in_file
+                and (row.agency_code, ref) not in lookups.persons
+            ]
+            itself = any(
+                ref == row.person_ref for ref, _k, _c in row.values.get("relationships") or []
+            )
+            if unknown:
+                self._error(
+                    "cases",
+                    row.line,
+                    "relationships",
+                    "unknown_person",
+                    _("Names a person_ref that is neither in the file nor in the agency."),
+                )
+            elif itself:
+                self._error(
+                    "cases",
+                    row.line,
+                    "relationships",
+                    "link_to_itself",
+                    _("A person cannot be linked to themselves."),
+                )
+            else:
+                valid.append(row)
+                continue
+            refused.add(row.key)
+        result.cases = valid
+        return refused
 
     def _check_caseworker(self, line: int, username: str, agency_code: str) -> None:
         lookups = self.result.lookups

@@ -36,7 +36,7 @@ from casework.core.text import fold_hash
 from casework.feedback.models import ParticipationSurvey
 from casework.interchange.models import ExtraValues
 from casework.interchange.validation import CaseRow, Checked
-from casework.people.models import Person, PersonNameIndex, age_on
+from casework.people.models import Household, Person, PersonNameIndex, Relationship, age_on
 from casework.plans import sharing
 from casework.plans.models import CasePlan
 from casework.reference.models import Location
@@ -157,6 +157,7 @@ class Writer:
         self._locations()
         self._caseworkers()
         self._people()
+        self._families()
         self._cases()
         self._surveys()
         self._extras()
@@ -283,6 +284,7 @@ class Writer:
                 after = [getattr(person, name) for name in PERSON_FIELDS]
                 if after != before:
                     person.updated_at = self.now
+                    person.version = (person.version or 1) + 1  # its ETag moves on
                     changed.append(person)
                     if before[-2:] != after[-2:]:
                         renamed.append(person)
@@ -290,7 +292,9 @@ class Writer:
         insert_rows(Person, [person.row() for person in created])
         _read_back_ids(Person, created)
         if changed:
-            Person.objects.bulk_update(changed, [*PERSON_FIELDS, "updated_at"], batch_size=BATCH)
+            Person.objects.bulk_update(
+                changed, [*PERSON_FIELDS, "updated_at", "version"], batch_size=BATCH
+            )
         if renamed:
             # Names are searched through their blind index only: keep it in step.
             old = [p.pk for p in renamed if not isinstance(p, _Bag)]
@@ -308,6 +312,72 @@ class Writer:
             )
         self.counts["people_created"] = len(created)
         self.counts["people_updated"] = len(changed)
+
+    def _families(self) -> None:
+        """Households by household_ref and links from `relationships` (both ways), for the
+        persons of the file; a link naming a person of the agency outside the file is checked
+        by the validation and found in its lookups."""
+        rows = [
+            r for r in self.checked.cases if {"household_ref", "relationships"} & r.values.keys()
+        ]
+        if not rows:
+            return
+        ids = {key: person.pk for key, person in self.people.items()}
+        ids.update(
+            {key: person.pk for key, person in self.lookups.persons.items() if key not in ids}
+        )
+        households: dict[tuple[str, str], list[int]] = {}
+        wanted: dict[tuple[int, int], tuple[str, bool]] = {}
+        for row in rows:
+            me = ids[(row.agency_code, row.person_ref)]
+            if row.values.get("household_ref"):
+                households.setdefault((row.agency_code, row.values["household_ref"]), []).append(me)
+            for ref, kind, caregiver in row.values.get("relationships") or []:
+                other = ids[(row.agency_code, ref)]
+                wanted[(me, other)] = (kind, caregiver)
+                wanted.setdefault((other, me), (Relationship.INVERSE[kind], False))
+        current = {
+            person_id: household_id
+            for person_id, household_id in Person.objects.filter(
+                pk__in={pk for members in households.values() for pk in members}
+            ).values_list("pk", "household_id")
+        }
+        joined = 0
+        for (code, _ref), members in households.items():
+            home = next((current[pk] for pk in members if current.get(pk)), None)
+            if home is None:
+                home = Household.objects.create(agency=self.lookups.agencies[code]).pk
+            joined += Person.objects.filter(pk__in=members, household__isnull=True).update(
+                household_id=home
+            )
+        existing = {
+            (link.person_id, link.relative_id): link
+            for chunk in _chunks(sorted({pair[0] for pair in wanted}))
+            for link in Relationship.objects.filter(person_id__in=chunk)
+        }
+        new = [
+            Relationship(
+                person_id=person,
+                relative_id=relative,
+                kind=kind,
+                is_caregiver=caregiver,
+                recorded_at=self.now,
+                recorded_by_id=self.actor_id(),
+            )
+            for (person, relative), (kind, caregiver) in wanted.items()
+            if (person, relative) not in existing
+        ]
+        changed = [
+            link
+            for pair, link in existing.items()
+            if pair in wanted and (link.kind, link.is_caregiver) != wanted[pair]
+        ]
+        for link in changed:
+            link.kind, link.is_caregiver = wanted[(link.person_id, link.relative_id)]
+        Relationship.objects.bulk_create(new, batch_size=BATCH)
+        Relationship.objects.bulk_update(changed, ["kind", "is_caregiver"], batch_size=BATCH)
+        self.counts["links_written"] = len(new) + len(changed)
+        self.counts["household_members_set"] = joined
 
     # --- cases and their history ----------------------------------------------------------------
 

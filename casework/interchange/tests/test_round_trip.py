@@ -13,7 +13,8 @@ from casework.interchange import container
 from casework.interchange.example import load_example
 from casework.interchange.exporter import export_cases
 from casework.interchange.importer import import_cases
-from casework.people.models import Person
+from casework.people.models import Person, Relationship
+from casework.people.services import link_persons
 
 
 def _case_facts() -> dict[str, tuple[Any, ...]]:
@@ -129,6 +130,11 @@ def test_reimporting_a_de_identified_export_keeps_what_it_left_out(paul: Any) ->
 def test_an_export_with_names_round_trips_names_and_plans(paul: Any) -> None:
     load_example()
     Person.objects.filter(reference="P1100001").update(given_name="Awa", family_name="Keïta")
+    awa, brother = (
+        Person.objects.get(reference="P1100001"),
+        Person.objects.get(reference="P1100002"),
+    )
+    link_persons(awa, brother, kind="sibling", is_caregiver=False, by=None)
     # The example registers some cases after today: their consent is dated in the future and
     # covers nothing yet. Date every consent before today for this test.
     Consent.objects.update(given_on=datetime.date(2024, 1, 1))
@@ -154,3 +160,11 @@ def test_an_export_with_names_round_trips_names_and_plans(paul: Any) -> None:
     assert (case.person.given_name, case.person.family_name) == ("Awa", "Keïta")
     assert str(case.person.date_of_birth) == "2020-03-29"
     assert "life skills" in case.plans.get().text
+    # The family came along: the link both ways, and one household.
+    awa, brother = (
+        Person.objects.get(reference="P1100001"),
+        Person.objects.get(reference="P1100002"),
+    )
+    assert Relationship.objects.get(person=awa, relative=brother).kind == "sibling"
+    assert Relationship.objects.get(person=brother, relative=awa).kind == "sibling"
+    assert awa.household_id is not None and awa.household_id == brother.household_id
