@@ -91,6 +91,26 @@ def _indicator_lines(extra: dict[str, Any]) -> list[str]:
     ]
 
 
+def _persons_lines(extra: dict[str, Any]) -> list[str]:
+    match, job, merge = extra["match"], extra["duplicate job"], extra["merge"]
+    return [
+        f"One person, one record ({extra['persons']:,} persons, of which "
+        f"{extra['rare persons added']:,} added by this run with rare names, a tenth of them "
+        "registered twice with a letter dropped; see bench/persons_bench.py).",
+        "",
+        "| operation | median ms | p95 ms | target |",
+        "|---|---:|---:|---|",
+        f"| match candidates for a registration (scoped, audited) | {match['median_ms']} | "
+        f"{match['p95_ms']} | p95 ≤ 50 ms |",
+        f"| merge two records of one person | {merge['median_ms']} | {merge['p95_ms']} | "
+        "≤ 200 ms |",
+        "",
+        f"Duplicate job over the agency: **{job['seconds']} s** (target ≤ 60 s); "
+        f"{job['pairs compared']:,} pairs compared, {job['pairs kept']:,} kept for review, "
+        f"{job['planted twins found']:,} of the {job['planted twins']:,} planted twins among them.",
+    ]
+
+
 def _import_lines(result: dict[str, Any]) -> list[str]:
     lines = [
         f"### Import — {result['database']}, {result['rows']:,} case rows + "
@@ -133,6 +153,8 @@ def _markdown(results: list[dict[str, Any]], imports: list[dict[str, Any]]) -> s
         for module, extra in result.get("extra", {}).items():
             if module == "bench.indicators_bench":
                 lines += ["", *_indicator_lines(extra)]
+            elif module == "bench.persons_bench":
+                lines += ["", *_persons_lines(extra)]
             else:
                 lines += ["", f"### {module}", "", "```", json.dumps(extra, indent=2), "```"]
         lines.append("")

@@ -126,7 +126,7 @@ def main() -> None:
     timings["register a case (service)"] = timed(register, repeat=args.repeat)
     results["timings"] = timings
 
-    extra = os.environ.get("BENCH_EXTRA", "bench.indicators_bench")
+    extra = os.environ.get("BENCH_EXTRA", "bench.indicators_bench,bench.persons_bench")
     for module_name in filter(None, extra.split(",")):
         module = __import__(module_name, fromlist=["run"])
         results.setdefault("extra", {})[module_name] = module.run(repeat=args.repeat)

@@ -1,11 +1,18 @@
 """The duplicate job: persons of an agency who may be one, found without decrypting everyone.
 
 Blocking on the blind index (casework/vault/blind.py): two persons are compared only if they
-share at least one name sound (phonetic digest) that few persons have — at most BLOCK persons in
-the block — and at least two name sounds in all (a given and a family name, typically). Common
-sounds ("Mohamed") never form a block of their own, so the work grows with the number of persons,
-not with its square, and only the persons in some small block are decrypted. Each pair is then
-scored as a registration's search scores a candidate (casework/people/matching.py).
+share a name sound (phonetic digest) that few persons have, and either
+
+- that sound is very rare — at most TINY persons have it — so a typo in the other name ("Kaloba"
+  for "Kalomba") does not hide the pair; or
+- it is shared by at most BLOCK persons and the two share a second name sound as well (a given
+  and a family name, typically).
+
+Common sounds ("Mohamed") never form a block of their own. Each person is paired with at most
+(TINY - 1) others per very rare sound, and at most BLOCK - 1 per rare one where a second sound
+must also agree, so the work grows with the number of persons, not with its square, and only the
+persons in some small block are decrypted. Each pair is then scored as a registration's search
+scores a candidate (casework/people/matching.py).
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from casework.people.models import DuplicateCandidate, Person
 
 # A name sound shared by more persons than this is too common to compare everyone in it.
 BLOCK = 50
+# A name sound shared by at most this many persons is rare enough to compare them on it alone.
+TINY = 5
 # Pairs scoring below this are not worth a supervisor's time.
 MIN_SCORE = 70
 
@@ -32,27 +41,29 @@ WITH mine AS (
       AND p.anonymised_at IS NULL AND p.merged_into_id IS NULL
 ),
 small AS (
-    SELECT digest FROM mine GROUP BY digest HAVING COUNT(*) BETWEEN 2 AND %s
+    SELECT digest, COUNT(*) AS size FROM mine GROUP BY digest HAVING COUNT(*) BETWEEN 2 AND %s
 ),
 pairs AS (
-    SELECT DISTINCT a.person_id AS first, b.person_id AS second
-    FROM mine a
-    JOIN mine b ON a.digest = b.digest AND a.person_id < b.person_id
-    WHERE a.digest IN (SELECT digest FROM small)
+    SELECT a.person_id AS first, b.person_id AS second, MIN(small.size) AS smallest
+    FROM small
+    JOIN mine a ON a.digest = small.digest
+    JOIN mine b ON b.digest = small.digest AND a.person_id < b.person_id
+    GROUP BY a.person_id, b.person_id
 )
 SELECT pairs.first, pairs.second
 FROM pairs
 JOIN mine a ON a.person_id = pairs.first
 JOIN mine b ON b.person_id = pairs.second AND b.digest = a.digest
-GROUP BY pairs.first, pairs.second
-HAVING COUNT(*) >= 2
+GROUP BY pairs.first, pairs.second, pairs.smallest
+HAVING COUNT(*) >= 2 OR pairs.smallest <= %s
+ORDER BY pairs.first, pairs.second
 """
 
 
 def candidate_pairs(agency_id: int) -> list[tuple[int, int]]:
-    """(first, second) person ids sharing a rare name sound and two sounds in all."""
+    """(first, second) person ids sharing a very rare name sound, or a rare one and two in all."""
     with connection.cursor() as cursor:
-        cursor.execute(_PAIRS, [agency_id, BLOCK])
+        cursor.execute(_PAIRS, [agency_id, BLOCK, TINY])
         return [(first, second) for first, second in cursor.fetchall()]
 
 

@@ -75,6 +75,28 @@ def test_a_common_name_sound_alone_forms_no_block(
     assert duplicates.candidate_pairs(amina.agency_id) == []
 
 
+def test_a_typo_that_changes_a_name_sound_still_finds_the_pair(register: Any, amina: Any) -> None:
+    # "Kalomba" and "Kaloba" sound different (KLMB, KLB): the pair shares one sound only, but a
+    # sound so rare that comparing everyone who has it costs nothing.
+    first = register(amina, given_name="Ngozika", family_name="Kalomba", age=30)
+    second = register(amina, given_name="Ngozika", family_name="Kaloba", age=30)
+    register(amina, given_name="Moussa", family_name="Keita", age=40)
+    assert duplicates.find_duplicates(amina.agency_id) == 1
+    pair = DuplicateCandidate.objects.get()
+    assert {pair.first_id, pair.second_id} == {first.person_id, second.person_id}
+
+
+def test_one_shared_sound_is_not_enough_once_it_is_not_very_rare(
+    register: Any, amina: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(duplicates, "TINY", 2)
+    for family in ("Diallo", "Keita", "Sow"):
+        register(amina, given_name="Ngozika", family_name=family)
+    assert duplicates.candidate_pairs(amina.agency_id) == []
+    monkeypatch.setattr(duplicates, "TINY", 3)
+    assert len(duplicates.candidate_pairs(amina.agency_id)) == 3
+
+
 def test_the_supervisor_merges_choosing_each_detail(
     login: Any, twins: tuple[Case, Case], amina: Any, sam: Any
 ) -> None:
