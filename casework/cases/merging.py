@@ -17,11 +17,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from casework.accounts.access import check_perm
+from casework.accounts.access import check_perm, refusal
 from casework.accounts.models import User
 from casework.accounts.roles import Perm
 from casework.audit.log import record
@@ -279,20 +279,16 @@ class Pair:
     second_visible: bool
 
 
-def duplicates_for(user: User) -> list[Pair]:
-    """Open pairs of the user's agency of which the user may see at least one side."""
-    if not user.has_casework_perm(Perm.MERGE_PERSONS) or user.agency_id is None:
-        return []
-    candidates = list(
-        DuplicateCandidate.objects.filter(
-            agency_id=user.agency_id,
-            status=DuplicateCandidate.Status.OPEN,
-            first__merged_into__isnull=True,
-            second__merged_into__isnull=True,
-        )
-        .select_related("first", "second")
-        .order_by("-score", "pk")[:200]
-    )
+def _open_pairs(agency_id: int) -> QuerySet[DuplicateCandidate]:
+    return DuplicateCandidate.objects.filter(
+        agency_id=agency_id,
+        status=DuplicateCandidate.Status.OPEN,
+        first__merged_into__isnull=True,
+        second__merged_into__isnull=True,
+    ).select_related("first", "second")
+
+
+def _seen_sides(user: User, candidates: list[DuplicateCandidate]) -> list[Pair]:
     ids = {pk for c in candidates for pk in (c.first_id, c.second_id)}
     seen = set(
         access.visible_cases(user).filter(person_id__in=ids).values_list("person_id", flat=True)
@@ -302,3 +298,40 @@ def duplicates_for(user: User) -> list[Pair]:
         for c in candidates
         if c.first_id in seen or c.second_id in seen
     ]
+
+
+def duplicates_for(user: User) -> list[Pair]:
+    """Open pairs of the user's agency of which the user may see at least one side."""
+    if not user.has_casework_perm(Perm.MERGE_PERSONS) or user.agency_id is None:
+        return []
+    return _seen_sides(user, list(_open_pairs(user.agency_id).order_by("-score", "pk")[:200]))
+
+
+def pair_for(user: User, candidate_id: int) -> Pair:
+    """One open pair the user may act on (see duplicates_for); otherwise an audited 404."""
+    found = []
+    if user.has_casework_perm(Perm.MERGE_PERSONS) and user.agency_id is not None:
+        found = _seen_sides(user, list(_open_pairs(user.agency_id).filter(pk=candidate_id)))
+    if not found:
+        raise refusal(
+            "people.duplicate.denied",
+            by=user,
+            message=_("No such pair."),
+            data={"pair": candidate_id},
+        )
+    return found[0]
+
+
+def merge_for(user: User, merge_id: int) -> tuple[PersonMerge, Person]:
+    """A merge of the user's agency whose surviving person the user may change, and that person;
+    otherwise an audited 404."""
+    done = (
+        PersonMerge.objects.filter(pk=merge_id, agency_id=user.agency_id).first()
+        if user.agency_id is not None and user.has_casework_perm(Perm.MERGE_PERSONS)
+        else None
+    )
+    if done is None:
+        raise refusal(
+            "people.merge.denied", by=user, message=_("No such merge."), data={"merge": merge_id}
+        )
+    return done, access.get_person_for_user(user, done.survivor_id, write=True)

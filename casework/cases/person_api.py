@@ -14,7 +14,7 @@ from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
-from casework.accounts.access import agency_of, require_perm
+from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.models import User
 from casework.accounts.roles import Perm, Sensitive
@@ -30,7 +30,7 @@ from casework.cases.api import (
     consent_details,
     person_fields,
 )
-from casework.cases.models import CaseQuerySet, PersonMerge, Screening
+from casework.cases.models import CaseQuerySet, Screening
 from casework.core.api import (
     PRECONDITION_ANSWERS,
     READ_LATER,
@@ -223,9 +223,7 @@ def list_duplicates(request: AuthenticatedHttpRequest) -> Any:
 )
 def dismiss_duplicate(request: AuthenticatedHttpRequest, candidate_id: int) -> Any:
     user = require_perm(request.user, Perm.MERGE_PERSONS)
-    pair = next((p for p in merging.duplicates_for(user) if p.candidate.pk == candidate_id), None)
-    if pair is None:
-        raise Http404(_("No such pair."))
+    pair = merging.pair_for(user, candidate_id)
     merging.dismiss(pair.candidate, by=user)
     return {"status": pair.candidate.status}
 
@@ -238,10 +236,7 @@ def dismiss_duplicate(request: AuthenticatedHttpRequest, candidate_id: int) -> A
 )
 def unmerge(request: AuthenticatedHttpRequest, merge_id: int, response: HttpResponse) -> Any:
     user = require_perm(request.user, Perm.MERGE_PERSONS)
-    done = PersonMerge.objects.filter(pk=merge_id, agency_id=agency_of(user)).first()
-    if done is None:
-        raise Http404(_("No such merge."))
-    survivor = access.get_person_for_user(user, done.survivor_id, write=True)
+    done, survivor = merging.merge_for(user, merge_id)
     check_version(request, survivor.version)
     merging.unmerge(done, by=user)
     survivor.refresh_from_db()

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -118,9 +118,7 @@ def duplicates(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["POST"])
 def dismiss_duplicate(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     user = require_perm(request.user, Perm.MERGE_PERSONS)
-    pair = next((p for p in merging.duplicates_for(user) if p.candidate.pk == pk), None)
-    if pair is None:
-        raise Http404(_("No such pair."))
+    pair = merging.pair_for(user, pk)
     merging.dismiss(pair.candidate, by=user)
     messages.success(request, _("Recorded as different persons."))
     return redirect("persons:duplicates")
@@ -172,10 +170,7 @@ def merge(request: AuthenticatedHttpRequest, pk: int, other_pk: int) -> HttpResp
 @require_http_methods(["POST"])
 def unmerge(request: AuthenticatedHttpRequest, merge_pk: int) -> HttpResponse:
     user = require_perm(request.user, Perm.MERGE_PERSONS)
-    done = PersonMerge.objects.filter(pk=merge_pk).first()
-    if done is None:
-        raise Http404(_("No such merge."))
-    survivor = access.get_person_for_user(user, done.survivor_id, write=True)
+    done, survivor = merging.merge_for(user, merge_pk)
     try:
         merging.unmerge(done, by=user)
     except CaseworkError as error:

@@ -282,6 +282,46 @@ def test_the_api_lists_merges_and_unmerges(
     assert login(amina).get("/api/v1/persons/duplicates").status_code == 404
 
 
+def test_another_teams_or_agencys_supervisor_can_neither_dismiss_nor_undo(
+    login: Any,
+    twins: tuple[Case, Case],
+    amina: Any,
+    sam: Any,
+    olga: Any,
+    xena: Any,
+    make_user: Any,
+) -> None:
+    from casework.audit.models import AuditEntry
+
+    first, second = twins
+    duplicates.find_duplicates(amina.agency_id)
+    pair = DuplicateCandidate.objects.get()
+    elsewhere = make_user("zoe", agency=xena.agency, team=xena.team, role="supervisor")
+    for outsider in (olga, elsewhere):
+        client = login(outsider)
+        assert client.post(f"/persons/duplicates/{pair.pk}/dismiss/").status_code == 404
+        assert client.post(f"/api/v1/persons/duplicates/{pair.pk}/dismiss").status_code == 404
+    assert DuplicateCandidate.objects.get().status == DuplicateCandidate.Status.OPEN
+    merge = merging.merge_persons(
+        first.person,
+        second.person,
+        by=sam,
+        choices={"family_name": "survivor", "estimated_age": "survivor"},
+    )
+    tag = login(sam).get(f"/api/v1/persons/{first.person_id}").headers["ETag"]
+    for outsider in (olga, elsewhere):
+        client = login(outsider)
+        assert client.post(f"/persons/merges/{merge.pk}/undo/").status_code == 404
+        answer = client.post(
+            f"/api/v1/persons/merges/{merge.pk}/unmerge", headers={"If-Match": tag}
+        )
+        assert answer.status_code == 404
+        assert "Fatoumata" not in answer.content.decode()
+    assert Person.objects.get(pk=second.person_id).merged_into_id == first.person_id
+    assert AuditEntry.objects.filter(action="people.merge.denied").exists()
+    assert AuditEntry.objects.filter(action="people.duplicate.denied").exists()
+
+
 def test_a_pair_across_teams_is_only_a_hint(register: Any, amina: Any, omar: Any, sam: Any) -> None:
     register(amina, given_name="Salif", family_name="Coulibaly", age=20)
     register(omar, given_name="Salif", family_name="Kulibali", age=20)
