@@ -95,8 +95,8 @@ def _persons_lines(extra: dict[str, Any]) -> list[str]:
     match, job, merge = extra["match"], extra["duplicate job"], extra["merge"]
     return [
         f"One person, one record ({extra['persons']:,} persons, of which "
-        f"{extra['rare persons added']:,} added by this run with rare names, a tenth of them "
-        "registered twice with a letter dropped; see bench/persons_bench.py).",
+        f"{extra['rare persons']:,} added with rare invented names, a tenth of them registered "
+        "twice with a letter dropped; see bench/persons_bench.py).",
         "",
         "| operation | median ms | p95 ms | target |",
         "|---|---:|---:|---|",

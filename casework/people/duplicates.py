@@ -52,10 +52,14 @@ pairs AS (
 )
 SELECT pairs.first, pairs.second
 FROM pairs
-JOIN mine a ON a.person_id = pairs.first
-JOIN mine b ON b.person_id = pairs.second AND b.digest = a.digest
-GROUP BY pairs.first, pairs.second, pairs.smallest
-HAVING COUNT(*) >= 2 OR pairs.smallest <= %s
+WHERE pairs.smallest <= %s OR (
+    -- Looked up pair by pair: joining every person's sounds to everyone's first would pair up
+    -- all the persons called Mohamed.
+    SELECT COUNT(*)
+    FROM people_personnameindex a, people_personnameindex b
+    WHERE a.person_id = pairs.first AND a.kind = 'phonetic'
+      AND b.person_id = pairs.second AND b.kind = 'phonetic' AND b.digest = a.digest
+) >= 2
 ORDER BY pairs.first, pairs.second
 """
 
