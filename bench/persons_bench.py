@@ -78,7 +78,7 @@ def _add_rare_persons(agency: Any, count: int, rng: random.Random) -> int:
             }
         )
         digests += [
-            {"person_id": pid, "kind": kind, "digest": digest}
+            {"person_id": pid, "agency_id": agency.pk, "kind": kind, "digest": digest}
             for kind, digest in blind.name_digests(given, family, "")
         ]
     insert_rows(Person, people)
@@ -112,13 +112,14 @@ def run(repeat: int = 20) -> dict[str, Any]:
 
     django.setup()
     from django.db import connection, transaction
+    from django.utils import timezone
 
     from casework.accounts.models import User
     from casework.cases import merging, screening
     from casework.cases.models import Case, PersonMerge
     from casework.core.benchmarking import timed
     from casework.people import duplicates
-    from casework.people.matching import Query
+    from casework.people.matching import Query, find_candidates
     from casework.people.models import Person
 
     rng = random.Random(14)
@@ -134,6 +135,7 @@ def run(repeat: int = 20) -> dict[str, Any]:
     # Names as a caseworker would type them: a real person's, one letter off.
     high = Person.objects.filter(agency=agency).order_by("-pk").values_list("pk", flat=True)[0]
     queries: list[Query] = []
+    sought: list[int] = []
     while len(queries) < max(repeat, 50):
         person = Person.objects.filter(agency=agency, pk__gte=rng.randint(1, high)).first()
         if person is None or not person.family_name:
@@ -146,8 +148,16 @@ def run(repeat: int = 20) -> dict[str, Any]:
                 estimated_age=person.age_on(person.updated_at.date()),
             )
         )
+        sought.append(person.pk)
     cursor = iter(queries * 10)
     match = timed(lambda: screening.find_matches(caseworker, next(cursor)), repeat=len(queries))
+    # Untimed: how often the person the typo came from is among the candidates shown.
+    today = timezone.localdate()
+    match["sought person shown"] = sum(
+        pk in {c.person.pk for c in find_candidates(query, agency_ids=[agency.pk], today=today)}
+        for query, pk in zip(queries, sought, strict=True)
+    )
+    match["searches"] = len(queries)
 
     start = time.perf_counter()
     open_pairs = duplicates.find_duplicates(agency.pk)

@@ -105,6 +105,11 @@ def _persons_lines(extra: dict[str, Any]) -> list[str]:
         f"| merge two records of one person | {merge['median_ms']} | {merge['p95_ms']} | "
         "≤ 200 ms |",
         "",
+        f"The person a search was typed from was among the candidates shown in "
+        f"{match['sought person shown']} of {match['searches']} searches (the names are one "
+        "letter off, most of them among the commonest names of the demo data; see "
+        "docs/decisions/0008).",
+        "",
         f"Duplicate job over the agency: **{job['seconds']} s** (target ≤ 60 s); "
         f"{job['pairs compared']:,} pairs compared, {job['pairs kept']:,} kept for review, "
         f"{job['planted twins found']:,} of the {job['planted twins']:,} planted twins among them.",

@@ -244,7 +244,7 @@ def _carry(person: Person, to_agency: Agency, *, move: bool) -> Person:
     copy.version = 1
     copy.save(force_insert=True)
     PersonNameIndex.objects.bulk_create(
-        PersonNameIndex(person=copy, kind=row.kind, digest=row.digest)
+        PersonNameIndex(person=copy, agency=to_agency, kind=row.kind, digest=row.digest)
         for row in PersonNameIndex.objects.filter(person=person)
     )
     return copy

@@ -351,7 +351,10 @@ def generate_cases(
             digests = name_digest_cache.get((given, family))
             if digests is None:
                 digests = name_digest_cache[(given, family)] = blind.name_digests(given, family, "")
-            index_rows.extend({"person_id": pid, "kind": k, "digest": d} for k, d in digests)
+            index_rows.extend(
+                {"person_id": pid, "agency_id": agency.pk, "kind": k, "digest": d}
+                for k, d in digests
+            )
             next_person += 1
             caseworker = rng.choice(setup.caseworkers)
             year = (registered or identified).year

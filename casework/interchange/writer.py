@@ -303,7 +303,7 @@ class Writer:
             insert_rows(
                 PersonNameIndex,
                 [
-                    {"person_id": p.pk, "kind": kind, "digest": digest}
+                    {"person_id": p.pk, "agency_id": p.agency_id, "kind": kind, "digest": digest}
                     for p in renamed
                     for kind, digest in blind.name_digests(
                         p.given_name or "", p.family_name or "", ""

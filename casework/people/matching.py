@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count
+from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from rapidfuzz import fuzz
 
@@ -124,6 +124,41 @@ def score(query: Query, person: Person, *, today: datetime.date) -> Candidate:
     return Candidate(person, max(0, min(100, round(name * 0.8) + bonus)), reasons)
 
 
+# A key's persons are read up to this many: beyond it a name sound is so common ("Fatoumata")
+# that its own persons are only equals among themselves, and those sharing two sounds come
+# through the sound pair instead.
+LIST = 2000
+# Two sounds together say far more than one sound or one word alone.
+WEIGHTS = {"pair": 3, "token": 1, "phonetic": 1}
+
+
+def _ranked_ids(
+    keys: list[tuple[str, str]], *, agency_ids: list[int], exclude: set[int]
+) -> list[int]:
+    """Person ids of the agencies with the highest weight of keys in common, best first (at
+    most CAP); among equals, the first registered. Each key reads its own slice of the index
+    (digest → agency → person) and at most LIST rows of it, so that the work is bounded however
+    common the names; no person row is read."""
+    table = connection.ops.quote_name(PersonNameIndex._meta.db_table)
+    agencies = ", ".join(["%s"] * len(agency_ids))
+    branches: list[str] = []
+    params: list[str | int] = []
+    for n, (kind, digest) in enumerate(keys):
+        branches.append(
+            f"SELECT person_id, {WEIGHTS[kind]} AS weight FROM ("  # noqa: S608 (placeholders only)
+            f"SELECT person_id FROM {table} WHERE digest = %s AND agency_id IN ({agencies}) "
+            f"ORDER BY agency_id, person_id LIMIT %s) AS key{n}"
+        )
+        params += [digest, *agency_ids, LIST]
+    sql = (
+        f"SELECT person_id, SUM(weight) AS hits FROM ({' UNION ALL '.join(branches)}) AS found "  # noqa: S608
+        "GROUP BY person_id ORDER BY hits DESC, person_id LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, CAP + len(exclude)])
+        return [pk for pk, _hits in cursor.fetchall() if pk not in exclude][:CAP]
+
+
 def find_candidates(
     query: Query,
     *,
@@ -133,25 +168,17 @@ def find_candidates(
 ) -> list[Candidate]:
     """The persons of `agency_ids` the typed details may describe, best first (at most SHOWN).
 
-    Two queries: the person ids sharing the most name digests (at most CAP), then those persons,
-    decrypted once each.
+    Two queries: the person ids sharing the most name keys (at most CAP; read from the index
+    alone, see _ranked_ids), then those persons, decrypted once each.
     """
-    digests = blind.query_digests(query.names, phonetic_match=True)
-    if not digests or not agency_ids:
+    keys = blind.query_keys(query.names)
+    if not keys or not agency_ids:
         return []
-    hits = (
-        PersonNameIndex.objects.filter(
-            digest__in=digests,
-            person__agency_id__in=agency_ids,
-            person__anonymised_at__isnull=True,
-            person__merged_into__isnull=True,
-        )
-        .values("person_id")
-        .annotate(hits=Count("id"))
-        .order_by("-hits", "person_id")[:CAP]
-    )
-    ids = [row["person_id"] for row in hits if row["person_id"] not in (exclude or set())]
-    people = Person.objects.filter(pk__in=ids).only(
+    ids = _ranked_ids(keys, agency_ids=agency_ids, exclude=exclude or set())
+    # Anonymised and merged-away persons have no index rows; checked again all the same.
+    people = Person.objects.filter(
+        pk__in=ids, anonymised_at__isnull=True, merged_into__isnull=True
+    ).only(
         "pk",
         "agency_id",
         "reference",

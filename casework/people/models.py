@@ -234,14 +234,24 @@ class PersonRevision(models.Model):
 
 
 class PersonNameIndex(models.Model):
-    """Blind-index digests of a person's names (see casework/vault/blind.py)."""
+    """Blind-index digests of a person's names (see casework/vault/blind.py).
+
+    The person's agency is kept beside each digest (a person never changes agency: a transfer
+    to another agency copies the person), so that a search within an agency reads the index
+    alone — digest, agency, person — and never the persons who merely share a common name.
+    Rows of an anonymised or merged-away person are deleted."""
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="name_digests")
+    agency = models.ForeignKey(
+        "accounts.Agency", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     kind = models.CharField(max_length=8)
     digest = models.CharField(max_length=32)
 
     class Meta:
-        indexes = [models.Index(fields=["digest"], name="person_name_digest")]
+        indexes = [
+            models.Index(fields=["digest", "agency", "person"], name="name_digest_in_agency")
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} index of person {self.person_id}"

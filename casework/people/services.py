@@ -185,7 +185,7 @@ def index_names(person: Person) -> None:
 
 def name_index_rows(person: Person) -> list[PersonNameIndex]:
     return [
-        PersonNameIndex(person=person, kind=kind, digest=digest)
+        PersonNameIndex(person=person, agency_id=person.agency_id, kind=kind, digest=digest)
         for kind, digest in blind.name_digests(
             person.given_name or "", person.family_name or "", person.other_names or ""
         )

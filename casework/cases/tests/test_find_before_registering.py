@@ -223,6 +223,28 @@ def test_the_search_reads_at_most_a_capped_number_whatever_the_names(
     assert len(found) <= 3
 
 
+def test_a_common_name_is_found_by_its_two_sounds_together(
+    register: Any, amina: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from casework.people import matching
+
+    # More Fatoumatas and more Traorés than one key is read for: the one registered last is
+    # still found, through the pair of sounds, and ranked first.
+    for family in ("Diallo", "Keita", "Sow", "Ba", "Kone"):
+        register(amina, given_name="Fatoumata", family_name=family, age=20)
+    for given in ("Moussa", "Awa", "Salif", "Mariam", "Issa"):
+        register(amina, given_name=given, family_name="Traoré", age=20)
+    sought = register(amina, given_name="Fatoumata", family_name="Traoré", age=20)
+    monkeypatch.setattr(matching, "LIST", 3)
+    monkeypatch.setattr(matching, "CAP", 4)
+    found = find_candidates(
+        Query(given_name="Fatoumata", family_name="Traore", sex="female", estimated_age=20),
+        agency_ids=[amina.agency_id],
+        today=timezone.localdate(),
+    )
+    assert found[0].person.pk == sought.person_id
+
+
 def test_an_outsider_sees_nothing_through_the_service(register: Any, omar: Any, sam: Any) -> None:
     theirs = register(omar)
     matches = find_matches(sam, Query(given_name="Fatima", family_name="Traoré"))
