@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from casework.core.models import TimeStampedModel
+from casework.core.models import Correction, TimeStampedModel
 from casework.vault.fields import EncryptedCharField, EncryptedTextField
 
 
@@ -444,23 +444,11 @@ class PersonMerge(models.Model):
         return f"{self.merged_id} into {self.survivor_id}"
 
 
-class CaseRevision(models.Model):
-    """A correction of a case's registration facts: who, when, why, which fields, and what they
-    said before (encrypted). The case row holds the corrected values; indicators read them."""
+class CaseRevision(Correction):
+    """A correction of a case's registration facts; the case row holds the corrected values,
+    which indicators read."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="revisions")
-    # The version of the case this correction replaced.
-    version = models.PositiveIntegerField()
-    fields = models.JSONField(default=list)
-    previous = EncryptedTextField()  # JSON {field: value before}, codes for lists
-    reason = EncryptedTextField()
-    corrected_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    corrected_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["version"]
 
     def __str__(self) -> str:
         return f"case {self.case_id} correction of v{self.version}"

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+
+from casework.vault.fields import EncryptedTextField
 
 
 class TimeStampedModel(models.Model):
@@ -9,6 +12,26 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class Correction(models.Model):
+    """A correction of a record: who, when, why, which fields, and what they said before
+    (encrypted, like the fields themselves). The record holds the corrected values; a concrete
+    revision adds the foreign key to it."""
+
+    # The version of the record this correction replaced.
+    version = models.PositiveIntegerField()
+    fields = models.JSONField(default=list)
+    previous = EncryptedTextField()  # JSON {field: value before}, codes for lists
+    reason = EncryptedTextField()
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    corrected_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+        ordering = ["version"]
 
 
 class ScheduledJob(models.Model):

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from casework.core.models import TimeStampedModel
+from casework.core.models import Correction, TimeStampedModel
 from casework.vault.fields import EncryptedCharField, EncryptedDateField, EncryptedTextField
 
 
@@ -211,23 +211,10 @@ class DuplicateCandidate(models.Model):
         return f"{self.first_id} ~ {self.second_id} ({self.score})"
 
 
-class PersonRevision(models.Model):
-    """A correction of a person's details: who, when, why, which fields, and what they said before
-    (encrypted, like the fields themselves). The person row holds the corrected values."""
+class PersonRevision(Correction):
+    """A correction of a person's details; the person row holds the corrected values."""
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="revisions")
-    # The version of the person this correction replaced.
-    version = models.PositiveIntegerField()
-    fields = models.JSONField(default=list)
-    previous = EncryptedTextField()  # JSON {field: value before}
-    reason = EncryptedTextField()
-    corrected_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    corrected_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["version"]
 
     def __str__(self) -> str:
         return f"person {self.person_id} v{self.version}"
