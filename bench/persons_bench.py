@@ -44,7 +44,7 @@ def _typo(name: str, rng: random.Random) -> str:
 
 def _add_rare_persons(agency: Any, count: int, rng: random.Random) -> int:
     """Persons with rare names (a tenth of them twice), written in bulk; once per database."""
-    from casework.core.bulk import insert_rows, reserve_ids
+    from casework.core.bulk import insert_rows, reserve_ids, reset_sequences
     from casework.people.models import Person, PersonNameIndex
     from casework.vault import blind
 
@@ -83,6 +83,7 @@ def _add_rare_persons(agency: Any, count: int, rng: random.Random) -> int:
         ]
     insert_rows(Person, people)
     insert_rows(PersonNameIndex, digests)
+    reset_sequences([Person, PersonNameIndex])  # registrations after this run get fresh ids
     return count
 
 

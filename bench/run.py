@@ -183,10 +183,12 @@ def _markdown(results: list[dict[str, Any]], imports: list[dict[str, Any]]) -> s
 def main() -> None:
     cases = int(os.environ.get("BENCH_CASES", "100000"))
     kinds = os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",")
-    results = [_run(kind, cases) for kind in kinds]
-    # Kept as they are, so that a failure further on loses no measurement.
+    results = []
     VAR.mkdir(parents=True, exist_ok=True)
-    (VAR / "results.json").write_text(json.dumps(results, indent=1))
+    for kind in kinds:
+        results.append(_run(kind, cases))
+        # Kept as each database finishes, so that a failure further on loses no measurement.
+        (VAR / "results.json").write_text(json.dumps(results, indent=1))
     rows = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
     imports = [_import(kind, rows) for kind in kinds] if rows else []
     (ROOT / "docs" / "benchmarks.md").write_text(_markdown(results, imports))
