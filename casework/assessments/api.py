@@ -31,11 +31,10 @@ from casework.cases import access, deadlines
 from casework.cases.deadlines import windows_for
 from casework.cases.models import RiskLevel
 from casework.core.api import (
-    PRECONDITION_ANSWERS,
     READ_LATER,
     DocumentedAs,
-    ErrorOut,
     RawBody,
+    answers,
     checked_body,
     if_match,
     send_version,
@@ -238,7 +237,7 @@ def _questionnaire(user: User, questionnaire_id: int) -> Questionnaire:
 
 @router.get(
     "/cases/{case_id}",
-    response={200: list[AssessmentSummaryOut], 404: ErrorOut},
+    response=answers(list[AssessmentSummaryOut], 404),
     summary="A case's assessments, newest (current) first",
 )
 def list_assessments(request: AuthenticatedHttpRequest, case_id: int) -> Any:
@@ -248,7 +247,7 @@ def list_assessments(request: AuthenticatedHttpRequest, case_id: int) -> Any:
 
 @router.get(
     "/cases/{case_id}/questionnaires",
-    response={200: list[QuestionnaireVersionOut], 404: ErrorOut},
+    response=answers(list[QuestionnaireVersionOut], 404),
     summary="The questionnaires a new assessment of this case asks",
 )
 def case_questionnaires(request: AuthenticatedHttpRequest, case_id: int) -> Any:
@@ -258,13 +257,7 @@ def case_questionnaires(request: AuthenticatedHttpRequest, case_id: int) -> Any:
 
 @router.post(
     "/cases/{case_id}",
-    response={
-        201: AssessmentOut,
-        400: ErrorOut,
-        403: ErrorOut,
-        404: ErrorOut,
-        **PRECONDITION_ANSWERS,
-    },
+    response=answers(AssessmentOut, 400, 403, 404, status=201, precondition=True),
     summary="Record a (re)assessment (If-Match: the case's version)",
     openapi_extra=if_match(),
 )
@@ -313,7 +306,7 @@ def record_assessment(
 
 @router.get(
     "/cases/{case_id}/{int:number}",
-    response={200: AssessmentOut, 404: ErrorOut},
+    response=answers(AssessmentOut, 404),
     summary="One assessment of a case",
 )
 def get_assessment(request: AuthenticatedHttpRequest, case_id: int, number: int) -> Any:
@@ -328,7 +321,7 @@ def get_assessment(request: AuthenticatedHttpRequest, case_id: int, number: int)
 # --- questionnaires -----------------------------------------------------------------------------
 
 
-@router.get("/questionnaires", response={200: list[QuestionnaireOut], 404: ErrorOut})
+@router.get("/questionnaires", response=answers(list[QuestionnaireOut], 404))
 def list_questionnaires(request: AuthenticatedHttpRequest) -> Any:
     user = request.user
     require_perm(user, Perm.MANAGE_CONFIGURATION)
@@ -347,7 +340,7 @@ def list_questionnaires(request: AuthenticatedHttpRequest) -> Any:
 
 @router.post(
     "/questionnaires",
-    response={201: QuestionnaireVersionOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response=answers(QuestionnaireVersionOut, 400, 403, 404, status=201),
     summary="Upload an XLSForm as a new questionnaire",
 )
 def upload_questionnaire(
@@ -364,7 +357,7 @@ def upload_questionnaire(
 
 @router.post(
     "/questionnaires/new",
-    response={201: QuestionnaireOut, 400: ErrorOut, 404: ErrorOut},
+    response=answers(QuestionnaireOut, 400, 404, status=201),
     summary="An empty questionnaire, to build with the editor",
 )
 def new_questionnaire(request: AuthenticatedHttpRequest, payload: NewQuestionnaireIn) -> Any:
@@ -385,7 +378,7 @@ def new_questionnaire(request: AuthenticatedHttpRequest, payload: NewQuestionnai
 
 @router.get(
     "/questionnaires/{questionnaire_id}",
-    response={200: QuestionnaireVersionOut, 404: ErrorOut},
+    response=answers(QuestionnaireVersionOut, 404),
     summary="The current version of a questionnaire",
 )
 def get_questionnaire(request: AuthenticatedHttpRequest, questionnaire_id: int) -> Any:
@@ -398,7 +391,7 @@ def get_questionnaire(request: AuthenticatedHttpRequest, questionnaire_id: int) 
 
 @router.post(
     "/questionnaires/{questionnaire_id}/versions",
-    response={201: QuestionnaireVersionOut, 400: ErrorOut, 404: ErrorOut},
+    response=answers(QuestionnaireVersionOut, 400, 404, status=201),
     summary="Upload an XLSForm as the next version",
 )
 def upload_version(
@@ -414,7 +407,7 @@ def upload_version(
 
 @router.post(
     "/questionnaires/{questionnaire_id}/questions",
-    response={201: QuestionnaireVersionOut, 400: ErrorOut, 404: ErrorOut},
+    response=answers(QuestionnaireVersionOut, 400, 404, status=201),
     summary="Add a question (the form editor): a new version",
 )
 def add_question(
@@ -445,7 +438,7 @@ def add_question(
 
 @router.post(
     "/questionnaires/{questionnaire_id}/active",
-    response={204: None, 404: ErrorOut},
+    response=answers(None, 404, status=204),
     summary="Ask (or stop asking) a questionnaire in new assessments",
 )
 def set_active(request: AuthenticatedHttpRequest, questionnaire_id: int, payload: ActiveIn) -> Any:
@@ -465,7 +458,7 @@ def _windows(agency_id: int | None) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/risk-policy", response={200: list[WindowOut], 404: ErrorOut})
+@router.get("/risk-policy", response=answers(list[WindowOut], 404))
 def get_risk_policy(request: AuthenticatedHttpRequest) -> Any:
     """The agency's follow-up windows per risk level (hours to the target and to the due time)."""
     user = request.user
@@ -477,7 +470,7 @@ def get_risk_policy(request: AuthenticatedHttpRequest) -> Any:
     return _windows(user.agency_id)
 
 
-@router.put("/risk-policy", response={200: list[WindowOut], 400: ErrorOut, 404: ErrorOut})
+@router.put("/risk-policy", response=answers(list[WindowOut], 400, 404))
 def put_risk_policy(request: AuthenticatedHttpRequest, payload: RiskPolicyIn) -> Any:
     user = request.user
     require_perm(user, Perm.MANAGE_CONFIGURATION)

@@ -27,11 +27,10 @@ from casework.cases.models import (
 )
 from casework.cases.timeline import case_timeline
 from casework.core.api import (
-    PRECONDITION_ANSWERS,
     READ_LATER,
     DocumentedAs,
-    ErrorOut,
     RawBody,
+    answers,
     checked_body,
     if_match,
     paginate,
@@ -425,7 +424,7 @@ def search_cases(request: AuthenticatedHttpRequest, payload: SearchIn) -> Any:
 
 @router.post(
     "",
-    response={201: CaseOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response=answers(CaseOut, 400, 403, 404, status=201),
     summary="Register a case (person, consent and case in one step)",
 )
 def register_case(request: AuthenticatedHttpRequest, payload: RegistrationIn) -> Any:
@@ -448,9 +447,7 @@ def register_case(request: AuthenticatedHttpRequest, payload: RegistrationIn) ->
     return Status(201, case_out(case, user))
 
 
-@router.get(
-    "/{case_id}", response={200: CaseOut, 404: ErrorOut}, summary="A case (ETag: its version)"
-)
+@router.get("/{case_id}", response=answers(CaseOut, 404), summary="A case (ETag: its version)")
 def get_case(request: AuthenticatedHttpRequest, case_id: int, response: HttpResponse) -> Any:
     user = request.user
     case = access.get_case_for_user(user, case_id)
@@ -460,7 +457,7 @@ def get_case(request: AuthenticatedHttpRequest, case_id: int, response: HttpResp
 
 @router.patch(
     "/{case_id}",
-    response={200: CaseOut, 400: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
+    response=answers(CaseOut, 400, 404, precondition=True),
     summary="Correct a case's registration facts (If-Match required; the old values are kept)",
     openapi_extra=if_match(),
 )
@@ -501,7 +498,7 @@ def correct_case(
     return case_out(case, user)
 
 
-@router.get("/{case_id}/timeline", response={200: list[EventOut], 404: ErrorOut})
+@router.get("/{case_id}/timeline", response=answers(list[EventOut], 404))
 def get_timeline(request: AuthenticatedHttpRequest, case_id: int) -> Any:
     """Transitions, consents and notes, newest first."""
     user = request.user
@@ -545,7 +542,7 @@ def get_timeline(request: AuthenticatedHttpRequest, case_id: int) -> Any:
 
 @router.post(
     "/{case_id}/transitions",
-    response={200: CaseOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
+    response=answers(CaseOut, 400, 403, 404, precondition=True),
     summary="Move a case through its lifecycle",
     openapi_extra=if_match(),
 )
@@ -579,7 +576,7 @@ def move_case(
 
 @router.post(
     "/{case_id}/notes",
-    response={201: NoteOut, 400: ErrorOut, 404: ErrorOut, 412: ErrorOut},
+    response=answers(NoteOut, 400, 404, 412, status=201),
     summary="Add a case note",
     openapi_extra=if_match(required=False),
 )
@@ -609,7 +606,7 @@ def _note_of(case: Case, note_id: int) -> CaseNote:
 
 @router.get(
     "/{case_id}/notes/{note_id}",
-    response={200: NoteOut, 404: ErrorOut},
+    response=answers(NoteOut, 404),
     summary="A case note (ETag: its version)",
 )
 def get_note(
@@ -623,7 +620,7 @@ def get_note(
 
 @router.put(
     "/{case_id}/notes/{note_id}",
-    response={200: NoteOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
+    response=answers(NoteOut, 400, 403, 404, precondition=True),
     summary="Edit a case note (the earlier text is kept)",
     openapi_extra=if_match(),
 )
@@ -651,7 +648,7 @@ def edit_note(
 
 @router.post(
     "/{case_id}/consents",
-    response={201: ConsentOut, 400: ErrorOut, 404: ErrorOut, 412: ErrorOut},
+    response=answers(ConsentOut, 400, 404, 412, status=201),
     summary="Record a consent",
     openapi_extra=if_match(required=False),
 )
@@ -683,7 +680,7 @@ def add_consent(
 
 @router.post(
     "/{case_id}/consents/{consent_id}/withdraw",
-    response={200: ConsentOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 412: ErrorOut},
+    response=answers(ConsentOut, 400, 404, 409, 412),
     summary="Record the withdrawal of a consent",
     openapi_extra=if_match(required=False),
 )

@@ -32,11 +32,10 @@ from casework.cases.api import (
 )
 from casework.cases.models import CaseQuerySet, Screening
 from casework.core.api import (
-    PRECONDITION_ANSWERS,
     READ_LATER,
     DocumentedAs,
-    ErrorOut,
     RawBody,
+    answers,
     check_version,
     checked_body,
     if_match,
@@ -137,7 +136,7 @@ def _cases_of(person: Person, user: User) -> CaseQuerySet:
 
 @router.post(
     "/matches",
-    response={200: MatchesOut, 400: ErrorOut, 404: ErrorOut},
+    response=answers(MatchesOut, 400, 404),
     summary="Persons already registered that these details may describe (before registering)",
 )
 def find_matches(request: AuthenticatedHttpRequest, payload: MatchQueryIn) -> Any:
@@ -195,7 +194,7 @@ class MergeOut(Schema):
 
 @router.get(
     "/duplicates",
-    response={200: list[DuplicateOut], 404: ErrorOut},
+    response=answers(list[DuplicateOut], 404),
     summary="Possible duplicates to review (supervisors), most alike first",
 )
 def list_duplicates(request: AuthenticatedHttpRequest) -> Any:
@@ -218,7 +217,7 @@ def list_duplicates(request: AuthenticatedHttpRequest) -> Any:
 
 @router.post(
     "/duplicates/{candidate_id}/dismiss",
-    response={200: dict[str, str], 404: ErrorOut},
+    response=answers(dict[str, str], 404),
     summary="Record that a pair are different persons (not raised again)",
 )
 def dismiss_duplicate(request: AuthenticatedHttpRequest, candidate_id: int) -> Any:
@@ -230,7 +229,7 @@ def dismiss_duplicate(request: AuthenticatedHttpRequest, candidate_id: int) -> A
 
 @router.post(
     "/merges/{merge_id}/unmerge",
-    response={200: PersonDetailOut, 400: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
+    response=answers(PersonDetailOut, 400, 404, precondition=True),
     summary="Undo a merge within the window (If-Match: the surviving person's version)",
     openapi_extra=if_match(),
 )
@@ -246,7 +245,7 @@ def unmerge(request: AuthenticatedHttpRequest, merge_id: int, response: HttpResp
 
 @router.post(
     "/{person_id}/merge",
-    response={201: MergeOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
+    response=answers(MergeOut, 400, 403, 404, status=201, precondition=True),
     summary="Merge another record of the same person into this one (If-Match required)",
     openapi_extra=if_match(),
 )
@@ -277,7 +276,7 @@ def merge(
 
 @router.get(
     "/{person_id}",
-    response={200: PersonDetailOut, 404: ErrorOut},
+    response=answers(PersonDetailOut, 404),
     summary="A person, with the cases of theirs the caller may see (ETag: its version)",
 )
 def get_person(request: AuthenticatedHttpRequest, person_id: int, response: HttpResponse) -> Any:
@@ -288,7 +287,7 @@ def get_person(request: AuthenticatedHttpRequest, person_id: int, response: Http
 
 @router.patch(
     "/{person_id}",
-    response={200: PersonDetailOut, 400: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
+    response=answers(PersonDetailOut, 400, 404, precondition=True),
     summary="Correct a person's details (If-Match required; the old values are kept)",
     openapi_extra=if_match(),
 )
@@ -318,7 +317,7 @@ def correct_person(
 
 @router.get(
     "/{person_id}/cases",
-    response={200: list[CaseSummaryOut], 404: ErrorOut},
+    response=answers(list[CaseSummaryOut], 404),
     summary="The person's cases the caller may see, oldest first",
 )
 def person_cases(request: AuthenticatedHttpRequest, person_id: int) -> Any:
@@ -330,7 +329,7 @@ def person_cases(request: AuthenticatedHttpRequest, person_id: int) -> Any:
 
 @router.post(
     "/{person_id}/cases",
-    response={201: CaseOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 412: ErrorOut},
+    response=answers(CaseOut, 400, 403, 404, 412, status=201),
     summary="Open another case for this person (e.g. MHPSS beside case management)",
     openapi_extra=if_match(required=False),
 )
@@ -427,7 +426,7 @@ def _relationships(person: Person, user: User) -> list[dict[str, Any]]:
 
 @router.get(
     "/{person_id}/relationships",
-    response={200: list[RelationshipOut], 404: ErrorOut},
+    response=answers(list[RelationshipOut], 404),
     summary="The person's family and household links",
 )
 def relationships_of(request: AuthenticatedHttpRequest, person_id: int) -> Any:
@@ -437,7 +436,7 @@ def relationships_of(request: AuthenticatedHttpRequest, person_id: int) -> Any:
 
 @router.post(
     "/{person_id}/relationships",
-    response={201: list[RelationshipOut], 400: ErrorOut, 404: ErrorOut, 412: ErrorOut},
+    response=answers(list[RelationshipOut], 400, 404, 412, status=201),
     summary="Link the person to a relative, registered or new",
     openapi_extra=if_match(required=False),
 )
@@ -474,7 +473,7 @@ def add_relationship(
 
 @router.delete(
     "/{person_id}/relationships/{relative_id}",
-    response={200: list[RelationshipOut], 400: ErrorOut, 404: ErrorOut},
+    response=answers(list[RelationshipOut], 400, 404),
     summary="Remove a link (both ways)",
 )
 def remove_relationship(request: AuthenticatedHttpRequest, person_id: int, relative_id: int) -> Any:

@@ -17,7 +17,7 @@ from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.cases import screening
 from casework.cases.models import Screening
-from casework.core.api import ErrorOut
+from casework.core.api import answers
 
 router = Router(tags=["cases"])
 
@@ -50,7 +50,7 @@ class FunnelOut(Schema):
 
 @router.post(
     "/screenings",
-    response={201: ScreeningOut, 400: ErrorOut, 404: ErrorOut},
+    response=answers(ScreeningOut, 400, 404, status=201),
     summary="Record a screening (eligible, not eligible with a reason, referred elsewhere)",
 )
 def record_screening(request: AuthenticatedHttpRequest, payload: ScreeningIn) -> Any:
@@ -77,7 +77,7 @@ def record_screening(request: AuthenticatedHttpRequest, payload: ScreeningIn) ->
 
 @router.get(
     "/screenings/funnel",
-    response={200: FunnelOut, 404: ErrorOut},
+    response=answers(FunnelOut, 404),
     summary="Screened, eligible, registered: the agency's registration funnel between two days",
 )
 def funnel(

@@ -19,11 +19,10 @@ from casework.accounts.roles import Perm
 from casework.cases import access, caseload, workflow
 from casework.cases.models import ClosureRequest, FollowUp, TransferRequest
 from casework.core.api import (
-    PRECONDITION_ANSWERS,
     READ_LATER,
     DocumentedAs,
-    ErrorOut,
     RawBody,
+    answers,
     checked_body,
     if_match,
     send_version,
@@ -153,7 +152,7 @@ def _closure_out(item: ClosureRequest) -> dict[str, Any]:
 
 @router.post(
     "/{case_id}/follow-ups",
-    response={201: FollowUpOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 412: ErrorOut},
+    response=answers(FollowUpOut, 400, 404, 409, 412, status=201),
     summary="Record a follow-up visit or call",
     openapi_extra=if_match(required=False),
 )
@@ -171,7 +170,7 @@ def add_follow_up(
 
 @router.post(
     "/{case_id}/reassign",
-    response={200: dict, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, **PRECONDITION_ANSWERS},
+    response=answers(dict, 400, 404, 409, precondition=True),
     summary="Reassign a case within the team (supervisor)",
     openapi_extra=if_match(),
 )
@@ -197,14 +196,7 @@ def reassign(
 
 @router.post(
     "/{case_id}/transfer",
-    response={
-        201: TransferOut,
-        400: ErrorOut,
-        403: ErrorOut,
-        404: ErrorOut,
-        409: ErrorOut,
-        **PRECONDITION_ANSWERS,
-    },
+    response=answers(TransferOut, 400, 403, 404, 409, status=201, precondition=True),
     summary="Offer the case to another agency (needs consent covering it)",
     openapi_extra=if_match(),
 )
@@ -250,13 +242,7 @@ def offered_transfers(request: AuthenticatedHttpRequest) -> Any:
 
 @router.post(
     "/transfers/{transfer_id}/decision",
-    response={
-        200: TransferOut,
-        400: ErrorOut,
-        404: ErrorOut,
-        409: ErrorOut,
-        **PRECONDITION_ANSWERS,
-    },
+    response=answers(TransferOut, 400, 404, 409, precondition=True),
     summary="Accept or refuse a transfer offered to my agency (If-Match: the offer's version)",
     openapi_extra=if_match(),
 )
@@ -291,7 +277,7 @@ def decide_transfer(
 
 @router.post(
     "/{case_id}/closure",
-    response={201: ClosureOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, **PRECONDITION_ANSWERS},
+    response=answers(ClosureOut, 400, 404, 409, status=201, precondition=True),
     summary="Close a case (checklist; supervisor approval where the agency requires it)",
     openapi_extra=if_match(),
 )
@@ -309,14 +295,7 @@ def request_closure(
 
 @router.post(
     "/{case_id}/closures/{closure_id}/decision",
-    response={
-        200: ClosureOut,
-        400: ErrorOut,
-        403: ErrorOut,
-        404: ErrorOut,
-        409: ErrorOut,
-        **PRECONDITION_ANSWERS,
-    },
+    response=answers(ClosureOut, 400, 403, 404, 409, precondition=True),
     summary="Approve or return a closure (the team's supervisor; If-Match: the case's version)",
     openapi_extra=if_match(),
 )
@@ -339,7 +318,7 @@ def decide_closure(
 
 @router.post(
     "/{case_id}/reopen",
-    response={200: dict, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, **PRECONDITION_ANSWERS},
+    response=answers(dict, 400, 404, 409, precondition=True),
     summary="Reopen a closed case (its history stays)",
     openapi_extra=if_match(),
 )

@@ -92,6 +92,13 @@ def if_match(*, required: bool = True) -> dict[str, Any]:
 PRECONDITION_ANSWERS: dict[int, type[ErrorOut]] = {412: ErrorOut, 428: ErrorOut}
 
 
+def answers(ok: Any, *errors: int, status: int = 200, precondition: bool = False) -> dict[int, Any]:
+    """An operation's `response=`: what it answers with `status`, then the error codes it may
+    give (each an ErrorOut) and, for a versioned write (`precondition`), 412 and 428."""
+    found: dict[int, Any] = {status: ok, **dict.fromkeys(errors, ErrorOut)}
+    return found | PRECONDITION_ANSWERS if precondition else found
+
+
 def check_version(request: HttpRequest, version: int, *, required: bool = True) -> None:
     """If-Match against the record's current version; call it after the gate, before the body.
 

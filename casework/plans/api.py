@@ -22,11 +22,10 @@ from casework.accounts.roles import Perm, Sensitive
 from casework.cases import access
 from casework.cases.models import Case
 from casework.core.api import (
-    PRECONDITION_ANSWERS,
     READ_LATER,
     DocumentedAs,
-    ErrorOut,
     RawBody,
+    answers,
     check_version,
     checked_body,
     if_match,
@@ -394,7 +393,7 @@ def _content(payload: PlanIn) -> services.PlanContent:
 
 @router.get(
     "/approvals",
-    response={200: list[QueueItemOut], 404: ErrorOut},
+    response=answers(list[QueueItemOut], 404),
     summary="Plans of my team waiting for my decision",
 )
 def approval_queue(request: AuthenticatedHttpRequest, page: int = 1) -> Any:
@@ -421,7 +420,7 @@ def approval_queue(request: AuthenticatedHttpRequest, page: int = 1) -> Any:
 
 @router.get(
     "/cases/{case_id}",
-    response={200: list[PlanSummaryOut], 404: ErrorOut},
+    response=answers(list[PlanSummaryOut], 404),
     summary="The versions of a case's plan, newest first",
 )
 def list_versions(request: AuthenticatedHttpRequest, case_id: int) -> Any:
@@ -431,7 +430,7 @@ def list_versions(request: AuthenticatedHttpRequest, case_id: int) -> Any:
 
 @router.post(
     "/cases/{case_id}",
-    response={201: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 412: ErrorOut},
+    response=answers(PlanOut, 400, 403, 404, 412, status=201),
     summary="Write a case's first plan (If-Match optional: the case's version)",
     openapi_extra=if_match(required=False),
 )
@@ -451,7 +450,7 @@ def create_plan(
 
 @router.get(
     "/{plan_id}",
-    response={200: PlanOut, 404: ErrorOut},
+    response=answers(PlanOut, 404),
     summary="A version of a plan (ETag: its revision)",
 )
 def get_plan(request: AuthenticatedHttpRequest, plan_id: int, response: HttpResponse) -> Any:
@@ -463,7 +462,7 @@ def get_plan(request: AuthenticatedHttpRequest, plan_id: int, response: HttpResp
 
 @router.put(
     "/{plan_id}",
-    response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
+    response=answers(PlanOut, 400, 403, 404, precondition=True),
     summary="Change a draft or returned plan (all of it: lists replace the earlier ones)",
     openapi_extra=if_match(),
 )
@@ -483,7 +482,7 @@ def update_plan(
 
 @router.post(
     "/{plan_id}/versions",
-    response={201: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
+    response=answers(PlanOut, 400, 403, 404, status=201, precondition=True),
     summary="Start a new version as a copy of this one (which is kept as it was)",
     openapi_extra=if_match(),
 )
@@ -503,7 +502,7 @@ def revise_plan(
 
 @router.put(
     "/{plan_id}/participation",
-    response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
+    response=answers(PlanOut, 400, 403, 404, precondition=True),
     summary="How the client (and for a child, the caregiver) took part",
     openapi_extra=if_match(),
 )
@@ -526,7 +525,7 @@ def record_participation(
 
 @router.post(
     "/{plan_id}/submit",
-    response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
+    response=answers(PlanOut, 400, 403, 404, precondition=True),
     summary="Ask the team's supervisor to approve the plan",
     openapi_extra=if_match(),
 )
@@ -541,7 +540,7 @@ def submit_plan(request: AuthenticatedHttpRequest, plan_id: int, response: HttpR
 
 @router.post(
     "/{plan_id}/decision",
-    response={200: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
+    response=answers(PlanOut, 400, 403, 404, precondition=True),
     summary="Approve the plan, or return it with comments (supervisor of the case's team)",
     openapi_extra=if_match(),
 )
@@ -564,7 +563,7 @@ def decide_plan(
 
 @router.post(
     "/{plan_id}/reviews",
-    response={201: PlanOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 412: ErrorOut},
+    response=answers(PlanOut, 400, 403, 404, 412, status=201),
     summary="Record a review: progress on every goal, and actions' new statuses",
     openapi_extra=if_match(required=False),
 )
@@ -599,7 +598,7 @@ def review_plan(
 
 @router.get(
     "/{plan_id}/check",
-    response={200: CheckOut, 404: ErrorOut},
+    response=answers(CheckOut, 404),
     summary="Check now whether the plan is individualised (exact rule and near-duplicates)",
 )
 def check_plan(request: AuthenticatedHttpRequest, plan_id: int) -> Any:
@@ -618,7 +617,7 @@ def check_plan(request: AuthenticatedHttpRequest, plan_id: int) -> Any:
 
 @router.post(
     "/{plan_id}/matches/{match_id}",
-    response={200: MatchOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, **PRECONDITION_ANSWERS},
+    response=answers(MatchOut, 400, 403, 404, precondition=True),
     summary="Confirm or dismiss a possible near copy (supervisor of the case's team)",
     openapi_extra=if_match(),
 )

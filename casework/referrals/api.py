@@ -22,11 +22,11 @@ from casework.audit.log import record
 from casework.cases import access as case_access
 from casework.cases.models import ReleaseInformation
 from casework.core.api import (
-    PRECONDITION_ANSWERS,
     READ_LATER,
     DocumentedAs,
     ErrorOut,
     RawBody,
+    answers,
     checked_body,
     if_match,
     paginate,
@@ -421,7 +421,7 @@ def search_services(
 
 @router.get(
     "/organisations/{code}",
-    response={200: OrganisationOut, 404: ErrorOut},
+    response=answers(OrganisationOut, 404),
     summary="An organisation and its services",
 )
 def get_organisation(request: AuthenticatedHttpRequest, code: str) -> Any:
@@ -431,7 +431,7 @@ def get_organisation(request: AuthenticatedHttpRequest, code: str) -> Any:
 
 @router.post(
     "/organisations",
-    response={201: OrganisationOut, 400: ErrorOut, 404: ErrorOut},
+    response=answers(OrganisationOut, 400, 404, status=201),
     summary="Add an organisation to the directory",
 )
 def add_organisation(request: AuthenticatedHttpRequest, payload: OrganisationIn) -> Any:
@@ -443,7 +443,7 @@ def add_organisation(request: AuthenticatedHttpRequest, payload: OrganisationIn)
 
 @router.put(
     "/organisations/{code}",
-    response={200: OrganisationOut, 400: ErrorOut, 404: ErrorOut},
+    response=answers(OrganisationOut, 400, 404),
     summary="Change an organisation",
 )
 def change_organisation(
@@ -459,7 +459,7 @@ def change_organisation(
 
 @router.post(
     "/organisations/{code}/services",
-    response={201: ServiceOut, 400: ErrorOut, 404: ErrorOut},
+    response=answers(ServiceOut, 400, 404, status=201),
     summary="Add a service to an organisation",
 )
 def add_service(request: AuthenticatedHttpRequest, code: str, payload: ServiceIn) -> Any:
@@ -472,7 +472,7 @@ def add_service(request: AuthenticatedHttpRequest, code: str, payload: ServiceIn
 
 @router.put(
     "/organisations/{code}/services/{int:service_id}",
-    response={200: ServiceOut, 400: ErrorOut, 404: ErrorOut},
+    response=answers(ServiceOut, 400, 404),
     summary="Change a service",
 )
 def change_service(
@@ -523,7 +523,7 @@ def import_directory(
 
 @router.get(
     "/cases/{int:case_id}",
-    response={200: CaseReferralsOut, 404: ErrorOut},
+    response=answers(CaseReferralsOut, 404),
     summary="A case's referrals and its needs that need none",
 )
 def case_referrals(request: AuthenticatedHttpRequest, case_id: int) -> Any:
@@ -549,7 +549,7 @@ def case_referrals(request: AuthenticatedHttpRequest, case_id: int) -> Any:
 
 @router.post(
     "/cases/{int:case_id}",
-    response={201: ReferralOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 412: ErrorOut},
+    response=answers(ReferralOut, 400, 403, 404, 412, status=201),
     summary="Refer a need of the case to a service (consent checked on the server)",
     openapi_extra=if_match(required=False),
 )
@@ -582,7 +582,7 @@ def send_referral(
 
 @router.post(
     "/cases/{int:case_id}/not-needed",
-    response={201: NoReferralNeededOut, 400: ErrorOut, 404: ErrorOut, 412: ErrorOut},
+    response=answers(NoReferralNeededOut, 400, 404, 412, status=201),
     summary="Record that a need calls for no referral, and why",
     openapi_extra=if_match(required=False),
 )
@@ -624,7 +624,7 @@ def overdue(request: AuthenticatedHttpRequest) -> Any:
 
 @router.get(
     "/{int:referral_id}",
-    response={200: ReferralOut, 404: ErrorOut},
+    response=answers(ReferralOut, 404),
     summary="A referral (ETag: its version)",
 )
 def get_referral(
@@ -640,14 +640,7 @@ def get_referral(
 
 @router.post(
     "/{int:referral_id}/status",
-    response={
-        200: ReferralOut | ReceivedOut,
-        400: ErrorOut,
-        403: ErrorOut,
-        404: ErrorOut,
-        409: ErrorOut,
-        **PRECONDITION_ANSWERS,
-    },
+    response=answers(ReferralOut | ReceivedOut, 400, 403, 404, 409, precondition=True),
     summary="Accept, decline, record the service as delivered, or cancel",
     openapi_extra=if_match(),
 )
@@ -672,7 +665,7 @@ def change_status(
 # --- the partner's inbox ------------------------------------------------------------------------
 
 
-@router.get("/inbox", response={200: ReceivedPageOut, 404: ErrorOut}, summary="Referrals received")
+@router.get("/inbox", response=answers(ReceivedPageOut, 404), summary="Referrals received")
 def inbox(request: AuthenticatedHttpRequest, status: str = "", page: int = 1) -> Any:
     """For partner users: referrals sent to their organisation, newest first."""
     user = request.user
@@ -690,7 +683,7 @@ def inbox(request: AuthenticatedHttpRequest, status: str = "", page: int = 1) ->
 
 @router.get(
     "/received/{int:referral_id}",
-    response={200: ReceivedOut, 404: ErrorOut},
+    response=answers(ReceivedOut, 404),
     summary="A referral received, with what was shared (ETag: its version)",
 )
 def get_received(

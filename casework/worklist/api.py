@@ -16,7 +16,7 @@ from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.cases import access
-from casework.core.api import ErrorOut, paginate
+from casework.core.api import answers, paginate
 from casework.worklist import access as worklist_access
 from casework.worklist import selectors, services
 from casework.worklist.models import Notification, Task
@@ -86,7 +86,7 @@ def _notification(notice: Notification) -> dict[str, Any]:
     }
 
 
-@router.get("", response={200: TaskPageOut, 404: ErrorOut}, summary="My open tasks")
+@router.get("", response=answers(TaskPageOut, 404), summary="My open tasks")
 def list_tasks(
     request: AuthenticatedHttpRequest, scope: str = "mine", show: str = "all", page: int = 1
 ) -> Any:
@@ -109,9 +109,7 @@ def list_tasks(
     }
 
 
-@router.get(
-    "/cases/{case_id}", response={200: list[TaskOut], 404: ErrorOut}, summary="A case's tasks"
-)
+@router.get("/cases/{case_id}", response=answers(list[TaskOut], 404), summary="A case's tasks")
 def case_tasks(request: AuthenticatedHttpRequest, case_id: int, status: str = "open") -> Any:
     """Open tasks of the case (`status=all`: closed ones too, newest first after the open)."""
     case = access.get_case_for_user(request.user, case_id)
@@ -128,7 +126,7 @@ def case_tasks(request: AuthenticatedHttpRequest, case_id: int, status: str = "o
 
 @router.post(
     "/{task_id}/done",
-    response={200: TaskOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response=answers(TaskOut, 400, 403, 404),
     summary="Mark a task done",
 )
 def complete_task(request: AuthenticatedHttpRequest, task_id: int) -> Any:
@@ -142,7 +140,7 @@ def complete_task(request: AuthenticatedHttpRequest, task_id: int) -> Any:
 
 @router.get(
     "/notifications",
-    response={200: list[NotificationOut], 404: ErrorOut},
+    response=answers(list[NotificationOut], 404),
     summary="My notifications, newest first",
 )
 def list_notifications(request: AuthenticatedHttpRequest, unread: bool = False) -> Any:
@@ -152,14 +150,16 @@ def list_notifications(request: AuthenticatedHttpRequest, unread: bool = False) 
     return [_notification(notice) for notice in notices[:100]]
 
 
-@router.post("/notifications/read-all", response={200: dict[str, int]}, summary="Mark all as read")
+@router.post(
+    "/notifications/read-all", response=answers(dict[str, int]), summary="Mark all as read"
+)
 def read_all(request: AuthenticatedHttpRequest) -> Any:
     return {"marked": services.mark_all_read(by=request.user)}
 
 
 @router.post(
     "/notifications/{notification_id}/read",
-    response={200: NotificationOut, 404: ErrorOut},
+    response=answers(NotificationOut, 404),
     summary="Mark a notification read",
 )
 def read_notification(request: AuthenticatedHttpRequest, notification_id: int) -> Any:
