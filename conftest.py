@@ -9,6 +9,7 @@ The people (STYLE.md: "a few named users reused everywhere"):
 - mei: M&E officer of the agency
 - priya: partner user at a service-provider organisation
 - adam: administrator of the agency, no case role
+- dana: data-protection officer of the agency (audit log and clients' requests, no case content)
 - xena: caseworker in another agency (the outsider)
 """
 
@@ -129,6 +130,11 @@ def priya(make_user: Any, partner_agency: Any) -> Any:
 @pytest.fixture
 def adam(make_user: Any, agency: Any) -> Any:
     return make_user("adam", agency=agency, role="none", is_administrator=True)
+
+
+@pytest.fixture
+def dana(make_user: Any, agency: Any) -> Any:
+    return make_user("dana", agency=agency, role="data_protection_officer")
 
 
 @pytest.fixture

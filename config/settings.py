@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "casework.indicators",
     "casework.interchange",
     "casework.retention",
+    "casework.privacy",
     "casework.demo",
 ]
 

@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from casework.api import api
 
-OUTSIDERS = ["omar", "olga", "xena", "mei", "priya", "adam"]
+OUTSIDERS = ["omar", "olga", "xena", "mei", "priya", "adam", "dana"]
 SKIP_PREFIXES = ("admin/", "i18n/", "api/", "accounts/")
 
 
@@ -87,8 +87,9 @@ def everyone(
     priya: Any,
     adam: Any,
     xena: Any,
+    dana: Any,
 ) -> dict[str, Any]:
-    return {u.username: u for u in (amina, sam, omar, olga, paul, mei, priya, adam, xena)}
+    return {u.username: u for u in (amina, sam, omar, olga, paul, mei, priya, adam, xena, dana)}
 
 
 def _client(user: Any) -> Client:

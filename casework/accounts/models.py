@@ -129,7 +129,7 @@ class User(AbstractUser):
     team = models.ForeignKey(
         Team, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
     )
-    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.NONE)
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices, default=Role.NONE)
     is_administrator = models.BooleanField(
         _("administrator"),
         default=False,

@@ -19,6 +19,7 @@ class Role(models.TextChoices):
     PROGRAMME_MANAGER = "programme_manager", _("Programme manager")
     ME_OFFICER = "me_officer", _("M&E officer")
     PARTNER = "partner", _("Partner organisation")
+    DATA_PROTECTION_OFFICER = "data_protection_officer", _("Data-protection officer")
     NONE = "none", _("No case role")
 
 
@@ -39,6 +40,7 @@ class Perm(StrEnum):
     MANAGE_CONFIGURATION = "manage_configuration"
     VIEW_AUDIT_LOG = "view_audit_log"
     MERGE_PERSONS = "merge_persons"  # review duplicates; merge two records of one person, unmerge
+    HANDLE_DATA_REQUESTS = "handle_data_requests"  # clients' access, rectification, erasure
 
 
 class Sensitive(StrEnum):
@@ -73,6 +75,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     ),
     Role.ME_OFFICER: frozenset({Perm.VIEW_INDICATORS, Perm.IMPORT_CASES}),
     Role.PARTNER: frozenset({Perm.ANSWER_REFERRALS}),
+    # The audit log and clients' requests about their data; no case content (no caseload).
+    Role.DATA_PROTECTION_OFFICER: frozenset({Perm.VIEW_AUDIT_LOG, Perm.HANDLE_DATA_REQUESTS}),
     Role.NONE: frozenset(),
 }
 
@@ -88,10 +92,11 @@ ROLE_SENSITIVE_FIELDS: dict[str, frozenset[Sensitive]] = {
     Role.PROGRAMME_MANAGER: frozenset(),
     Role.ME_OFFICER: frozenset(),
     Role.PARTNER: frozenset(),  # partners see only what each referral shares
+    Role.DATA_PROTECTION_OFFICER: frozenset(),
     Role.NONE: frozenset(),
 }
 
 # Roles that can see personal data must use two-factor sign-in (where the agency requires it).
 ROLES_SEEING_PERSONAL_DATA = frozenset(
     role for role, fields in ROLE_SENSITIVE_FIELDS.items() if fields
-) | {Role.PARTNER, Role.PROGRAMME_MANAGER}
+) | {Role.PARTNER, Role.PROGRAMME_MANAGER, Role.DATA_PROTECTION_OFFICER}
