@@ -7,7 +7,6 @@ names, no case references.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from casework.core.csvfiles import SafeWriter
 from casework.core.errors import CaseworkError
 from casework.indicators.dimensions import DIMENSIONS, PAIR_SEPARATOR, spec_name
 from casework.indicators.report import Report
@@ -111,7 +111,7 @@ def _blank(value: Any) -> Any:
 
 def to_csv(report: Report) -> str:
     output = io.StringIO()
-    writer = csv.writer(output, lineterminator="\n")
+    writer = SafeWriter(output)
     writer.writerow(CSV_HEADER)
     start, end = report.period.start.isoformat(), report.period.end.isoformat()
     for row in flat_rows(report):
@@ -146,7 +146,7 @@ def to_hxl(report: Report) -> str:
     per dimension so that HXL tools can filter on #sex, #age+group, #adm1+code …"""
     dimensions = _report_dimensions(report)
     output = io.StringIO()
-    writer = csv.writer(output, lineterminator="\n")
+    writer = SafeWriter(output)
     writer.writerow(
         [
             "Indicator",

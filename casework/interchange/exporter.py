@@ -17,7 +17,6 @@ them: M&E officers see no case files, so they read aggregates (casework.indicato
 
 from __future__ import annotations
 
-import csv
 import datetime
 import hashlib
 import hmac
@@ -40,6 +39,7 @@ from casework.audit.log import record
 from casework.cases import access
 from casework.cases.models import Case, Consent, ReleaseInformation, ReleasePurpose
 from casework.cases.release import authorise_release, covering_consents
+from casework.core.csvfiles import SafeWriter
 from casework.core.errors import CaseworkError, ConsentRequired, NotAllowed
 from casework.feedback.models import ParticipationSurvey
 from casework.interchange import container
@@ -470,7 +470,7 @@ def _files(cases: list[list[str]], surveys: list[list[str]], file_format: str) -
 
 def _csv(table: list[list[str]]) -> bytes:
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(table)
+    SafeWriter(out).writerows(table)
     return out.getvalue().encode("utf-8")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from casework.core.csvfiles import restore
 from casework.core.errors import CaseworkError
 from casework.interchange.columns import KNOWN_CASE_COLUMNS, KNOWN_SURVEY_COLUMNS
 from casework.interchange.models import ColumnMapping
@@ -140,7 +141,7 @@ def read_csv(data: bytes, *, kind: str, mapping: ColumnMapping | None = None) ->
         start = reader.line_num + 1
         try:
             for cells in reader:
-                yield start, cells
+                yield start, [restore(cell) for cell in cells]
                 start = reader.line_num + 1
         except csv.Error as error:
             raise FileError(

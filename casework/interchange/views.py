@@ -7,7 +7,6 @@ without the right (a page's existence is not confirmed either), as everywhere el
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
@@ -25,6 +24,7 @@ from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.audit.log import record
+from casework.core.csvfiles import SafeWriter
 from casework.core.errors import CaseworkError
 from casework.core.views import render_form, run_service_form
 from casework.interchange import importer
@@ -134,7 +134,7 @@ def run_errors(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Every error of an import as CSV (file, line, column, reason): no values from the file."""
     run = _own_run(request, pk)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeWriter(out)
     writer.writerow(["file", "line", "column", "code", "reason"])
     for error in run.errors or []:
         writer.writerow(

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm
 from casework.audit.log import record
+from casework.core.csvfiles import SafeWriter, restore
 from casework.core.errors import CaseworkError, NotAllowed
 from casework.core.text import fold
 from casework.reference.models import Location
@@ -150,7 +151,7 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
     first_line = text.split("\n", 1)[0]
     delimiter = max([",", ";", "\t"], key=first_line.count)
     for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
-        yield [_cell(value) for value in row]
+        yield [_cell(restore(value)) for value in row]
 
 
 def read_spreadsheet(data: bytes, *, filename: str = "") -> list[tuple[int, dict[str, str]]]:
@@ -543,7 +544,7 @@ def import_directory(
 def template_csv() -> str:
     """An example file with every column, for the upload screen's "download the template"."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeWriter(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     writer.writerow(
         [
