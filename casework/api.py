@@ -12,10 +12,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import HttpBearer
-from ninja.security.session import SessionAuth
 
-from casework.accounts.tokens import user_for_token
+from casework.accounts.tokens import API_AUTH
 from casework.assessments import api as assessments_api
 from casework.cases import api as cases_api
 from casework.cases import person_api, screening_api, workflow_api
@@ -29,19 +27,11 @@ from casework.referrals import api as referrals_api
 from casework.worklist import api as worklist_api
 
 
-class TokenAuth(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = user_for_token(token)
-        if user is not None:
-            request.user = user
-        return user
-
-
 api = NinjaAPI(
     title="Casework API",
     version="1",
     urls_namespace="api",
-    auth=[SessionAuth(csrf=True), TokenAuth()],
+    auth=API_AUTH,
     description=(
         "Case management for humanitarian and social-service organisations. Every case endpoint "
         "answers 404 for a case the caller may not see. Names are never sent in URLs: search "

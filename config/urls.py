@@ -7,6 +7,7 @@ from casework.api import api
 urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("casework.accounts.urls")),
+    path("administration/", include("casework.accounts.administration_urls")),
     path("cases/", include("casework.cases.urls")),
     path("persons/", include("casework.cases.person_urls")),
     # Steps of the process; case-scoped screens live under /cases/<id>/… in each app.

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
 from casework.accounts.models import Agency, ApiToken, Team, User
 
@@ -28,5 +29,16 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "prefix", "created_at", "expires_at", "revoked_at"]
-    readonly_fields = ["digest", "prefix", "created_at", "last_used_at"]
+    """Read-only: tokens are made on the tokens screen (after a fresh second factor) or with
+    `casework token create`, and revoked there, so every one is scoped, bound and audited."""
+
+    list_display = ["name", "user", "prefix", "scopes", "created_at", "expires_at", "revoked_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

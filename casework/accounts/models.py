@@ -135,8 +135,12 @@ class User(AbstractUser):
         default=False,
         help_text=_("Manages users, teams, configuration and the audit log of the agency."),
     )
-    # Bumped to end every session of the user at once (disable, "end sessions", password change).
+    # Bumped to end every session of the user at once (disable, "end sessions", password change,
+    # two-factor reset); API tokens are bound to it too, so they end with the sessions.
     session_generation = models.PositiveIntegerField(default=0, editable=False)
+    # An account for an integration (another system reading or writing through the API with a
+    # token): it never signs in with a password, so it has none and owes no second factor.
+    is_service_account = models.BooleanField(_("service account"), default=False)
 
     objects: ClassVar[CaseworkUserManager] = CaseworkUserManager()
 
@@ -154,6 +158,13 @@ class User(AbstractUser):
             base.encode(), f"generation:{self.session_generation}".encode(), hashlib.sha256
         ).hexdigest()
 
+    def set_password(self, raw_password: str | None) -> None:
+        # A new password ends every session and voids every API token of the user (both are
+        # bound to the generation), whichever screen or command sets it.
+        super().set_password(raw_password)
+        if self.pk is not None:
+            self.session_generation += 1
+
     def has_casework_perm(self, perm: Perm) -> bool:
         if not self.is_active:
             return False
@@ -167,6 +178,8 @@ class User(AbstractUser):
 
     @property
     def must_use_mfa(self) -> bool:
+        if self.is_service_account:
+            return False
         agency_requires = self.agency.require_mfa if self.agency_id and self.agency else True
         return agency_requires and (
             self.role in ROLES_SEEING_PERSONAL_DATA or self.is_administrator or self.is_superuser
@@ -174,19 +187,44 @@ class User(AbstractUser):
 
 
 class ApiToken(models.Model):
-    """A personal access token for the API. Only its SHA-256 digest is stored."""
+    """A personal access token for the API (or a service account's). Only its SHA-256 digest is
+    stored; the token itself is shown once, when it is made.
+
+    A token works only while all of these hold: not revoked, not expired, its owner active, and
+    its `generation` equal to the owner's `session_generation` — so ending the owner's sessions,
+    a new password or a two-factor reset void it, on every server at once. `scopes` limit it to
+    reading, writing and/or exporting (casework/accounts/tokens.py checks them on every request).
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", _("read")
+        WRITE = "write", _("write")
+        EXPORT = "export", _("export")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("name"), max_length=100)
     digest = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8)
+    scopes = models.CharField(_("scopes"), max_length=40, default="read")
+    generation = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     expires_at = models.DateTimeField(_("expires"))
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoke_reason = models.CharField(max_length=32, blank=True)
 
     class Meta:
         verbose_name = _("API token")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def scope_list(self) -> list[str]:
+        return [scope for scope in self.scopes.split() if scope in ApiToken.Scope.values]

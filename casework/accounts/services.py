@@ -1,5 +1,6 @@
 """Account actions that must leave an audit trail: ending sessions, deactivating a user,
-resetting a user's two-factor sign-in.
+resetting a user's two-factor sign-in (each also revokes the user's API tokens), service
+accounts.
 
 Sessions are ended by bumping `User.session_generation`, which is part of the session auth hash
 (see User.get_session_auth_hash): Django drops every session of the user on its next request,
@@ -10,17 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from casework.accounts.models import Agency, MatchAgreement, User
-from casework.accounts.roles import Perm
+from casework.accounts.models import Agency, MatchAgreement, Team, User
+from casework.accounts.roles import Perm, Role
+from casework.accounts.tokens import revoke_all
 from casework.audit.log import record
-from casework.core.errors import NotAllowed
+from casework.core.errors import FieldErrors, NotAllowed
 
 
 def _check_may_manage(user: User, *, by: User) -> None:
@@ -42,6 +44,7 @@ def end_sessions(user: User, *, by: User) -> None:
     """Sign the user out everywhere, at once."""
     _check_may_manage(user, by=by)
     _bump_generation(user)
+    revoke_all(user, by=by, reason="sessions_ended")
     record("accounts.sessions.ended", by=by, target=user)
 
 
@@ -54,6 +57,7 @@ def deactivate_user(user: User, *, by: User) -> None:
     if not user.is_active:
         raise NotAllowed(_("This account is already deactivated."), code="already_inactive")
     _bump_generation(user, is_active=False)
+    revoke_all(user, by=by, reason="deactivated")
     record("accounts.user.deactivated", by=by, target=user)
 
 
@@ -70,6 +74,7 @@ def reset_two_factor(user: User, *, by: User) -> None:
     if not removed:
         raise NotAllowed(_("This account has no two-factor sign-in to reset."), code="no_mfa")
     _bump_generation(user)
+    revoke_all(user, by=by, reason="mfa_reset")
     record("accounts.mfa.reset", by=by, target=user)
 
 
@@ -144,3 +149,37 @@ def set_match_agreement(*, by: User, with_agency: Agency, agree: bool) -> None:
         target=with_agency,
         data={"with": with_agency.code},
     )
+
+
+# --- service accounts ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_service_account(*, by: User, username: str, role: str, team: Team | None) -> User:
+    """An account for an integration: no password (it cannot sign in), tokens only."""
+    if not by.has_casework_perm(Perm.MANAGE_USERS) or by.agency_id is None:
+        raise NotAllowed(_("Only an administrator of the agency can do this."))
+    if team is not None and team.agency_id != by.agency_id:
+        raise FieldErrors({"team": [_("Choose a team of your agency.")]})
+    if role in (Role.CASEWORKER, Role.SUPERVISOR) and team is None:
+        raise FieldErrors({"team": [_("A caseworker or supervisor belongs to a team.")]})
+    try:
+        with transaction.atomic():
+            account = User(
+                username=username,
+                agency_id=by.agency_id,
+                team=team,
+                role=role,
+                is_service_account=True,
+            )
+            account.set_unusable_password()
+            account.save()
+    except IntegrityError:
+        raise FieldErrors({"username": [_("This username is taken.")]}) from None
+    record(
+        "accounts.service_account.created",
+        by=by,
+        target=account,
+        data={"role": role, "team": team.pk if team else None},
+    )
+    return account

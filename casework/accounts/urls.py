@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from casework.accounts import views
+from casework.accounts import administration, views
 
 app_name = "accounts"
 
@@ -18,6 +18,8 @@ urlpatterns = [
     path("two-factor/set-up/", views.mfa_enrol, name="mfa_enrol"),
     path("two-factor/", views.mfa_verify, name="mfa_verify"),
     path("two-factor/recovery-codes/", views.mfa_recovery_codes, name="mfa_recovery_codes"),
+    path("tokens/", administration.my_tokens, name="tokens"),
+    path("tokens/<int:token_id>/revoke/", administration.revoke, name="token_revoke"),
     path("users/", views.user_list, name="users"),
     path("matching/", views.match_agreements, name="match_agreements"),
     path("users/<int:user_id>/end-sessions/", views.user_end_sessions, name="user_end_sessions"),

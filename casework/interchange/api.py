@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from casework.accounts.tokens import EXPORT_AUTH
 from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
@@ -127,7 +128,7 @@ def import_detail(request: AuthenticatedHttpRequest, run_id: int) -> dict[str, A
     }
 
 
-@router.post("/exports", url_name="interchange_export")
+@router.post("/exports", url_name="interchange_export", auth=EXPORT_AUTH)
 def create_export(request: AuthenticatedHttpRequest, payload: ExportIn) -> HttpResponse:
     user = request.user
     require_exporter(user)
