@@ -26,6 +26,17 @@ PASSWORD = "correct horse battery staple 2026"
 
 
 @pytest.fixture(autouse=True)
+def _own_audit_checkpoints(settings: Any, tmp_path: Any) -> Iterator[None]:
+    """Each test starts with no audit checkpoint (the file is outside the database, which each
+    test rolls back), and the sealer writes one whenever asked."""
+    from casework.audit import sealing
+
+    settings.CASEWORK_AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.log"
+    sealing._last_checkpoint.update(at=0.0, seq=-1)
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_keyring(db: Any) -> Iterator[None]:
     """Data keys live in the database, which each test rolls back: forget the cached ones."""
     from casework.vault import keys
@@ -234,18 +245,19 @@ def _flush_keeps_the_audit_triggers() -> Iterator[None]:
     from django.core.management.commands import flush
     from django.db import DEFAULT_DB_ALIAS, connections
 
-    triggers = importlib.import_module("casework.audit.migrations.0002_head_and_triggers")
+    first = importlib.import_module("casework.audit.migrations.0002_head_and_triggers")
+    current = importlib.import_module("casework.audit.migrations.0003_sealed_in_batches")
     original = flush.Command.handle
 
     def handle(self: Any, **options: Any) -> Any:
         connection = connections[options.get("database") or DEFAULT_DB_ALIAS]
         with connection.schema_editor() as editor:
-            triggers.remove_triggers(None, editor)
+            first.remove_triggers(None, editor)
         try:
             return original(self, **options)
         finally:
             with connection.schema_editor() as editor:
-                triggers.install_triggers(None, editor)
+                current.install_triggers(None, editor)
 
     with pytest.MonkeyPatch.context() as patch:  # session-wide, so not the `monkeypatch` fixture
         patch.setattr(flush.Command, "handle", handle)

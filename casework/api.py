@@ -26,7 +26,6 @@ from casework.reference import api as reference_api
 from casework.referrals import api as referrals_api
 from casework.worklist import api as worklist_api
 
-
 api = NinjaAPI(
     title="Casework API",
     version="1",

@@ -34,6 +34,19 @@ CASEWORK_KEY_DIR = Path(env_str("CASEWORK_KEY_DIR", str(VAR_DIR / "keys")))
 SECRET_KEY = env_str("SECRET_KEY", _read_secret_file(CASEWORK_KEY_DIR / "secret_key") or "")
 CASEWORK_MASTER_KEYS = env_str("CASEWORK_MASTER_KEYS", "")  # JSON, overrides the key file
 CASEWORK_AUDIT_KEY = env_str("CASEWORK_AUDIT_KEY", "")  # base64, overrides the key file
+# The audit trail: requests append, the worker seals entries into the chain every few seconds and
+# writes signed checkpoints outside the database (a file; the `casework.audit.checkpoint` logger,
+# which LOGGING may send to syslog; and an optional URL). Keep the file on another disk or
+# machine than the database, append-only (`chattr +a`) where the file system allows.
+CASEWORK_AUDIT_SEAL_EVERY = env_int("CASEWORK_AUDIT_SEAL_EVERY", 2, minimum=1)
+CASEWORK_AUDIT_CHECKPOINT_FILE = Path(
+    env_str("CASEWORK_AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit" / "checkpoints.log"))
+)
+CASEWORK_AUDIT_CHECKPOINT_SECONDS = env_int("CASEWORK_AUDIT_CHECKPOINT_SECONDS", 10, minimum=0)
+CASEWORK_AUDIT_CHECKPOINT_URL = env_str("CASEWORK_AUDIT_CHECKPOINT_URL", "")
+CASEWORK_AUDIT_UNSEALED_ALERT_SECONDS = env_int(
+    "CASEWORK_AUDIT_UNSEALED_ALERT_SECONDS", 300, minimum=10
+)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

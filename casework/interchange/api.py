@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from casework.accounts.tokens import EXPORT_AUTH
 from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
+from casework.accounts.tokens import EXPORT_AUTH
 from casework.core.errors import CaseworkError
 from casework.interchange.exporter import export_cases, require_exporter
 from casework.interchange.importer import ImportResult, import_cases

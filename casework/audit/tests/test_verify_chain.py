@@ -18,8 +18,9 @@ from django.utils import timezone
 from casework.audit.chain import GENESIS, StoredChain, verify
 from casework.audit.log import record
 from casework.audit.models import AuditEntry, AuditHead
+from casework.audit.sealing import seal
 
-triggers = importlib.import_module("casework.audit.migrations.0002_head_and_triggers")
+triggers = importlib.import_module("casework.audit.migrations.0003_sealed_in_batches")
 
 
 @contextmanager
@@ -66,7 +67,9 @@ def _broken(*options: str) -> str:
 
 @pytest.fixture
 def five_entries(db: Any) -> list[AuditEntry]:
-    return [record("test.step", by=None, data={"n": n}) for n in range(1, 6)]
+    made = [record("test.step", by=None, data={"n": n}) for n in range(1, 6)]
+    seal(checkpoint=True)
+    return list(AuditEntry.objects.filter(pk__in=[e.pk for e in made]).order_by("seq"))
 
 
 def test_it_passes_a_clean_chain(five_entries: list[AuditEntry]) -> None:
@@ -82,9 +85,10 @@ def test_entries_appended_together_chain_like_entries_recorded_one_by_one(
 ) -> None:
     from casework.audit.log import append, entry
 
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(1):
         append([entry("test.many", by=None, data={"n": n}) for n in range(50)])
     record("test.after", by=None)
+    seal(batch_size=7, checkpoint=True)
     assert "OK: 56 entries, head #56" in _verify("--batch-size", "7")
 
 
@@ -177,6 +181,7 @@ def test_it_does_not_mistake_entries_appended_during_the_walk_for_insertions(
 ) -> None:
     record("test.step", by=None)
     record("test.step", by=None)
+    seal(checkpoint=True)
 
     class AppendsWhileWalking(StoredChain):
         appended = False
@@ -186,6 +191,7 @@ def test_it_does_not_mistake_entries_appended_during_the_walk_for_insertions(
             if not self.appended:
                 self.appended = True
                 record("test.step", by=None)  # committed by a request after our head read
+                seal()  # and sealed by the worker
 
     chain = AppendsWhileWalking(batch_size=2)
 
@@ -200,9 +206,10 @@ def test_it_counts_every_problem_but_prints_only_some(
 
     output = _broken("--show", "2")
 
-    assert "#1 changed" in output and "#2 changed" in output
-    assert "#3" not in output
-    assert "… and 3 more." in output
+    # With another key the checkpoint's signature fails too: 5 entries and 1 checkpoint line.
+    assert "checkpoint lines with a bad signature" in output and "#1 changed" in output
+    assert "#2" not in output
+    assert "… and 5 more." in output
 
 
 def test_verify_over_an_iterable_reports_the_same_problems(

@@ -1,4 +1,5 @@
-"""`casework audit verify`: check the whole audit chain; non-zero exit status on any break."""
+"""`casework audit verify`: check the whole audit chain (and its end against the latest signed
+checkpoint); non-zero exit status on any break. `casework audit seal`: seal waiting entries now."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from casework.audit.chain import StoredChain
+from casework.audit.sealing import seal
 
 
 class Command(BaseCommand):
@@ -14,6 +16,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         commands = parser.add_subparsers(dest="subcommand", required=True)
+        commands.add_parser(
+            "seal", help="Seal the entries waiting for the chain now (the worker does it too)."
+        )
         verify = commands.add_parser(
             "verify", help="Check every entry's hash and the links between them."
         )
@@ -28,6 +33,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["subcommand"] == "seal":
+            sealed = seal(checkpoint=True)
+            self.stdout.write(f"Sealed {sealed.count} entries; head #{sealed.head_seq}.")
+            return
         batch_size: int = options["batch_size"]
         show: int = options["show"]
         if batch_size < 1:

@@ -6,10 +6,12 @@ import logging
 import threading
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from casework.audit.sealing import run_sealer
 from casework.core.schedule import enqueue_due
 
 logger = logging.getLogger("casework.worker")
@@ -24,6 +26,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, tick: float, no_scheduler: bool, **options: Any) -> None:
         stop = threading.Event()
+        # Seal the audit trail every few seconds (several workers may run this: the sealer is
+        # serialised on the chain head, so they take turns).
+        sealer = threading.Thread(
+            target=run_sealer, args=(stop, settings.CASEWORK_AUDIT_SEAL_EVERY), daemon=True
+        )
+        sealer.start()
         if not no_scheduler:
             thread = threading.Thread(target=self._schedule, args=(stop, tick), daemon=True)
             thread.start()
