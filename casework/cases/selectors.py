@@ -63,5 +63,6 @@ def persons_refusing_reporting(on: datetime.date) -> QuerySet[Any]:
         .filter(Q(anonymised_reporting=False) | Q(withdrawn_on__lte=on))
         .annotate(refused_since=refused_since)
         .filter(~Exists(lifted))
+        .order_by()
         .values("case__person_id")
     )
