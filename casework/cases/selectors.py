@@ -5,11 +5,15 @@ Each starts from the gate (casework/cases/access.py), so it can only narrow what
 
 from __future__ import annotations
 
-from django.db.models import F
+import datetime
+from typing import Any
+
+from django.db.models import Case as CaseWhen
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, When
 
 from casework.accounts.access import Requester
 from casework.cases import access
-from casework.cases.models import OPEN_STATUSES, CaseQuerySet
+from casework.cases.models import OPEN_STATUSES, CaseQuerySet, Consent
 
 # Rows per page of a caseload, on the screen and in the API.
 PAGE_SIZE = 25
@@ -24,4 +28,41 @@ def caseload(user: Requester, *, status: str = "", risk: str = "") -> CaseQueryS
         cases = cases.filter(risk_level=risk)
     return cases.select_related("person", "caseworker", "programme").order_by(
         F("next_due_at").asc(nulls_last=True), "id"
+    )
+
+
+def persons_refusing_reporting(on: datetime.date) -> QuerySet[Any]:
+    """The persons (one `case__person_id` column, for an `IN` subquery) who, on `on`, have
+    refused to be counted in anonymised reports.
+
+    Consents are read as one timeline per person, over all their cases; the latest word on or
+    before `on` decides:
+    - a consent that says no to anonymised reporting, from the day it was given;
+    - a withdrawal, from the day it is dated: it ends everything the consent allowed, being
+      counted included (and never revives an earlier "yes": only a new consent does);
+    - a consent that says yes, given later (or the same day and recorded later), lifts both.
+    A person with no consent on record by `on` has refused nothing: imported cases, which carry
+    no such answer, keep being counted.
+
+    Not a read for a user, so it does not start from the gate: the ids stay inside the database
+    as a subquery of an aggregate (indicators), and no row of it is ever shown.
+    """
+    refused_since = CaseWhen(
+        When(withdrawn_on__lte=on, then=F("withdrawn_on")), default=F("given_on")
+    )
+    lifted = Consent.objects.filter(
+        case__person_id=OuterRef("case__person_id"),
+        anonymised_reporting=True,
+        given_on__lte=on,
+    ).filter(
+        Q(given_on__gt=OuterRef("refused_since"))
+        | Q(given_on=OuterRef("refused_since"), pk__gt=OuterRef("pk"))
+    )
+    return (
+        Consent.objects.filter(given_on__lte=on)
+        .filter(Q(anonymised_reporting=False) | Q(withdrawn_on__lte=on))
+        .annotate(refused_since=refused_since)
+        .filter(~Exists(lifted))
+        .order_by()
+        .values("case__person_id")
     )

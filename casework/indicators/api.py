@@ -2,7 +2,9 @@
 
 GET /api/v1/indicators?period=2026-Q3&by=sex,age_group,sex+age_group&format=json|csv|xlsx|hxl|dhis2
 answers the contract's JSON shape (or the file); `min_cell` below the agency's threshold needs
-the permission to see unsuppressed figures (403 otherwise) and is audited.
+the permission to see unsuppressed figures (403 otherwise) and is audited. Persons who refuse
+anonymised reporting on the period's last day are in no figure; an indicator that left any out
+says how many in `left_out` (null and `"suppressed": true` when small; absent when none).
 """
 
 from __future__ import annotations

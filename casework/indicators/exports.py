@@ -2,7 +2,8 @@
 
 Every format is written from the same suppressed Report, so a figure hidden on the page is
 hidden everywhere (a suppressed figure is empty and flagged, never zero). Aggregates only: no
-names, no case references.
+names, no case references. The persons an indicator leaves out because they refuse anonymised
+reporting are one more figure of it, `left_out`, present when there are any.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ class FlatRow:
     """One published figure: a value (with its numerator and denominator) or a beside-figure."""
 
     indicator: str
-    figure: str  # "value", or "open", "closed", "also_mhpss", "surveyed", "q3:<way>"
+    # "value", or "open", "closed", "also_mhpss", "surveyed", "q3:<way>", "left_out"
+    figure: str
     dimensions: tuple[str, ...]  # () for the indicator's total
     key: tuple[str, ...]
     numerator: int | None
@@ -73,6 +75,13 @@ def flat_rows(report: Report) -> Iterator[FlatRow]:
             yield FlatRow(indicator.code, name, (), (), None, None, value, value is None)
         for way, value in (indicator.q3 or {}).items():
             yield FlatRow(indicator.code, f"q3:{way}", (), (), None, None, value, value is None)
+        if indicator.left_out != 0:
+            # How many persons refusing anonymised reporting the figures leave out (a row only
+            # when there are any, as in the JSON).
+            left_out = indicator.left_out
+            yield FlatRow(
+                indicator.code, "left_out", (), (), None, None, left_out, left_out is None
+            )
         for dimensions, rows in indicator.by.items():
             for row in rows:
                 yield FlatRow(
@@ -217,6 +226,14 @@ def to_xlsx(report: Report) -> bytes:
                 else _("No small-cell suppression (unsuppressed figures: do not publish).")
             ]
         )
+        sheet.append(
+            [
+                _(
+                    "Persons who refuse, on the period's last day, to be counted in anonymised "
+                    "reports are in no figure; the figure 'left_out' says how many, when any are."
+                )
+            ]
+        )
         sheet.append([])
         header = [
             _("Figure"),
@@ -246,7 +263,7 @@ def to_xlsx(report: Report) -> bytes:
             )
         for column, width in zip("ABCDEFG", (22, 30, 30, 12, 12, 10, 11), strict=True):
             sheet.column_dimensions[column].width = width
-        sheet.freeze_panes = "A6"
+        sheet.freeze_panes = "A7"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

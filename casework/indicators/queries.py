@@ -10,6 +10,8 @@ three built-ins: "in case management during the period") are computed by ONE SQL
      (contract: "ties: the smallest case_ref"), whose attributes the person is counted with;
    - person-level facts ("at least one qualifying case has an individualised plan", "one is
      still open at the end") as MAX() over the whole person;
+   - whether the person refuses anonymised reporting on the period's last day (a subquery of
+     the same statement): such a person counts in no figure, only among those left out;
 2. each person's latest participation survey inside the period is joined, as one integer of
    answer bits (another ROW_NUMBER() query over the period's surveys);
 3. each kept row turns into small integers ("counts for indicator i", "in its numerator", …),
@@ -25,6 +27,7 @@ column names generated here.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -69,10 +72,13 @@ class Figures:
     persons: int = 0  # the count (count indicators) or the denominator (percentages)
     numerator: int = 0
     measures: dict[str, int] = field(default_factory=dict)
+    # The persons the indicator would count but leaves out: they refused anonymised reporting.
+    left_out: int = 0
 
     def add(self, other: Figures) -> None:
         self.persons += other.persons
         self.numerator += other.numerator
+        self.left_out += other.left_out
         for name, value in other.measures.items():
             self.measures[name] = self.measures.get(name, 0) + value
 
@@ -105,6 +111,20 @@ def whole_person(expression: Combinable) -> Window:
 def so_far(expression: Combinable) -> Window:
     """A running sum over the person's cases up to this one."""
     return by_person(Sum(expression), whole=False)
+
+
+def refusal_in_force(on: datetime.date, person: str = "person_id") -> Q:
+    """Rows of the persons who, on `on`, refuse to be counted in anonymised reports.
+
+    Every indicator, trend and aggregate export leaves them out through this one condition:
+    a period's figures leave out whoever refuses on the period's last day. The rule that reads
+    the consents (what a refusal, a withdrawal or a later consent means) is
+    `cases.selectors.persons_refusing_reporting`. It is a subquery inside the report's own
+    statement, so a report takes no more queries than before.
+    """
+    from casework.cases.selectors import persons_refusing_reporting
+
+    return Q(**{f"{person}__in": persons_refusing_reporting(on)})
 
 
 def survey_mask() -> Combinable:
@@ -403,9 +423,9 @@ def count_persons(
                 columns=[f"g_{raw}" for raw in raw_columns],
                 sets=[tuple(f"g_{raw}" for raw in s) for s in raw_sets],
                 contributions=plan.contributions,
-                # The figures beside a value (open, closed, also_mhpss, surveyed, q3) are
-                # published for the indicator as a whole, never per slice.
-                totals_only=[alias for alias in plan.contributions if alias.startswith("m")],
+                # The figures beside a value (open, closed, also_mhpss, surveyed, q3) and the
+                # persons left out are published for the indicator as a whole, never per slice.
+                totals_only=[alias for alias in plan.contributions if alias[0] in "ml"],
                 where=" OR ".join(plan.representatives),
                 surveys=surveys,
             )
@@ -507,6 +527,7 @@ def _figures(values: dict[str, int], number: int) -> Figures:
     return Figures(
         persons=values[f"d{number}"],
         numerator=values.get(f"n{number}", 0),
+        left_out=values.get(f"l{number}", 0),
         measures={
             alias[len(prefix) :]: value
             for alias, value in values.items()
@@ -528,7 +549,13 @@ class _Plan:
         self.agency_id = agency_id
         self.period = period
         self.persons = persons
-        self.columns: dict[str, Combinable] = {"p_person": F("person_id")}
+        # 1 on every case of a person who refuses anonymised reporting on the period's last
+        # day: such a person is left out of every figure, and counted among those left out.
+        self.refused = _quote("r_refused")
+        self.columns: dict[str, Combinable] = {
+            "p_person": F("person_id"),
+            "r_refused": flag(refusal_in_force(period.end)),
+        }
         self.contributions: dict[str, str] = {}
         self.representatives: list[str] = []
         self.needs_surveys = False
@@ -566,11 +593,14 @@ class _Plan:
     def add_indicator(self, number: int, spec: IndicatorSpec) -> None:
         chosen, qualifies = self.representative(spec.population.get("cases"))
         persons_rule = spec.population.get("persons")
-        counted = chosen
+        eligible = chosen
         if persons_rule:
             keep = self.column(f"k{number}", flag(self.q(persons_rule)))
-            counted = f"({chosen} AND {keep} = 1)"
+            eligible = f"({chosen} AND {keep} = 1)"
+        # Every figure below is built on `counted`, so a refusing person is in none of them.
+        counted = f"({eligible} AND {self.refused} = 0)"
         self.contributions[f"d{number}"] = _when(counted)
+        self.contributions[f"l{number}"] = _when(f"{eligible} AND {self.refused} = 1")
         tests = [counted]
         numerator = spec.numerator or {}
         if "any_case" in numerator:

@@ -2,7 +2,9 @@
 
 `build_report` runs the grouped queries (queries.py), applies small-cell suppression
 (suppression.py) and returns plain data that every output (page, JSON, CSV, HXL, XLSX, DHIS2)
-renders. Only aggregates ever reach this module: no name, no case reference.
+renders. Only aggregates ever reach this module: no name, no case reference. Persons who refuse
+anonymised reporting on the period's last day are in no figure; each indicator says how many
+it left out (`left_out`, suppressed like any count).
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ class IndicatorReport:
     measures: dict[str, int | None] = field(default_factory=dict)
     q3: dict[str, int | None] | None = None
     by: dict[GroupingSet, list[Row]] = field(default_factory=dict)
+    # Persons left out because they refuse anonymised reporting (None: suppressed).
+    left_out: int | None = 0
 
     @property
     def code(self) -> str:
@@ -102,7 +106,15 @@ class IndicatorReport:
             if any(value is None for value in self.q3.values()):
                 q3["suppressed"] = True
             data["q3"] = q3
-        if self.total.suppressed or any(value is None for value in self.measures.values()):
+        # Said only when someone was left out, so that a report without refusals (every import
+        # in the interchange format) keeps exactly the contract's shape.
+        if self.left_out != 0:
+            data["left_out"] = self.left_out
+        if (
+            self.total.suppressed
+            or any(value is None for value in self.measures.values())
+            or self.left_out is None
+        ):
             data["suppressed"] = True
         return data
 
@@ -263,6 +275,10 @@ def _indicator_report(
             for column in columns
         ]
     _add_measures(report, total_figures, k=k)
+    # A count of persons like any other: a small one would single out who refused. It adds up
+    # with no published figure (the value leaves these persons out), so it needs no partner.
+    left_out = total_figures.left_out
+    report.left_out = None if suppression.is_small(left_out, k) else left_out
     return report
 
 

@@ -5,6 +5,10 @@ cases stay open, by risk level; caseload per caseworker; referral outcomes; part
 satisfaction. Like the indicators, each figure comes from a grouped query and goes through
 small-cell suppression before anyone sees it. These count cases (registrations, closures), not
 persons: they describe the caseload, the indicators describe the people.
+
+The range asked for is the trends' period: the cases, referrals and surveys of persons who
+refuse anonymised reporting on its last day are in no table (queries.refusal_in_force), and
+`left_out` says how many persons in case management during the range that leaves out.
 """
 
 from __future__ import annotations
@@ -43,8 +47,9 @@ from casework.feedback.models import Rating
 from casework.indicators import suppression
 from casework.indicators.dimensions import DIMENSIONS, UNKNOWN
 from casework.indicators.periods import Period, buckets
-from casework.indicators.queries import grouped_rows
+from casework.indicators.queries import grouped_rows, refusal_in_force
 from casework.indicators.report import percentage
+from casework.indicators.rules import in_case_management
 
 CASELOAD_BANDS = ((1, 9, "1-9"), (10, 19, "10-19"), (20, 29, "20-29"), (30, 39, "30-39"))
 CASELOAD_TOP = (40, "40+")
@@ -96,6 +101,9 @@ class Trends:
     series: list[Series] = field(default_factory=list)
     caseload: dict[str, Any] = field(default_factory=dict)
     unavailable: list[Promise] = field(default_factory=list)
+    # Persons in case management during the range who refuse anonymised reporting on its last
+    # day, and whose cases are therefore in no figure (None: suppressed).
+    left_out: int | None = 0
 
     def as_json(self) -> dict[str, Any]:
         """Plain data for the API; a suppressed figure is null."""
@@ -129,6 +137,7 @@ class Trends:
             ],
             "caseload": {**self.caseload, "on": str(self.caseload.get("on", ""))},
             "unavailable": [str(note) for note in self.unavailable],
+            "left_out": self.left_out,
         }
 
 
@@ -142,10 +151,38 @@ def _key(value: Any) -> str:
     return str(value)[:10]
 
 
-def _cm_cases(agency_id: int) -> QuerySet[Any]:
+def _all_cm_cases(agency_id: int) -> QuerySet[Any]:
     from casework.cases.models import Case
 
     return Case.objects.filter(agency_id=agency_id, service_type="case_management")
+
+
+def _counted(rows: QuerySet[Any], last: datetime.date, person: str = "person_id") -> QuerySet[Any]:
+    """`rows` less those of persons who refuse anonymised reporting on `last`, the range's end."""
+    return rows.exclude(refusal_in_force(last, person))
+
+
+def _cm_cases(agency_id: int, last: datetime.date) -> QuerySet[Any]:
+    """The case-management cases the trends of a range ending on `last` count."""
+    return _counted(_all_cm_cases(agency_id), last)
+
+
+def opening_and_left_out(
+    agency_id: int, start: datetime.date, end: datetime.date
+) -> tuple[int, int]:
+    """In one statement: the counted cases open when the range starts (the running count of open
+    cases starts from it), and the persons in case management during the range left out."""
+    refused = refusal_in_force(end)
+    open_at_start = Q(registered_on__lt=start) & (
+        Q(closed_on__isnull=True) | Q(closed_on__gte=start)
+    )
+    found = _all_cm_cases(agency_id).aggregate(
+        before=Count("pk", filter=open_at_start & ~refused),
+        left_out=Count(
+            "person_id", distinct=True, filter=refused & in_case_management(Period(start, end))
+        ),
+    )
+    return int(found["before"]), int(found["left_out"])
 
 
 def bucket_table(
@@ -216,16 +253,13 @@ def bucket_table(
     return table
 
 
-def open_and_closed(agency_id: int, periods: list[Period], *, step: str, k: int) -> Series:
-    """Per bucket: cases registered, cases closed, cases open at the end (case management)."""
+def open_and_closed(
+    agency_id: int, periods: list[Period], *, step: str, k: int, before: int
+) -> Series:
+    """Per bucket: cases registered, cases closed, cases open at the end (case management),
+    from `before`, the cases open when the range starts (`opening_and_left_out`)."""
     start, end = periods[0].start, periods[-1].end
-    cases = _cm_cases(agency_id)
-    # Open at the start of the range: the running count starts from it.
-    before = (
-        cases.filter(registered_on__lt=start)
-        .filter(Q(closed_on__isnull=True) | Q(closed_on__gte=start))
-        .count()
-    )
+    cases = _cm_cases(agency_id, end)
     new = _per_bucket(cases.filter(registered_on__range=(start, end)), "registered_on", step)
     closed = _per_bucket(
         cases.filter(closed_on__range=(start, end), registered_on__isnull=False), "closed_on", step
@@ -302,7 +336,9 @@ def time_open(agency_id: int, periods: list[Period], *, step: str, k: int) -> Se
     """Median days from registration to closure of the cases closed in each bucket, by risk."""
     start, end = periods[0].start, periods[-1].end
     risk = Coalesce(NullIf(F("risk_level"), Value("")), Value(UNKNOWN), output_field=CharField())
-    closed = _cm_cases(agency_id).filter(closed_on__range=(start, end), registered_on__isnull=False)
+    closed = _cm_cases(agency_id, end).filter(
+        closed_on__range=(start, end), registered_on__isnull=False
+    )
     names = ["high", "medium", "low", UNKNOWN]
     series = Series(
         code="time_open",
@@ -341,10 +377,11 @@ def _median_of_histogram(counts: list[tuple[int, int]]) -> float:
     return float(statistics.median(values))
 
 
-def caseload(agency_id: int, on: datetime.date, *, k: int) -> dict[str, Any]:
-    """How many caseworkers carry how many open cases on `on` (never who)."""
+def caseload(agency_id: int, on: datetime.date, *, k: int, last: datetime.date) -> dict[str, Any]:
+    """How many caseworkers carry how many open cases on `on` (never who), of the persons the
+    trends of a range ending on `last` count."""
     open_cases = (
-        _cm_cases(agency_id)
+        _cm_cases(agency_id, last)
         .filter(registered_on__lte=on, caseworker__isnull=False)
         .filter(Q(closed_on__isnull=True) | Q(closed_on__gt=on))
     )
@@ -390,7 +427,7 @@ def build_trends(
     first, last = periods[0].start, periods[-1].end
     k = min_cell
     trends = Trends(start=first, end=last, step=step, min_cell=k)
-    registered = _cm_cases(agency_id).filter(registered_on__range=(first, last))
+    registered = _cm_cases(agency_id, last).filter(registered_on__range=(first, last))
     for code, title, dimension in [
         ("new_by_concern", _("New cases by protection concern"), "protection_concern"),
         ("new_by_risk", _("New cases by risk level"), "risk_level"),
@@ -410,14 +447,18 @@ def build_trends(
                 categories=DIMENSIONS[dimension].order,
             )
         )
-    trends.series.append(open_and_closed(agency_id, periods, step=step, k=k))
+    before, left_out = opening_and_left_out(agency_id, first, last)
+    trends.left_out = None if suppression.is_small(left_out, k) else left_out
+    trends.series.append(open_and_closed(agency_id, periods, step=step, k=k, before=before))
     trends.series.append(time_open(agency_id, periods, step=step, k=k))
-    trends.caseload = caseload(agency_id, min(last, timezone.localdate()), k=k)
+    trends.caseload = caseload(agency_id, min(last, timezone.localdate()), k=k, last=last)
     referral = _optional_model("referrals", "Referral")
     if referral is not None and hasattr(referral, "Status"):
         trends.tables.append(
             bucket_table(
-                referral.objects.filter(case__agency_id=agency_id),
+                _counted(
+                    referral.objects.filter(case__agency_id=agency_id), last, "case__person_id"
+                ),
                 code="referrals",
                 title=_("Referrals sent, by where they stand now"),
                 date=TruncDate("sent_at"),
@@ -433,7 +474,9 @@ def build_trends(
         trends.unavailable.append(_("Referral outcomes (no referral records yet)."))
     from casework.feedback.models import ParticipationSurvey
 
-    surveys = ParticipationSurvey.objects.filter(case__agency_id=agency_id)
+    surveys = _counted(
+        ParticipationSurvey.objects.filter(case__agency_id=agency_id), last, "case__person_id"
+    )
     involved = CaseWhen(
         When(q2_involved=True, then=Value("yes")),
         When(q2_involved=False, then=Value("no")),
@@ -462,7 +505,11 @@ def build_trends(
     if exit_interview is not None:
         trends.tables.append(
             bucket_table(
-                exit_interview.objects.filter(case__agency_id=agency_id),
+                _counted(
+                    exit_interview.objects.filter(case__agency_id=agency_id),
+                    last,
+                    "case__person_id",
+                ),
                 code="satisfaction",
                 title=_(
                     "Exit interviews: overall satisfaction (1 = very dissatisfied, 5 = very satisfied)"

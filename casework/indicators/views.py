@@ -146,6 +146,7 @@ def report(request: AuthenticatedHttpRequest) -> HttpResponse:
                 for name, value in indicator.measures.items()
             ],
             "tables": _tables(indicator, labels),
+            "left_out": indicator.left_out,
         }
         for indicator in (result.indicators if result else [])
     ]

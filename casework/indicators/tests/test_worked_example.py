@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from casework.cases.models import Consent
+
 pytestmark = pytest.mark.django_db
 
 BY = "sex,age_group,protection_concern,mobility_status,disability,location_code"
@@ -48,6 +50,10 @@ def quarterly_json() -> dict[str, Any]:
 def test_the_worked_example_reproduces_the_expected_figures_number_for_number():
     example = pytest.importorskip("casework.interchange.example")
     example.load_example(agency_code="AGY")
+    # The interchange format has no column for reporting consent: the import records no refusal,
+    # so nobody is left out, and the output is the contract's shape (no "left_out" anywhere).
+    assert Consent.objects.exists()
+    assert not Consent.objects.filter(anonymised_reporting=False).exists()
     got = quarterly_json()
     expected = _expected(example.example_dir())
     assert got["period"] == expected["period"]
