@@ -258,6 +258,11 @@ def _flush_keeps_the_audit_triggers() -> Iterator[None]:
         finally:
             with connection.schema_editor() as editor:
                 current.install_triggers(None, editor)
+            # The shared cache's table is no model, so flush leaves it: rate-limit counts and
+            # back-off strikes must not carry over into the next test either.
+            from django.core.cache import cache
+
+            cache.clear()
 
     with pytest.MonkeyPatch.context() as patch:  # session-wide, so not the `monkeypatch` fixture
         patch.setattr(flush.Command, "handle", handle)

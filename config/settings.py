@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "casework.audit.middleware.RequestContextMiddleware",
+    "casework.core.ratelimits.RateLimitMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "casework.accounts.middleware.SessionLifetimeMiddleware",
     "casework.accounts.middleware.MFARequiredMiddleware",
@@ -178,15 +179,41 @@ X_FRAME_OPTIONS = "DENY"
 
 # django-axes: lock an account (per username, any address) after repeated failures.
 AXES_FAILURE_LIMIT = env_int("CASEWORK_LOGIN_FAILURE_LIMIT", 5, minimum=1)
-AXES_COOLOFF_TIME = env_int("CASEWORK_LOGIN_COOLOFF_MINUTES", 30, minimum=1) / 60
-AXES_LOCKOUT_PARAMETERS = ["username"]
+# A pause that grows (casework/accounts/throttle.py): 1 minute after the limit, doubling with each
+# further lock-out of the same account from the same address, at most an hour.
+CASEWORK_LOGIN_BACKOFF_SECONDS = env_int("CASEWORK_LOGIN_BACKOFF_SECONDS", 60, minimum=1)
+CASEWORK_LOGIN_BACKOFF_MAX_SECONDS = env_int("CASEWORK_LOGIN_BACKOFF_MAX_SECONDS", 3600, minimum=1)
+AXES_COOLOFF_TIME = "casework.accounts.throttle.cooloff"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "casework.accounts.views.locked_out"
 AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
-# Lockout is per account, not per address: a field office shares one NAT address, and locking
-# the address would lock out every colleague after one person's typos (axes.W006).
+# The pause is per account and address together: a field office shares one NAT address, and
+# locking the address would lock out every colleague after one person's typos, while locking the
+# account alone would let anyone lock a colleague out from anywhere (axes.W006). Guessing one
+# account from many addresses is held by the per-account rate limit (casework/core/ratelimits.py).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# The cache every process shares: rate limits, sign-in back-off (Django's database cache; set
+# CASEWORK_CACHE_URL=redis://… for larger installations, see README).
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env_str("CASEWORK_CACHE_URL", ""),
+        }
+        if env_str("CASEWORK_CACHE_URL", "")
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "casework_cache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    )
+}
+RATELIMIT_USE_CACHE = "default"
+CASEWORK_RATE_LIMITS_ENABLED = env_bool("CASEWORK_RATE_LIMITS_ENABLED", True)
+CASEWORK_ENROLMENT_CODE_HOURS = env_int("CASEWORK_ENROLMENT_CODE_HOURS", 72, minimum=1)
 AXES_IPWARE_PROXY_COUNT = env_int("CASEWORK_PROXY_COUNT", 0, minimum=0)
 
 OTP_TOTP_ISSUER = env_str("CASEWORK_OTP_ISSUER", "Casework")

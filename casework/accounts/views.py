@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from casework.accounts import mfa, services
+from casework.accounts import mfa, services, throttle
 from casework.accounts.access import navigation_for, require_perm
 from casework.accounts.forms import CodeForm, LoginForm
 from casework.accounts.http import AuthenticatedHttpRequest
@@ -51,9 +51,18 @@ class LoginView(auth_views.LoginView):
 def locked_out(
     request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any
 ) -> HttpResponse:
-    """What django-axes answers after too many failures: the same for known and unknown names."""
+    """What django-axes answers after too many failures: the same for known and unknown names,
+    with how long to wait (the pause grows with each lock-out: casework/accounts/throttle.py)."""
     form = LoginForm(request)
-    return render(request, "accounts/login.html", {"form": form, "locked_out": True}, status=429)
+    wait = throttle.wait_left(request)
+    response = render(
+        request,
+        "accounts/login.html",
+        {"form": form, "locked_out": True, "wait_minutes": max(1, -(-wait // 60))},
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    return response
 
 
 password_reset = auth_views.PasswordResetView.as_view(

@@ -11,10 +11,13 @@ from casework.cases.models import Case
 from casework.referrals.models import Organisation, Referral, Service
 from casework.referrals.panel import context as case_panel_context
 
-# Fixed costs (session read and touch, user, agency; the audit entry's head lock, insert and head
-# update) plus the page's own few queries.
-INBOX_QUERIES = 12
-DIRECTORY_QUERIES = 11
+# Fixed costs (session read and touch, user, agency; the audit entry, one insert without a lock)
+# plus the page's own few queries.
+INBOX_QUERIES = 10
+DIRECTORY_QUERIES = 10
+# An API request is counted in the shared database cache (casework/core/ratelimits.py): a read
+# and a write of its counter.
+RATE_LIMIT_QUERIES = 2
 PANEL_QUERIES = 2
 
 
@@ -52,7 +55,8 @@ def test_the_inbox_query_count_does_not_grow_with_referrals(
     with django_assert_max_num_queries(INBOX_QUERIES):
         response = client.get("/referrals/inbox/")
     assert response.content.decode().count("/referrals/") >= 20
-    with django_assert_max_num_queries(INBOX_QUERIES):
+    # The API counts the caller's request in the shared cache: two more statements.
+    with django_assert_max_num_queries(INBOX_QUERIES + RATE_LIMIT_QUERIES):
         assert len(client.get("/api/v1/referrals/inbox").json()["items"]) == 20
 
 
@@ -69,7 +73,7 @@ def test_the_directory_query_count_does_not_grow_with_services(
     with django_assert_max_num_queries(DIRECTORY_QUERIES):
         response = client.get("/services/", {"location": areas["harbour"].pk})
     assert response.content.decode().count("Service ") >= 20
-    with django_assert_max_num_queries(DIRECTORY_QUERIES):
+    with django_assert_max_num_queries(DIRECTORY_QUERIES + RATE_LIMIT_QUERIES):
         assert client.get("/api/v1/referrals/services").json()["count"] == 21
 
 
