@@ -129,9 +129,9 @@ def mfa_enrol(request: AuthenticatedHttpRequest) -> HttpResponse:
     except mfa.CodeRefused as refusal:
         # The code was replaced or withdrawn (or expired) since this session gave it.
         _forget_enrolment(request)
-        form = EnrolmentCodeForm()
-        form.add_error(None, str(refusal.message))
-        return _render_enrolment_code_step(request, form, next_url)
+        return _render_enrolment_code_step(
+            request, EnrolmentCodeForm(), next_url, problem=str(refusal.message)
+        )
     request.session[PENDING_AUTHENTICATOR_KEY] = device.pk
     code_form = CodeForm(request.POST or None)
     if request.method == "POST" and code_form.is_valid():
@@ -181,9 +181,13 @@ def _enrolment_code_step(
 
 
 def _render_enrolment_code_step(
-    request: HttpRequest, form: EnrolmentCodeForm, next_url: str
+    request: HttpRequest, form: EnrolmentCodeForm, next_url: str, problem: str = ""
 ) -> HttpResponse:
-    return render(request, "accounts/mfa_enrolment_code.html", {"form": form, "next": next_url})
+    return render(
+        request,
+        "accounts/mfa_enrolment_code.html",
+        {"form": form, "next": next_url, "problem": problem},
+    )
 
 
 @login_required
