@@ -113,9 +113,16 @@ def _latest_enrolment_code(user: User) -> EnrolmentCode | None:
     )
 
 
-def _usable_enrolment_code(user: User, enrolment_code_id: int) -> EnrolmentCode | None:
+def _usable_enrolment_code(user: User, enrolment_code_id: int) -> EnrolmentCode | str:
+    """The user's enrolment code if it can still be used, else why not (a refusal reason)."""
     code = EnrolmentCode.objects.select_for_update().filter(pk=enrolment_code_id, user=user).first()
-    return code if code is not None and code.is_usable(timezone.now()) else None
+    if code is None or code.voided_at is not None:
+        return "voided"
+    if code.used_at is not None:
+        return "used"
+    if not code.is_usable(timezone.now()):
+        return "expired"
+    return code
 
 
 def _enrolment_refusal(reason: str) -> CodeRefused:
@@ -196,8 +203,9 @@ def pending_authenticator(
     once the enrolment code is no longer usable (replaced, withdrawn, expired).
     """
     with transaction.atomic():
-        if _usable_enrolment_code(user, enrolment_code_id) is None:
-            raise _enrolment_refusal("voided")
+        usable = _usable_enrolment_code(user, enrolment_code_id)
+        if isinstance(usable, str):
+            raise _enrolment_refusal(usable)
         device = Authenticator.objects.filter(pk=device_id, user=user, confirmed=False).first()
         if device is None:
             device = Authenticator.objects.create(
@@ -313,8 +321,8 @@ def confirm_enrolment(
                 _("Two-factor sign-in is already set up."), code="mfa_already_enrolled"
             )
         enrolment_code = _usable_enrolment_code(user, enrolment_code_id)
-        if enrolment_code is None:
-            raise _enrolment_refusal("voided")
+        if isinstance(enrolment_code, str):
+            raise _enrolment_refusal(enrolment_code)
         device = (
             Authenticator.objects.select_for_update()
             .filter(pk=device_id, user=user, confirmed=False)

@@ -218,3 +218,18 @@ def test_the_command_issues_a_code_and_audits_it(mfa_required: Any, amina: Any, 
         call_command("mfa", "issue-code", "nobody", stdout=io.StringIO())
     with pytest.raises(CommandError, match="reset it first"):
         call_command("mfa", "issue-code", "amina", stdout=io.StringIO())
+
+
+def test_a_code_that_expires_during_set_up_is_asked_for_again(
+    mfa_required: Any, amina: Any, login: Any, enrolment_code: Any
+) -> None:
+    client = login(amina)
+    device = begin_enrolment(client, enrolment_code(amina))
+    EnrolmentCode.objects.update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
+
+    response = client.post(ENROL, {"code": code_for(device)})
+
+    body = response.content.decode()
+    assert "has expired" in body and 'name="enrolment_code"' in body
+    assert not mfa.has_authenticator(amina)
+    assert EnrolmentCode.objects.get(user=amina).used_at is None
