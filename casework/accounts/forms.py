@@ -47,3 +47,28 @@ class CodeForm(forms.Form):
         super().__init__(*args, **kwargs)
         if help_text:
             self.fields["code"].help_text = help_text
+
+
+class EnrolmentCodeForm(forms.Form):
+    """The one-time code an administrator hands over before two-factor sign-in is set up."""
+
+    enrolment_code = forms.CharField(
+        label=_("Enrolment code"),
+        max_length=32,
+        strip=True,
+        help_text=_("Twelve letters and digits, for example 7K2M-Q9XD-4HTB."),
+        error_messages={
+            "required": _(
+                "Enter the enrolment code your administrator gave you. "
+                "If you have none, ask your administrator for one."
+            )
+        },
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "autofocus": True,
+            }
+        ),
+    )

@@ -1,45 +1,66 @@
 """Two-factor sign-in: an authenticator app (TOTP) and ten one-time recovery codes.
 
-Built on django-otp. A user has at most one confirmed TOTPDevice (the authenticator) and one
-StaticDevice whose tokens are the recovery codes. The StaticDevice is kept when codes are
-regenerated (only its tokens change): a session verified with a recovery code points at that
-device, and deleting it would silently unverify the session.
+Built on django-otp, with Casework's own devices (accounts/models.py: `Authenticator`,
+`RecoveryCodeSet`) whose secret and codes the vault encrypts. A user has at most one confirmed
+Authenticator and one RecoveryCodeSet; the set is kept when codes are made anew (only its codes
+change): a session verified with a recovery code points at it, and deleting it would silently
+unverify the session.
+
+Setting up takes an enrolment code besides the password: an administrator issues it
+(`services.issue_enrolment_code`) and hands it over out of band, so whoever has only a new
+user's password cannot bind their own authenticator first. The person gives the enrolment code
+first (`accept_enrolment_code`); only then is a secret made and shown, one per session
+(`pending_authenticator`), and the code is used up when the authenticator is confirmed
+(`confirm_enrolment`).
 
 Every enrolment, verification, failure and recovery-code use is audited here, in the same
-transaction as the change it records. Audit data holds codes ("totp", "invalid"), never the code
-the person typed.
+transaction as the change it records. Audit data holds codes ("totp", "invalid") and ids, never
+a code the person typed.
 """
 
 from __future__ import annotations
 
-import base64
+import datetime
 import re
+import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import qrcode
 import qrcode.image.svg
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.models import Device
 
-from casework.accounts.models import User
+from casework.accounts.models import (
+    Authenticator,
+    EnrolmentCode,
+    RecoveryCode,
+    RecoveryCodeSet,
+    User,
+)
 from casework.audit.log import record
 from casework.audit.models import AuditEntry
 from casework.core.errors import CaseworkError
 
-if TYPE_CHECKING:
-    from django_otp.models import Device
-
 RECOVERY_CODE_COUNT = 10
 AUTHENTICATOR_NAME = "authenticator"
 RECOVERY_DEVICE_NAME = "recovery"
+# How long an enrolment code stays valid unless CASEWORK_ENROLMENT_CODE_HOURS says otherwise:
+# three days covers a weekend between the administrator issuing it and the person's first day.
+DEFAULT_ENROLMENT_CODE_HOURS = 72
 
 _SEPARATORS = re.compile(r"[\s\-]+")
+# Crockford's base32: no I, L, O or U, so a code read out over the phone is not misheard.
+_ENROLMENT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_ENROLMENT_LENGTH = 12  # 60 random bits
+_ENROLMENT_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+_DIGEST_SALT = "casework.accounts.enrolment_code"
 
 
 class CodeRefused(CaseworkError):
@@ -56,29 +77,150 @@ class Verification:
 
 
 def has_authenticator(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return Authenticator.objects.filter(user=user, confirmed=True).exists()
 
 
-def pending_authenticator(user: User) -> TOTPDevice:
-    """The not-yet-confirmed device being enrolled; the same one on every reload of the page,
-    so the QR code a person has already scanned stays valid."""
-    device = (
-        TOTPDevice.objects.filter(user=user, confirmed=False, name=AUTHENTICATOR_NAME)
+# --- enrolment codes ---------------------------------------------------------------------------
+
+
+def enrolment_code_lifetime_hours() -> int:
+    return int(getattr(settings, "CASEWORK_ENROLMENT_CODE_HOURS", DEFAULT_ENROLMENT_CODE_HOURS))
+
+
+def enrolment_code_lifetime() -> datetime.timedelta:
+    return datetime.timedelta(hours=enrolment_code_lifetime_hours())
+
+
+def new_enrolment_code() -> str:
+    """A fresh code as shown to the administrator: three groups of four, e.g. 7K2M-Q9XD-4HTB."""
+    raw = "".join(secrets.choice(_ENROLMENT_ALPHABET) for _ in range(_ENROLMENT_LENGTH))
+    return "-".join(raw[i : i + 4] for i in range(0, _ENROLMENT_LENGTH, 4))
+
+
+def enrolment_code_digest(code: str) -> str:
+    """What is stored: a digest keyed with the instance's secret key, never the code. Read back
+    from a database copy, it tells nothing (and cannot be tried offline without the key)."""
+    normal = _SEPARATORS.sub("", code).upper().translate(_ENROLMENT_LOOKALIKES)
+    return salted_hmac(_DIGEST_SALT, normal, algorithm="sha256").hexdigest()
+
+
+def _latest_enrolment_code(user: User) -> EnrolmentCode | None:
+    return (
+        EnrolmentCode.objects.select_for_update()
+        .filter(user=user)
+        .order_by("-issued_at", "-pk")
+        .first()
+    )
+
+
+def _usable_enrolment_code(user: User, enrolment_code_id: int) -> EnrolmentCode | str:
+    """The user's enrolment code if it can still be used, else why not (a refusal reason)."""
+    code = EnrolmentCode.objects.select_for_update().filter(pk=enrolment_code_id, user=user).first()
+    if code is None or code.voided_at is not None:
+        return "voided"
+    if code.used_at is not None:
+        return "used"
+    if not code.is_usable(timezone.now()):
+        return "expired"
+    return code
+
+
+def _enrolment_refusal(reason: str) -> CodeRefused:
+    messages = {
+        "throttled": _("Too many wrong codes. Wait a minute, then try again."),
+        "expired": _("This enrolment code has expired. Ask your administrator for a new one."),
+        "used": _(
+            "This enrolment code has already been used. Ask your administrator for a new one."
+        ),
+        "voided": _(
+            "This enrolment code has been replaced or withdrawn. "
+            "Ask your administrator for a new one."
+        ),
+    }
+    message = messages.get(
+        reason,
+        _("That enrolment code is not valid. Check it, or ask your administrator for a new one."),
+    )
+    return CodeRefused(message, code=f"mfa_enrolment_code_{reason}", field="enrolment_code")
+
+
+def accept_enrolment_code(user: User, *, code: str) -> EnrolmentCode:
+    """The first step of setting up: check the enrolment code the administrator handed over.
+
+    Wrong, expired, used or withdrawn codes are refused, audited (without the code) and counted
+    on the person's latest enrolment code, whose throttling makes each further try wait longer.
+    Nothing is used up here; `confirm_enrolment` uses the code once the authenticator answers.
+    """
+    with transaction.atomic():
+        _lock_user(user)
+        if has_authenticator(user):
+            raise CodeRefused(
+                _("Two-factor sign-in is already set up."), code="mfa_already_enrolled"
+            )
+        outcome = _check_enrolment_code(user, _latest_enrolment_code(user), code)
+        if isinstance(outcome, EnrolmentCode):
+            return outcome
+    raise _enrolment_refusal(outcome)
+
+
+def _check_enrolment_code(
+    user: User, latest: EnrolmentCode | None, code: str
+) -> EnrolmentCode | str:
+    """The matching usable enrolment code, or the audited reason `code` is refused."""
+    if latest is not None and not latest.verify_is_allowed()[0]:
+        return _failed(user, step="enrolment_code", reason="throttled")
+    matched = (
+        EnrolmentCode.objects.filter(user=user, digest=enrolment_code_digest(code))
         .order_by("-pk")
         .first()
     )
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
+    if matched is None:
+        reason = "invalid"
+    elif matched.used_at is not None:
+        reason = "used"
+    elif matched.voided_at is not None:
+        reason = "voided"
+    elif timezone.now() >= matched.expires_at:
+        reason = "expired"
+    else:
+        matched.throttle_reset(commit=True)
+        return matched
+    if latest is not None:
+        latest.throttle_increment(commit=True)
+    return _failed(user, step="enrolment_code", reason=reason)
+
+
+# --- setting up the authenticator ------------------------------------------------------------
+
+
+def pending_authenticator(
+    user: User, *, enrolment_code_id: int, device_id: int | None
+) -> Authenticator:
+    """The not-yet-confirmed authenticator this session is setting up (made on first call).
+
+    The same one on every reload, so a QR code already scanned stays valid; but never one shown
+    to another session, so a secret seen by someone else is never the one confirmed. Refused
+    once the enrolment code is no longer usable (replaced, withdrawn, expired).
+    """
+    with transaction.atomic():
+        usable = _usable_enrolment_code(user, enrolment_code_id)
+        if isinstance(usable, str):
+            raise _enrolment_refusal(usable)
+        device = Authenticator.objects.filter(pk=device_id, user=user, confirmed=False).first()
+        if device is None:
+            device = Authenticator.objects.create(
+                user=user, name=AUTHENTICATOR_NAME, confirmed=False
+            )
     return device
 
 
-def secret_for_display(device: TOTPDevice) -> str:
+def secret_for_display(device: Authenticator) -> str:
     """The base32 secret in groups of four, for typing into an app by hand."""
-    secret = base64.b32encode(device.bin_key).decode()
+    secret = device.base32_secret
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
-def qr_code_svg(device: TOTPDevice) -> SafeString:
+def qr_code_svg(device: Authenticator) -> SafeString:
     """The otpauth:// URL as an inline SVG, drawn here: the secret never goes to a QR service."""
     # A white background and the standard four-module margin: scanners need both.
     image = qrcode.make(
@@ -93,11 +235,17 @@ def format_recovery_code(token: str) -> str:
     return f"{token[:4]}-{token[4:]}"
 
 
+def _new_recovery_code() -> str:
+    """Eight base32 characters (40 random bits), lower case."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+    return "".join(secrets.choice(alphabet) for _ in range(8))
+
+
 def _normalise(code: str) -> str:
     return _SEPARATORS.sub("", code).lower()
 
 
-def _is_authenticator_code(code: str, device: TOTPDevice) -> bool:
+def _is_authenticator_code(code: str, device: Authenticator) -> bool:
     return code.isdigit() and len(code) == device.digits
 
 
@@ -121,7 +269,7 @@ def _refusal(reason: str) -> CodeRefused:
     return CodeRefused(_("That code is not valid. Check it and try again."))
 
 
-def _check_authenticator(device: TOTPDevice, code: str, *, user: User, step: str) -> str | None:
+def _check_authenticator(device: Authenticator, code: str, *, user: User, step: str) -> str | None:
     """None if the code is good, else the audited reason it was refused."""
     allowed, _details = device.verify_is_allowed()
     if not allowed:
@@ -136,16 +284,16 @@ def _check_authenticator(device: TOTPDevice, code: str, *, user: User, step: str
 
 
 def _new_recovery_codes(user: User) -> list[str]:
-    device, _created = StaticDevice.objects.get_or_create(
+    code_set, _created = RecoveryCodeSet.objects.get_or_create(
         user=user, name=RECOVERY_DEVICE_NAME, defaults={"confirmed": True}
     )
-    device.token_set.all().delete()
-    tokens = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=token) for token in tokens)
-    device.throttle_reset(commit=False)
-    device.confirmed = True
-    device.save()
-    return [format_recovery_code(token) for token in tokens]
+    code_set.codes.all().delete()
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    RecoveryCode.objects.bulk_create(RecoveryCode(code_set=code_set, code=code) for code in codes)
+    code_set.throttle_reset(commit=False)
+    code_set.confirmed = True
+    code_set.save()
+    return [format_recovery_code(code) for code in codes]
 
 
 def _lock_user(user: User) -> None:
@@ -153,15 +301,18 @@ def _lock_user(user: User) -> None:
     User.objects.select_for_update().filter(pk=user.pk).first()
 
 
-# The three actions below commit a refusal (its audit entry and the throttle count) and only
-# then raise: raising inside the transaction would roll both back and make guessing free.
+# The actions below commit a refusal (its audit entry and the throttle count) and only then
+# raise: raising inside the transaction would roll both back and make guessing free.
 
 
-def confirm_enrolment(user: User, *, code: str) -> tuple[TOTPDevice, list[str]]:
-    """Confirm the pending authenticator with a code from it; return it and fresh recovery codes.
+def confirm_enrolment(
+    user: User, *, enrolment_code_id: int, device_id: int, code: str
+) -> tuple[Authenticator, list[str]]:
+    """Confirm the session's pending authenticator with a code from it; use up the enrolment
+    code; return the authenticator and fresh recovery codes.
 
-    Refused once an authenticator is confirmed: replacing it takes a verified session (or an
-    administrator), never just a password.
+    Refused once an authenticator is confirmed: replacing it takes an administrator's reset and
+    a new enrolment code, never just a password.
     """
     with transaction.atomic():
         _lock_user(user)
@@ -169,10 +320,12 @@ def confirm_enrolment(user: User, *, code: str) -> tuple[TOTPDevice, list[str]]:
             raise CodeRefused(
                 _("Two-factor sign-in is already set up."), code="mfa_already_enrolled"
             )
+        enrolment_code = _usable_enrolment_code(user, enrolment_code_id)
+        if isinstance(enrolment_code, str):
+            raise _enrolment_refusal(enrolment_code)
         device = (
-            TOTPDevice.objects.select_for_update()
-            .filter(user=user, confirmed=False, name=AUTHENTICATOR_NAME)
-            .order_by("-pk")
+            Authenticator.objects.select_for_update()
+            .filter(pk=device_id, user=user, confirmed=False)
             .first()
         )
         if device is None:
@@ -181,9 +334,16 @@ def confirm_enrolment(user: User, *, code: str) -> tuple[TOTPDevice, list[str]]:
         if refused is None:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
-            TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+            Authenticator.objects.filter(user=user, confirmed=False).delete()
+            enrolment_code.used_at = timezone.now()
+            enrolment_code.save(update_fields=["used_at"])
             codes = _new_recovery_codes(user)
-            record("accounts.mfa.enrolled", by=user, target=user, data={"method": "totp"})
+            record(
+                "accounts.mfa.enrolled",
+                by=user,
+                target=user,
+                data={"method": "totp", "enrolment_code": enrolment_code.pk},
+            )
     if refused is not None:
         raise _refusal(refused)
     return device, codes
@@ -202,7 +362,9 @@ def verify(user: User, *, code: str) -> Verification:
 
 
 def _verify_locked(user: User, code: str) -> Verification | str:
-    authenticator = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+    authenticator = (
+        Authenticator.objects.select_for_update().filter(user=user, confirmed=True).first()
+    )
     if authenticator is None:
         raise CodeRefused(_("Set up two-factor sign-in first."), code="mfa_not_enrolled")
     if _is_authenticator_code(code, authenticator):
@@ -212,7 +374,7 @@ def _verify_locked(user: User, code: str) -> Verification | str:
         record("accounts.mfa.verified", by=user, target=user, data={"method": "totp"})
         return Verification(device=authenticator, used_recovery_code=False, recovery_codes_left=-1)
 
-    recovery = StaticDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+    recovery = RecoveryCodeSet.objects.select_for_update().filter(user=user, confirmed=True).first()
     if recovery is None:
         return _failed(user, step="verify", reason="invalid")
     allowed, _details = recovery.verify_is_allowed()
@@ -220,7 +382,7 @@ def _verify_locked(user: User, code: str) -> Verification | str:
         return _failed(user, step="verify", reason="throttled")
     if not recovery.verify_token(code):  # counts the failure itself
         return _failed(user, step="verify", reason="invalid")
-    left = recovery.token_set.count()
+    left = recovery.codes.count()
     record("accounts.mfa.verified", by=user, target=user, data={"method": "recovery"})
     record("accounts.mfa.recovery_used", by=user, target=user, data={"left": left})
     return Verification(device=recovery, used_recovery_code=True, recovery_codes_left=left)
@@ -231,7 +393,7 @@ def regenerate_recovery_codes(user: User, *, code: str) -> list[str]:
     with transaction.atomic():
         _lock_user(user)
         authenticator = (
-            TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+            Authenticator.objects.select_for_update().filter(user=user, confirmed=True).first()
         )
         if authenticator is None:
             raise CodeRefused(_("Set up two-factor sign-in first."), code="mfa_not_enrolled")
@@ -247,7 +409,7 @@ def regenerate_recovery_codes(user: User, *, code: str) -> list[str]:
 
 
 def recovery_codes_left(user: User) -> int:
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return RecoveryCode.objects.filter(code_set__user=user, code_set__confirmed=True).count()
 
 
 def mfa_step_url(user: User, next_url: str = "") -> str:

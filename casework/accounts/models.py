@@ -1,13 +1,23 @@
 from __future__ import annotations
 
+import base64
+import datetime
 import hashlib
 import hmac
-from typing import ClassVar
+import secrets
+import time
+from binascii import unhexlify
+from typing import ClassVar, TypeVar
+from urllib.parse import quote, urlencode
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin
+from django_otp.oath import TOTP
 
 from casework.accounts.roles import (
     ADMINISTRATOR_PERMISSIONS,
@@ -19,6 +29,8 @@ from casework.accounts.roles import (
     Sensitive,
 )
 from casework.core.models import TimeStampedModel
+from casework.vault.crypto import Unreadable
+from casework.vault.fields import EncryptedCharField
 
 
 class Agency(TimeStampedModel):
@@ -184,6 +196,208 @@ class User(AbstractUser):
         return agency_requires and (
             self.role in ROLES_SEEING_PERSONAL_DATA or self.is_administrator or self.is_superuser
         )
+
+
+# --- two-factor sign-in ---------------------------------------------------------------------------
+# Casework's own django-otp devices: django-otp's TOTPDevice and StaticToken keep the secret and the
+# recovery codes in clear, so a copy of the database would defeat the second factor. Here both are
+# vault-encrypted fields (key rotation re-encrypts them with every other encrypted column). Being
+# django-otp devices, `django_otp.login()` and `user.is_verified()` work with them unchanged.
+
+
+_Device = TypeVar("_Device", bound=Device)
+
+
+class DevicesManager(models.Manager[_Device]):
+    """django-otp's DeviceManager, typed: `django_otp.devices_for_user()` calls it."""
+
+    def devices_for_user(
+        self, user: User, confirmed: bool | None = None
+    ) -> models.QuerySet[_Device]:
+        devices = self.filter(user=user)
+        return devices if confirmed is None else devices.filter(confirmed=bool(confirmed))
+
+
+def new_totp_secret() -> str:
+    """160 random bits, hex-encoded (RFC 4226 recommends at least 128, and 160 for SHA-1)."""
+    return secrets.token_hex(20)
+
+
+class Authenticator(ThrottlingMixin, Device):
+    """An authenticator app on the person's phone (TOTP, RFC 6238).
+
+    A not-yet-confirmed one is being set up; a person has at most one confirmed. Codes are checked
+    with one step of clock drift either way, and a code is accepted only once (`last_t`).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="authenticators")
+    secret = EncryptedCharField(max_length=80, default=new_totp_secret, editable=False)
+    step = models.PositiveSmallIntegerField(default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    # The time step of the last accepted code: only a later step is accepted next (no replay).
+    last_t = models.BigIntegerField(default=-1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[DevicesManager[Authenticator]] = DevicesManager()
+    # Declared for mypy, which cannot see into django-otp's untyped Device to find it.
+    _default_manager: ClassVar[DevicesManager[Authenticator]]
+
+    class Meta:
+        verbose_name = _("authenticator app")
+
+    @property
+    def is_readable(self) -> bool:
+        """False once the vault can no longer decrypt the secret (its key destroyed)."""
+        return bool(self.secret) and not isinstance(self.secret, Unreadable)
+
+    @property
+    def bin_key(self) -> bytes:
+        return unhexlify(str(self.secret).encode())
+
+    def get_throttle_factor(self) -> int:
+        return int(getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1))
+
+    def verify_token(self, token: object) -> bool:
+        """Check a code (counting a failure towards throttling); the caller locks the row."""
+        allowed, _details = self.verify_is_allowed()
+        if not allowed:
+            return False
+        if not (self.is_readable and str(token).isdigit()):
+            self.throttle_increment(commit=True)
+            return False
+        totp = TOTP(self.bin_key, self.step, self.t0, self.digits, self.drift)
+        totp.time = time.time()
+        if not totp.verify(int(str(token)), self.tolerance, self.last_t + 1):
+            self.throttle_increment(commit=True)
+            return False
+        self.last_t = totp.t()
+        self.drift = totp.drift
+        self.throttle_reset(commit=False)
+        self.last_used_at = timezone.now()
+        self.save()
+        return True
+
+    @property
+    def base32_secret(self) -> str:
+        """The secret as authenticator apps take it."""
+        return base64.b32encode(self.bin_key).decode("ascii")
+
+    @property
+    def config_url(self) -> str:
+        """The otpauth:// URL an authenticator app reads from the QR code."""
+        issuer = str(getattr(settings, "OTP_TOTP_ISSUER", "") or "").replace(":", "")
+        label = f"{issuer}:{self.user.get_username()}" if issuer else self.user.get_username()
+        params = {
+            "secret": self.base32_secret,
+            "algorithm": "SHA1",
+            "digits": self.digits,
+            "period": self.step,
+        }
+        query = urlencode(params)
+        if issuer:
+            query += f"&issuer={quote(issuer)}"
+        return f"otpauth://totp/{quote(label)}?{query}"
+
+
+class RecoveryCodeSet(ThrottlingMixin, Device):
+    """A person's one-time recovery codes, as one django-otp device.
+
+    Kept when the codes are made anew (only its codes change): a session verified with a recovery
+    code points at this device, and deleting it would silently unverify that session.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_code_sets")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[DevicesManager[RecoveryCodeSet]] = DevicesManager()
+    # Declared for mypy, which cannot see into django-otp's untyped Device to find it.
+    _default_manager: ClassVar[DevicesManager[RecoveryCodeSet]]
+
+    class Meta:
+        verbose_name = _("recovery codes")
+
+    def get_throttle_factor(self) -> int:
+        return int(getattr(settings, "OTP_STATIC_THROTTLE_FACTOR", 1))
+
+    def verify_token(self, token: object) -> bool:
+        """Use up a recovery code (each works once); the caller locks the row."""
+        allowed, _details = self.verify_is_allowed()
+        if not allowed:
+            return False
+        given = str(token).encode()
+        match = None
+        # Every code is compared, in constant time each: how long this takes tells nothing.
+        for stored in self.codes.all():
+            if hmac.compare_digest(str(stored.code).encode(), given) and match is None:
+                match = stored
+        if match is None:
+            self.throttle_increment(commit=True)
+            return False
+        match.delete()
+        self.throttle_reset(commit=False)
+        self.last_used_at = timezone.now()
+        self.save()
+        return True
+
+
+class RecoveryCode(models.Model):
+    """One unused recovery code (deleted when used), encrypted like any personal field."""
+
+    code_set = models.ForeignKey(RecoveryCodeSet, on_delete=models.CASCADE, related_name="codes")
+    code = EncryptedCharField(max_length=16)
+
+    class Meta:
+        verbose_name = _("recovery code")
+
+    def __str__(self) -> str:
+        return f"recovery code #{self.pk} of set #{self.code_set_id}"
+
+
+class _Unthrottled(models.Model):
+    """The end of ThrottlingMixin's `verify_is_allowed` chain for a model that is no Device."""
+
+    class Meta:
+        abstract = True
+
+    def verify_is_allowed(self) -> tuple[bool, dict[str, object] | None]:
+        return (True, None)
+
+
+class EnrolmentCode(ThrottlingMixin, _Unthrottled):
+    """A single-use, time-limited code an administrator hands a person out of band, without
+    which their password alone cannot set up two-factor sign-in.
+
+    Only a keyed digest is kept; the code is shown once, to the administrator who issued it.
+    Issuing a new code voids the previous one, and so does resetting two-factor sign-in. Wrong
+    codes are counted on the person's latest code and slow further tries down (django-otp's
+    exponential throttling).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="enrolment_codes")
+    digest = models.CharField(max_length=64)
+    issued_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("enrolment code")
+        indexes = [models.Index(fields=["user", "issued_at"], name="enrolment_code_user")]
+
+    def __str__(self) -> str:
+        return f"enrolment code #{self.pk} of user #{self.user_id}"
+
+    def get_throttle_factor(self) -> int:
+        return int(getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1))
+
+    def is_usable(self, now: datetime.datetime) -> bool:
+        return self.used_at is None and self.voided_at is None and now < self.expires_at
 
 
 class ApiToken(models.Model):

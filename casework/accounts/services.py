@@ -1,6 +1,6 @@
 """Account actions that must leave an audit trail: ending sessions, deactivating a user,
-resetting a user's two-factor sign-in (each also revokes the user's API tokens), service
-accounts.
+issuing an enrolment code for two-factor sign-in, resetting a user's two-factor sign-in (each
+of ending, deactivating and resetting also revokes the user's API tokens), service accounts.
 
 Sessions are ended by bumping `User.session_generation`, which is part of the session auth hash
 (see User.get_session_auth_hash): Django drops every session of the user on its next request,
@@ -9,16 +9,24 @@ on any device, without our having to find the session rows.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from casework.accounts.models import Agency, MatchAgreement, Team, User
+from casework.accounts import mfa
+from casework.accounts.models import (
+    Agency,
+    Authenticator,
+    EnrolmentCode,
+    MatchAgreement,
+    RecoveryCodeSet,
+    Team,
+    User,
+)
 from casework.accounts.roles import Perm, Role
 from casework.accounts.tokens import revoke_all
 from casework.audit.log import record
@@ -61,32 +69,100 @@ def deactivate_user(user: User, *, by: User) -> None:
     record("accounts.user.deactivated", by=by, target=user)
 
 
+@dataclass(frozen=True)
+class IssuedEnrolmentCode:
+    """The code itself exists only here, to be shown once; the database keeps its digest."""
+
+    code: str
+    expires_at: datetime.datetime
+
+
+def _usable_enrolment_codes(user: User) -> QuerySet[EnrolmentCode]:
+    return EnrolmentCode.objects.filter(
+        user=user, used_at__isnull=True, voided_at__isnull=True, expires_at__gt=timezone.now()
+    )
+
+
+@transaction.atomic
+def issue_enrolment_code(user: User, *, by: User | None) -> IssuedEnrolmentCode:
+    """A single-use, time-limited code without which the user cannot set up two-factor sign-in.
+
+    The administrator hands it over out of band (in person or by phone; never in the e-mail
+    that carries an invitation or a password), so that whoever learns the password alone cannot
+    bind their own authenticator. A new code voids the previous one, and any set-up begun with
+    it. `by` is None when the server's operator issues it with `casework mfa issue-code`.
+    """
+    if by is not None:
+        _check_may_manage(user, by=by)
+        if by.pk == user.pk:
+            raise NotAllowed(_("Another administrator must issue your enrolment code."))
+    if not user.is_active:
+        raise NotAllowed(_("This account is deactivated."), code="inactive")
+    if mfa.has_authenticator(user):
+        raise NotAllowed(
+            _("This account has two-factor sign-in already; reset it first."),
+            code="mfa_already_enrolled",
+        )
+    now = timezone.now()
+    voided = _usable_enrolment_codes(user).update(voided_at=now)
+    # A secret shown while setting up with an earlier code is never the one confirmed.
+    Authenticator.objects.filter(user=user, confirmed=False).delete()
+    code = mfa.new_enrolment_code()
+    issued = EnrolmentCode.objects.create(
+        user=user,
+        digest=mfa.enrolment_code_digest(code),
+        issued_by=by,
+        issued_at=now,
+        expires_at=now + mfa.enrolment_code_lifetime(),
+    )
+    record(
+        "accounts.mfa.enrolment_code_issued",
+        by=by,
+        target=user,
+        data={"enrolment_code": issued.pk, "voided": voided, "via": "screen" if by else "command"},
+        agency_id=user.agency_id,
+    )
+    return IssuedEnrolmentCode(code=code, expires_at=issued.expires_at)
+
+
 @transaction.atomic
 def reset_two_factor(user: User, *, by: User) -> None:
-    """For someone who lost their phone: remove their authenticator and recovery codes and end
-    their sessions. At their next sign-in they set up a new authenticator (if their agency
-    requires one) before reaching anything else."""
+    """For someone who lost their phone: remove their authenticator and recovery codes, void
+    any enrolment code not yet used, and end their sessions. Setting up again (if their agency
+    requires it, before reaching anything else) takes a fresh enrolment code."""
     _check_may_manage(user, by=by)
     if by.pk == user.pk:
         raise NotAllowed(_("Another administrator must reset your own two-factor sign-in."))
-    removed, _detail = TOTPDevice.objects.filter(user=user).delete()
-    removed += StaticDevice.objects.filter(user=user).delete()[0]
-    if not removed:
+    removed, _detail = Authenticator.objects.filter(user=user).delete()
+    removed += RecoveryCodeSet.objects.filter(user=user).delete()[0]
+    voided = _usable_enrolment_codes(user).update(voided_at=timezone.now())
+    if not removed and not voided:
         raise NotAllowed(_("This account has no two-factor sign-in to reset."), code="no_mfa")
     _bump_generation(user)
     revoke_all(user, by=by, reason="mfa_reset")
-    record("accounts.mfa.reset", by=by, target=user)
+    record("accounts.mfa.reset", by=by, target=user, data={"voided": voided})
 
 
 def users_managed_by(by: User) -> QuerySet[User]:
-    """The staff list an administrator sees: their agency's accounts only, and no case data."""
+    """The staff list an administrator sees: their agency's accounts only, and no case data;
+    whether each set up two-factor sign-in, and until when an enrolment code waits for them."""
     if by.agency_id is None:
         return User.objects.none()
-    enrolled = TOTPDevice.objects.filter(user_id=OuterRef("pk"), confirmed=True)
+    enrolled = Authenticator.objects.filter(user_id=OuterRef("pk"), confirmed=True)
+    waiting = (
+        EnrolmentCode.objects.filter(
+            user_id=OuterRef("pk"),
+            used_at__isnull=True,
+            voided_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .order_by("-issued_at")
+        .values("expires_at")[:1]
+    )
     return (
         User.objects.filter(agency_id=by.agency_id)
         .select_related("team")
-        .annotate(mfa_enrolled=Exists(enrolled))
+        .annotate(mfa_enrolled=Exists(enrolled), enrolment_code_expires=Subquery(waiting))
         .order_by("username")
     )
 

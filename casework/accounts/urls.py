@@ -29,4 +29,9 @@ urlpatterns = [
         views.user_reset_two_factor,
         name="user_reset_two_factor",
     ),
+    path(
+        "users/<int:user_id>/enrolment-code/",
+        views.user_issue_enrolment_code,
+        name="user_issue_enrolment_code",
+    ),
 ]

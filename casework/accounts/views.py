@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import django_otp
 from django.conf import settings
@@ -12,11 +13,12 @@ from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from casework.accounts import mfa, services, throttle
 from casework.accounts.access import navigation_for, require_perm
-from casework.accounts.forms import CodeForm, LoginForm
+from casework.accounts.forms import CodeForm, EnrolmentCodeForm, LoginForm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.mfa import mfa_step_url
 from casework.accounts.models import Agency, User
@@ -104,7 +106,18 @@ def _mark_verified(request: HttpRequest, device: Any) -> None:
     request.session.cycle_key()
 
 
+# Setting up: the enrolment code first, then (for this session only) the secret to scan.
+ENROLMENT_CODE_KEY = "cw_mfa_enrolment_code"
+PENDING_AUTHENTICATOR_KEY = "cw_mfa_pending_authenticator"
+
+
+def _forget_enrolment(request: HttpRequest) -> None:
+    request.session.pop(ENROLMENT_CODE_KEY, None)
+    request.session.pop(PENDING_AUTHENTICATOR_KEY, None)
+
+
 @login_required
+@never_cache
 def mfa_enrol(request: AuthenticatedHttpRequest) -> HttpResponse:
     user: User = request.user
     next_url = _next_url(request)
@@ -113,29 +126,76 @@ def mfa_enrol(request: AuthenticatedHttpRequest) -> HttpResponse:
     if mfa.has_authenticator(user):
         # Never let a password alone replace an enrolled authenticator.
         return redirect(mfa_step_url(user, next_url))
-    form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    enrolment_code_id = request.session.get(ENROLMENT_CODE_KEY)
+    if enrolment_code_id is None:
+        return _enrolment_code_step(request, user, next_url)
+    try:
+        device = mfa.pending_authenticator(
+            user,
+            enrolment_code_id=enrolment_code_id,
+            device_id=request.session.get(PENDING_AUTHENTICATOR_KEY),
+        )
+    except mfa.CodeRefused as refusal:
+        # The code was replaced or withdrawn (or expired) since this session gave it.
+        _forget_enrolment(request)
+        return _render_enrolment_code_step(
+            request, EnrolmentCodeForm(), next_url, problem=str(refusal.message)
+        )
+    request.session[PENDING_AUTHENTICATOR_KEY] = device.pk
+    code_form = CodeForm(request.POST or None)
+    if request.method == "POST" and code_form.is_valid():
         try:
-            device, codes = mfa.confirm_enrolment(user, code=form.cleaned_data["code"])
+            device, codes = mfa.confirm_enrolment(
+                user,
+                enrolment_code_id=enrolment_code_id,
+                device_id=device.pk,
+                code=code_form.cleaned_data["code"],
+            )
         except mfa.CodeRefused as refusal:
-            form.add_error("code", str(refusal.message))
+            code_form.add_error("code", str(refusal.message))
         else:
+            _forget_enrolment(request)
             _mark_verified(request, device)
             return render(
                 request,
                 "accounts/mfa_recovery_codes.html",
                 {"codes": codes, "next": next_url, "enrolled": True},
             )
-    device = mfa.pending_authenticator(user)
     return render(
         request,
         "accounts/mfa_enrol.html",
         {
-            "form": form,
+            "form": code_form,
             "next": next_url,
             "qr_svg": mfa.qr_code_svg(device),
             "secret": mfa.secret_for_display(device),
         },
+    )
+
+
+def _enrolment_code_step(
+    request: AuthenticatedHttpRequest, user: User, next_url: str
+) -> HttpResponse:
+    form = EnrolmentCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            accepted = mfa.accept_enrolment_code(user, code=form.cleaned_data["enrolment_code"])
+        except mfa.CodeRefused as refusal:
+            form.add_error("enrolment_code", str(refusal.message))
+        else:
+            request.session[ENROLMENT_CODE_KEY] = accepted.pk
+            request.session.pop(PENDING_AUTHENTICATOR_KEY, None)
+            return redirect(f"{request.path}?{urlencode({'next': next_url})}")
+    return _render_enrolment_code_step(request, form, next_url)
+
+
+def _render_enrolment_code_step(
+    request: HttpRequest, form: EnrolmentCodeForm, next_url: str, problem: str = ""
+) -> HttpResponse:
+    return render(
+        request,
+        "accounts/mfa_enrolment_code.html",
+        {"form": form, "next": next_url, "problem": problem},
     )
 
 
@@ -258,6 +318,24 @@ def user_reset_two_factor(request: HttpRequest, user_id: int) -> HttpResponse:
             % {"name": target.username},
         )
     return redirect("accounts:users")
+
+
+@never_cache
+def user_issue_enrolment_code(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Issue a code and show it this once: it is not kept, sent, or put in a message."""
+    manager, target = _managed_user(request, user_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        issued = services.issue_enrolment_code(target, by=manager)
+    except CaseworkError as error:
+        messages.error(request, str(error.message))
+        return redirect("accounts:users")
+    return render(
+        request,
+        "accounts/enrolment_code.html",
+        {"account": target, "issued": issued, "hours": mfa.enrolment_code_lifetime_hours()},
+    )
 
 
 # Matching registrations with other agencies (off until both agree).

@@ -11,9 +11,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from casework.accounts import services
+from casework.accounts.models import Authenticator
 from conftest import PASSWORD
+
+ENROL = "/accounts/two-factor/set-up/"
 
 
 @pytest.fixture
@@ -24,7 +27,7 @@ def mfa_required(agency: Any) -> Any:
     return agency
 
 
-def code_for(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
+def code_for(device: Authenticator, *, steps_ahead: int = 0) -> str:
     """What the person's authenticator app shows (`steps_ahead` 30-second steps from now).
 
     A code is accepted only once, so a test that needs a second fresh code asks for the next step
@@ -36,13 +39,31 @@ def code_for(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
 
 
 @pytest.fixture
-def authenticator() -> Callable[[Any], TOTPDevice]:
+def authenticator() -> Callable[[Any], Authenticator]:
     """Give a user a confirmed authenticator (as if they had enrolled earlier)."""
 
-    def make(user: Any) -> TOTPDevice:
-        return TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    def make(user: Any) -> Authenticator:
+        return Authenticator.objects.create(user=user, name="authenticator", confirmed=True)
 
     return make
+
+
+@pytest.fixture
+def enrolment_code() -> Callable[[Any], str]:
+    """An enrolment code for the user, as the operator's command issues it."""
+
+    def issue(user: Any) -> str:
+        return services.issue_enrolment_code(user, by=None).code
+
+    return issue
+
+
+def begin_enrolment(client: Client, code: str) -> Authenticator:
+    """Give the enrolment code on the set-up page; return the authenticator it then shows."""
+    response = client.post(ENROL, {"enrolment_code": code})
+    assert response.status_code == 302, response.content.decode()
+    assert client.get(ENROL).status_code == 200
+    return Authenticator.objects.get(pk=client.session["cw_mfa_pending_authenticator"])
 
 
 @pytest.fixture

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django_otp.plugins.otp_static.models import StaticDevice
-
 from casework.accounts import mfa
+from casework.accounts.models import RecoveryCodeSet
 from casework.accounts.tests.conftest import code_for, unthrottle
 from casework.audit.models import AuditEntry
 
@@ -43,7 +42,7 @@ def test_it_makes_ten_new_codes_for_a_fresh_code_and_the_old_ones_stop_working(
     assert not set(new_codes) & set(old_codes)
     assert AuditEntry.objects.filter(action="accounts.mfa.recovery_regenerated").exists()
     assert login(amina).post(VERIFY, {"code": old_codes[0]}).status_code == 200
-    unthrottle(StaticDevice.objects.get(user=amina))
+    unthrottle(RecoveryCodeSet.objects.get(user=amina))
     assert login(amina).post(VERIFY, {"code": new_codes[0]}).status_code == 302
 
 

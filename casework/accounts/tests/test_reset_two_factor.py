@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casework.accounts import mfa, services
+from casework.accounts.models import Authenticator, RecoveryCodeSet
 from casework.audit.models import AuditEntry
 from casework.core.errors import NotAllowed
 
@@ -30,8 +29,8 @@ def test_the_administrator_resets_it_and_the_user_sets_up_a_new_authenticator(
     response = admin.post(_url(amina))
 
     assert response.status_code == 302 and response["Location"] == "/accounts/users/"
-    assert not TOTPDevice.objects.filter(user=amina).exists()
-    assert not StaticDevice.objects.filter(user=amina).exists()
+    assert not Authenticator.objects.filter(user=amina).exists()
+    assert not RecoveryCodeSet.objects.filter(user=amina).exists()
     assert aminas_session.get("/cases/")["Location"].startswith("/accounts/login/")
     entry = AuditEntry.objects.get(action="accounts.mfa.reset")
     assert (entry.actor, entry.object_id) == (adam, str(amina.pk))
@@ -49,7 +48,7 @@ def test_an_administrator_of_another_agency_gets_404_and_changes_nothing(
     authenticator(amina)
     stranger = make_user("olaf", agency=other_agency, role="none", is_administrator=True)
     assert login(stranger).post(_url(amina)).status_code == 404
-    assert TOTPDevice.objects.filter(user=amina).exists()
+    assert Authenticator.objects.filter(user=amina).exists()
     assert not AuditEntry.objects.filter(action="accounts.mfa.reset").exists()
 
 
@@ -58,13 +57,13 @@ def test_a_caseworker_may_not_reset_a_colleague(
 ) -> None:
     authenticator(omar)
     assert login(amina).post(_url(omar)).status_code in (403, 404)
-    assert TOTPDevice.objects.filter(user=omar).exists()
+    assert Authenticator.objects.filter(user=omar).exists()
 
 
 def test_it_takes_a_post(amina: Any, adam: Any, login: Any, authenticator: Any) -> None:
     authenticator(amina)
     assert login(adam).get(_url(amina)).status_code == 405
-    assert TOTPDevice.objects.filter(user=amina).exists()
+    assert Authenticator.objects.filter(user=amina).exists()
 
 
 def test_nobody_resets_their_own_and_there_must_be_something_to_reset(
@@ -73,7 +72,7 @@ def test_nobody_resets_their_own_and_there_must_be_something_to_reset(
     authenticator(adam)
     with pytest.raises(NotAllowed):
         services.reset_two_factor(adam, by=adam)
-    assert TOTPDevice.objects.filter(user=adam).exists()
+    assert Authenticator.objects.filter(user=adam).exists()
     page = login(adam).post(_url(amina), follow=True)
     assert "no two-factor sign-in to reset" in page.content.decode()
     assert not AuditEntry.objects.filter(action="accounts.mfa.reset").exists()

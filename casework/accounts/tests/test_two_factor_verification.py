@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django_otp.plugins.otp_totp.models import TOTPDevice
-
 from casework.accounts import mfa
+from casework.accounts.models import Authenticator
 from casework.accounts.tests.conftest import code_for, unthrottle
 from casework.audit.models import AuditEntry
 
 VERIFY = "/accounts/two-factor/"
 
 
-def _enrolled(user: Any, authenticator: Any) -> tuple[TOTPDevice, list[str]]:
+def _enrolled(user: Any, authenticator: Any) -> tuple[Authenticator, list[str]]:
     """An authenticator and recovery codes, as left by a completed set-up."""
     device = authenticator(user)
     codes = mfa._new_recovery_codes(user)

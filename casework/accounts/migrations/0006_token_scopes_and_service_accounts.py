@@ -17,7 +17,7 @@ def revoke_unbound_tokens(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0004_data_protection_officer"),
+        ("accounts", "0005_two_factor_devices_encrypted"),
     ]
 
     operations = [
