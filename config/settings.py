@@ -7,6 +7,7 @@ CASEWORK_HTTPS=0 for the local demo on http://127.0.0.1:8000).
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -213,6 +214,8 @@ CACHES = {
 }
 RATELIMIT_USE_CACHE = "default"
 CASEWORK_RATE_LIMITS_ENABLED = env_bool("CASEWORK_RATE_LIMITS_ENABLED", True)
+# Rates by rule name (casework/core/ratelimits.py), as JSON, e.g. {"api": "1200/m"}.
+CASEWORK_RATE_LIMITS = json.loads(env_str("CASEWORK_RATE_LIMITS", "{}"))
 CASEWORK_ENROLMENT_CODE_HOURS = env_int("CASEWORK_ENROLMENT_CODE_HOURS", 72, minimum=1)
 AXES_IPWARE_PROXY_COUNT = env_int("CASEWORK_PROXY_COUNT", 0, minimum=0)
 
