@@ -293,7 +293,19 @@ LOGGING = {
         "django.security.DisallowedHost": {"level": "ERROR", "propagate": True},
         # Sign-ins are in the audit trail; axes' own INFO lines would only repeat them.
         "axes": {"level": "WARNING", "propagate": True},
+        # Signed audit checkpoints (casework/audit/checkpoints.py): also to syslog when
+        # CASEWORK_AUDIT_SYSLOG names a socket ("/dev/log") or "host:port".
+        "casework.audit.checkpoint": {"level": "INFO", "propagate": True},
     },
 }
+_AUDIT_SYSLOG = env_str("CASEWORK_AUDIT_SYSLOG", "")
+if _AUDIT_SYSLOG:
+    _host, _colon, _port = _AUDIT_SYSLOG.rpartition(":")
+    LOGGING["handlers"]["audit_syslog"] = {  # type: ignore[index]
+        "class": "logging.handlers.SysLogHandler",
+        "address": (_host, int(_port)) if _host and _port.isdigit() else _AUDIT_SYSLOG,
+        "facility": "auth",
+    }
+    LOGGING["loggers"]["casework.audit.checkpoint"]["handlers"] = ["audit_syslog"]  # type: ignore[index]
 
 NINJA_PAGINATION_PER_PAGE = 50
