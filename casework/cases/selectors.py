@@ -1,6 +1,9 @@
 """Reads of cases that the screens and the API share (writes are in services.py).
 
-Each starts from the gate (casework/cases/access.py), so it can only narrow what the user may see.
+Each read of case data for a user starts from the gate (casework/cases/access.py), so it can only
+narrow what the user may see. `persons_refusing_reporting` is the one exception, on purpose: it
+returns person ids for a subquery inside an aggregate report that is itself scoped to the agency,
+and shows no case to anyone.
 """
 
 from __future__ import annotations
