@@ -5,8 +5,8 @@ packages an access request compiles.
   the agency's own entries (`audit_entries_for`); reading it is audited by its selectors.
 - Requests are handled with HANDLE_DATA_REQUESTS, in the handler's agency (`get_request_for_user`).
 - A package holds case content, which the officer otherwise never sees: it is read only through an
-  open request of the reader's agency, or by its reviewer, and every read is audited here under
-  each case it holds (`open_package`), as a case file's read is by casework/cases/access.py.
+  open request of the reader's agency, or by its reviewer, and every read is audited under each
+  case it holds (`record_package_read`), as a case file's read is by casework/cases/access.py.
 - Its reviewer is someone other than its compiler: another officer, or a supervisor who may see
   every case it holds through the case gate (`may_review`).
 
@@ -118,7 +118,7 @@ def may_read_package(user: Requester, package: AccessPackage) -> bool:
 
 
 def get_package_for_user(user: Requester, package_id: int | str | None) -> AccessPackage:
-    """The package, if `user` may read it (not yet audited as read: see `open_package`)."""
+    """The package, if `user` may read it. Showing it is audited with `record_package_read`."""
     pk = as_id(package_id)
     package = (
         AccessPackage.objects.select_related("request", "request__person", "compiled_by")
@@ -140,12 +140,3 @@ def record_package_read(package: AccessPackage, *, by: User, action: str, **data
         ]
         or [entry(action, by=by, target=package, data=details)]
     )
-
-
-def open_package(user: Requester, package_id: int | str | None) -> AccessPackage:
-    """The package to show, its read audited under each case it holds."""
-    package = get_package_for_user(user, package_id)
-    if not is_member(user):  # never: `may_read_package` lets members only through
-        raise refusal("privacy.package.denied", by=user, data={"package": package.pk})
-    record_package_read(package, by=user, action="privacy.package.viewed")
-    return package

@@ -308,6 +308,7 @@ class _Compiler:
         return {
             "key": section.key,
             "title": str(meta.verbose_name_plural),
+            "fields": [model_field.name for model_field in shown],  # in the model's order
             "labels": {model_field.name: str(model_field.verbose_name) for model_field in shown},
             "items": [
                 {
@@ -429,9 +430,9 @@ def for_display(content: dict[str, Any]) -> list[dict[str, Any]]:
                     {
                         "key": item["key"],
                         "lines": [
-                            (labels.get(name, name), _shown(value))
-                            for name, value in item["values"].items()
-                            if value not in (None, "", [])
+                            (labels.get(name, name), _shown(item["values"][name]))
+                            for name in section.get("fields") or list(item["values"])
+                            if item["values"].get(name) not in (None, "", [])
                         ],
                     }
                     for item in section["items"]

@@ -181,7 +181,11 @@ def receive_request(
 
 def _locked(request: DataRequest) -> DataRequest:
     """The request re-read under a row lock, refused if it was closed meanwhile."""
-    fresh = DataRequest.objects.select_for_update().select_related("person").get(pk=request.pk)
+    fresh = (
+        DataRequest.objects.select_for_update(of=("self",))
+        .select_related("person")
+        .get(pk=request.pk)
+    )
     if not fresh.is_open:
         raise CaseworkError(_("This request is closed."), code="request_closed")
     return fresh
@@ -317,7 +321,11 @@ def review_package(
 ) -> AccessPackage:
     """Approve the package for release (withholding the items chosen, for the reason given), or
     return it. The reviewer is never its compiler (`access.may_review`)."""
-    fresh = AccessPackage.objects.select_for_update().select_related("request").get(pk=package.pk)
+    fresh = (
+        AccessPackage.objects.select_for_update(of=("self",))
+        .select_related("request")
+        .get(pk=package.pk)
+    )
     if fresh.status != AccessPackage.Status.TO_REVIEW or not fresh.request.is_open:
         raise CaseworkError(_("This package is no longer waiting for review."), code="not_pending")
     if by.pk == fresh.compiled_by_id:
@@ -374,7 +382,11 @@ def release_package(package: AccessPackage, *, by: User, file_format: str) -> di
     check_perm(by, Perm.HANDLE_DATA_REQUESTS)
     if file_format not in RELEASE_FORMATS:
         raise CaseworkError(_("Unknown format."), code="invalid_format")
-    fresh = AccessPackage.objects.select_for_update().select_related("request").get(pk=package.pk)
+    fresh = (
+        AccessPackage.objects.select_for_update(of=("self",))
+        .select_related("request")
+        .get(pk=package.pk)
+    )
     if not fresh.request.is_open:
         raise CaseworkError(_("This request is closed."), code="request_closed")
     if fresh.status != AccessPackage.Status.APPROVED:

@@ -403,8 +403,7 @@ def package(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The package, for its handler and its reviewer (each read audited); the review form for
     the reviewer."""
     user = request.user
-    found = access.open_package(user, pk) if request.method == "GET" else None
-    found = found or access.get_package_for_user(user, pk)
+    found = access.get_package_for_user(user, pk)
     content = json.loads(found.content) if found.content else {}
     reviewing = access.may_review(user, found)
     form = ReviewForm(request.POST or None, item_keys=packaging.item_keys(content))
@@ -420,26 +419,30 @@ def package(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "withheld": set(found.withheld),
         "checked": set(request.POST.getlist("withheld")),
     }
-    if request.method == "POST":
-        if not reviewing:
-            raise refusal("privacy.package.denied", by=user, data={"package": found.pk})
-        return run_service_form(
-            request,
-            form,
-            lambda data: services.review_package(
-                found,
-                by=user,
-                approve=data["decision"] == "approve",
-                withheld=data["withheld"],
-                withheld_reason=data["withheld_reason"],
-                return_reason=data["return_reason"],
-            ),
-            success=_("Review recorded."),
-            redirect_to=lambda _done: HttpResponseRedirect(reverse("privacy:reviews")),
-            template="privacy/package.html",
-            context=context,
-        )
-    return render(request, "privacy/package.html", {**context, "form": form})
+    if request.method == "GET":
+        access.record_package_read(found, by=user, action="privacy.package.viewed")
+        return render(request, "privacy/package.html", {**context, "form": form})
+    if not reviewing:
+        raise refusal("privacy.package.denied", by=user, data={"package": found.pk})
+    response = run_service_form(
+        request,
+        form,
+        lambda data: services.review_package(
+            found,
+            by=user,
+            approve=data["decision"] == "approve",
+            withheld=data["withheld"],
+            withheld_reason=data["withheld_reason"],
+            return_reason=data["return_reason"],
+        ),
+        success=_("Review recorded."),
+        redirect_to=lambda _done: HttpResponseRedirect(reverse("privacy:reviews")),
+        template="privacy/package.html",
+        context=context,
+    )
+    if response.status_code != 302:  # the form came back with the package on it: a read too
+        access.record_package_read(found, by=user, action="privacy.package.viewed")
+    return response
 
 
 @login_required

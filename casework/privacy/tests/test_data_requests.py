@@ -118,6 +118,8 @@ def test_closing_needs_the_answer_on_record(login: Any, receive: Any, case: Any,
     assert closed.data == {"outcome": "withdrawn", "overdue": False}
     # A request with no one on record is answered "nothing held".
     empty = receive("access")
+    page = client.get(f"/privacy/requests/{empty.pk}/").content.decode()
+    assert "The agency holds no record of this person." in page
     assert services.close_request(empty, by=dana, outcome="nothing_held").outcome == "nothing_held"
 
 
