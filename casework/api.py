@@ -22,6 +22,7 @@ from casework.feedback import api as feedback_api
 from casework.indicators import api as indicators_api
 from casework.interchange import api as interchange_api
 from casework.plans import api as plans_api
+from casework.privacy import api as privacy_api
 from casework.reference import api as reference_api
 from casework.referrals import api as referrals_api
 from casework.worklist import api as worklist_api
@@ -104,5 +105,6 @@ for prefix, router in [
     ("/feedback", feedback_api.router),
     ("/indicators", indicators_api.router),
     ("/interchange", interchange_api.router),
+    ("/privacy", privacy_api.router),
 ]:
     api.add_router(prefix, router)

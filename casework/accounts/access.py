@@ -106,4 +106,6 @@ def navigation_for(user: Requester) -> dict[str, bool]:
         "referrals_inbox": user.has_casework_perm(Perm.ANSWER_REFERRALS),
         "administration": user.has_casework_perm(Perm.MANAGE_USERS),
         "matching": user.has_casework_perm(Perm.MANAGE_CONFIGURATION),
+        "audit_log": user.has_casework_perm(Perm.VIEW_AUDIT_LOG),
+        "data_requests": user.has_casework_perm(Perm.HANDLE_DATA_REQUESTS),
     }
