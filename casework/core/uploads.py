@@ -300,8 +300,6 @@ class _Measure:
                 "too_many_parts",
                 limit=_count(MAX_PARTS),
             )
-        if sum(part.file_size for part in parts) > self.within.max_uncompressed_bytes:
-            raise self._too_large_unpacked()
         for part in parts:
             if part.file_size > RATIO_FROM and part.file_size > MAX_RATIO * max(
                 part.compress_size, 1
@@ -314,6 +312,8 @@ class _Measure:
                     "compression_ratio",
                     ratio=_count(MAX_RATIO),
                 )
+        if sum(part.file_size for part in parts) > self.within.max_uncompressed_bytes:
+            raise self._too_large_unpacked()
 
     def _sheet_chunks(
         self, archive: zipfile.ZipFile, part: zipfile.ZipInfo, sheet: _Sheet

@@ -86,7 +86,7 @@ def _import_out(result: ImportResult) -> dict[str, Any]:
 def create_import(
     request: AuthenticatedHttpRequest,
     cases: File[UploadedFile],
-    surveys: File[UploadedFile] | None = None,
+    surveys: File[UploadedFile | None] = None,
     dry_run: Form[bool] = False,
     valid_only: Form[bool] = False,
     mapping: Form[str] = "",
