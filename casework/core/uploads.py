@@ -14,7 +14,8 @@ What is measured, without trusting what the file declares:
   afterwards decompresses the same bytes, so it cannot get more than was counted;
 - rows, columns and cells as a reader would produce them (`CASEWORK_UPLOAD_MAX_ROWS`): for XLSX
   from the sheets' XML (row numbers, cell references, the declared dimension), for CSV by
-  counting records in one streaming pass, for the old XLS format through xlrd's sparse rows.
+  counting records in one streaming pass, for the old XLS format through xlrd's sparse rows;
+- for XLSX, the formats, styles and names a reader turns into objects one by one.
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ MAX_RATIO = 100
 RATIO_FROM = 1024 * 1024
 # Readers pad every row to the widest one, so the cost of a sheet is rows × columns.
 MAX_COLUMNS = 1024
+# openpyxl builds an object for every cell format, font, fill, border, defined name and custom
+# property, even in read-only mode; Excel itself allows 64,000 cell formats.
+MAX_FORMATS = 64_000
+FORMAT_ELEMENTS = frozenset(
+    {"xf", "font", "fill", "border", "numFmt", "dxf", "cellStyle", "definedName", "property"}
+)
 CELLS_PER_ROW = 64
 CHUNK = 64 * 1024
 
@@ -170,6 +177,7 @@ class _Sheet:
     rows: int = 0  # <row> elements
     last_row: int = 0  # the highest row number: a reader fills the rows before it
     columns: int = 0  # the widest row, or the declared dimension
+    formats: int = 0  # FORMAT_ELEMENTS, in whatever part
     _row: int = 0
     _column: int = 0
 
@@ -192,6 +200,8 @@ class _Sheet:
             number = _DIGITS.search(reference)
             if number:
                 self.last_row = max(self.last_row, int(number.group()))
+        elif local in FORMAT_ELEMENTS:
+            self.formats += 1
         elif local == "dimension":
             # openpyxl pads every row to the declared width.
             last = attributes.get("ref", "").rpartition(":")[2]
@@ -275,7 +285,7 @@ class _Measure:
         with archive:
             parts = archive.infolist()
             self._check_declared(parts)
-            unpacked, rows, columns, cells = 0, 0, 0, 0
+            unpacked, rows, columns, cells, formats = 0, 0, 0, 0, 0
             for part in parts:
                 sheet = _Sheet()
                 for chunk in self._sheet_chunks(archive, part, sheet):
@@ -288,9 +298,16 @@ class _Measure:
                         max(columns, sheet.columns),
                         cells + sheet.height * sheet.columns,
                     )
+                    if formats + sheet.formats > MAX_FORMATS:
+                        raise self._refuse(
+                            _("%(what)s holds more than %(limit)s formats, styles or names."),
+                            "too_many_formats",
+                            limit=_count(MAX_FORMATS),
+                        )
                 rows += sheet.height
                 columns = max(columns, sheet.columns)
                 cells += sheet.height * sheet.columns
+                formats += sheet.formats
         return Shape("zip", unpacked, rows, columns, cells)
 
     def _check_declared(self, parts: list[zipfile.ZipInfo]) -> None:

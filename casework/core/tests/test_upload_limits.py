@@ -101,6 +101,22 @@ def test_one_cell_in_the_last_column_is_sixteen_thousand_columns() -> None:
     assert _refusal(declared).code == "too_many_columns"
 
 
+def test_a_workbook_of_a_hundred_thousand_styles_is_refused() -> None:
+    # Each one an object openpyxl builds before the first row is read; Excel allows 64,000.
+    data = plain_workbook([["x"]])
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for part in source.infolist():
+            content = source.read(part)
+            if part.filename == "xl/styles.xml":
+                styles = b"".join(b'<xf numFmtId="%d"/>' % (n % 150) for n in range(100_000))
+                start = content.index(b">", content.index(b"<cellXfs")) + 1
+                content = content[:start] + styles + content[start:]
+            archive.writestr(part, content)
+    assert _refusal(buffer.getvalue()).code == "too_many_formats"
+
+
 def test_rows_times_columns_are_bounded(settings: Any) -> None:
     settings.CASEWORK_UPLOAD_MAX_ROWS = 100  # so at most 6,400 cells
     wide = [[f"c{column}" for column in range(100)] for _row in range(80)]
