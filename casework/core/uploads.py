@@ -43,15 +43,16 @@ MAX_PARTS = 1000
 # a thousand to one. Parts under RATIO_FROM bytes unpacked are too small to matter.
 MAX_RATIO = 100
 RATIO_FROM = 1024 * 1024
-# Readers pad every row to the widest one, so the cost of a sheet is rows × columns.
+# Readers pad every row to the widest one, so the cost of a sheet is rows × columns: a file may
+# span CELLS_PER_ROW cells for each row it may have (12.8 million for 200,000 rows).
 MAX_COLUMNS = 1024
+CELLS_PER_ROW = 64
 # openpyxl builds an object for every cell format, font, fill, border, defined name and custom
 # property, even in read-only mode; Excel itself allows 64,000 cell formats.
 MAX_FORMATS = 64_000
 FORMAT_ELEMENTS = frozenset(
     {"xf", "font", "fill", "border", "numFmt", "dxf", "cellStyle", "definedName", "property"}
 )
-CELLS_PER_ROW = 64
 CHUNK = 64 * 1024
 
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls
