@@ -258,6 +258,15 @@ CASEWORK_UPLOAD_MAX_BYTES = env_int("CASEWORK_UPLOAD_MAX_BYTES", 10 * 1024 * 102
 DATA_UPLOAD_MAX_MEMORY_SIZE = CASEWORK_UPLOAD_MAX_BYTES + 1024 * 1024
 # Uploads (case files, questionnaires) stay in memory, never in a temporary file on disk.
 FILE_UPLOAD_MAX_MEMORY_SIZE = CASEWORK_UPLOAD_MAX_BYTES
+# Every imported file is measured before a parser sees it (casework/core/uploads.py): its unpacked
+# size and its rows (an XLSX row unpacks to about 1.2 KB, so 50 MB holds ~40,000 XLSX rows).
+CASEWORK_UPLOAD_MAX_UNCOMPRESSED_BYTES = env_int(
+    "CASEWORK_UPLOAD_MAX_UNCOMPRESSED_BYTES", 50 * 1024 * 1024, minimum=1024
+)
+CASEWORK_UPLOAD_MAX_ROWS = env_int("CASEWORK_UPLOAD_MAX_ROWS", 200_000, minimum=1)
+# Address space of the process that runs tasks, in MB (0: no cap); a runaway task then fails
+# alone with MemoryError and the supervisor keeps the worker going.
+CASEWORK_WORKER_MAX_MEMORY_MB = env_int("CASEWORK_WORKER_MAX_MEMORY_MB", 0, minimum=0)
 
 TASKS = {
     "default": {

@@ -340,13 +340,14 @@ def list_questionnaires(request: AuthenticatedHttpRequest) -> Any:
 
 @router.post(
     "/questionnaires",
-    response=answers(QuestionnaireVersionOut, 400, 403, 404, status=201),
+    response=answers(QuestionnaireVersionOut, 400, 403, 404, 413, status=201),
     summary="Upload an XLSForm as a new questionnaire",
 )
 def upload_questionnaire(
     request: AuthenticatedHttpRequest, file: File[UploadedFile], title: Form[str] = ""
 ) -> Any:
-    """A broken form is refused (400, code `form_refused`) with `problems`: [{row, reason}]."""
+    """A broken form is refused (400, code `form_refused`) with `problems`: [{row, reason}];
+    a workbook over the upload limits (size, unpacked size, rows) with 413."""
     user = request.user
     require_perm(user, Perm.MANAGE_CONFIGURATION)
     version = services.upload_questionnaire(
@@ -391,7 +392,7 @@ def get_questionnaire(request: AuthenticatedHttpRequest, questionnaire_id: int) 
 
 @router.post(
     "/questionnaires/{questionnaire_id}/versions",
-    response=answers(QuestionnaireVersionOut, 400, 404, status=201),
+    response=answers(QuestionnaireVersionOut, 400, 404, 413, status=201),
     summary="Upload an XLSForm as the next version",
 )
 def upload_version(

@@ -261,12 +261,13 @@ class UploadForm(ServiceForm):
     title = forms.CharField(label=_("Title"), max_length=200, required=False)
 
     def add_refusal(self, error: CaseworkError) -> None:
-        """A workbook that cannot be used: each problem (row and reason) under the file."""
+        """A workbook that cannot be used: each problem (row and reason) under the file; a
+        workbook over the upload limits, that too (the refusal names its field)."""
         if isinstance(error, questionnaires.FormRefused) and error.problems:
             for problem in error.problems:
                 self.add_error("file", str(problem))
         else:
-            self.add_error(None, str(error.message))
+            super().add_refusal(error)
 
 
 QUESTION_TYPE_CHOICES = [

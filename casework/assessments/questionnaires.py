@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from casework.assessments.expressions import Context, ExpressionError, compile_expression, compiled
 from casework.core.errors import CaseworkError, FieldErrors
+from casework.core.uploads import check_upload
 
 SCHEMA = 1
 QUESTION_TYPES = ("text", "integer", "decimal", "date", "select_one", "select_multiple", "note")
@@ -398,12 +399,18 @@ class ReadForm:
 
 
 def read_xlsform(data: bytes, file_name: str = "") -> ReadForm:
-    """Turn an uploaded XLSForm into a definition, or raise FormRefused (with rows and reasons)."""
+    """Turn an uploaded XLSForm into a definition, or raise FormRefused (with rows and reasons).
+
+    The workbook is measured first (size, what it unpacks to, rows, columns): one over the
+    upload limits raises UploadTooLarge before pyxform reads it. Call this outside any
+    transaction: a large workbook takes a while to read and must hold no lock meanwhile.
+    """
     from pyxform.builder import create_survey_element_from_dict
     from pyxform.errors import PyXFormError
     from pyxform.xls2json import workbook_to_json
     from pyxform.xls2json_backends import get_xlsform
 
+    check_upload(data, what=_("The workbook"), field="file")
     suffix = ".xls" if file_name.lower().endswith(".xls") else ".xlsx"
     try:
         workbook = get_xlsform(data, file_type=suffix)

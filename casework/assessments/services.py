@@ -11,7 +11,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
@@ -321,14 +320,6 @@ def _free_code(agency_id: int, wanted: str) -> str:
     return code
 
 
-def _read_upload(data: bytes, file_name: str) -> questionnaires.ReadForm:
-    if len(data) > settings.CASEWORK_UPLOAD_MAX_BYTES:
-        raise questionnaires.FormRefused(
-            [questionnaires.Problem(None, _("The file is too large."))]
-        )
-    return questionnaires.read_xlsform(data, file_name)
-
-
 def _new_version(
     questionnaire: Questionnaire,
     *,
@@ -368,7 +359,6 @@ def _new_version(
     return version
 
 
-@transaction.atomic
 def upload_questionnaire(
     *,
     by: User,
@@ -379,12 +369,36 @@ def upload_questionnaire(
 ) -> QuestionnaireVersion:
     """A new questionnaire from an XLSForm, or a new version of `questionnaire`.
 
-    A form the server could not check answers against is refused with its rows and reasons.
+    A form the server could not check answers against is refused with its rows and reasons, a
+    workbook over the upload limits with UploadTooLarge. The workbook is read before the
+    transaction that saves it: reading may take seconds, and no one's writes wait for it.
     """
     agency_id = _agency_id(by)
     if questionnaire is not None and questionnaire.agency_id != agency_id:
         raise NotAllowed(_("This questionnaire belongs to another agency."))
-    read = _read_upload(data, file_name)
+    read = questionnaires.read_xlsform(data, file_name)
+    return _save_uploaded_form(
+        by=by,
+        agency_id=agency_id,
+        read=read,
+        data=data,
+        file_name=file_name,
+        title=title,
+        questionnaire=questionnaire,
+    )
+
+
+@transaction.atomic
+def _save_uploaded_form(
+    *,
+    by: User,
+    agency_id: int,
+    read: questionnaires.ReadForm,
+    data: bytes,
+    file_name: str,
+    title: str,
+    questionnaire: Questionnaire | None,
+) -> QuestionnaireVersion:
     if questionnaire is None:
         name = title.strip() or read.definition["title"] or file_name.rsplit(".", 1)[0]
         questionnaire = Questionnaire.objects.create(

@@ -22,7 +22,9 @@ from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.accounts.tokens import EXPORT_AUTH
+from casework.core.api import ErrorOut
 from casework.core.errors import CaseworkError
+from casework.core.uploads import check_size
 from casework.interchange.exporter import export_cases, require_exporter
 from casework.interchange.importer import ImportResult, import_cases
 from casework.interchange.models import ColumnMapping, ImportRun
@@ -77,18 +79,26 @@ def _import_out(result: ImportResult) -> dict[str, Any]:
     }
 
 
-@router.post("/imports", response={200: ImportOut, 400: ImportOut}, url_name="interchange_import")
+@router.post(
+    "/imports",
+    response={200: ImportOut, 400: ImportOut | ErrorOut, 413: ErrorOut},
+    url_name="interchange_import",
+)
 def create_import(
     request: AuthenticatedHttpRequest,
     cases: File[UploadedFile],
-    surveys: File[UploadedFile] | None = None,
+    surveys: File[UploadedFile | None] = None,
     dry_run: Form[bool] = False,
     valid_only: Form[bool] = False,
     mapping: Form[str] = "",
 ) -> Status:
-    """400 with every error when rows have errors and nothing was written (unless a dry run)."""
+    """400 with every error when rows have errors and nothing was written (unless a dry run);
+    413 for a file over the upload limits (its size, what it unpacks to, its rows)."""
     user = request.user
     require_perm(user, Perm.IMPORT_CASES)
+    check_size(cases.size or 0, what=_("The cases file"), field="cases")
+    if surveys is not None:
+        check_size(surveys.size or 0, what=_("The surveys file"), field="surveys")
     chosen = None
     if mapping:
         agency_id = int(getattr(user, "agency_id", None) or 0)

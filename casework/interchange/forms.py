@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from casework.core.errors import CaseworkError
 from casework.core.forms import ServiceForm
+from casework.core.uploads import UploadTooLarge, check_size
 from casework.interchange.exporter import FORMATS
 from casework.interchange.models import ColumnMapping
 from casework.interchange.periods import Period, parse_period
@@ -40,27 +40,31 @@ class UploadForm(ServiceForm):
         field.queryset = ColumnMapping.objects.filter(agency_id=agency_id)
 
     def add_refusal(self, error: CaseworkError) -> None:
-        """A file that cannot be read is the cases file's problem; anything else the form's."""
-        if isinstance(error, FileError):
+        """A refusal naming a file goes next to it; a file that cannot be read is the cases
+        file's problem; anything else the form's."""
+        if error.field in ("cases", "surveys"):
+            self.add_error(error.field, str(error.message))
+        elif isinstance(error, FileError):
             self.add_error("cases", str(error.message))
         else:
             self.add_error(None, str(error.message))
 
     def clean_cases(self) -> Any:
-        upload = self.cleaned_data["cases"]
-        if upload.size > settings.CASEWORK_UPLOAD_MAX_BYTES:
-            raise ValidationError(
-                _("The file is too large for the upload screen: use `casework import`.")
-            )
-        return upload
+        return _within_upload_limit(self.cleaned_data["cases"], _("The cases file"))
 
     def clean_surveys(self) -> Any:
-        upload = self.cleaned_data.get("surveys")
-        if upload is not None and upload.size > settings.CASEWORK_UPLOAD_MAX_BYTES:
+        return _within_upload_limit(self.cleaned_data.get("surveys"), _("The surveys file"))
+
+
+def _within_upload_limit(upload: Any, what: Any) -> Any:
+    if upload is not None:
+        try:
+            check_size(upload.size, what=str(what))
+        except UploadTooLarge as error:
             raise ValidationError(
-                _("The file is too large for the upload screen: use `casework import`.")
-            )
-        return upload
+                [str(error.message), _("Larger files are imported with `casework import`.")]
+            ) from error
+    return upload
 
 
 class ConfirmForm(forms.Form):

@@ -2,7 +2,9 @@
 upload screen and the API.
 
 An import is one transaction: every row is checked first (validation.py), and nothing is written
-when any row has an error, unless the user asked for the valid rows only. Rows are written in
+when any row has an error, unless the user asked for the valid rows only. Measuring, reading and
+checking the files run outside any transaction (a large or hostile file holds no lock while it
+is read); only the write, or the record of a check, is one. Rows are written in
 bulk (a few statements per thousand rows, whatever the database), as the same rows a case
 entered by hand gets: the person, the case, its Transition history (identified and registered on
 registered_on, assessed, planned, closed), its consent to services, its plan (version 1) and its
@@ -95,7 +97,8 @@ def import_cases(
 
     `by` is the importing user (None: the operator at the command line). `own_agency_only`
     (screens and API) limits every row to the user's own agency and creates no agency.
-    Raises FileError for a file that cannot be read at all, NotAllowed without the permission.
+    Raises FileError for a file that cannot be read at all, UploadTooLarge for one over the
+    upload limits (casework/core/uploads.py), NotAllowed without the permission.
     """
     if by is not None and not by.has_casework_perm(Perm.IMPORT_CASES):
         raise NotAllowed(_("Your role does not allow importing cases."))
@@ -225,7 +228,6 @@ def check_upload(
     imports or discards them (or for a day at most)."""
     if mapping is not None and mapping.agency_id != by.agency_id:
         raise NotAllowed(_("This mapping belongs to another agency."))
-    _forget_stale_uploads()
     payload = json.dumps(
         {
             "cases": base64.b64encode(cases).decode("ascii"),
@@ -233,7 +235,7 @@ def check_upload(
         }
     )
     run = ImportRun(created_by=by, payload=payload)
-    return import_cases(
+    result = import_cases(
         cases=cases,
         surveys=surveys,
         by=by,
@@ -242,6 +244,9 @@ def check_upload(
         own_agency_only=True,
         run=run,
     )
+    # After the check, so that a refused file (too large, unreadable) changes nothing at all.
+    _forget_stale_uploads()
+    return result
 
 
 def import_upload(run: ImportRun, *, by: User, valid_only: bool) -> ImportResult:

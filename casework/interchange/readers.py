@@ -3,6 +3,9 @@
 A reader only turns cells into stripped strings under contract column names (through a saved
 mapping for an organisation's own spreadsheet); checking the values is validation.py's job.
 Line numbers are those a person sees: the CSV line (header = 1) or the spreadsheet row.
+
+Every file is measured first (casework/core/uploads.py: what it unpacks to, its rows, columns
+and cells), so a zip bomb or a sheet of a million empty rows is refused before a parser runs.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from casework.core.csvfiles import restore
 from casework.core.errors import CaseworkError
+from casework.core.uploads import check_contents
 from casework.interchange.columns import KNOWN_CASE_COLUMNS, KNOWN_SURVEY_COLUMNS
 from casework.interchange.models import ColumnMapping
 
@@ -193,7 +197,22 @@ def read_xlsx(
 def read_files(
     cases: bytes, surveys: bytes | None = None, *, mapping: ColumnMapping | None = None
 ) -> tuple[Table, Table | None]:
-    """The cases table and, if given (or a sheet of the workbook), the surveys table."""
+    """The cases table and, if given (or a sheet of the workbook), the surveys table.
+
+    Raises UploadTooLarge for a file over the upload limits, before parsing anything."""
+    encoding = mapping.encoding if mapping else "utf-8"
+    delimiter = mapping.delimiter if mapping else ","
+    check_contents(
+        cases, what=_("The cases file"), field="cases", encoding=encoding, delimiter=delimiter
+    )
+    if surveys is not None:
+        check_contents(
+            surveys,
+            what=_("The surveys file"),
+            field="surveys",
+            encoding=encoding,
+            delimiter=delimiter,
+        )
     if is_xlsx(cases):
         case_table, survey_table = read_xlsx(cases, mapping=mapping)
     else:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.uploadhandler import MemoryFileUploadHandler
@@ -26,6 +25,7 @@ from casework.accounts.roles import Perm
 from casework.audit.log import record
 from casework.core.csvfiles import SafeWriter
 from casework.core.errors import CaseworkError
+from casework.core.uploads import limits
 from casework.core.views import render_form, run_service_form
 from casework.interchange import importer
 from casework.interchange.exporter import (
@@ -52,7 +52,7 @@ class InMemoryUpload(MemoryFileUploadHandler):
         boundary: str,
         encoding: str | None = None,
     ) -> None:
-        self.activated = content_length <= settings.CASEWORK_UPLOAD_MAX_BYTES + 1024 * 1024
+        self.activated = content_length <= limits().max_bytes + 1024 * 1024
 
 
 def _agency_id(request: HttpRequest) -> int:

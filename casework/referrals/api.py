@@ -492,14 +492,14 @@ def change_service(
 
 @router.post(
     "/services/import",
-    response={200: ImportReportOut, 400: ImportReportOut | ErrorOut, 404: ErrorOut},
+    response={200: ImportReportOut, 400: ImportReportOut | ErrorOut, 404: ErrorOut, 413: ErrorOut},
     summary="Import the directory from a spreadsheet (CSV or XLSX; all or nothing)",
 )
 def import_directory(
     request: AuthenticatedHttpRequest, file: File[UploadedFile], dry_run: Form[bool] = True
 ) -> Any:
     """Every problem comes back with its line and column; nothing is written unless all rows are
-    correct, and nothing at all on a dry run."""
+    correct, and nothing at all on a dry run. A file over the upload limits is refused (413)."""
     user = request.user
     require_perm(user, Perm.MANAGE_CONFIGURATION)
     report = imports.import_directory(

@@ -30,6 +30,7 @@ from casework.audit.log import record
 from casework.core.csvfiles import SafeWriter, restore
 from casework.core.errors import CaseworkError, NotAllowed
 from casework.core.text import fold
+from casework.core.uploads import check_upload, limits
 from casework.reference.models import Location
 from casework.referrals.models import Organisation, ReferralMethod, Sector, Service
 from casework.referrals.services import (
@@ -41,6 +42,7 @@ from casework.referrals.services import (
     validate_service,
 )
 
+# The directory's own limits, below the general upload limits (casework/core/uploads.py).
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
 
@@ -143,22 +145,34 @@ def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
         workbook.close()
 
 
+def _delimiter(first_line: str) -> str:
+    return max([",", ";", "\t"], key=first_line.count)
+
+
 def _csv_rows(data: bytes) -> Iterator[list[str]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ImportFileError(_("Save the CSV file as UTF-8 and try again.")) from error
-    first_line = text.split("\n", 1)[0]
-    delimiter = max([",", ";", "\t"], key=first_line.count)
+    delimiter = _delimiter(text.split("\n", 1)[0])
     for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
         yield [_cell(restore(value)) for value in row]
 
 
 def read_spreadsheet(data: bytes, *, filename: str = "") -> list[tuple[int, dict[str, str]]]:
-    """[(line, {column: cell})] of the data rows; blank rows skipped. Checks the header."""
-    if len(data) > MAX_BYTES:
-        raise ImportFileError(_("The file is larger than 5 MB."))
+    """[(line, {column: cell})] of the data rows; blank rows skipped. Checks the header.
+
+    The file is measured first: UploadTooLarge, before any parsing, for one over the limits."""
     is_xlsx = filename.lower().endswith(".xlsx") or data[:2] == b"PK"
+    first_line = data[: 64 * 1024].split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    check_upload(
+        data,
+        what=_("The file"),
+        field="file",
+        encoding="utf-8-sig",
+        delimiter=_delimiter(first_line),
+        within=limits(max_bytes=MAX_BYTES, max_rows=MAX_ROWS + 1),  # and the header
+    )
     rows = _xlsx_rows(data) if is_xlsx else _csv_rows(data)
     header: list[str] | None = None
     result: list[tuple[int, dict[str, str]]] = []
@@ -490,7 +504,9 @@ def check_rows(
 def import_directory(
     data: bytes, *, filename: str = "", by: User | None, dry_run: bool = False
 ) -> ImportReport:
-    """Check the whole file, then (unless a dry run or anything is wrong) write it all at once."""
+    """Check the whole file, then (unless a dry run or anything is wrong) write it all at once.
+
+    Measuring, reading and checking run outside any transaction; only the write is one."""
     if by is not None and not by.has_casework_perm(Perm.MANAGE_CONFIGURATION):
         raise NotAllowed(_("Your role does not allow this."))
     report = ImportReport(dry_run=dry_run)

@@ -1,13 +1,19 @@
-"""`casework serve`: the development server plus a background worker, stopped together."""
+"""`casework serve`: the development server plus a background worker, stopped together.
+
+The worker runs as a supervised child process: when it ends unexpectedly it is started again
+after a growing pause (casework/core/management/commands/worker.py).
+"""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import threading
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from casework.core.management.commands.worker import Supervisor, worker_command
 
 
 class Command(BaseCommand):
@@ -18,14 +24,17 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true")
 
     def handle(self, *args: Any, addr: str, no_worker: bool, **options: Any) -> None:
-        worker = None
+        supervisor = None
         if not no_worker:
-            worker = subprocess.Popen(  # noqa: S603 - our own interpreter and command
-                [sys.executable, "-m", "casework.cli", "worker"]
+            supervisor = Supervisor(
+                worker_command(
+                    max_memory=int(getattr(settings, "CASEWORK_WORKER_MAX_MEMORY_MB", 0))
+                )
             )
+            threading.Thread(target=supervisor.run, name="worker supervisor", daemon=True).start()
         try:
             call_command("runserver", addr, use_reloader=False)
         finally:
-            if worker is not None:
-                worker.terminate()
-                worker.wait(timeout=10)
+            if supervisor is not None:
+                supervisor.stop()
+                supervisor.wait_stopped()
