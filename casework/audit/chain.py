@@ -20,11 +20,10 @@ from casework.vault.keys import audit_key
 GENESIS = "0" * 64
 
 
-def canonical(entry: Any) -> bytes:
-    """The fields an entry's hash covers, in a fixed textual form."""
+def canonical(entry: Any, *, with_seq: bool = True) -> bytes:
+    """The fields an entry's hash covers, in a fixed textual form (its MAC: all but `seq`)."""
     at = entry.at.isoformat(timespec="microseconds")
     body = {
-        "seq": entry.seq,
         "at": at,
         "actor": entry.actor_id,
         "agency": entry.agency_id,
@@ -37,7 +36,17 @@ def canonical(entry: Any) -> bytes:
         "case": entry.case_id,
         "data": entry.data,
     }
+    if with_seq:
+        body["seq"] = entry.seq
     return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def entry_mac(entry: Any, key: bytes | None = None) -> str:
+    """The MAC a request gives its entry when it appends it: a row inserted by anything but
+    `record()`/`append()` (which hold the key) is told apart before and after sealing."""
+    return hmac.new(
+        key or audit_key(), b"entry|" + canonical(entry, with_seq=False), hashlib.sha256
+    ).hexdigest()
 
 
 def link(prev_hash: str, entry: Any, key: bytes | None = None) -> str:
@@ -49,7 +58,7 @@ def link(prev_hash: str, entry: Any, key: bytes | None = None) -> str:
 @dataclass(frozen=True)
 class Problem:
     seq: int
-    kind: str  # "changed", "missing", "inserted", "truncated", "unsealed", "checkpoint"
+    kind: str  # changed, missing, inserted, forged, truncated, unsealed, checkpoint
     detail: str
 
 
@@ -62,7 +71,43 @@ class _Walker:
         self.prev_hash = GENESIS
         self.prev_changed = False
         self.last_seq = 0
-        self.hash_at: dict[int, str] = {}  # the hashes of the seqs a checkpoint names
+        # The signed checkpoints, in seq order, still to be met on the walk.
+        self.points: Iterator[checkpoints.Checkpoint] = iter(())
+        self.point: checkpoints.Checkpoint | None = None
+        self.points_seen = 0
+
+    def hold_to(self, points: Iterable[checkpoints.Checkpoint]) -> None:
+        self.points = iter(points)
+        self.point = next(self.points, None)
+
+    def _checkpoints_up_to(self, entry: Any) -> list[Problem]:
+        """Every checkpoint at or before this entry: the entry a checkpoint names must still be
+        the one it saw (a chain cut back and grown again differs there)."""
+        problems = []
+        while self.point is not None and self.point.seq <= entry.seq:
+            self.points_seen += 1
+            if self.point.seq == entry.seq and not hmac.compare_digest(self.point.hash, entry.hash):
+                problems.append(
+                    Problem(
+                        entry.seq,
+                        "changed",
+                        f"not the entry the checkpoint of {self.point.at} saw here",
+                    )
+                )
+            self.point = next(self.points, None)
+        return problems
+
+    def forged(self, entry: Any) -> list[Problem]:
+        if hmac.compare_digest(entry_mac(entry, self.key), entry.mac or ""):
+            return []
+        where = entry.seq or 0
+        return [
+            Problem(
+                where,
+                "forged",
+                f"entry id {entry.pk} was not appended by Casework (its MAC does not match)",
+            )
+        ]
 
     def beyond_head(self, entry: Any) -> Problem:
         return Problem(entry.seq, "inserted", "after the chain head: not appended by Casework")
@@ -81,15 +126,17 @@ class _Walker:
         changed = not hmac.compare_digest(link(entry.prev_hash, entry, self.key), entry.hash)
         if changed:
             problems.append(Problem(entry.seq, "changed", "content does not match its hash"))
-        elif not gap and not self.prev_changed and entry.prev_hash != self.prev_hash:
-            # A valid link to a different predecessor: this entry was not appended after the one
-            # now before it. (After a changed entry the mismatch is that change, already told.)
-            problems.append(
-                Problem(entry.seq, "inserted", "does not follow from the previous entry")
-            )
+        else:
+            # Linked properly yet not appended by Casework: a row slipped in before sealing.
+            problems.extend(self.forged(entry))
+            if not gap and not self.prev_changed and entry.prev_hash != self.prev_hash:
+                # A valid link to a different predecessor: not appended after the one now
+                # before it. (After a changed entry the mismatch is that change, already told.)
+                problems.append(
+                    Problem(entry.seq, "inserted", "does not follow from the previous entry")
+                )
         self.prev_hash = entry.hash
-        if entry.seq in self.hash_at:
-            self.hash_at[entry.seq] = entry.hash
+        problems.extend(self._checkpoints_up_to(entry))
         self.prev_changed = changed
         self.expected_seq = entry.seq + 1
         self.last_seq = entry.seq
@@ -108,10 +155,11 @@ class _Walker:
             return [Problem(head_seq, "changed", "the head does not match the last entry")]
         return []
 
-    def against(self, point: checkpoints.Checkpoint | None, *, sealed: bool) -> list[Problem]:
-        """The chain against the latest checkpoint kept outside the database: entries cut off
-        its end (with the head moved back to match) are found here."""
-        if point is None:
+    def against(self, reading: checkpoints.Reading, *, sealed: bool) -> list[Problem]:
+        """After the walk: checkpoints beyond the chain's end (entries cut off it, with the head
+        moved back to match), none at all, or none lately while the chain moved on."""
+        latest = reading.latest
+        if latest is None:
             if sealed:
                 return [
                     Problem(
@@ -122,18 +170,25 @@ class _Walker:
                     )
                 ]
             return []
-        if self.last_seq < point.seq:
+        if self.last_seq < latest.seq:
             return [
                 Problem(
                     self.last_seq + 1,
                     "truncated",
-                    f"entries {self.last_seq + 1}..{point.seq} missing: the checkpoint of "
-                    f"{point.at} saw the chain reach #{point.seq}",
+                    f"entries {self.last_seq + 1}..{latest.seq} missing: the checkpoint of "
+                    f"{latest.at} saw the chain reach #{latest.seq}",
                 )
             ]
-        found = self.hash_at.get(point.seq, "")
-        if not hmac.compare_digest(found, point.hash):
-            return [Problem(point.seq, "changed", f"does not match the checkpoint of {point.at}")]
+        limit = settings.CASEWORK_AUDIT_UNSEALED_ALERT_SECONDS
+        if self.last_seq > latest.seq and checkpoints.age(latest) > limit:
+            return [
+                Problem(
+                    latest.seq + 1,
+                    "checkpoint",
+                    f"the latest checkpoint (#{latest.seq}, {latest.at}) is more than {limit} s "
+                    f"old while the chain reached #{self.last_seq}: checkpoints are not written",
+                )
+            ]
         return []
 
 
@@ -189,14 +244,14 @@ class StoredChain:
 
         walker = _Walker(audit_key())
         self.checked = 0
-        reading = checkpoints.read()
+        # Read (and checked) before the walk, so the walk reaches at least as far.
+        reading = checkpoints.read_all()
         self.checkpoint = reading.latest
         if reading.forged:
             yield Problem(
                 0, "checkpoint", f"{reading.forged} checkpoint lines with a bad signature"
             )
-        if self.checkpoint is not None:
-            walker.hash_at[self.checkpoint.seq] = ""
+        walker.hold_to(reading.points())
         self._read_head()
         last = 0
         while True:
@@ -214,7 +269,10 @@ class StoredChain:
                 break
             last = batch[-1].seq or 0
         yield from walker.end(self.head_seq, self.head_hash)
-        yield from walker.against(self.checkpoint, sealed=walker.last_seq > 0)
+        yield from walker.against(reading, sealed=walker.last_seq > 0)
+        for waiting in AuditEntry.objects.filter(seq__isnull=True).order_by("id").iterator():
+            yield from walker.forged(waiting)
+        yield from _missing_triggers()
         limit = settings.CASEWORK_AUDIT_UNSEALED_ALERT_SECONDS
         cutoff = timezone.now() - datetime.timedelta(seconds=limit)
         self.unsealed = AuditEntry.objects.filter(seq__isnull=True, at__lt=cutoff).count()
@@ -225,3 +283,32 @@ class StoredChain:
                 f"{self.unsealed} entries waiting more than {limit} s to be sealed "
                 "(is the worker running?)",
             )
+
+
+TRIGGERS = {
+    "postgresql": {"audit_entry_no_update", "audit_entry_no_truncate"},
+    "sqlite": {"audit_entry_no_update", "audit_entry_no_delete"},
+}
+
+
+def _missing_triggers() -> Iterator[Problem]:
+    """The append-only triggers must be there (a table rebuild, or someone, may drop them)."""
+    from django.db import connection
+
+    wanted = TRIGGERS.get(connection.vendor, set())
+    if not wanted:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_auditentry'::regclass "
+                "AND tgenabled <> 'D'"
+            )
+        else:
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                "AND tbl_name = 'audit_auditentry'"
+            )
+        present = {row[0] for row in cursor.fetchall()}
+    for name in sorted(wanted - present):
+        yield Problem(0, "triggers", f"the append-only trigger {name} is missing or disabled")

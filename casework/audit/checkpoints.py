@@ -10,12 +10,14 @@ compares the chain with the latest checkpoint and reports entries cut off its en
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import json
 import logging
 import os
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,41 +84,77 @@ def _post(url: str, line: str) -> None:
         logger.warning("Could not post the audit checkpoint to the configured URL")
 
 
+def _parse(line: str) -> Checkpoint | None:
+    """The checkpoint a line holds if its signature is good, else None."""
+    try:
+        fields = json.loads(line)
+        point = Checkpoint(int(fields["seq"]), str(fields["hash"]), str(fields["at"]))
+        good = hmac.compare_digest(_signature(point.seq, point.hash, point.at), str(fields["sig"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    return point if good else None
+
+
+def _lines(source: Path, *, tail: bool) -> Iterator[str]:
+    try:
+        with open(source, "rb") as handle:
+            if tail:
+                handle.seek(0, os.SEEK_END)
+                size = handle.tell()
+                handle.seek(max(0, size - TAIL_BYTES))
+                if size > TAIL_BYTES:
+                    handle.readline()  # the first line may be cut
+            for raw in handle:
+                line = raw.decode("utf-8", errors="replace").strip()
+                if line:
+                    yield line
+    except FileNotFoundError:
+        return
+
+
 @dataclass(frozen=True)
 class Reading:
     latest: Checkpoint | None
     forged: int  # lines whose signature does not match (or that do not parse)
+    source: Path
+
+    def points(self) -> Iterator[Checkpoint]:
+        """Every good checkpoint in the file, in seq order, read again lazily (constant memory:
+        the sealer writes them in ascending order; one out of order is skipped here)."""
+        last = -1
+        for line in _lines(self.source, tail=False):
+            point = _parse(line)
+            if point is not None and point.seq >= last:
+                last = point.seq
+                yield point
+
+
+def _reading(source: Path, *, tail: bool) -> Reading:
+    latest: Checkpoint | None = None
+    forged = 0
+    for line in _lines(source, tail=tail):
+        point = _parse(line)
+        if point is None:
+            forged += 1
+        elif latest is None or point.seq >= latest.seq:
+            latest = point
+    return Reading(latest, forged, source)
 
 
 def read(source: Path | None = None) -> Reading:
-    """The latest validly signed checkpoint in the file (its tail: the file only grows)."""
-    target = source or path()
+    """The latest validly signed checkpoint, from the file's tail (the sealer's check)."""
+    return _reading(source or path(), tail=True)
+
+
+def read_all(source: Path | None = None) -> Reading:
+    """Every line of the file checked (`audit verify`)."""
+    return _reading(source or path(), tail=False)
+
+
+def age(point: Checkpoint) -> float:
+    """Seconds since the checkpoint was written."""
     try:
-        with open(target, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - TAIL_BYTES))
-            tail = handle.read().decode("utf-8", errors="replace").splitlines()
-            if size > TAIL_BYTES:
-                tail = tail[1:]  # the first line may be cut
-    except FileNotFoundError:
-        return Reading(None, 0)
-    latest: Checkpoint | None = None
-    forged = 0
-    for line in tail:
-        if not line.strip():
-            continue
-        try:
-            fields = json.loads(line)
-            point = Checkpoint(int(fields["seq"]), str(fields["hash"]), str(fields["at"]))
-            good = hmac.compare_digest(
-                _signature(point.seq, point.hash, point.at), str(fields["sig"])
-            )
-        except (ValueError, KeyError, TypeError):
-            good = False
-        if not good:
-            forged += 1
-            continue
-        if latest is None or point.seq >= latest.seq:
-            latest = point
-    return Reading(latest, forged)
+        written = datetime.datetime.fromisoformat(point.at)
+    except ValueError:
+        return float("inf")
+    return (timezone.now() - written).total_seconds()

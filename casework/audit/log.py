@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from django.utils import timezone
 
+from casework.audit.chain import entry_mac
 from casework.audit.context import current
 from casework.audit.models import AuditEntry
 
@@ -58,7 +59,7 @@ def entry(
         case_id = target.pk
     if agency_id is None and by is not None and getattr(by, "pk", None):
         agency_id = getattr(by, "agency_id", None)
-    return AuditEntry(
+    made = AuditEntry(
         at=timezone.now(),
         actor_id=by.pk if by is not None and getattr(by, "pk", None) else None,
         agency_id=agency_id,
@@ -71,6 +72,8 @@ def entry(
         case_id=case_id,
         data=_check_data(data or {}),
     )
+    made.mac = entry_mac(made)
+    return made
 
 
 def append(entries: list[AuditEntry]) -> list[AuditEntry]:

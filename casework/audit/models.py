@@ -33,6 +33,9 @@ class AuditEntry(models.Model):
     object_id = models.CharField(max_length=64, blank=True)
     case_id = models.BigIntegerField(null=True)
     data = models.JSONField(default=dict, blank=True)
+    # An HMAC of the entry's content (all but seq) made by the request that appended it: a row
+    # inserted by anything else is found, sealed or not (casework/audit/chain.entry_mac).
+    mac = models.CharField(max_length=64, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64, blank=True)
 

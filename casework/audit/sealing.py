@@ -11,6 +11,7 @@ next run, after the entries that committed before it.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import threading
 import time
@@ -25,6 +26,24 @@ from casework.audit.models import AuditEntry, AuditHead
 from casework.vault.keys import audit_key
 
 logger = logging.getLogger("casework.audit.sealing")
+
+
+class ChainRewound(Exception):
+    """The chain in the database no longer reaches, or no longer is, what the latest checkpoint
+    outside it saw: entries were cut off (and maybe written again). Nothing more is sealed onto
+    it; `audit verify` shows where."""
+
+
+def _guard() -> None:
+    latest = checkpoints.read().latest
+    if latest is None:
+        return
+    head = AuditHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+    if head < latest.seq:
+        raise ChainRewound(f"the chain head #{head} is behind the checkpoint #{latest.seq}")
+    found = AuditEntry.objects.filter(seq=latest.seq).values_list("hash", flat=True).first()
+    if found is None or not hmac.compare_digest(found, latest.hash):
+        raise ChainRewound(f"entry #{latest.seq} is not the one its checkpoint saw")
 
 
 @dataclass(frozen=True)
@@ -56,6 +75,7 @@ def seal(*, batch_size: int = 2000, checkpoint: bool | None = None) -> Sealed:
     """Seal every entry committed so far. Writes a checkpoint when the head moved and the last
     one is older than CASEWORK_AUDIT_CHECKPOINT_SECONDS (or `checkpoint=True`)."""
     key = audit_key()
+    _guard()
     total = 0
     while True:
         done = _seal_batch(batch_size, key)
@@ -71,12 +91,17 @@ def seal(*, batch_size: int = 2000, checkpoint: bool | None = None) -> Sealed:
 
 def run_sealer(stop: threading.Event, every: float) -> None:
     """The worker's sealing loop: seal, wait `every` seconds, again; never dies of an error."""
+    alarmed = 0.0
     while not stop.is_set():
         try:
             close_old_connections()
             sealed = seal()
             if sealed.count:
                 logger.debug("Sealed %d audit entries up to #%d", sealed.count, sealed.head_seq)
+        except ChainRewound as rewound:
+            if time.monotonic() - alarmed > 60:
+                alarmed = time.monotonic()
+                logger.critical("The audit trail was tampered with; sealing stopped: %s", rewound)
         except Exception:
             logger.exception("Sealing the audit trail failed; trying again")
         finally:

@@ -15,7 +15,7 @@ from django.db import migrations, models
 # The columns an entry is written with; sealing may not change any of them.
 CONTENT = [
     "id", "at", "actor_id", "agency_id", "ip", "user_agent", "action", "outcome",
-    "object_type", "object_id", "case_id", "data",
+    "object_type", "object_id", "case_id", "data", "mac",
 ]
 
 # `%%`: the statement goes through the driver's parameter formatting (see 0002).
@@ -65,15 +65,35 @@ def install_triggers(apps, schema_editor):
             schema_editor.execute(statement)
 
 
+def drop_previous_triggers(apps, schema_editor):
+    previous = importlib.import_module("casework.audit.migrations.0002_head_and_triggers")
+    previous.remove_triggers(apps, schema_editor)
+
+
+def mac_existing_entries(apps, schema_editor):
+    """Give every entry written before this release its MAC, in batches (the key must be there:
+    `casework initkeys` or CASEWORK_AUDIT_KEY)."""
+    from casework.audit.chain import entry_mac
+    from casework.vault.keys import audit_key
+
+    AuditEntry = apps.get_model("audit", "AuditEntry")
+    if not AuditEntry.objects.exists():
+        return
+    key = audit_key()
+    last = 0
+    while True:
+        batch = list(AuditEntry.objects.filter(id__gt=last).order_by("id")[:5000])
+        if not batch:
+            break
+        for row in batch:
+            row.mac = entry_mac(row, key)
+        AuditEntry.objects.bulk_update(batch, ["mac"], batch_size=1000)
+        last = batch[-1].id
+
+
 def previous_triggers(apps, schema_editor):
     previous = importlib.import_module("casework.audit.migrations.0002_head_and_triggers")
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(previous.PG_DOWN)
-        schema_editor.execute(previous.PG_UP)
-    elif vendor == "sqlite":
-        for statement in previous.SQLITE_DOWN + previous.SQLITE_UP:
-            schema_editor.execute(statement)
+    previous.install_triggers(apps, schema_editor)
 
 
 
@@ -85,6 +105,14 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Undone last: the previous triggers come back once the table has its old shape.
+        migrations.RunPython(drop_previous_triggers, previous_triggers),
+        migrations.AddField(
+            model_name="auditentry",
+            name="mac",
+            field=models.CharField(blank=True, max_length=64),
+        ),
+        migrations.RunPython(mac_existing_entries, migrations.RunPython.noop),
         migrations.RemoveIndex(
             model_name='auditentry',
             name='audit_case_seq',
@@ -120,5 +148,5 @@ class Migration(migrations.Migration):
             model_name='auditentry',
             index=models.Index(condition=models.Q(('seq__isnull', True)), fields=['id'], name='audit_unsealed'),
         ),
-        migrations.RunPython(install_triggers, previous_triggers),
+        migrations.RunPython(install_triggers, drop_previous_triggers),
     ]

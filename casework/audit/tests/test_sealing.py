@@ -4,6 +4,7 @@ or the worker dies."""
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import threading
@@ -185,3 +186,71 @@ def test_the_case_access_log_shows_entries_before_they_are_sealed(
     before = len(case_access_log(case.pk))
     record("cases.case.read", by=amina, target=case)
     assert len(case_access_log(case.pk)) == before + 1
+
+
+def test_a_chain_cut_back_and_grown_again_is_still_caught(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rewind attack, then the application keeps appending past the old end."""
+    _record(60)
+    sealing.seal(checkpoint=True)
+    with append_only_lifted():
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM audit_auditentry WHERE seq > 10")
+    AuditHead.objects.filter(pk=1).update(seq=10, hash=AuditEntry.objects.get(seq=10).hash)
+    # The worker refuses to seal onto a chain its checkpoint no longer matches …
+    _record(55)
+    with pytest.raises(sealing.ChainRewound):
+        sealing.seal(checkpoint=True)
+    # … and even if something sealed them (a worker without the checkpoint file), verify sees
+    # that entry #60 is not the one the checkpoint saw.
+    monkeypatch.setattr(sealing, "_guard", lambda: None)
+    sealing.seal(checkpoint=False)
+    ok, output = _verify()
+    assert not ok
+    assert "#60 changed: not the entry the checkpoint" in output
+
+
+def test_a_row_slipped_in_before_sealing_is_found(db: Any) -> None:
+    _record(2)
+    forged = AuditEntry.objects.create(
+        at=AuditEntry.objects.earliest("id").at,
+        action="cases.case.viewed",
+        mac="0" * 64,
+    )
+    ok, output = _verify()
+    assert not ok and f"entry id {forged.pk} was not appended by Casework" in output
+    sealing.seal(checkpoint=True)
+    ok, output = _verify()
+    assert not ok and "#3 forged" in output
+
+
+def test_checkpoints_that_stop_while_the_chain_moves_on_raise_the_alarm(
+    db: Any, settings: Any
+) -> None:
+    settings.CASEWORK_AUDIT_UNSEALED_ALERT_SECONDS = 10
+    _record(2)
+    sealing.seal(checkpoint=True)
+    lines = checkpoints.path().read_text().splitlines()
+    old = json.loads(lines[-1])
+    old["at"] = "2020-01-01T00:00:00+00:00"
+    old["sig"] = checkpoints._signature(old["seq"], old["hash"], old["at"])
+    checkpoints.path().write_text(json.dumps(old) + "\n")
+    _record(1)
+    sealing.seal(checkpoint=False)
+    ok, output = _verify()
+    assert not ok and "checkpoints are not written" in output
+
+
+def test_the_triggers_guard_every_column_but_the_seal(db: Any) -> None:
+    migration = importlib.import_module("casework.audit.migrations.0003_sealed_in_batches")
+    columns = {field.column for field in AuditEntry._meta.concrete_fields}
+    assert set(migration.CONTENT) == columns - {"seq", "prev_hash", "hash"}
+
+
+def test_verify_notices_a_missing_trigger(db: Any) -> None:
+    _record(1)
+    sealing.seal(checkpoint=True)
+    with append_only_lifted():
+        ok, output = _verify()
+    assert not ok and "append-only trigger" in output
