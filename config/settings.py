@@ -185,6 +185,8 @@ AXES_FAILURE_LIMIT = env_int("CASEWORK_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 CASEWORK_LOGIN_BACKOFF_SECONDS = env_int("CASEWORK_LOGIN_BACKOFF_SECONDS", 60, minimum=1)
 CASEWORK_LOGIN_BACKOFF_MAX_SECONDS = env_int("CASEWORK_LOGIN_BACKOFF_MAX_SECONDS", 3600, minimum=1)
 AXES_COOLOFF_TIME = "casework.accounts.throttle.cooloff"
+# The client's address as the rest of Casework sees it (CASEWORK_PROXY_COUNT trusted proxies).
+AXES_CLIENT_IP_CALLABLE = "casework.audit.middleware.client_ip"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "casework.accounts.views.locked_out"
@@ -196,8 +198,9 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = False
 # account from many addresses is held by the per-account rate limit (casework/core/ratelimits.py).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
-# The cache every process shares: rate limits, sign-in back-off (Django's database cache; set
-# CASEWORK_CACHE_URL=redis://… for larger installations, see README).
+# The cache every process shares: sign-in back-off and the like (Django's database cache; set
+# CASEWORK_CACHE_URL=redis://… for larger installations, see README). Rate-limit counters have a
+# table of their own, counted atomically (casework/core/ratelimits.py, decision 0010).
 CACHES = {
     "default": (
         {
@@ -212,7 +215,6 @@ CACHES = {
         }
     )
 }
-RATELIMIT_USE_CACHE = "default"
 CASEWORK_RATE_LIMITS_ENABLED = env_bool("CASEWORK_RATE_LIMITS_ENABLED", True)
 # Rates by rule name (casework/core/ratelimits.py), as JSON, e.g. {"api": "1200/m"}.
 CASEWORK_RATE_LIMITS = json.loads(env_str("CASEWORK_RATE_LIMITS", "{}"))

@@ -24,6 +24,7 @@ from casework.accounts.mfa import mfa_step_url
 from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm
 from casework.core.errors import CaseworkError
+from casework.core.ratelimits import remember_device
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -41,6 +42,13 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        # This browser is now known for the account: the per-account limit on failed sign-ins
+        # (which anyone can run up) does not hold it back (casework/core/ratelimits.py).
+        remember_device(response, form.get_user().get_username())
+        return response
 
     def get_success_url(self) -> str:
         url = super().get_success_url()

@@ -43,3 +43,22 @@ class ScheduledJob(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RateCounter(models.Model):
+    """One rate-limit counter: hits of one caller under one rule in the current fixed window.
+
+    Updated by one atomic statement (INSERT … ON CONFLICT DO UPDATE … RETURNING, on PostgreSQL
+    and SQLite alike: casework/core/ratelimits.py), so parallel requests on several servers are
+    each counted once; a key carries no name or address, only a digest.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+    window_ends = models.BigIntegerField()  # Unix time
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["window_ends"], name="ratecounter_window_ends")]
+
+    def __str__(self) -> str:
+        return f"{self.key[:8]}… {self.hits}"

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from casework.accounts import throttle, tokens
+from casework.core import ratelimits
 from conftest import PASSWORD
 
 WRONG = "not the right passphrase at all"
@@ -150,7 +151,94 @@ def test_a_pause_holds_only_for_the_address_it_came_from(settings: Any, amina: A
     assert office.status_code == 302
 
 
-@pytest.mark.parametrize("path", ["/api/v1/tasks", "/accounts/login/"])
-def test_nothing_is_limited_below_the_defaults(path: str, login: Any, amina: Any) -> None:
-    client = login(amina) if path.startswith("/api/") else Client()
-    assert all(client.get(path).status_code == 200 for _ in range(20))
+def test_nothing_is_limited_below_the_defaults(login: Any, amina: Any) -> None:
+    client = login(amina)
+    assert all(client.get("/api/v1/tasks").status_code == 200 for _ in range(20))
+    strangers = Client()
+    for n in range(20):
+        answer = strangers.post("/accounts/login/", {"username": f"x{n}", "password": WRONG})
+        assert answer.status_code == 200
+
+
+def test_an_extra_bearer_header_does_not_escape_the_limit(
+    settings: Any, login: Any, amina: Any
+) -> None:
+    """A signed-in user is counted as themself, whatever Authorization header they add."""
+    _limits(settings, api="3/m", api_address="3/m")
+    client = login(amina)
+    statuses = [
+        client.get("/api/v1/tasks", HTTP_AUTHORIZATION=f"Bearer random-{n}").status_code
+        for n in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_a_window_lasts_its_length_and_then_starts_again(
+    settings: Any, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _limits(settings, api="2/h")
+    rule = ratelimits.BY_NAME["api"]
+    now = 1_800_000_000.0
+    monkeypatch.setattr(ratelimits.time, "time", lambda: now)
+    assert ratelimits.hit(rule, "someone")[0] == 1
+    now += 3000  # 50 minutes later: the same hour window, whatever a cache's timeout says
+    hits, left = ratelimits.hit(rule, "someone")
+    assert hits == 2 and left <= 600
+    now += 3600
+    assert ratelimits.hit(rule, "someone")[0] == 1
+
+
+def test_the_real_person_signs_in_from_a_known_browser_while_someone_guesses(
+    settings: Any, amina: Any
+) -> None:
+    _limits(settings, sign_in_account="3/h")
+    office = Client(REMOTE_ADDR="10.1.1.1")
+    assert (
+        office.post("/accounts/login/", {"username": "amina", "password": PASSWORD}).status_code
+        == 302
+    )
+    assert ratelimits.KNOWN_DEVICE_COOKIE in office.cookies
+    office.post("/accounts/logout/")
+    for n in range(4):  # someone guessing from elsewhere runs the account's limit up
+        Client(REMOTE_ADDR=f"198.51.100.{n}").post(
+            "/accounts/login/", {"username": "amina", "password": WRONG}
+        )
+    stranger = Client(REMOTE_ADDR="10.1.1.2")
+    _retry_after(stranger.post("/accounts/login/", {"username": "amina", "password": PASSWORD}))
+    back = office.post("/accounts/login/", {"username": "amina", "password": PASSWORD})
+    assert back.status_code == 302
+
+
+def test_names_are_counted_as_django_compares_them(settings: Any, amina: Any) -> None:
+    _limits(settings, sign_in_account="2/h")
+    for name in ("amina", "AMINA"):
+        Client().post("/accounts/login/", {"username": name, "password": WRONG})
+    fullwidth = Client().post("/accounts/login/", {"username": "\uff41mina", "password": PASSWORD})
+    _retry_after(fullwidth)
+
+
+def test_every_upload_route_is_limited(settings: Any, login: Any, mei: Any) -> None:
+    for path in (
+        "/imports/",
+        "/questionnaires/upload/",
+        "/questionnaires/7/upload/",
+        "/services/import/",
+        "/api/v1/interchange/imports",
+        "/api/v1/assessments/questionnaires",
+        "/api/v1/assessments/questionnaires/new",
+        "/api/v1/assessments/questionnaires/7/versions",
+        "/api/v1/referrals/services/import",
+    ):
+        assert ratelimits.BY_NAME["upload"].path.match(path), path
+
+
+def test_behind_a_proxy_the_pause_holds_for_the_guessers_address_only(
+    settings: Any, amina: Any
+) -> None:
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    guesser = Client(HTTP_X_FORWARDED_FOR="203.0.113.9", REMOTE_ADDR="10.0.0.1")
+    _fail(guesser, settings.AXES_FAILURE_LIMIT)
+    office = Client(HTTP_X_FORWARDED_FOR="198.51.100.7", REMOTE_ADDR="10.0.0.1")
+    response = office.post("/accounts/login/", {"username": "amina", "password": PASSWORD})
+    assert response.status_code == 302
+    assert _retry_after(_fail(guesser, 1)) > 0

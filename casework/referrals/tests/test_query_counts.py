@@ -15,9 +15,9 @@ from casework.referrals.panel import context as case_panel_context
 # plus the page's own few queries.
 INBOX_QUERIES = 10
 DIRECTORY_QUERIES = 10
-# An API request is counted in the shared database cache (casework/core/ratelimits.py): a read
-# and a write of its counter.
-RATE_LIMIT_QUERIES = 2
+# An API request is counted against the caller's rate limit (casework/core/ratelimits.py): one
+# atomic statement.
+RATE_LIMIT_QUERIES = 1
 PANEL_QUERIES = 2
 
 
