@@ -299,17 +299,23 @@ class _Pending:
     # appends to that list, and replaces it when a savepoint or the transaction ends in a
     # rollback; holding it (not its id) keeps a new list from ever passing for it.
     hooks: list[object]
+    # Keys were deleted or re-wrapped since it was loaded: read it again at its next use.
+    stale: bool = False
 
 
 _local = threading.local()
 
 
 def clear_cache() -> None:
+    """Forget the cached keys: they are read again at their next use. This thread's keyring of
+    uncommitted keys is read again too, but stays this thread's until they are committed."""
     global _cached, _last_forced_reload
     with _lock:
         _cached = None
         _last_forced_reload = 0.0
-    _local.pending = None
+    pending: _Pending | None = getattr(_local, "pending", None)
+    if pending is not None:
+        pending.stale = True
 
 
 def _pending_ring() -> Keyring | None:
@@ -323,7 +329,9 @@ def _pending_ring() -> Keyring | None:
         return None
     connection = transaction.get_connection()
     hooks = connection.run_on_commit if connection.in_atomic_block else []
-    if hooks is pending.hooks:
+    if not pending.stale and _source_changed(pending.ring):
+        pending.stale = True
+    if hooks is pending.hooks and not pending.stale:
         return pending.ring  # hooks were only added since: nothing was rolled back
     registered = {id(hook[1]) for hook in hooks}
     alive = [marker for marker in pending.markers if id(marker) in registered]
@@ -333,7 +341,10 @@ def _pending_ring() -> Keyring | None:
     pending.hooks = hooks
     if len(alive) < len(pending.markers):
         pending.markers = alive
+        pending.stale = True
+    if pending.stale:
         pending.ring = _load()
+        pending.stale = False
     return pending.ring
 
 
@@ -351,6 +362,7 @@ def _hold_until_commit() -> Keyring:
     if pending is None:
         pending = _local.pending = _Pending(ring, [], [])
     pending.ring = ring
+    pending.stale = False
     pending.markers.append(marker)
     pending.hooks = transaction.get_connection().run_on_commit
     return ring
@@ -391,25 +403,28 @@ def _load() -> Keyring:
     return ring
 
 
+def _source_changed(ring: Keyring) -> bool:
+    """Whether the master keys changed since `ring` was loaded (looked at once a second)."""
+    now = time.monotonic()
+    if now - ring.checked_at < SOURCE_CHECK_SECONDS:
+        return False
+    if _source_stamp() != ring.source:
+        return True
+    ring.checked_at = now
+    return False
+
+
 def keyring() -> Keyring:
     pending = _pending_ring()
     if pending is not None:
         return pending
     ring = _cached
-    now = time.monotonic()
-    if ring is not None and now - ring.loaded_at <= KEYRING_TTL:
-        if now - ring.checked_at < SOURCE_CHECK_SECONDS:
-            return ring
-        if _source_stamp() == ring.source:
-            ring.checked_at = now
+    if ring is not None and time.monotonic() - ring.loaded_at <= KEYRING_TTL:
+        if not _source_changed(ring):
             return ring
     with _lock:
         ring = _cached
-        if (
-            ring is None
-            or now - ring.loaded_at > KEYRING_TTL
-            or (now - ring.checked_at >= SOURCE_CHECK_SECONDS and _source_stamp() != ring.source)
-        ):
+        if ring is None or time.monotonic() - ring.loaded_at > KEYRING_TTL or _source_changed(ring):
             ring = _use(_load())
         return ring
 
@@ -535,6 +550,7 @@ def destroy_agency_keys(agency_id: int) -> int:
     Returns how many keys were deleted. Every process drops them within a second of the key
     file changing, or after KEYRING_TTL seconds."""
     deleted, _by_model = DataKey.objects.filter(agency_id=agency_id).delete()
+    clear_cache()  # this process at once (other threads may read them again until the commit)
     transaction.on_commit(clear_cache)
     return deleted
 
