@@ -33,8 +33,10 @@ uses the command). Each step is audited.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -51,6 +53,7 @@ from casework.retention.models import CONFIRM_WITHIN, AgencyPurge, PurgeRequest
 from casework.vault import keys, rotation
 
 BATCH_SIZE = 500
+logger = logging.getLogger(__name__)
 
 
 class PurgeRefused(CaseworkError):
@@ -178,7 +181,11 @@ def confirm_purge(purge_request: PurgeRequest, *, by: User, agency_code: str) ->
             agency_id=agency.pk,
             data={"purge": purge.pk, "requested_by": purge_request.requested_by_id},
         )
-    replace_master(purge, by=by)
+    try:
+        replace_master(purge, by=by)
+    except (OSError, ImproperlyConfigured):
+        # The keys are gone already: that is the purge. The worker tries the master key again.
+        logger.exception("Purge %s: the master key could not be replaced yet", purge.pk)
     # The sweep may take minutes for a large agency: the worker does it (and finishes any purge
     # left unfinished every few minutes, casework/retention/tasks.py).
     finish_purges.enqueue()
@@ -325,6 +332,6 @@ def finish_purges() -> int:
         finished_at__isnull=True, keys_destroyed_at__isnull=False
     ).order_by("pk")
     for purge in unfinished:
-        finish(sweep(purge, by=None), by=None)
+        finish(sweep(replace_master(purge, by=None), by=None), by=None)
         finished += 1
     return finished

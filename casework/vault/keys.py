@@ -515,12 +515,16 @@ def data_key_for(agency_id: Owner) -> tuple[int, AESGCM]:
 
 def index_key_for(agency_id: Owner) -> bytes:
     """The blind-index key of an agency, made if it has none. None: the instance's old index
-    key, which exists only until `casework reencrypt --to-agency-keys` has run."""
+    key, which only data migrations written before agency keys still use; `casework reencrypt
+    --to-agency-keys` re-indexes what they wrote and deletes it."""
     ring = keyring()
     key = ring.index.get(agency_id)
     if key is None:
         if agency_id is None:
-            raise ImproperlyConfigured("The instance has no blind-index key: pass the agency.")
+            with _lock:
+                _make_key(DataKey.Purpose.INDEX, None, master=load_master_keys(), replace=False)
+                ring = _reload_after_making_keys()
+            return ring.index[None]
         key = ensure_keys([agency_id]).index[agency_id]
     return key
 

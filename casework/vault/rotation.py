@@ -36,6 +36,7 @@ from typing import Any, cast
 
 from django.db import connection, models, transaction
 from django.db.models import ExpressionWrapper, F, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from casework.audit.log import record
@@ -139,7 +140,7 @@ def raw_batches(
     owner: Any = (
         F(table.agency_path)
         if table.agency_path
-        else Value(None, output_field=models.BigIntegerField())
+        else Cast(Value(None), output_field=models.BigIntegerField())
     )
     queryset = queryset.annotate(vault_owner=owner, **raw).order_by("pk")
     names = ["pk", "vault_owner", *raw]

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from casework.accounts.models import Agency, Team
 from casework.cases import services, workflow
 from casework.cases.models import Case, ContactType
 from casework.people.models import Person, PersonNameIndex
@@ -158,8 +159,6 @@ def test_running_it_again_changes_nothing(legacy: tuple[Case, Case]) -> None:
 def test_a_transferred_case_moves_to_the_receiving_agency_s_keys(
     case: Case, amina: Any, other_agency: Any, make_user: Any
 ) -> None:
-    from casework.accounts.models import Team
-
     team = Team.objects.create(agency=other_agency, name="Intake")
     rita = make_user("rita", agency=other_agency, team=team, role="supervisor")
     services.add_note(case, by=amina, text="Family moving north.", contact_type=ContactType.PHONE)
@@ -193,3 +192,24 @@ def test_a_transferred_case_moves_to_the_receiving_agency_s_keys(
     assert set(found.values_list("kind", "digest")) == set(
         blind.name_digests("Fatima", "Traoré", "", agency_id=other_agency.pk)
     )
+
+
+def test_the_importer_and_the_demo_data_write_with_agency_keys_from_the_start(db: Any) -> None:
+    from casework.interchange.example import load_example
+
+    call_command("demo", "--cases", "20", "--seed", "5", stdout=io.StringIO())
+    load_example("EXA")
+
+    owners = _values_by_owner()
+    assert None not in set().union(*owners.values())
+    example = Agency.objects.get(code="EXA").pk  # dates of birth and plan texts, no names
+    assert example in owners["people.person"] and example in owners["plans.caseplan"]
+    assert not DataKey.objects.filter(purpose=DataKey.Purpose.INDEX, agency__isnull=True).exists()
+    named = [person for person in Person.objects.order_by("pk") if person.given_name]
+    assert len(named) == 20  # the demo's
+    for person in named:
+        expected = blind.name_digests(
+            person.given_name, person.family_name, person.other_names, agency_id=person.agency_id
+        )
+        indexed = set(PersonNameIndex.objects.filter(person=person).values_list("kind", "digest"))
+        assert indexed == set(expected), person.reference

@@ -15,7 +15,8 @@ from django.test import Client
 from django.utils import timezone
 
 from casework.audit.models import AuditEntry
-from casework.cases.models import Case
+from casework.cases import services
+from casework.cases.models import Case, ContactType
 from casework.people.models import Person
 from casework.retention import purge as purging
 from casework.retention.models import CONFIRM_WITHIN, AgencyPurge, PurgeRequest
@@ -114,8 +115,6 @@ def test_what_the_agency_writes_after_its_purge_is_new_data_under_new_keys(
     case: Case, amina: Any
 ) -> None:
     _purge("AGY", "--confirm", "AGY")
-    from casework.cases import services
-    from casework.cases.models import ContactType
 
     services.add_note(case, by=amina, text="After the evacuation", contact_type=ContactType.PHONE)
 

@@ -24,6 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from casework.api import api
 from casework.assessments import services as assessments
+from casework.audit.models import AuditEntry
 from casework.cases import services
 from casework.cases.models import Case, ConsentRecipient, ContactType
 from casework.interchange import container
@@ -337,8 +338,6 @@ def test_the_purge_drill(drill: Drill) -> None:
     assert purge.keys_destroyed == 2 and purge.finished_at is not None
     assert purge.master_replaced_at is not None and purge.index_rows_deleted > 0
     assert f"Purge of {a.agency.code} finished." in out.getvalue()
-    from casework.audit.models import AuditEntry
-
     actions = set(AuditEntry.objects.filter(agency_id=a.agency_id).values_list("action", flat=True))
     assert {
         "retention.purge.keys_destroyed",
