@@ -47,6 +47,7 @@ def _add_rare_persons(agency: Any, count: int, rng: random.Random) -> int:
     from casework.core.bulk import insert_rows, reserve_ids, reset_sequences
     from casework.people.models import Person, PersonNameIndex
     from casework.vault import blind
+    from casework.vault.fields import encrypting_for
 
     if Person.objects.filter(agency=agency, reference__startswith=f"{agency.code}-R-").exists():
         return 0
@@ -79,9 +80,10 @@ def _add_rare_persons(agency: Any, count: int, rng: random.Random) -> int:
         )
         digests += [
             {"person_id": pid, "agency_id": agency.pk, "kind": kind, "digest": digest}
-            for kind, digest in blind.name_digests(given, family, "")
+            for kind, digest in blind.name_digests(given, family, "", agency_id=agency.pk)
         ]
-    insert_rows(Person, people)
+    with encrypting_for(agency.pk):  # bulk rows name their agency's key (casework/vault/fields.py)
+        insert_rows(Person, people)
     insert_rows(PersonNameIndex, digests)
     reset_sequences([Person, PersonNameIndex])  # registrations after this run get fresh ids
     return count

@@ -28,6 +28,7 @@ from casework.core.bulk import insert_rows, reserve_ids, reset_sequences
 from casework.core.text import fold_hash
 from casework.plans import sharing, similarity
 from casework.plans.models import CasePlan, PlanBand
+from casework.vault.fields import encrypting_for
 
 BATCH = 10_000
 
@@ -114,7 +115,7 @@ def ensure_plans(*, limit: int | None = None, seed: int = 11) -> dict[str, Any]:
         batch = rows[offset : offset + BATCH]
         with transaction.atomic():
             first_id = reserve_ids(CasePlan, len(batch))
-            plans: list[dict[str, Any]] = []
+            plans: dict[int, list[dict[str, Any]]] = {}  # by agency: each its own key
             bands: list[dict[str, Any]] = []
             summaries: list[tuple[str, int]] = []
             for number, (
@@ -138,7 +139,7 @@ def ensure_plans(*, limit: int | None = None, seed: int = 11) -> dict[str, Any]:
                         recent[rng.randrange(len(recent))] = text
                 plan_id = first_id + number
                 digest = fold_hash(text)
-                plans.append(
+                plans.setdefault(agency_id, []).append(
                     {
                         "id": plan_id,
                         "case_id": case_id,
@@ -154,7 +155,9 @@ def ensure_plans(*, limit: int | None = None, seed: int = 11) -> dict[str, Any]:
                     for value in similarity.band_values(text, agency_id=agency_id)
                 )
                 summaries.append((digest, case_id))
-            insert_rows(CasePlan, plans)
+            for agency_id, agency_plans in plans.items():
+                with encrypting_for(agency_id):
+                    insert_rows(CasePlan, agency_plans)
             insert_rows(PlanBand, bands, batch_size=20_000)
             with connection.cursor() as cursor:
                 cursor.executemany(

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("casework.indicators.urls")),
     path("", include("casework.interchange.urls")),
     path("", include("casework.privacy.urls")),
+    path("", include("casework.retention.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -10,7 +10,7 @@ encrypted; need levels, risk levels and service codes stay in clear so they can 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -73,6 +73,8 @@ class ServiceNeed(models.TextChoices):
 class Assessment(TimeStampedModel):
     """One (re)assessment of a case. `number` 1 is the first assessment; the highest is current."""
 
+    vault_agency: ClassVar[str | None] = "case__agency"
+
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="assessments")
     number = models.PositiveIntegerField()
     assessed_on = models.DateField(_("assessed on"))
@@ -109,6 +111,8 @@ class Assessment(TimeStampedModel):
 
 class DomainFinding(models.Model):
     """What the assessment found in one domain. Only the domains discussed have a row."""
+
+    vault_agency: ClassVar[str | None] = "assessment__case__agency"
 
     assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="findings")
     domain = models.CharField(_("domain"), max_length=20, choices=Domain.choices)
@@ -212,6 +216,8 @@ class QuestionnaireResponse(models.Model):
     Coded answers (numbers, dates, choices) are kept in clear for counting; free-text answers
     are encrypted, as JSON, in `text_answers`.
     """
+
+    vault_agency: ClassVar[str | None] = "assessment__case__agency"
 
     assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="responses")
     version = models.ForeignKey(

@@ -10,7 +10,7 @@ waiting for a partner), the case service sends one of these events and the later
 | `case_registered` | registration, and a move to "registered" | worklist (assessment due) |
 | `case_reopened` | a move to "reopened" | worklist (assessment due) |
 | `case_closed` | a move to "closed" | worklist (cancel tasks), referrals (cancel unanswered) |
-| `case_transferred` | an accepted transfer, once the case has moved | plans (shared-text flags), referrals (cancel unanswered) |
+| `case_transferred` | an accepted transfer, once the case has moved | plans (shared-text flags), referrals (cancel unanswered), retention (re-encrypt for the receiving agency) |
 | `follow_up_recorded` | a follow-up contact | worklist (next follow-up, assessment due) |
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -211,6 +212,8 @@ class CaseCounter(models.Model):
 class Transition(models.Model):
     """One move of a case through its lifecycle. Never edited, never deleted."""
 
+    vault_agency: ClassVar[str | None] = "case__agency"
+
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="transitions")
     from_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=Status.choices)
@@ -249,6 +252,8 @@ class Consent(TimeStampedModel):
 
     Withdrawal is recorded on the row; consents are never deleted.
     """
+
+    vault_agency: ClassVar[str | None] = "case__agency"
 
     class GivenBy(models.TextChoices):
         CLIENT = "client", _("The client")
@@ -347,6 +352,8 @@ class ContactType(models.TextChoices):
 
 
 class CaseNote(TimeStampedModel):
+    vault_agency: ClassVar[str | None] = "case__agency"
+
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     contact_on = models.DateField(_("date"))
@@ -420,6 +427,8 @@ class PersonMerge(models.Model):
     """Two records of one person made one (casework/cases/merging.py), with everything the merge
     moved or replaced, so that an unmerge within the window restores exactly."""
 
+    vault_agency: ClassVar[str | None] = "agency"
+
     agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
     survivor = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
     merged = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
@@ -448,6 +457,8 @@ class CaseRevision(Correction):
     """A correction of a case's registration facts; the case row holds the corrected values,
     which indicators read."""
 
+    vault_agency: ClassVar[str | None] = "case__agency"
+
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="revisions")
 
     def __str__(self) -> str:
@@ -456,6 +467,8 @@ class CaseRevision(Correction):
 
 class NoteRevision(models.Model):
     """The text a note had before an edit (edits keep their history)."""
+
+    vault_agency: ClassVar[str | None] = "note__case__agency"
 
     note = models.ForeignKey(CaseNote, on_delete=models.CASCADE, related_name="revisions")
     version = models.PositiveIntegerField()
@@ -570,6 +583,8 @@ class YesNoPartly(models.TextChoices):
 class FollowUp(TimeStampedModel):
     """A follow-up visit or call, against the plan and the referrals (seed 003, step 5)."""
 
+    vault_agency: ClassVar[str | None] = "case__agency"
+
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="follow_ups")
     occurred_on = models.DateField(_("date"))
     contact_type = models.CharField(_("contact"), max_length=16, choices=ContactType.choices)
@@ -606,6 +621,8 @@ class FollowUp(TimeStampedModel):
 class Assignment(models.Model):
     """Who held the case when: every reassignment is a row."""
 
+    vault_agency: ClassVar[str | None] = "case__agency"
+
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="assignments")
     from_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
@@ -626,6 +643,10 @@ class Assignment(models.Model):
 
 class TransferRequest(TimeStampedModel):
     """A case offered to another agency. The case moves only when the receiving agency accepts."""
+
+    # The case's agency: the sender's until the transfer is accepted, then the receiver's
+    # (the case's history is re-encrypted for it when it moves, casework/retention/rekeying.py).
+    vault_agency: ClassVar[str | None] = "case__agency"
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting for the receiving agency")
@@ -664,6 +685,8 @@ class TransferRequest(TimeStampedModel):
 
 class ClosureRequest(TimeStampedModel):
     """A proposed closure with its checklist (seed 003, step 6), approved or returned."""
+
+    vault_agency: ClassVar[str | None] = "case__agency"
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting for approval")

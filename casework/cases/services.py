@@ -55,6 +55,7 @@ from casework.people.services import (
     person_errors,
 )
 from casework.reference.models import Location, Programme, ProtectionConcern
+from casework.vault.fields import agency_of, encrypting_for
 
 ADULT_AGE = 18
 
@@ -573,12 +574,14 @@ def withdraw_consent(
         raise CaseworkError(
             _("A withdrawal cannot be dated before the consent was given."), field="withdrawn_on"
         )
-    updated = Consent.objects.filter(pk=consent.pk, withdrawn_on=None).update(
-        withdrawn_on=day,
-        withdrawn_recorded_by=by,
-        withdrawal_reason=reason.strip(),
-        updated_at=timezone.now(),
-    )
+    # An update has no instance to take the agency from: name it for the reason's encryption.
+    with encrypting_for(agency_of(consent)):
+        updated = Consent.objects.filter(pk=consent.pk, withdrawn_on=None).update(
+            withdrawn_on=day,
+            withdrawn_recorded_by=by,
+            withdrawal_reason=reason.strip(),
+            updated_at=timezone.now(),
+        )
     if not updated:
         raise Conflict(_("This consent was already withdrawn."))
     consent.withdrawn_on = day

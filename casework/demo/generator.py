@@ -48,6 +48,7 @@ from casework.plans.models import CasePlan
 from casework.reference.models import Location, Programme, ProtectionConcern
 from casework.reference.services import add_location
 from casework.vault import blind
+from casework.vault.fields import encrypting_for
 
 AGENCY_CODE = "AGY"
 PARTNER_CODE = "PRT"
@@ -350,7 +351,9 @@ def generate_cases(
             # Digests depend only on the names: computed once per name pair, not per person.
             digests = name_digest_cache.get((given, family))
             if digests is None:
-                digests = name_digest_cache[(given, family)] = blind.name_digests(given, family, "")
+                digests = name_digest_cache[(given, family)] = blind.name_digests(
+                    given, family, "", agency_id=agency.pk
+                )
             index_rows.extend(
                 {"person_id": pid, "agency_id": agency.pk, "kind": k, "digest": d}
                 for k, d in digests
@@ -450,7 +453,8 @@ def generate_cases(
                             "updated_at": at,
                         }
                     )
-        with transaction.atomic():
+        # Rows written in bulk have no model instance to name their agency: say it here.
+        with transaction.atomic(), encrypting_for(agency.pk):
             insert_rows(Person, people)
             insert_rows(PersonNameIndex, index_rows)
             insert_rows(Case, cases)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -71,6 +73,8 @@ class Rating(models.IntegerChoices):
 
 class ExitInterview(TimeStampedModel):
     """Client satisfaction at closure (seed 004 standard 8: "a simple exit interview")."""
+
+    vault_agency: ClassVar[str | None] = "case__agency"
 
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="exit_interviews")
     interviewed_on = models.DateField(_("date"))

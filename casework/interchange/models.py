@@ -4,7 +4,7 @@ import and export, and the extra columns a file brought that the format does not
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -104,6 +104,8 @@ class ImportRun(TimeStampedModel):
     the import is done or discarded.
     """
 
+    vault_agency: ClassVar[str | None] = "agency"
+
     class Status(models.TextChoices):
         CHECKED = "checked", _("Checked, waiting for confirmation")
         IMPORTED = "imported", _("Imported")
@@ -138,6 +140,8 @@ class ImportRun(TimeStampedModel):
 class ExportRun(models.Model):
     """One export: who took which cases out, de-identified or with names, and for whom."""
 
+    vault_agency: ClassVar[str | None] = "agency"
+
     agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -165,6 +169,8 @@ class ExportRun(models.Model):
 class ExtraValues(models.Model):
     """The values of a file's extra columns for one case (or one survey of it), kept encrypted:
     an organisation's own columns may hold anything, including names."""
+
+    vault_agency: ClassVar[str | None] = "case__agency"
 
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
     survey = models.OneToOneField(

@@ -1,6 +1,10 @@
 """Writing checked rows: new rows through COPY or `executemany` (core.bulk.insert_rows), changed
 rows through `bulk_update`, lookups loaded once. Runs inside the import's transaction.
 
+A file may hold several agencies' cases: rows with encrypted values are written agency by agency
+inside `encrypting_for`, so each value is encrypted with its own agency's key (these paths write
+without model instances, which would otherwise say it; casework/vault/fields.py).
+
 New records are built as attribute bags named like the model's columns rather than as model
 instances: at 100,000 rows, instantiating and compiling models costs more than the database.
 Values still go through each field's own `get_db_prep_save`, so encrypted fields are encrypted
@@ -12,9 +16,9 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
@@ -41,6 +45,7 @@ from casework.plans import sharing
 from casework.plans.models import CasePlan
 from casework.reference.models import Location
 from casework.vault import blind
+from casework.vault.fields import encrypting_for
 
 BATCH = 2000
 CHUNK = 5000
@@ -111,6 +116,19 @@ class _Bag:
 def _chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+Item = TypeVar("Item")
+
+
+def _per_agency(
+    items: list[Item], agency_of: Callable[[Item], int]
+) -> Iterator[tuple[int, list[Item]]]:
+    """`items` in groups of one agency each (to be written with that agency's keys)."""
+    groups: dict[int, list[Item]] = {}
+    for item in items:
+        groups.setdefault(agency_of(item), []).append(item)
+    return iter(groups.items())
 
 
 def system_user() -> User:
@@ -289,12 +307,15 @@ class Writer:
                     if before[-2:] != after[-2:]:
                         renamed.append(person)
             self.people[key] = person
-        insert_rows(Person, [person.row() for person in created])
+        for agency_id, new_people in _per_agency(created, lambda person: person.agency_id):
+            with encrypting_for(agency_id):
+                insert_rows(Person, [person.row() for person in new_people])
         _read_back_ids(Person, created)
-        if changed:
-            Person.objects.bulk_update(
-                changed, [*PERSON_FIELDS, "updated_at", "version"], batch_size=BATCH
-            )
+        for agency_id, known_people in _per_agency(changed, lambda person: person.agency_id):
+            with encrypting_for(agency_id):
+                Person.objects.bulk_update(
+                    known_people, [*PERSON_FIELDS, "updated_at", "version"], batch_size=BATCH
+                )
         if renamed:
             # Names are searched through their blind index only: keep it in step.
             old = [p.pk for p in renamed if not isinstance(p, _Bag)]
@@ -306,7 +327,7 @@ class Writer:
                     {"person_id": p.pk, "agency_id": p.agency_id, "kind": kind, "digest": digest}
                     for p in renamed
                     for kind, digest in blind.name_digests(
-                        p.given_name or "", p.family_name or "", ""
+                        p.given_name or "", p.family_name or "", "", agency_id=p.agency_id
                     )
                 ],
             )
@@ -523,6 +544,7 @@ class Writer:
     def _transitions(self, pending: list[tuple[Any, CaseRow, list[Step]]]) -> None:
         rows: list[dict[str, Any]] = []
         reopened = _("Reopened by an import: the file has no closing date.")
+        agencies = {case.pk: case.agency_id for case, _row, _steps in pending}
         for case, _row, steps in pending:
             by_id = case.caseworker_id or self.actor_id()
             for from_status, to_status, day, closure_reason in steps:
@@ -537,7 +559,9 @@ class Writer:
                         "reason": reopened if to_status == Status.REOPENED else "",
                     }
                 )
-        insert_rows(Transition, rows)
+        for agency_id, group in _per_agency(rows, lambda row: agencies[row["case_id"]]):
+            with encrypting_for(agency_id):
+                insert_rows(Transition, group)
         self.counts["transitions_created"] = len(rows)
 
     def _consents(
@@ -567,6 +591,7 @@ class Writer:
 
     def _plans(self, plans: list[tuple[Any, CaseRow]], current: dict[int, CasePlan]) -> None:
         rows: list[dict[str, Any]] = []
+        agencies = {case.pk: case.agency_id for case, _row in plans}
         for case, row in plans:
             values = row.values
             existing = current.get(case.pk)
@@ -589,7 +614,9 @@ class Writer:
                     "is_group": case.plan_is_group,
                 }
             )
-        insert_rows(CasePlan, rows)
+        for agency_id, group in _per_agency(rows, lambda row: agencies[row["case_id"]]):
+            with encrypting_for(agency_id):
+                insert_rows(CasePlan, group)
         self.counts["plans_created"] = len(rows)
 
     # --- surveys and extra columns --------------------------------------------------------------
@@ -655,13 +682,16 @@ class Writer:
     def _extras(self) -> None:
         """Keep what the file's extra columns hold, encrypted, next to the case or survey."""
         wanted: dict[tuple[int, int | None], dict[str, str]] = {}
+        agencies: dict[int, int] = {}  # case id → agency id
         for row in self.checked.cases:
             if row.extras:
                 wanted[(self.case_ids[row.key], None)] = row.extras
+                agencies[self.case_ids[row.key]] = self.lookups.agencies[row.agency_code].pk
         for survey_row in self.checked.surveys:
             if survey_row.extras:
-                key = (self._case_id(survey_row.case_key), self.survey_ids[survey_row.line])
-                wanted[key] = survey_row.extras
+                case_id = self._case_id(survey_row.case_key)
+                wanted[(case_id, self.survey_ids[survey_row.line])] = survey_row.extras
+                agencies[case_id] = self.lookups.agencies[survey_row.case_key[0]].pk
         self.counts["extra_values_kept"] = len(wanted)
         if not wanted:
             return
@@ -687,11 +717,14 @@ class Writer:
                 if merged != kept.values:
                     kept.values = merged
                     changed.append(kept)
-        insert_rows(ExtraValues, created)
-        if changed:
-            ExtraValues.objects.bulk_update(
-                changed, ["values_json", "updated_at"], batch_size=BATCH
-            )
+        for agency_id, group in _per_agency(created, lambda row: agencies[row["case_id"]]):
+            with encrypting_for(agency_id):
+                insert_rows(ExtraValues, group)
+        for agency_id, kept_group in _per_agency(changed, lambda extra: agencies[extra.case_id]):
+            with encrypting_for(agency_id):
+                ExtraValues.objects.bulk_update(
+                    kept_group, ["values_json", "updated_at"], batch_size=BATCH
+                )
 
     # --- reference counters ---------------------------------------------------------------------
 

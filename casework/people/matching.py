@@ -171,7 +171,7 @@ def find_candidates(
     Two queries: the person ids sharing the most name keys (at most CAP; read from the index
     alone, see _ranked_ids), then those persons, decrypted once each.
     """
-    keys = blind.query_keys(query.names)
+    keys = blind.query_keys(query.names, agency_ids=agency_ids)
     if not keys or not agency_ids:
         return []
     ids = _ranked_ids(keys, agency_ids=agency_ids, exclude=exclude or set())

@@ -8,6 +8,7 @@ destroyed.
 from __future__ import annotations
 
 import datetime
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -64,6 +65,8 @@ class Household(TimeStampedModel):
 
 
 class Person(TimeStampedModel):
+    vault_agency: ClassVar[str | None] = "agency"
+
     agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="people")
     # The organisation's own person number (the interchange format's person_ref); not identifying.
     reference = models.CharField(_("person number"), max_length=64)
@@ -213,6 +216,8 @@ class DuplicateCandidate(models.Model):
 
 class PersonRevision(Correction):
     """A correction of a person's details; the person row holds the corrected values."""
+
+    vault_agency: ClassVar[str | None] = "person__agency"
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="revisions")
 

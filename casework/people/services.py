@@ -187,7 +187,10 @@ def name_index_rows(person: Person) -> list[PersonNameIndex]:
     return [
         PersonNameIndex(person=person, agency_id=person.agency_id, kind=kind, digest=digest)
         for kind, digest in blind.name_digests(
-            person.given_name or "", person.family_name or "", person.other_names or ""
+            person.given_name or "",
+            person.family_name or "",
+            person.other_names or "",
+            agency_id=person.agency_id,
         )
     ]
 

@@ -17,6 +17,8 @@ INDIVIDUAL_PLAN indicator, maintained by casework.plans.services in the same tra
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -66,6 +68,8 @@ class CasePlanQuerySet(models.QuerySet["CasePlan"]):
 
 
 class CasePlan(TimeStampedModel):
+    vault_agency: ClassVar[str | None] = "case__agency"
+
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         SUBMITTED = "submitted", _("Waiting for approval")
@@ -133,6 +137,8 @@ class CasePlan(TimeStampedModel):
 
 
 class PlanNeed(models.Model):
+    vault_agency: ClassVar[str | None] = "plan__case__agency"
+
     plan = models.ForeignKey(CasePlan, on_delete=models.CASCADE, related_name="needs")
     domain = models.CharField(_("domain"), max_length=16, choices=NeedDomain.choices)
     description = EncryptedTextField(_("the need"), blank=True)
@@ -150,6 +156,8 @@ class PlanNeed(models.Model):
 
 
 class PlanGoal(models.Model):
+    vault_agency: ClassVar[str | None] = "plan__case__agency"
+
     class Term(models.TextChoices):
         SHORT = "short", _("Short-term")
         LONG = "long", _("Long-term")
@@ -173,6 +181,8 @@ class PlanGoal(models.Model):
 
 
 class PlanAction(models.Model):
+    vault_agency: ClassVar[str | None] = "plan__case__agency"
+
     class Responsible(models.TextChoices):
         CLIENT = "client", _("The client")
         CAREGIVER = "caregiver", _("The caregiver")
@@ -232,6 +242,8 @@ class ParticipationWay(models.TextChoices):
 class Participation(TimeStampedModel):
     """How the client, and for a child the caregiver, took part in writing one plan version."""
 
+    vault_agency: ClassVar[str | None] = "plan__case__agency"
+
     plan = models.OneToOneField(CasePlan, on_delete=models.CASCADE, related_name="participation")
     ways = models.JSONField(_("how the client took part"), default=list, blank=True)
     client_views = EncryptedTextField(_("the client's views, in their words"), blank=True)
@@ -275,6 +287,8 @@ class Participation(TimeStampedModel):
 class PlanDecision(models.Model):
     """One step of the approval history: a request, an approval or a return with comments."""
 
+    vault_agency: ClassVar[str | None] = "plan__case__agency"
+
     class Kind(models.TextChoices):
         REQUESTED = "requested", _("Approval requested")
         APPROVED = "approved", _("Approved")
@@ -297,6 +311,8 @@ class PlanDecision(models.Model):
 class PlanReview(TimeStampedModel):
     """A review of an approved plan with the client: progress on each goal (seed 004 reassessment)."""
 
+    vault_agency: ClassVar[str | None] = "plan__case__agency"
+
     plan = models.ForeignKey(CasePlan, on_delete=models.CASCADE, related_name="reviews")
     reviewed_on = models.DateField(_("reviewed on"))
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -312,6 +328,8 @@ class PlanReview(TimeStampedModel):
 
 
 class GoalProgress(models.Model):
+    vault_agency: ClassVar[str | None] = "review__plan__case__agency"
+
     class Progress(models.TextChoices):
         NOT_STARTED = "not_started", _("Not started")
         SOME = "some_progress", _("Some progress")
@@ -357,6 +375,8 @@ class PlanMatch(models.Model):
     texts: once either plan is rewritten the finding no longer applies (and a new check may find
     the pair again).
     """
+
+    vault_agency: ClassVar[str | None] = "plan__case__agency"
 
     class Decision(models.TextChoices):
         PENDING = "pending", _("To be checked")

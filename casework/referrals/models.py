@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -103,6 +103,9 @@ class OrganisationQuerySet(models.QuerySet["Organisation"]):
 class Organisation(TimeStampedModel):
     """A service provider in the directory. Its code is what consents name (ConsentRecipient)."""
 
+    # The service directory belongs to the instance, not to an agency: instance keys.
+    vault_agency: ClassVar[str | None] = None
+
     code = models.CharField(
         _("code"),
         max_length=40,
@@ -182,6 +185,9 @@ class ServiceQuerySet(models.QuerySet["Service"]):
 
 
 class Service(TimeStampedModel):
+    # The service directory belongs to the instance, not to an agency: instance keys.
+    vault_agency: ClassVar[str | None] = None
+
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="services"
     )
@@ -296,6 +302,8 @@ class ReferralQuerySet(models.QuerySet["Referral"]):
 
 
 class Referral(TimeStampedModel):
+    vault_agency: ClassVar[str | None] = "case__agency"
+
     class Status(models.TextChoices):
         SENT = "sent", _("Sent")
         ACCEPTED = "accepted", _("Accepted")
@@ -434,6 +442,8 @@ class Referral(TimeStampedModel):
 class ReferralEvent(models.Model):
     """One status of a referral: who, when, and an optional comment. Never edited."""
 
+    vault_agency: ClassVar[str | None] = "referral__case__agency"
+
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
     status = models.CharField(_("status"), max_length=10, choices=Referral.Status.choices)
     at = models.DateTimeField(_("when"))
@@ -451,6 +461,8 @@ class ReferralEvent(models.Model):
 class NoReferralNeeded(models.Model):
     """A need that calls for no referral, and why (seed 003: situations that do not require
     any type of referral)."""
+
+    vault_agency: ClassVar[str | None] = "case__agency"
 
     class Reason(models.TextChoices):
         ACCESSES_WITHOUT_HELP = "accesses_without_help", _("Accesses the service without help")

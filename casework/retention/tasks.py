@@ -1,4 +1,5 @@
-"""The daily retention run, enqueued by the worker's scheduler (casework/core/schedule.py)."""
+"""The daily retention run, and the finishing of emergency purges, enqueued by the worker's
+scheduler (casework/core/schedule.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 from django_tasks import task
 
 from casework.core.schedule import every
+from casework.retention.purge import finish_purges
 from casework.retention.services import apply_retention
 
 logger = logging.getLogger(__name__)
@@ -22,3 +24,5 @@ def apply_retention_daily() -> int:
 
 
 every(datetime.timedelta(days=1), apply_retention_daily)
+# A purge confirmed on the screen is swept by the worker; one interrupted is finished here.
+every(datetime.timedelta(minutes=10), finish_purges)

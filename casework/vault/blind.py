@@ -6,6 +6,13 @@ key is a DataKey (purpose "index"), so the digests mean nothing without the key;
 near-spellings match; two sounds together ("pair") are a composite key, so that everyone called
 Fatoumata Traoré is found without reading every Fatoumata and every Traoré. Digests are
 truncated to 128 bits.
+
+Each agency has its own index key, so a purged agency's digests (in a backup, say) cannot be
+tested against a list of names with a key that survived it. A person's digests are made with
+their agency's key; a search hashes the typed words with the key of each agency it searches
+(every agency's when none are named, which finds what the same search found with one key:
+digests made with different keys never collide). Until `casework reencrypt --to-agency-keys`
+has rebuilt the index, the instance's old index key is searched as well.
 """
 
 from __future__ import annotations
@@ -14,11 +21,12 @@ import hashlib
 import hmac
 import re
 import unicodedata
+from collections.abc import Iterable
 
 import jellyfish
 from unidecode import unidecode
 
-from casework.vault.keys import keyring
+from casework.vault.keys import index_key_for, search_index_keys
 
 _NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
 
@@ -45,9 +53,13 @@ def phonetic(token: str) -> str:
     return jellyfish.metaphone(latin) if latin else ""
 
 
-def digest(kind: str, value: str) -> str:
-    key = keyring().index_key
+def _keyed(key: bytes, kind: str, value: str) -> str:
     return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def digest(kind: str, value: str, *, agency_id: int | None) -> str:
+    """The digest of one value under the agency's index key (None: the instance's old key)."""
+    return _keyed(index_key_for(agency_id), kind, value)
 
 
 # Sound pairs are kept for the first few names only: a long name gains nothing from ten pairs.
@@ -61,37 +73,48 @@ def sound_pairs(words: list[str]) -> list[str]:
     return [f"{a} {b}" for i, a in enumerate(codes) for b in codes[i + 1 :]]
 
 
-def name_digests(*names: str) -> list[tuple[str, str]]:
-    """(kind, digest) pairs to store for a person's names."""
+def name_digests(*names: str, agency_id: int | None) -> list[tuple[str, str]]:
+    """(kind, digest) pairs to store for the names of a person of the agency `agency_id`."""
+    key = index_key_for(agency_id)
     pairs: list[tuple[str, str]] = []
     full = normalise(" ".join(n for n in names if n))
     if full:
-        pairs.append(("full", digest("full", full)))
+        pairs.append(("full", _keyed(key, "full", full)))
     words = tokens(*names)
     for token in words:
-        pairs.append(("token", digest("token", token)))
+        pairs.append(("token", _keyed(key, "token", token)))
         code = phonetic(token)
         if code:
-            pairs.append(("phonetic", digest("phonetic", code)))
-    pairs += [("pair", digest("pair", both)) for both in sound_pairs(words)]
+            pairs.append(("phonetic", _keyed(key, "phonetic", code)))
+    pairs += [("pair", _keyed(key, "pair", both)) for both in sound_pairs(words)]
     return list(dict.fromkeys(pairs))
 
 
-def query_keys(query: str) -> list[tuple[str, str]]:
-    """(kind, digest) to look up for a registration's search: every token exactly and by sound,
-    and every two sounds together."""
+def query_keys(query: str, *, agency_ids: Iterable[int]) -> list[tuple[str, str]]:
+    """(kind, digest) to look up for a registration's search in the persons of `agency_ids`:
+    every token exactly and by sound, and every two sounds together, under each one's key."""
     words = tokens(query)
-    keys = [("token", digest("token", token)) for token in words]
-    keys += [("phonetic", digest("phonetic", code)) for t in words if (code := phonetic(t))]
-    keys += [("pair", digest("pair", both)) for both in sound_pairs(words)]
+    plain = [("token", token) for token in words]
+    plain += [("phonetic", code) for t in words if (code := phonetic(t))]
+    plain += [("pair", both) for both in sound_pairs(words)]
+    keys = [
+        (kind, _keyed(key, kind, value))
+        for key in search_index_keys(agency_ids)
+        for kind, value in plain
+    ]
     return list(dict.fromkeys(keys))
 
 
-def query_digests(query: str, *, phonetic_match: bool = True) -> list[str]:
-    """Digests to look up for a typed search: every token, exactly and (optionally) by sound."""
-    found = []
+def query_digests(
+    query: str, *, phonetic_match: bool = True, agency_ids: Iterable[int] | None = None
+) -> list[str]:
+    """Digests to look up for a typed search: every token, exactly and (optionally) by sound,
+    under the index key of each agency of `agency_ids` (of every agency if None)."""
+    plain = []
     for token in tokens(query):
-        found.append(digest("token", token))
+        plain.append(("token", token))
         if phonetic_match and (code := phonetic(token)):
-            found.append(digest("phonetic", code))
-    return found
+            plain.append(("phonetic", code))
+    return [
+        _keyed(key, kind, value) for key in search_index_keys(agency_ids) for kind, value in plain
+    ]

@@ -3,6 +3,10 @@
 Ciphertext text form: ``cw1$<data key id>$<base64url(nonce || ciphertext+tag)>``. The associated
 data binds each value to its column ("people.person.given_name"), so a value copied into another
 column, or altered by one bit, fails to decrypt instead of being read as something else.
+
+A value is encrypted with the primary data key of the agency it belongs to (`agency_id`), or of
+the instance when it belongs to no agency (a staff member's second-factor secret); decryption
+finds the key by the id in the ciphertext, whoever's it is.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import secrets
 
 from cryptography.exceptions import InvalidTag
 
-from casework.vault.keys import keyring, keyring_knowing
+from casework.vault.keys import data_key_for, keyring_knowing
 
 PREFIX = "cw1"
 logger = logging.getLogger(__name__)
@@ -28,12 +32,12 @@ class Unreadable(str):
         return super().__new__(cls, "•••")
 
 
-def encrypt_bytes(plaintext: bytes, *, context: str) -> str:
-    ring = keyring()
+def encrypt_bytes(plaintext: bytes, *, context: str, agency_id: int | None = None) -> str:
+    key_id, aead = data_key_for(agency_id)
     nonce = secrets.token_bytes(12)
-    sealed = ring.data[ring.primary_id].encrypt(nonce, plaintext, context.encode())
+    sealed = aead.encrypt(nonce, plaintext, context.encode())
     body = base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
-    return f"{PREFIX}${ring.primary_id}${body}"
+    return f"{PREFIX}${key_id}${body}"
 
 
 def key_id_of(ciphertext: str) -> int | None:
@@ -60,8 +64,10 @@ def decrypt_bytes(ciphertext: str, *, context: str) -> bytes | None:
         return None
 
 
-def encrypt_text(plaintext: str, *, context: str) -> str:
-    return encrypt_bytes(plaintext.encode("utf-8"), context=context)
+def encrypt_text(plaintext: str, *, context: str, agency_id: int | None = None) -> str:
+    """Encrypt for the agency `agency_id`, or for the instance (None) when the value belongs to
+    no agency."""
+    return encrypt_bytes(plaintext.encode("utf-8"), context=context, agency_id=agency_id)
 
 
 def decrypt_text(ciphertext: str, *, context: str) -> str:

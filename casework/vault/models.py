@@ -7,8 +7,11 @@ from django.db.models import Q
 class DataKey(models.Model):
     """A data-encryption key, stored only wrapped (encrypted) by a master key kept outside the DB.
 
-    Deleting these rows is the emergency purge: without them no ciphertext in the database (or in
-    any backup taken afterwards) can be read, whatever happens to the master key.
+    Each agency has its own keys (`agency`), so that its personal data can be destroyed on its
+    own: deleting an agency's rows is its emergency purge (casework/retention/purge.py), and
+    without them no ciphertext of that agency in the database, or in any backup, can be read.
+    Keys without an agency encrypt what belongs to the instance rather than to an agency (staff
+    secrets, the service directory).
     """
 
     class Purpose(models.TextChoices):
@@ -16,6 +19,9 @@ class DataKey(models.Model):
         INDEX = "index", "blind index"
 
     purpose = models.CharField(max_length=8, choices=Purpose.choices)
+    agency = models.ForeignKey(
+        "accounts.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     master_key_id = models.CharField(max_length=32)
     wrapped = models.BinaryField()
     is_primary = models.BooleanField(default=True)
@@ -24,10 +30,38 @@ class DataKey(models.Model):
 
     class Meta:
         constraints = [
+            # Two constraints, because NULL never equals NULL in a unique index.
             models.UniqueConstraint(
-                fields=["purpose"], condition=Q(is_primary=True), name="one_primary_key_per_purpose"
-            )
+                fields=["purpose"],
+                condition=Q(is_primary=True, agency__isnull=True),
+                name="one_primary_instance_key_per_purpose",
+            ),
+            models.UniqueConstraint(
+                fields=["agency", "purpose"],
+                condition=Q(is_primary=True, agency__isnull=False),
+                name="one_primary_agency_key_per_purpose",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.purpose} key {self.pk}"
+        owner = f"agency {self.agency_id}" if self.agency_id else "instance"
+        return f"{self.purpose} key {self.pk} ({owner})"
+
+
+class Checkpoint(models.Model):
+    """How far a resumable batch job over encrypted tables has come (the re-encryption into
+    agency keys, a purge's sweep): per job and step (a table), the last primary key done,
+    written in the same transaction as the batch, so a killed run resumes where it stopped."""
+
+    job = models.CharField(max_length=40)
+    step = models.CharField(max_length=100)
+    position = models.BigIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "step"], name="one_checkpoint_per_job_step")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job}/{self.step}: {self.position}"

@@ -68,7 +68,7 @@ def members_to_persons(apps, schema_editor):
         if not gone:
             PersonNameIndex.objects.bulk_create(
                 PersonNameIndex(person=relative, kind=kind, digest=digest)
-                for kind, digest in blind.name_digests(member.given_name, member.family_name)
+                for kind, digest in blind.name_digests(member.given_name, member.family_name, agency_id=None)
             )
         kind = KINDS.get(member.relationship, "household_member")
         when = member.created_at

@@ -28,7 +28,7 @@ def add_pairs(apps: Any, schema_editor: Any) -> None:
                 person_id=person.pk,
                 agency_id=person.agency_id,
                 kind="pair",
-                digest=blind.digest("pair", both),
+                digest=blind.digest("pair", both, agency_id=None),
             )
             for both in blind.sound_pairs(words)
         ]

@@ -73,7 +73,8 @@ def closed_case(register: Any, amina: Any) -> Case:
         expected_version=1,
     )
     consent = case.consents.get()
-    Consent.objects.filter(pk=consent.pk).update(caregiver_name="Hawa Diallo")
+    consent.caregiver_name = "Hawa Diallo"
+    consent.save(update_fields=["caregiver_name"])  # encrypted with the case's agency key
     services.transition_case(case, to=Status.PAUSED, by=amina, reason="Aunt took her to Kayes")
     services.withdraw_consent(consent, by=amina, reason="The aunt refused further visits")
     return _close(case, amina)

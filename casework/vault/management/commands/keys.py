@@ -32,7 +32,8 @@ class Command(BaseCommand):
         rotate.add_argument(
             "--data",
             action="store_true",
-            help="Make a new data key and re-encrypt every encrypted value with it.",
+            help="Make new data keys (the instance's and each agency's) and re-encrypt every "
+            "encrypted value with its owner's new key.",
         )
         rotate.add_argument(
             "--retire",
@@ -69,8 +70,9 @@ class Command(BaseCommand):
         counts = rotation.count_values_by_key() if count_values else None
         self.stdout.write("Data keys:")
         for key in data_keys:
+            owner = f"agency {key.agency_code}" if key.agency_code else "instance"
             line = (
-                f"  #{key.pk}  {key.purpose:<5}  wrapped by {key.master_key_id}  "
+                f"  #{key.pk}  {key.purpose:<5}  {owner:<18}  wrapped by {key.master_key_id}  "
                 f"created {key.created_at:%Y-%m-%d %H:%M}  "
                 f"{'primary' if key.is_primary else 'old'}"
             )
@@ -110,8 +112,9 @@ class Command(BaseCommand):
                 "Keep the old master keys until no backup wrapped with them is still needed."
             )
         if data:
-            new_key, report = rotation.rotate_data_key(batch_size=batch_size)
-            self.stdout.write(f"Data key #{new_key.pk} is now primary.")
+            new_keys, report = rotation.rotate_data_keys(batch_size=batch_size)
+            ids = ", ".join(f"#{key.pk}" for key in new_keys)
+            self.stdout.write(f"Data keys {ids} are now primary.")
             for label, count in sorted(report.rewritten.items()):
                 self.stdout.write(f"  {label}: {count} values re-encrypted")
             for label, count in sorted(report.unreadable.items()):

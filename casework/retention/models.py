@@ -1,0 +1,97 @@
+"""The emergency purge of an agency (casework/retention/purge.py): each purge with the steps it
+has done, and the two-person requests that start one from the screen."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+# A second administrator confirms a purge requested on the screen within this time, or the
+# request expires.
+CONFIRM_WITHIN = datetime.timedelta(minutes=10)
+
+
+class AgencyPurge(models.Model):
+    """One purge of an agency's personal data. Each step is stamped when done, in the order
+    done, so that a purge that was interrupted is finished by starting it again."""
+
+    class Via(models.TextChoices):
+        COMMAND = "command", _("Server command")
+        SCREEN = "screen", _("Two administrators, on the screen")
+
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
+    via = models.CharField(max_length=8, choices=Via.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    # 1. The agency's data and blind-index keys deleted: from here nothing of it can be read.
+    keys_destroyed_at = models.DateTimeField(null=True, blank=True)
+    keys_destroyed = models.PositiveIntegerField(default=0)
+    # 2. A new master key wraps the other agencies' keys; the old one is destroyed, so backups
+    # taken before cannot be unwrapped. Empty when the master key is the operator's to replace.
+    master_replaced_at = models.DateTimeField(null=True, blank=True)
+    master_key_id = models.CharField(max_length=32, blank=True)
+    # 3. What remains is swept: the name index deleted, values still readable blanked.
+    swept_at = models.DateTimeField(null=True, blank=True)
+    index_rows_deleted = models.PositiveIntegerField(default=0)
+    values_blanked = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("emergency purge")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency"],
+                condition=Q(finished_at__isnull=True),
+                name="one_unfinished_purge_per_agency",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"purge {self.pk} of agency {self.agency_id}"
+
+
+class PurgeRequest(models.Model):
+    """An administrator's request to purge their agency, waiting for a second administrator."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for a second administrator")
+        CONFIRMED = "confirmed", _("Confirmed: the agency was purged")
+        EXPIRED = "expired", _("Expired")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    purge = models.OneToOneField(
+        AgencyPurge, null=True, blank=True, on_delete=models.PROTECT, related_name="request"
+    )
+
+    class Meta:
+        verbose_name = _("purge request")
+        indexes = [models.Index(fields=["agency", "status"], name="purge_request_agency_status")]
+
+    def __str__(self) -> str:
+        return f"purge request {self.pk}"
+
+    @property
+    def expires_at(self) -> datetime.datetime:
+        return self.requested_at + CONFIRM_WITHIN
+
+    def is_open(self, now: datetime.datetime) -> bool:
+        return self.status == self.Status.PENDING and now < self.expires_at
