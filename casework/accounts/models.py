@@ -242,6 +242,9 @@ class Authenticator(ThrottlingMixin, Device):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
+    # A member of staff's secret: the instance's keys, not an agency's (a purge of the agency
+    # deactivates its staff; their two-factor secrets are no client's data).
+    vault_agency: ClassVar[str | None] = None
     objects: ClassVar[DevicesManager[Authenticator]] = DevicesManager()
     # Declared for mypy, which cannot see into django-otp's untyped Device to find it.
     _default_manager: ClassVar[DevicesManager[Authenticator]]
@@ -348,6 +351,7 @@ class RecoveryCodeSet(ThrottlingMixin, Device):
 class RecoveryCode(models.Model):
     """One unused recovery code (deleted when used), encrypted like any personal field."""
 
+    vault_agency: ClassVar[str | None] = None  # staff data, as the authenticator's secret
     code_set = models.ForeignKey(RecoveryCodeSet, on_delete=models.CASCADE, related_name="codes")
     code = EncryptedCharField(max_length=16)
 

@@ -11,6 +11,7 @@ other data (the path package → request → person is what retention follows).
 from __future__ import annotations
 
 import datetime
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -169,6 +170,8 @@ class AccessPackage(models.Model):
     It is released only once someone other than its compiler approved it (`may_review` in
     casework/privacy/access.py); the reviewer may withhold items (ids kept, never content).
     """
+
+    vault_agency: ClassVar[str | None] = "request__agency"
 
     class Status(models.TextChoices):
         TO_REVIEW = "to_review", _("Waiting for review")

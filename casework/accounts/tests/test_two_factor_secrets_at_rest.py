@@ -85,9 +85,13 @@ def test_key_rotation_reencrypts_secrets_and_recovery_codes(
     labels = {table.label: table.columns for table in rotation.encrypted_tables()}
     assert [column for column, _context in labels["accounts.authenticator"]] == ["secret"]
     assert [column for column, _context in labels["accounts.recoverycode"]] == ["code"]
-    old_key = DataKey.objects.get(purpose=DataKey.Purpose.DATA, is_primary=True).pk
+    # Staff secrets are instance data: under the instance's key, not an agency's.
+    old_key = DataKey.objects.get(
+        purpose=DataKey.Purpose.DATA, is_primary=True, agency__isnull=True
+    ).pk
 
-    new_key, report = rotation.rotate_data_key()
+    new_keys, report = rotation.rotate_data_keys()
+    (new_key,) = [key for key in new_keys if key.agency_id is None]
 
     assert report.rewritten["accounts.authenticator"] == 1
     assert report.rewritten["accounts.recoverycode"] == 10
