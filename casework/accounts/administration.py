@@ -173,14 +173,19 @@ class ServiceAccountForm(ServiceForm):
         label=gettext_lazy("Team"), queryset=Team.objects.none(), required=False
     )
 
-    def __init__(self, *args: Any, agency_id: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, manager: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        allowed = services.roles_for_service_accounts(by=manager)
         choice_field(self, "role").choices = [
-            (value, label)
-            for value, label in Role.choices
-            if value not in (Role.NONE, Role.DATA_PROTECTION_OFFICER)
+            (value, label) for value, label in Role.choices if value in allowed
         ]
-        model_choice_field(self, "team").queryset = Team.objects.filter(agency_id=agency_id)
+        self.fields["role"].help_text = gettext_lazy(
+            "Only roles that see no personal data. An integration that reads case files is set "
+            "up at the server (casework token service-account)."
+        )
+        model_choice_field(self, "team").queryset = Team.objects.filter(
+            agency_id=manager.agency_id or 0
+        )
 
 
 @login_required
@@ -188,7 +193,7 @@ class ServiceAccountForm(ServiceForm):
 def service_accounts(request: HttpRequest) -> HttpResponse:
     manager = require_perm(request.user, Perm.MANAGE_USERS)
     agency_id = manager.agency_id or 0
-    form = ServiceAccountForm(request.POST or None, agency_id=agency_id)
+    form = ServiceAccountForm(request.POST or None, manager=manager)
     if request.method == "POST" and form.is_valid():
         try:
             account = services.create_service_account(by=manager, **form.cleaned_data)

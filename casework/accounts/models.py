@@ -7,7 +7,7 @@ import hmac
 import secrets
 import time
 from binascii import unhexlify
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
@@ -170,12 +170,16 @@ class User(AbstractUser):
             base.encode(), f"generation:{self.session_generation}".encode(), hashlib.sha256
         ).hexdigest()
 
-    def set_password(self, raw_password: str | None) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # A new password ends every session and voids every API token of the user (both are
-        # bound to the generation), whichever screen or command sets it.
-        super().set_password(raw_password)
-        if self.pk is not None:
+        # bound to the generation), whichever screen or command set it. Django's own rehash of a
+        # password at sign-in (a stronger hasher) clears `_password` first: no new generation.
+        if self.pk is not None and getattr(self, "_password", None) is not None:
             self.session_generation += 1
+            fields = kwargs.get("update_fields")
+            if fields is not None:
+                kwargs["update_fields"] = {*fields, "session_generation"}
+        super().save(*args, **kwargs)
 
     def has_casework_perm(self, perm: Perm) -> bool:
         if not self.is_active:

@@ -27,7 +27,7 @@ from casework.accounts.models import (
     Team,
     User,
 )
-from casework.accounts.roles import Perm, Role
+from casework.accounts.roles import ROLES_SEEING_PERSONAL_DATA, Perm, Role
 from casework.accounts.tokens import revoke_all
 from casework.audit.log import record
 from casework.core.errors import FieldErrors, NotAllowed
@@ -230,12 +230,44 @@ def set_match_agreement(*, by: User, with_agency: Agency, agree: bool) -> None:
 # --- service accounts ---------------------------------------------------------------------------
 
 
+def _via(by: User | None) -> str:
+    return "command" if by is None else "screen"
+
+
+def roles_for_service_accounts(*, by: User | None) -> list[str]:
+    """An administrator may give a service account only a role that sees no personal data: an
+    integration that reads names is made by an operator at the server (`casework token
+    service-account`), so one administrator cannot mint a way around two-factor sign-in into
+    the case files."""
+    roles = [role for role in Role.values if role != Role.NONE]
+    if by is None:
+        return roles
+    return [role for role in roles if role not in ROLES_SEEING_PERSONAL_DATA]
+
+
 @transaction.atomic
-def create_service_account(*, by: User, username: str, role: str, team: Team | None) -> User:
-    """An account for an integration: no password (it cannot sign in), tokens only."""
-    if not by.has_casework_perm(Perm.MANAGE_USERS) or by.agency_id is None:
+def create_service_account(
+    *, by: User | None, username: str, role: str, team: Team | None, agency: Agency | None = None
+) -> User:
+    """An account for an integration: no password (it cannot sign in), tokens only. `by` is the
+    agency's administrator (screen), or None for an operator naming the `agency` (command)."""
+    if by is not None and (not by.has_casework_perm(Perm.MANAGE_USERS) or by.agency_id is None):
         raise NotAllowed(_("Only an administrator of the agency can do this."))
-    if team is not None and team.agency_id != by.agency_id:
+    agency_id = by.agency_id if by is not None else (agency.pk if agency is not None else None)
+    if agency_id is None:
+        raise NotAllowed(_("Name the agency of the service account."))
+    if role not in roles_for_service_accounts(by=by):
+        raise FieldErrors(
+            {
+                "role": [
+                    _(
+                        "A service account that sees personal data is made at the server "
+                        "(casework token service-account)."
+                    )
+                ]
+            }
+        )
+    if team is not None and team.agency_id != agency_id:
         raise FieldErrors({"team": [_("Choose a team of your agency.")]})
     if role in (Role.CASEWORKER, Role.SUPERVISOR) and team is None:
         raise FieldErrors({"team": [_("A caseworker or supervisor belongs to a team.")]})
@@ -243,7 +275,7 @@ def create_service_account(*, by: User, username: str, role: str, team: Team | N
         with transaction.atomic():
             account = User(
                 username=username,
-                agency_id=by.agency_id,
+                agency_id=agency_id,
                 team=team,
                 role=role,
                 is_service_account=True,
@@ -256,6 +288,7 @@ def create_service_account(*, by: User, username: str, role: str, team: Team | N
         "accounts.service_account.created",
         by=by,
         target=account,
-        data={"role": role, "team": team.pk if team else None},
+        agency_id=agency_id,
+        data={"role": role, "team": team.pk if team else None, "via": _via(by)},
     )
     return account

@@ -24,8 +24,9 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -70,8 +71,19 @@ def _check_scopes(scopes: Iterable[str]) -> list[str]:
     return chosen
 
 
+def may_create_token_for(owner: User, *, by: User | None) -> bool:
+    """A person makes their own tokens; an administrator makes them only for the agency's
+    service accounts (never a colleague's: that would be acting as them). `None` is an operator
+    at the server (the command)."""
+    if by is None:
+        return True
+    if by.pk == owner.pk:
+        return not owner.is_service_account
+    return owner.is_service_account and may_manage_tokens_of(owner, by=by)
+
+
 def may_manage_tokens_of(owner: User, *, by: User | None) -> bool:
-    """The owner manages their own tokens; an administrator those of their agency's accounts.
+    """Who may see and revoke a token: its owner, and an administrator of the owner's agency.
     `None` is an operator at the server (the command)."""
     if by is None:
         return True
@@ -101,7 +113,7 @@ def create_token(
     authenticator (or a recovery code): a session left open, or a stolen password, is not enough
     to mint a way into the API.
     """
-    if not may_manage_tokens_of(owner, by=by):
+    if not may_create_token_for(owner, by=by):
         raise NotAllowed(_("You may not make tokens for this account."))
     if not owner.is_active:
         raise TokenRefused(_("This account is deactivated."))
@@ -167,8 +179,9 @@ def revoke_token(row: ApiToken, *, by: User | None, reason: str = "revoked") -> 
 
 
 def revoke_all(owner: User, *, by: User | None, reason: str) -> int:
-    """Revoke every live token of `owner` (in the caller's transaction), one audit entry."""
-    count = ApiToken.objects.filter(user=owner, revoked_at=None).update(
+    """Revoke every live token of `owner`, and every token `owner` made for a service account
+    (they saw it in clear), in the caller's transaction; one audit entry."""
+    count = ApiToken.objects.filter(Q(user=owner) | Q(created_by=owner), revoked_at=None).update(
         revoked_at=timezone.now(), revoked_by=by, revoke_reason=reason
     )
     if count:
@@ -209,7 +222,14 @@ def tokens_of(owner: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=owner).select_related("user").order_by("-created_at")
 
 
+REFUSAL_AUDIT_EVERY = 600
+
+
 def _refuse(row: ApiToken, reason: str) -> None:
+    """Audit a refused token once per token and reason every ten minutes: a client retrying a
+    revoked token in a loop must not fill the append-only trail."""
+    if not cache.add(f"cw:token-refused:{row.pk}:{reason}", 1, REFUSAL_AUDIT_EVERY):
+        return
     record(
         "accounts.token.refused",
         by=None,
@@ -275,3 +295,5 @@ class BearerToken(HttpBearer):
 
 API_AUTH = [BearerToken(), SessionAuth(csrf=True)]
 EXPORT_AUTH = [BearerToken(scope="export"), SessionAuth(csrf=True)]
+# A POST that only reads (a search sent by POST so that names stay out of URLs).
+READ_AUTH = [BearerToken(scope="read"), SessionAuth(csrf=True)]

@@ -14,6 +14,7 @@ from casework.accounts.access import agency_of, require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.models import User
 from casework.accounts.roles import Perm, Sensitive
+from casework.accounts.tokens import READ_AUTH
 from casework.cases import access, corrections, screening, selectors, services
 from casework.cases.models import (
     Case,
@@ -410,7 +411,12 @@ def list_cases(
     }
 
 
-@router.post("/search", response=list[CaseSummaryOut], summary="Find cases by name or reference")
+@router.post(
+    "/search",
+    response=list[CaseSummaryOut],
+    summary="Find cases by name or reference",
+    auth=READ_AUTH,
+)
 def search_cases(request: AuthenticatedHttpRequest, payload: SearchIn) -> Any:
     """POST so that a name never travels in a URL. Name matching uses the blind index."""
     user = request.user

@@ -18,6 +18,7 @@ from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.models import User
 from casework.accounts.roles import Perm, Sensitive
+from casework.accounts.tokens import READ_AUTH
 from casework.cases import access, merging, screening, services
 from casework.cases.api import (
     CaseIn,
@@ -136,6 +137,7 @@ def _cases_of(person: Person, user: User) -> CaseQuerySet:
 
 @router.post(
     "/matches",
+    auth=READ_AUTH,
     response=answers(MatchesOut, 400, 404),
     summary="Persons already registered that these details may describe (before registering)",
 )

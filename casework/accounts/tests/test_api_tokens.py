@@ -23,7 +23,8 @@ from casework.accounts import services, tokens
 from casework.accounts.models import ApiToken, User
 from casework.accounts.tests.conftest import code_for, unthrottle
 from casework.audit.models import AuditEntry
-from casework.core.errors import NotAllowed
+from casework.core.errors import FieldErrors, NotAllowed
+from conftest import PASSWORD
 
 NOTE = {"text": "Home visit: all well.", "contact_type": "home_visit"}
 
@@ -245,12 +246,11 @@ def test_the_administration_area_is_404_for_everyone_but_administrators(
 
 
 def test_a_service_account_gets_a_token_from_the_administrator(
-    adam: Any, north: Any, login: Any, case: Any
+    adam: Any, mei: Any, login: Any
 ) -> None:
     admin = login(adam)
     made = admin.post(
-        "/administration/service-accounts/",
-        {"username": "dhis2-sync", "role": "supervisor", "team": north.pk},
+        "/administration/service-accounts/", {"username": "dhis2-sync", "role": "me_officer"}
     )
     assert made.status_code == 302
     account = User.objects.get(username="dhis2-sync")
@@ -261,11 +261,60 @@ def test_a_service_account_gets_a_token_from_the_administrator(
         {"name": "sync", "scopes": ["read"], "days": "7"},
     )
     token = page.context["token"]
-    # A supervisor of the North team: reads the North team's cases.
-    assert _bearer(token).get(f"/api/v1/cases/{case.pk}").status_code == 200
+    assert _bearer(token).get("/api/v1/indicators", {"period": "2026-Q3"}).status_code == 200
     # It has no password: the sign-in form refuses it.
-    response = Client().post("/accounts/login/", {"username": "dhis2-sync", "password": ""})
-    assert response.status_code == 200 and "_auth_user_id" not in Client().session
+    client = Client()
+    response = client.post("/accounts/login/", {"username": "dhis2-sync", "password": ""})
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
+
+
+def test_an_administrator_cannot_mint_a_way_into_case_files(
+    adam: Any, amina: Any, north: Any, login: Any
+) -> None:
+    """A service account that reads personal data, or a token for a colleague, would be a way
+    around the colleague's (or any) two-factor sign-in: not from the screen."""
+    refused = login(adam).post(
+        "/administration/service-accounts/",
+        {"username": "reader", "role": "supervisor", "team": north.pk},
+    )
+    assert refused.status_code == 400 and not User.objects.filter(username="reader").exists()
+    with pytest.raises(FieldErrors):
+        services.create_service_account(by=adam, username="x", role="caseworker", team=north)
+    with pytest.raises(NotAllowed):
+        tokens.create_token(owner=amina, by=adam, name="x", scopes=["read"], days=1)
+
+
+def test_an_operator_makes_a_service_account_that_reads_case_files(
+    agency: Any, north: Any, case: Any, capsys: Any
+) -> None:
+    call_command(
+        "token",
+        "service-account",
+        "case-sync",
+        "--agency",
+        "AGY",
+        "--role",
+        "supervisor",
+        "--team",
+        "North",
+    )
+    call_command("token", "create", "case-sync", "--scope", "read", "--days", "5")
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert _bearer(token).get(f"/api/v1/cases/{case.pk}").status_code == 200
+    made = AuditEntry.objects.get(action="accounts.service_account.created")
+    assert made.actor is None and made.data["via"] == "command"
+
+
+def test_the_tokens_an_administrator_made_end_with_the_administrators_sessions(
+    adam: Any, mei: Any
+) -> None:
+    account = services.create_service_account(
+        by=adam, username="sync", role="me_officer", team=None
+    )
+    token = tokens.create_token(owner=account, by=adam, name="s", scopes=["read"], days=1)
+    assert _bearer(token).get("/api/v1/tasks").status_code in (200, 404)
+    services.end_sessions(adam, by=adam)
+    assert _bearer(token).get("/api/v1/tasks").status_code == 401
 
 
 def test_a_service_account_makes_no_tokens_of_its_own(adam: Any, north: Any) -> None:
@@ -274,6 +323,45 @@ def test_a_service_account_makes_no_tokens_of_its_own(adam: Any, north: Any) -> 
     )
     with pytest.raises(NotAllowed):
         tokens.create_token(owner=account, by=account, name="x", scopes=["read"], days=1)
+
+
+def test_a_read_token_searches_by_post(amina: Any, case: Any) -> None:
+    client = _bearer(_token(amina, "read"))
+    found = client.post(
+        "/api/v1/cases/search", {"query": "Fatima"}, content_type="application/json"
+    )
+    assert found.status_code == 200 and found.json()
+
+
+def test_a_revoked_token_in_a_loop_is_audited_once(amina: Any, case: Any) -> None:
+    token = _token(amina, "read")
+    tokens.revoke_token(ApiToken.objects.get(user=amina), by=amina)
+    for _ in range(5):
+        assert _bearer(token).get(f"/api/v1/cases/{case.pk}").status_code == 401
+    assert AuditEntry.objects.filter(action="accounts.token.refused").count() == 1
+
+
+def test_a_stronger_password_hash_at_sign_in_does_not_sign_the_person_out(
+    settings: Any, amina: Any
+) -> None:
+    """Django rehashes an old-style password at sign-in; that is not a new password."""
+    from django.contrib.auth.hashers import ScryptPasswordHasher
+
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.ScryptPasswordHasher",
+    ]
+    amina.password = ScryptPasswordHasher().encode(PASSWORD, "saltsaltsalt")
+    amina.save(update_fields=["password"])
+    generation = User.objects.get(pk=amina.pk).session_generation
+    client = Client()
+    assert (
+        client.post("/accounts/login/", {"username": "amina", "password": PASSWORD}).status_code
+        == 302
+    )
+    assert User.objects.get(pk=amina.pk).password.startswith("md5$")
+    assert User.objects.get(pk=amina.pk).session_generation == generation
+    assert client.get("/api/v1/tasks").status_code == 200
 
 
 # --- the command --------------------------------------------------------------------------------

@@ -10,9 +10,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from casework.accounts import tokens
-from casework.accounts.models import ApiToken, User
-from casework.core.errors import CaseworkError
+from casework.accounts import services, tokens
+from casework.accounts.models import Agency, ApiToken, Team, User
+from casework.accounts.roles import Role
+from casework.core.errors import CaseworkError, FieldErrors
 
 
 class Command(BaseCommand):
@@ -37,6 +38,16 @@ class Command(BaseCommand):
         listing.add_argument("username")
         revoke = commands.add_parser("revoke", help="Revoke the token that starts with PREFIX.")
         revoke.add_argument("prefix", help="The 8 characters after cw_.")
+        account = commands.add_parser(
+            "service-account",
+            help="Make a service account (any role, also one that sees personal data).",
+        )
+        account.add_argument("username")
+        account.add_argument("--agency", required=True, help="The agency's code.")
+        account.add_argument(
+            "--role", required=True, choices=[r for r in Role.values if r != "none"]
+        )
+        account.add_argument("--team", default="", help="The team's name (caseworker, supervisor).")
 
     def _user(self, username: str) -> User:
         user = User.objects.filter(username=username).first()
@@ -65,11 +76,32 @@ class Command(BaseCommand):
                         f"cw_{row.prefix}…  {row.scopes:<18} expires {row.expires_at:%Y-%m-%d}"
                         f"  {state}  {row.name}"
                     )
+            elif command == "service-account":
+                agency = Agency.objects.filter(code=options["agency"]).first()
+                if agency is None:
+                    raise CommandError(f"No agency with the code {options['agency']!r}.")
+                team = None
+                if options["team"]:
+                    team = Team.objects.filter(agency=agency, name=options["team"]).first()
+                    if team is None:
+                        raise CommandError(f"No team {options['team']!r} in {agency.code}.")
+                made = services.create_service_account(
+                    by=None,
+                    agency=agency,
+                    username=options["username"],
+                    role=options["role"],
+                    team=team,
+                )
+                self.stdout.write(f"Service account {made.username} made; now: token create.")
             else:
                 rows = list(ApiToken.objects.filter(prefix=options["prefix"], revoked_at=None))
                 if len(rows) != 1:
                     raise CommandError("No single live token starts with that prefix.")
                 tokens.revoke_token(rows[0], by=None)
                 self.stdout.write("Revoked.")
+        except FieldErrors as errors:
+            raise CommandError(
+                " ".join(str(m) for messages in errors.errors.values() for m in messages)
+            ) from errors
         except CaseworkError as error:
             raise CommandError(str(error.message)) from error
