@@ -47,6 +47,7 @@ from casework.accounts.access import check_perm
 from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm
 from casework.audit.log import record
+from casework.audit.sealing import ChainRewound, seal
 from casework.core.errors import CaseworkError, FieldErrors, NotAllowed
 from casework.people.models import PersonNameIndex
 from casework.retention.models import CONFIRM_WITHIN, AgencyPurge, PurgeRequest
@@ -321,6 +322,12 @@ def finish(purge: AgencyPurge, *, by: User | None) -> AgencyPurge:
             agency_id=purge.agency_id,
             data={"master_replaced": purge.master_replaced_at is not None},
         )
+    # Seal the purge's entries into the chain now and checkpoint them outside the database: the
+    # record that the agency's data was destroyed must itself be beyond rewinding.
+    try:
+        seal(checkpoint=True)
+    except ChainRewound:
+        logger.critical("The purge is done, but the audit chain was tampered with: not sealed")
     return purge
 
 

@@ -24,6 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from casework.api import api
 from casework.assessments import services as assessments
+from casework.audit import checkpoints
 from casework.audit.models import AuditEntry
 from casework.cases import services
 from casework.cases.models import Case, ConsentRecipient, ContactType
@@ -345,6 +346,10 @@ def test_the_purge_drill(drill: Drill) -> None:
         "retention.purge.swept",
         "retention.purge.finished",
     } <= actions
+    # … and sealed into the chain, with a signed checkpoint outside the database covering it.
+    finished = AuditEntry.objects.get(action="retention.purge.finished", agency_id=a.agency_id)
+    latest = checkpoints.read().latest
+    assert finished.seq is not None and latest is not None and latest.seq >= finished.seq
 
     # Nothing of A through any page, API operation, search or export; the pages still work.
     shown_after = _everything_shown(drill.a_people, a)
@@ -385,3 +390,4 @@ def test_the_purge_drill(drill: Drill) -> None:
     assert B.note in _readable_values(b)
     assert Person.objects.get(pk=b.person_id).date_of_birth == B.birth
     assert _leaks(_raw_text(), B) == []
+
