@@ -390,4 +390,3 @@ def test_the_purge_drill(drill: Drill) -> None:
     assert B.note in _readable_values(b)
     assert Person.objects.get(pk=b.person_id).date_of_birth == B.birth
     assert _leaks(_raw_text(), B) == []
-
