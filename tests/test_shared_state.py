@@ -27,7 +27,10 @@ from django.db import connection
 from casework.accounts import tokens
 from conftest import PASSWORD
 
-pytestmark = [pytest.mark.commits, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.commits,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 ROOT = Path(__file__).resolve().parent.parent
 
 

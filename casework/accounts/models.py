@@ -152,7 +152,7 @@ class User(AbstractUser):
     session_generation = models.PositiveIntegerField(default=0, editable=False)
     # An account for an integration (another system reading or writing through the API with a
     # token): it never signs in with a password, so it has none and owes no second factor.
-    is_service_account = models.BooleanField(_("service account"), default=False)
+    is_service_account = models.BooleanField(_("service account"), default=False, db_default=False)
 
     objects: ClassVar[CaseworkUserManager] = CaseworkUserManager()
 

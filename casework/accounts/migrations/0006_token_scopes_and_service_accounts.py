@@ -61,7 +61,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="user",
             name="is_service_account",
-            field=models.BooleanField(default=False, verbose_name="service account"),
+            field=models.BooleanField(db_default=False, default=False, verbose_name="service account"),
         ),
         migrations.AlterField(
             model_name="apitoken",

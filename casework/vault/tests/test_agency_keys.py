@@ -118,7 +118,7 @@ def test_a_key_made_in_a_transaction_that_rolls_back_is_never_used(agency: Any) 
     assert isinstance(decrypt_text(lost, context="people.person.given_name"), Unreadable)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.commits
 def test_another_thread_does_not_use_a_key_before_it_is_committed(agency: Any) -> None:
     keys.clear_cache()
