@@ -158,7 +158,11 @@ class DataRequest(TimeStampedModel):
 
     @property
     def identity_checked(self) -> bool:
-        return self.identity_checked_at is not None
+        """Checked by someone other than who recorded the request (`services.confirm_identity`):
+        a check by the recorder, made before that rule, counts for nothing."""
+        return self.identity_checked_at is not None and (
+            self.identity_checked_by_id != self.created_by_id
+        )
 
     def is_overdue(self, today: datetime.date | None = None) -> bool:
         return self.is_open and self.due_on < (today or timezone.localdate())

@@ -28,6 +28,7 @@ from casework.audit.models import AuditEntry
 from casework.cases.models import OPEN_STATUSES, Case, CaseRevision, Status
 from casework.core.errors import CaseworkError, FieldErrors, NotAllowed
 from casework.people.models import Person, PersonRevision, Relationship
+from casework.privacy import access
 from casework.privacy import package as packaging
 from casework.privacy.access import may_review, record_package_read
 from casework.privacy.models import AccessPackage, DataRequest, PrivacySettings, ReadAlert
@@ -179,6 +180,14 @@ def receive_request(
     return request
 
 
+def _gate(request: DataRequest, by: User) -> DataRequest:
+    """The request as the gate gives it to `by`: a handler of the request's own agency (the same
+    404 as for no request otherwise, audited). Each service asks it itself, whoever called it,
+    before its transaction opens, so that a refusal's audit entry is kept."""
+    check_perm(by, Perm.HANDLE_DATA_REQUESTS)
+    return access.get_request_for_user(by, request.pk)
+
+
 def _locked(request: DataRequest) -> DataRequest:
     """The request re-read under a row lock, refused if it was closed meanwhile."""
     fresh = (
@@ -191,30 +200,47 @@ def _locked(request: DataRequest) -> DataRequest:
     return fresh
 
 
-@transaction.atomic
 def assign_request(request: DataRequest, *, by: User, handler: User) -> DataRequest:
-    check_perm(by, Perm.HANDLE_DATA_REQUESTS)
-    request = _locked(request)
-    _check_handler(handler, request.agency_id)
-    request.handler = handler
-    request.save(update_fields=["handler", "updated_at"])
-    record("privacy.request.assigned", by=by, target=request, data={"handler": handler.pk})
-    return request
+    found = _gate(request, by)
+    with transaction.atomic():
+        request = _locked(found)
+        _check_handler(handler, request.agency_id)
+        request.handler = handler
+        request.save(update_fields=["handler", "updated_at"])
+        record("privacy.request.assigned", by=by, target=request, data={"handler": handler.pk})
+        return request
 
 
-@transaction.atomic
 def confirm_identity(request: DataRequest, *, by: User) -> DataRequest:
-    """The handler checked who is asking (and, for a caregiver or representative, their right to
-    ask): nothing is compiled, corrected or erased before."""
-    check_perm(by, Perm.HANDLE_DATA_REQUESTS)
-    request = _locked(request)
-    if request.identity_checked:
-        raise CaseworkError(_("The identity was already checked."), code="already_checked")
-    request.identity_checked_at = timezone.now()
-    request.identity_checked_by = by
-    request.save(update_fields=["identity_checked_at", "identity_checked_by", "updated_at"])
-    record("privacy.request.identity_checked", by=by, target=request)
-    return request
+    """An officer checked who is asking (and, for a caregiver or representative, their right to
+    ask): nothing is compiled, corrected or erased before.
+
+    Two people: the officer who checks the identity is never the one who recorded the request.
+    Otherwise one officer alone could record a request in anyone's name, tick the check, then
+    compile and read (or erase) any case file of the agency; now a second officer vouches for
+    every requester first. `DataRequest.identity_checked` holds the same rule, so a check made
+    by the recorder before it existed counts for nothing. A refusal is audited."""
+    found = _gate(request, by)
+    if found.created_by_id == by.pk:
+        record(
+            "privacy.request.identity_refused",
+            by=by,
+            target=found,
+            outcome=AuditEntry.Outcome.DENIED,
+            data={"reason": "recorded_by_same_user"},
+        )
+        raise NotAllowed(
+            _("Someone other than who recorded the request checks the requester's identity.")
+        )
+    with transaction.atomic():
+        request = _locked(found)
+        if request.identity_checked:
+            raise CaseworkError(_("The identity was already checked."), code="already_checked")
+        request.identity_checked_at = timezone.now()
+        request.identity_checked_by = by
+        request.save(update_fields=["identity_checked_at", "identity_checked_by", "updated_at"])
+        record("privacy.request.identity_checked", by=by, target=request)
+        return request
 
 
 def _answered(request: DataRequest) -> bool:
@@ -225,11 +251,14 @@ def _answered(request: DataRequest) -> bool:
     return request.erased_at is not None
 
 
-@transaction.atomic
 def close_request(request: DataRequest, *, by: User, outcome: str) -> DataRequest:
     """Close the request with its outcome. "Answered" needs the answer on record: a released
     package, a linked correction, or the erasure done."""
-    check_perm(by, Perm.HANDLE_DATA_REQUESTS)
+    return _close(_gate(request, by), by=by, outcome=outcome)
+
+
+@transaction.atomic
+def _close(request: DataRequest, *, by: User, outcome: str) -> DataRequest:
     request = _locked(request)
     if outcome not in DataRequest.Outcome.values:
         raise FieldErrors({"outcome": [_("Choose a value from the list.")]})
@@ -279,11 +308,15 @@ def _subject(request: DataRequest, kind: str) -> Person:
 # --- access --------------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def compile_package(request: DataRequest, *, by: User) -> AccessPackage:
     """Compile everything held on the person, redacted, for review. An earlier package not yet
-    released is replaced."""
-    check_perm(by, Perm.HANDLE_DATA_REQUESTS)
+    released is replaced. Only once a second officer checked the requester's identity
+    (`confirm_identity`)."""
+    return _compile(_gate(request, by), by=by)
+
+
+@transaction.atomic
+def _compile(request: DataRequest, *, by: User) -> AccessPackage:
     request = _locked(request)
     person = _subject(request, DataRequest.Kind.ACCESS)
     agency = Agency.objects.get(pk=request.agency_id)
@@ -375,11 +408,17 @@ def review_package(
 RELEASE_FORMATS = ("json", "pdf")
 
 
-@transaction.atomic
 def release_package(package: AccessPackage, *, by: User, file_format: str) -> dict[str, Any]:
     """The approved package as released (withheld items taken out), for the requester; each
-    download is audited under each case it holds."""
+    download is audited under each case it holds. Only by a handler who may read the package
+    (`access.may_read_package`: its request's agency, the request open); 404 otherwise."""
     check_perm(by, Perm.HANDLE_DATA_REQUESTS)
+    found = access.get_package_for_user(by, package.pk)
+    return _release(found, by=by, file_format=file_format)
+
+
+@transaction.atomic
+def _release(package: AccessPackage, *, by: User, file_format: str) -> dict[str, Any]:
     if file_format not in RELEASE_FORMATS:
         raise CaseworkError(_("Unknown format."), code="invalid_format")
     fresh = (
@@ -406,7 +445,6 @@ def release_package(package: AccessPackage, *, by: User, file_format: str) -> di
 # --- rectification -------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def link_corrections(
     request: DataRequest,
     *,
@@ -416,7 +454,15 @@ def link_corrections(
 ) -> DataRequest:
     """Record which corrections (made by the case's caseworker through the correction form)
     answered a rectification request."""
-    check_perm(by, Perm.HANDLE_DATA_REQUESTS)
+    return _link(
+        _gate(request, by), by=by, person_revisions=person_revisions, case_revisions=case_revisions
+    )
+
+
+@transaction.atomic
+def _link(
+    request: DataRequest, *, by: User, person_revisions: list[int], case_revisions: list[int]
+) -> DataRequest:
     request = _locked(request)
     people = subject_ids(_subject(request, DataRequest.Kind.RECTIFICATION))
     found_people = list(
@@ -462,23 +508,34 @@ def erasure_blockers(person: Person) -> list[str]:
     return reasons
 
 
-@transaction.atomic
 def erase_person(request: DataRequest, *, by: User) -> int:
     """Anonymise the person now, as retention does at the end of the retention period: names,
     contacts, birth date and every free text about them blanked, their name index deleted; the
     categorical facts indicators count stay. Returns how many people were anonymised (their
     relatives who are no one else's go with them)."""
-    check_perm(by, Perm.HANDLE_DATA_REQUESTS)
+    return _erase(_gate(request, by), by=by)
+
+
+@transaction.atomic
+def _erase(request: DataRequest, *, by: User) -> int:
     request = _locked(request)
     person = _subject(request, DataRequest.Kind.ERASURE)
     if request.erased_at is not None:
         raise CaseworkError(_("The person's data was already erased."), code="already_erased")
+    people = sorted(subject_ids(person))
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    # The people and their cases are locked first, then the blockers looked at: a case reopened,
+    # or a relative's case opened, a moment before cannot slip between the check and the erasure.
+    due = _lock_still_due(people, tomorrow)
+    list(
+        Case.objects.select_for_update()
+        .filter(person_id__in=Relationship.objects.filter(relative_id__in=people).values("person"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     blockers = erasure_blockers(person)
     if blockers:
         raise CaseworkError(blockers[0], code="erasure_blocked")
-    people = sorted(subject_ids(person))
-    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
-    due = _lock_still_due(people, tomorrow)
     if set(due) != set(people):
         raise CaseworkError(
             _("A case of theirs changed meanwhile: look again."), code="erasure_blocked"
