@@ -32,7 +32,7 @@ from casework.privacy import access
 from casework.privacy import package as packaging
 from casework.privacy.access import may_review, record_package_read
 from casework.privacy.models import AccessPackage, DataRequest, PrivacySettings, ReadAlert
-from casework.privacy.selectors import CASE_READ, LogFilter, subject_ids
+from casework.privacy.selectors import CASE_FILE_READS, LogFilter, subject_ids
 
 # Erasure is retention's anonymisation applied to one person now, under retention's own rules
 # (re-checked on locked rows; relatives who are no one else's go along).
@@ -606,7 +606,7 @@ def raise_read_alerts(now: datetime.datetime | None = None) -> int:
         heavy = (
             AuditEntry.objects.filter(
                 agency_id=agency_id,
-                action=CASE_READ,
+                action__in=CASE_FILE_READS,
                 outcome=AuditEntry.Outcome.OK,
                 at__gte=since,
                 at__lte=now,
