@@ -213,6 +213,9 @@ class AccessPackage(models.Model):
     return_reason = models.CharField(max_length=16, choices=ReturnReason.choices, blank=True)
     withheld = models.JSONField(default=list, blank=True)  # item keys, e.g. "cases.casenote:12"
     withheld_reason = models.CharField(max_length=16, choices=WithholdReason.choices, blank=True)
+    # Fields left out of a release unless the reviewer included them (`package.py`
+    # WITHHELD_UNLESS_INCLUDED), by label, e.g. "plans.caseplan.supervision_notes".
+    included_fields = models.JSONField(default=list, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)
     released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -320,7 +320,9 @@ def _compile(request: DataRequest, *, by: User) -> AccessPackage:
     request = _locked(request)
     person = _subject(request, DataRequest.Kind.ACCESS)
     agency = Agency.objects.get(pk=request.agency_id)
-    compiled = packaging.compile_for(person, agency_code=agency.code, request_id=request.pk)
+    compiled = packaging.compile_for(
+        person, agency_id=agency.pk, agency_code=agency.code, request_id=request.pk
+    )
     request.packages.filter(
         status__in=[AccessPackage.Status.TO_REVIEW, AccessPackage.Status.RETURNED]
     ).update(status=AccessPackage.Status.SUPERSEDED)
@@ -351,9 +353,11 @@ def review_package(
     withheld: list[str] | None = None,
     withheld_reason: str = "",
     return_reason: str = "",
+    include_fields: list[str] | None = None,
 ) -> AccessPackage:
-    """Approve the package for release (withholding the items chosen, for the reason given), or
-    return it. The reviewer is never its compiler (`access.may_review`)."""
+    """Approve the package for release (withholding the items chosen, for the reason given, and
+    including the fields withheld unless included that the reviewer chose), or return it. The
+    reviewer is never its compiler (`access.may_review`)."""
     fresh = (
         AccessPackage.objects.select_for_update(of=("self",))
         .select_related("request")
@@ -366,6 +370,7 @@ def review_package(
     if not may_review(by, fresh):
         raise NotAllowed(_("Your role does not allow this."))
     held = sorted(set(withheld or []))
+    included = sorted(set(include_fields or []))
     if approve:
         known = set(packaging.item_keys(json.loads(fresh.content)))
         errors: dict[str, list[str]] = {}
@@ -373,11 +378,14 @@ def review_package(
             errors["withheld"] = [_("Choose items of this package.")]
         if held and withheld_reason not in AccessPackage.WithholdReason.values:
             errors["withheld_reason"] = [_("Say why the items are withheld.")]
+        if not set(included) <= set(packaging.WITHHELD_UNLESS_INCLUDED):
+            errors["include_fields"] = [_("Choose a value from the list.")]
         if errors:
             raise FieldErrors(errors)
         fresh.status = AccessPackage.Status.APPROVED
         fresh.withheld = held
         fresh.withheld_reason = withheld_reason if held else ""
+        fresh.included_fields = included
     else:
         if return_reason not in AccessPackage.ReturnReason.values:
             raise FieldErrors({"return_reason": [_("Say why the package is returned.")]})
@@ -390,6 +398,7 @@ def review_package(
             "status",
             "withheld",
             "withheld_reason",
+            "included_fields",
             "return_reason",
             "reviewed_by",
             "reviewed_at",
@@ -401,6 +410,7 @@ def review_package(
         action="privacy.package.approved" if approve else "privacy.package.returned",
         reason=(fresh.withheld_reason if approve else fresh.return_reason) or "none",
         withheld=str(len(held)),
+        included=str(len(fresh.included_fields)),
     )
     return fresh
 
@@ -436,7 +446,10 @@ def _release(package: AccessPackage, *, by: User, file_format: str) -> dict[str,
         fresh.save(update_fields=["released_at", "released_by"])
     reason = AccessPackage.WithholdReason(fresh.withheld_reason).label if fresh.withheld else ""
     content = packaging.released(
-        json.loads(fresh.content), withheld=fresh.withheld, reason=str(reason)
+        json.loads(fresh.content),
+        withheld=fresh.withheld,
+        reason=str(reason),
+        included=fresh.included_fields,
     )
     record_package_read(fresh, by=by, action="privacy.package.released", format=file_format)
     return content

@@ -438,6 +438,7 @@ def package(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             withheld=data["withheld"],
             withheld_reason=data["withheld_reason"],
             return_reason=data["return_reason"],
+            include_fields=data["include_fields"],
         ),
         success=_("Review recorded."),
         redirect_to=lambda _done: HttpResponseRedirect(reverse("privacy:reviews")),
