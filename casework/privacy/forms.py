@@ -13,6 +13,7 @@ from casework.accounts.models import User
 from casework.audit.models import AuditEntry
 from casework.core.forms import DateInput, ServiceForm, choice_field, model_choice_field
 from casework.privacy.models import AccessPackage, DataRequest
+from casework.privacy.package import WITHHELD_UNLESS_INCLUDED
 from casework.privacy.selectors import LogFilter
 
 
@@ -140,6 +141,12 @@ class ReviewForm(ServiceForm):
         label=_("Why items are withheld"),
         required=False,
         choices=[("", "—"), *AccessPackage.WithholdReason.choices],
+    )
+    include_fields = forms.MultipleChoiceField(
+        label=_("Release as well (left out unless chosen)"),
+        required=False,
+        choices=list(WITHHELD_UNLESS_INCLUDED.items()),
+        widget=forms.CheckboxSelectMultiple,
     )
     return_reason = forms.ChoiceField(
         label=_("Why it is returned"),

@@ -158,7 +158,11 @@ class DataRequest(TimeStampedModel):
 
     @property
     def identity_checked(self) -> bool:
-        return self.identity_checked_at is not None
+        """Checked by someone other than who recorded the request (`services.confirm_identity`):
+        a check by the recorder, made before that rule, counts for nothing."""
+        return self.identity_checked_at is not None and (
+            self.identity_checked_by_id != self.created_by_id
+        )
 
     def is_overdue(self, today: datetime.date | None = None) -> bool:
         return self.is_open and self.due_on < (today or timezone.localdate())
@@ -209,6 +213,9 @@ class AccessPackage(models.Model):
     return_reason = models.CharField(max_length=16, choices=ReturnReason.choices, blank=True)
     withheld = models.JSONField(default=list, blank=True)  # item keys, e.g. "cases.casenote:12"
     withheld_reason = models.CharField(max_length=16, choices=WithholdReason.choices, blank=True)
+    # Fields left out of a release unless the reviewer included them (`package.py`
+    # WITHHELD_UNLESS_INCLUDED), by label, e.g. "plans.caseplan.supervision_notes".
+    included_fields = models.JSONField(default=list, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)
     released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

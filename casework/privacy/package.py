@@ -9,9 +9,16 @@ without anyone remembering to add it, and a test holds the package to retention'
 
 Redaction, done before anyone reads the package:
 - another person linked to the row (a relative, a caregiver who consented) is named as "a third
-  party", never by name; so are the fields that name someone else (`THIRD_PARTY_FIELDS`);
+  party", never by name; so are the fields that name someone else (`THIRD_PARTY_FIELDS`: a plan
+  action's "organisation or person" unless it is exactly a registered organisation's name);
 - the names of the person's relatives, household members and caregivers are blanked out of every
-  free text (`NameRedactor`), except the words of the person's own names;
+  free text (`NameRedactor`), whatever their case or accents, except the words of the person's
+  own names; so are the names of the agency's other clients, found through the agency's blind
+  name index (`ClientIndex`): a word pair that is one client's two names, or sounds like a
+  client's names, or a single word written as a name that is a client's name;
+- what corrections replaced (`previous`, JSON) is redacted value by value, like the fields;
+- the supervisor's notes on a plan (`WITHHELD_UNLESS_INCLUDED`) are in the package for review
+  but left out of what is released unless the reviewer includes them;
 - staff are named by their role, not their name: in this work knowing who handled a file can put
   a caseworker at risk, and staff names are not the client's data.
 Free text can still mention someone the system does not know of; that is what the review is for
@@ -31,16 +38,23 @@ from typing import Any
 from django.db import models
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from casework.accounts.models import User
 from casework.cases.models import Case, Consent, ConsentRecipient
+from casework.core.models import Correction
 from casework.feedback.models import ParticipationSurvey
-from casework.people.models import Person, Relationship
-from casework.plans.models import ActionUpdate, PlanAction
+from casework.people.models import Person, PersonNameIndex, Relationship
+from casework.plans.models import ActionUpdate
+from casework.referrals.models import Organisation
 from casework.retention.services import path_to_person, personal_columns
+from casework.vault import blind
 from casework.vault.crypto import Unreadable
 from casework.vault.fields import EncryptedMixin
+
+StrOrPromise = str | Promise
 
 FORMAT = "casework.access-package/1"
 
@@ -116,19 +130,35 @@ HIDDEN_FIELDS = frozenset(
 )
 
 
-def _always(row: models.Model) -> bool:
+def folded(text: str) -> str:
+    """A name as compared here: case-folded, accents removed, punctuation and spaces collapsed."""
+    return blind.normalise(str(text))
+
+
+def _always(value: str, organisations: frozenset[str]) -> bool:
     return True
 
 
-def _not_an_organisation(row: models.Model) -> bool:
-    return getattr(row, "responsible", "") != PlanAction.Responsible.ORGANISATION
+def _not_a_registered_organisation(value: str, organisations: frozenset[str]) -> bool:
+    """A plan action's "organisation or person" may name a contact, a caregiver or a member of
+    staff: it stays only when it is exactly the name of an organisation of the directory."""
+    return folded(value) not in organisations
 
 
-# Fields that name someone other than the person (when the rule says so for the row).
-THIRD_PARTY_FIELDS: dict[str, Callable[[models.Model], bool]] = {
+# Fields that name someone other than the person (when the rule says so for the value, given the
+# folded names of the directory's organisations).
+THIRD_PARTY_FIELDS: dict[str, Callable[[str, frozenset[str]], bool]] = {
     "cases.consent.caregiver_name": _always,
     "referrals.referral.accompanied_by_name": _always,
-    "plans.planaction.responsible_name": _not_an_organisation,
+    "plans.planaction.responsible_name": _not_a_registered_organisation,
+}
+# The same fields as a correction's `previous` names them: always someone else's name there.
+THIRD_PARTY_KEYS = frozenset(label.rsplit(".", 1)[1] for label in THIRD_PARTY_FIELDS)
+
+# In the package for its review, left out of what is released unless the reviewer includes them:
+# a supervisor's notes are about the work on the case as much as about the person.
+WITHHELD_UNLESS_INCLUDED: dict[str, StrOrPromise] = {
+    "plans.caseplan.supervision_notes": gettext_lazy("The supervisor's notes on the plan"),
 }
 
 
@@ -159,34 +189,155 @@ def sections() -> list[Section]:
     return sorted(found.values(), key=lambda item: (ranked.get(item.key, len(ORDER)), item.key))
 
 
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _word(text: str) -> str:
+    """One word of a text, folded (a word folds to one word: its accents go, its case too)."""
+    return "".join(folded(text).split())
+
+
+def _written_as_a_name(word: str) -> bool:
+    """Capitalised, or in a script without capitals (Arabic): "Grace" is a name, "grace" not."""
+    first = word[0]
+    return first.isupper() or first.lower() == first.upper()
+
+
+class ClientIndex:
+    """The agency's other clients among the words of the package's free texts, found through the
+    agency's blind name index (casework/vault/blind.py): no name is decrypted to find them.
+
+    `learn` looks every word and every two neighbouring words up at once; then `persons` says
+    whose name token a word is, and `sounds_like_a_name` whether two words sound like one
+    client's two names. The person and the records merged into theirs are left out."""
+
+    def __init__(self, agency_id: int, exclude: set[int]) -> None:
+        self.agency_id = agency_id
+        self.exclude = exclude
+        self.tokens: dict[str, set[int]] = {}
+        self.pairs: set[tuple[str, str]] = set()
+
+    def _digests(self, text: str, kind: str) -> list[str]:
+        keys = blind.query_keys(text, agency_ids=[self.agency_id])
+        return [digest for found_kind, digest in keys if found_kind == kind]
+
+    def learn(self, texts: Iterable[str]) -> None:
+        words: set[str] = set()
+        pairs: set[tuple[str, str]] = set()
+        for text in texts:
+            found = [_word(word) for word in _WORD.findall(text)]
+            words.update(found)
+            pairs.update((a, b) for a, b in zip(found, found[1:], strict=False) if a != b)
+        by_digest: dict[str, tuple[str, object]] = {}
+        for word in words:
+            for digest in self._digests(word, "token"):
+                by_digest[digest] = ("token", word)
+        for pair in pairs:
+            for digest in self._digests(" ".join(pair), "pair"):
+                by_digest[digest] = ("pair", pair)
+        digests = list(by_digest)
+        for start in range(0, len(digests), 500):
+            rows = (
+                PersonNameIndex.objects.filter(
+                    agency_id=self.agency_id,
+                    kind__in=["token", "pair"],
+                    digest__in=digests[start : start + 500],
+                )
+                .exclude(person_id__in=self.exclude)
+                .values_list("digest", "person_id")
+            )
+            for digest, person_id in rows:
+                kind, value = by_digest[digest]
+                if kind == "token" and isinstance(value, str):
+                    self.tokens.setdefault(value, set()).add(person_id)
+                elif isinstance(value, tuple):
+                    self.pairs.add(value)
+
+    def persons(self, word: str) -> set[int]:
+        return self.tokens.get(word, set())
+
+    def sounds_like_a_name(self, first: str, second: str) -> bool:
+        return (first, second) in self.pairs
+
+
 class NameRedactor:
     """Blanks the names of third parties out of a text, whole names first, then each of their
-    words, except the words of the person's own names (a mother often shares a family name)."""
+    words, except the words of the person's own names (a mother often shares a family name).
+    Words are compared folded (`folded`): "MOUSSA", "Moussa" and "Moùssa" are one name.
 
-    def __init__(self, third_parties: Iterable[str], own_names: Iterable[str]) -> None:
-        own_words = {word.casefold() for name in own_names for word in name.split()}
-        own_whole = {" ".join(name.split()).casefold() for name in own_names}
-        candidates: set[str] = set()
+    With a `ClientIndex`, the agency's other clients too: two neighbouring words that are the
+    names of one client (or, written as names, sound like a client's two names), and a single
+    word written as a name that is a client's name."""
+
+    def __init__(
+        self,
+        third_parties: Iterable[str],
+        own_names: Iterable[str],
+        clients: ClientIndex | None = None,
+        organisations: Iterable[str] = (),
+    ) -> None:
+        own = [folded(name).split() for name in own_names]
+        self.own_words = {word for words in own for word in words}
+        # A third party's "Mme X at Hope Shelter" does not make "Hope" a name to blank alone.
+        organisation_words = {word for name in organisations for word in folded(name).split()}
+        own_whole = {tuple(words) for words in own}
+        self.names: set[tuple[str, ...]] = set()
         for name in third_parties:
-            whole = " ".join(str(name).split())
-            if len(whole) >= 2 and whole.casefold() not in own_whole:
-                candidates.add(whole)
-            for word in whole.split():
-                if len(word) >= 2 and word.casefold() not in own_words:
-                    candidates.add(word)
-        self.pattern: re.Pattern[str] | None = None
-        if candidates:
-            longest_first = sorted(candidates, key=lambda text: (-len(text), text))
-            alternatives = "|".join(re.escape(text) for text in longest_first)
-            self.pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+            words = tuple(folded(name).split())
+            if words and words not in own_whole and sum(map(len, words)) >= 2:
+                self.names.add(words)
+            self.names.update(
+                (word,)
+                for word in words
+                if len(word) >= 2 and word not in self.own_words | organisation_words
+            )
+        self.longest = max((len(words) for words in self.names), default=0)
+        self.clients = clients
         self.count = 0
 
+    def _match(self, words: list[tuple[int, int, str, str]], at: int) -> int:
+        """How many words from `at` on are a third party's name (0: none)."""
+        for length in range(min(self.longest, len(words) - at), 0, -1):
+            if tuple(word[3] for word in words[at : at + length]) in self.names:
+                return length
+        if self.clients is None:
+            return 0
+        text, word = words[at][2], words[at][3]
+        if at + 1 < len(words):
+            next_text, next_word = words[at + 1][2], words[at + 1][3]
+            if {word, next_word} - self.own_words and (
+                self.clients.persons(word) & self.clients.persons(next_word)
+                or (
+                    self.clients.sounds_like_a_name(word, next_word)
+                    and _written_as_a_name(text)
+                    and _written_as_a_name(next_text)
+                )
+            ):
+                return 2
+        if word not in self.own_words and self.clients.persons(word) and _written_as_a_name(text):
+            return 1
+        return 0
+
     def __call__(self, text: str) -> str:
-        if self.pattern is None or not text:
+        if not text or (not self.names and self.clients is None):
             return text
-        redacted, found = self.pattern.subn(third_party(), text)
-        self.count += found
-        return redacted
+        words = [
+            (found.start(), found.end(), found.group(), _word(found.group()))
+            for found in _WORD.finditer(text)
+        ]
+        parts: list[str] = []
+        last = 0
+        at = 0
+        while at < len(words):
+            length = self._match(words, at)
+            if not length:
+                at += 1
+                continue
+            parts += [text[last : words[at][0]], third_party()]
+            last = words[at + length - 1][1]
+            self.count += 1
+            at += length
+        return "".join([*parts, text[last:]]) if parts else text
 
 
 @dataclass
@@ -198,6 +349,7 @@ class _Compiler:
     section_keys: set[str] = field(default_factory=set)
     redactor: NameRedactor | None = None
     fields_redacted: int = 0
+    organisations: frozenset[str] = frozenset()  # the directory's names, folded
 
     # --- loading ---------------------------------------------------------------------------------
 
@@ -221,6 +373,25 @@ class _Compiler:
         self.case_references = {
             case.pk: str(getattr(case, "reference", "")) for case in self.rows.get("cases.case", [])
         }
+        self.organisations = frozenset(
+            folded(name) for name in Organisation.objects.values_list("name", flat=True)
+        )
+
+    def free_texts(self) -> list[str]:
+        """Every encrypted text the package holds (what corrections replaced, value by value)."""
+        texts: list[str] = []
+        for rows in self.rows.values():
+            for row in rows:
+                for model_field in row._meta.concrete_fields:
+                    value = getattr(row, model_field.attname, None)
+                    if isinstance(model_field, EncryptedMixin) and isinstance(value, str):
+                        if not isinstance(value, Unreadable):
+                            texts += (
+                                _strings(_earlier(value))
+                                if _is_previous(row, model_field)
+                                else [value]
+                            )
+        return texts
 
     def third_party_names(self) -> list[str]:
         """The names of the people linked to the person: relatives, household members, the
@@ -244,10 +415,14 @@ class _Compiler:
             names += [person.given_name, person.family_name, person.other_names, person.full_name]
         for label, rule in THIRD_PARTY_FIELDS.items():
             app_model, name = label.rsplit(".", 1)
+            values = [getattr(row, name, "") for row in self.rows.get(app_model, [])]
             names += [
-                str(getattr(row, name, "") or "")
-                for row in self.rows.get(app_model, [])
-                if rule(row)
+                str(value)
+                for value in values
+                if isinstance(value, str)
+                and value
+                and not isinstance(value, Unreadable)
+                and rule(value, self.organisations)
             ]
         return [name for name in names if name and not isinstance(name, Unreadable)]
 
@@ -263,9 +438,13 @@ class _Compiler:
         if isinstance(value, Unreadable):
             return _("[unreadable]")
         rule = THIRD_PARTY_FIELDS.get(label)
-        if rule is not None and rule(row):
+        if rule is not None:
+            if not rule(str(value), self.organisations):
+                return value  # a registered organisation's name, as the directory has it
             self.fields_redacted += 1
             return third_party()
+        if _is_previous(row, model_field):
+            return self.earlier(_earlier(str(value)))
         if model_field.choices:
             return str(dict(model_field.flatchoices).get(value, value))
         if isinstance(value, datetime.datetime | datetime.date):
@@ -278,6 +457,20 @@ class _Compiler:
             return self.redactor(value)
         if isinstance(value, bytes | memoryview):
             return None
+        return value
+
+    def earlier(self, value: Any, key: str = "") -> Any:
+        """What a correction replaced, redacted value by value: a caregiver's or companion's
+        earlier name is a third party's; any other text is redacted like the fields."""
+        if isinstance(value, dict):
+            return {name: self.earlier(item, str(name)) for name, item in value.items()}
+        if isinstance(value, list):
+            return [self.earlier(item, key) for item in value]
+        if isinstance(value, str) and value:
+            if key in THIRD_PARTY_KEYS:
+                self.fields_redacted += 1
+                return third_party()
+            return self.redactor(value) if self.redactor is not None else value
         return value
 
     def related(self, row: models.Model, model_field: Any) -> Any:
@@ -322,6 +515,26 @@ class _Compiler:
         }
 
 
+def _is_previous(row: models.Model, model_field: Any) -> bool:
+    return isinstance(row, Correction) and model_field.name == "previous"
+
+
+def _earlier(text: str) -> Any:
+    """A correction's `previous` (JSON, its accents escaped), or the text if it is not JSON."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return [value] if isinstance(value, str) else []
+
+
 def _shown_by_name(target: Any, section_keys: set[str]) -> bool:
     """Related rows named by what they are (a programme, an organisation, a member of staff's
     role), as opposed to persons and rows of the package itself, which are named by reference."""
@@ -351,8 +564,9 @@ class Compiled:
     case_ids: list[int]
 
 
-def compile_for(person: Person, *, agency_code: str, request_id: int) -> Compiled:
-    """Everything held on `person` (and the records merged into theirs), redacted, as JSON."""
+def compile_for(person: Person, *, agency_id: int, agency_code: str, request_id: int) -> Compiled:
+    """Everything held on `person` (and the records merged into theirs), redacted, as JSON; the
+    agency's other clients are found through its name index."""
     subject = subject_of(person)
     subject_ids = {subject.pk} | set(
         Person.objects.filter(merged_into=subject).values_list("pk", flat=True)
@@ -361,7 +575,14 @@ def compile_for(person: Person, *, agency_code: str, request_id: int) -> Compile
     found = sections()
     compiler.load(found)
     own = [subject.given_name, subject.family_name, subject.other_names, subject.full_name]
-    compiler.redactor = NameRedactor(compiler.third_party_names(), [name for name in own if name])
+    clients = ClientIndex(agency_id, exclude=subject_ids)
+    clients.learn(compiler.free_texts())
+    compiler.redactor = NameRedactor(
+        compiler.third_party_names(),
+        [name for name in own if name],
+        clients,
+        organisations=compiler.organisations,
+    )
     content = {
         "format": FORMAT,
         "agency": agency_code,
@@ -370,6 +591,7 @@ def compile_for(person: Person, *, agency_code: str, request_id: int) -> Compile
         "compiled_at": timezone.now().isoformat(),
         "language": translation.get_language() or "",
         "sections": [compiler.section(section) for section in found],
+        "withheld_unless_included": sorted(WITHHELD_UNLESS_INCLUDED),
     }
     content["redacted"] = {
         "names_in_text": compiler.redactor.count,
@@ -391,15 +613,49 @@ def item_keys(content: dict[str, Any]) -> list[str]:
     return [item["key"] for section in content.get("sections", []) for item in section["items"]]
 
 
-def released(content: dict[str, Any], *, withheld: Iterable[str], reason: str) -> dict[str, Any]:
-    """The package as released: the items the reviewer withheld taken out, and said so."""
+def released(
+    content: dict[str, Any],
+    *,
+    withheld: Iterable[str],
+    reason: str,
+    included: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The package as released: the items the reviewer withheld taken out, and said so; the
+    fields withheld unless included (`WITHHELD_UNLESS_INCLUDED`) taken out unless the reviewer
+    included them."""
     held = set(withheld)
+    left_out = set(WITHHELD_UNLESS_INCLUDED) - set(included)
+
+    def kept(section: dict[str, Any], name: str) -> bool:
+        return f"{section['key']}.{name}" not in left_out
+
     out = dict(content)
     out["sections"] = [
-        {**section, "items": [item for item in section["items"] if item["key"] not in held]}
+        {
+            **section,
+            "fields": [name for name in section.get("fields", []) if kept(section, name)],
+            "labels": {
+                name: label for name, label in section["labels"].items() if kept(section, name)
+            },
+            "items": [
+                {
+                    **item,
+                    "values": {
+                        name: value for name, value in item["values"].items() if kept(section, name)
+                    },
+                }
+                for item in section["items"]
+                if item["key"] not in held
+            ],
+        }
         for section in content.get("sections", [])
     ]
-    out["withheld"] = {"items": len(held), "reason": reason}
+    out["withheld"] = {
+        "items": len(held),
+        "reason": reason,
+        "fields": sorted(left_out),
+    }
+    out.pop("withheld_unless_included", None)
     return out
 
 

@@ -31,6 +31,16 @@ from casework.privacy.models import AccessPackage, DataRequest
 # and when someone is refused one.
 CASE_READ = "cases.case.viewed"
 CASE_REFUSED = "cases.case.denied"
+# Every read of case content, each audited under the case it read: a case file opened, and an
+# access package compiled, shown or released (casework/privacy/access.py `record_package_read`
+# writes one entry per case the package holds). The per-user counts and the unusual-reading
+# alert count these, and only these, so an officer reading files through packages shows too.
+CASE_FILE_READS = (
+    CASE_READ,
+    "privacy.package.compiled",
+    "privacy.package.viewed",
+    "privacy.package.released",
+)
 
 PAGE_SIZE = 100
 REVIEWS_SHOWN = 50
@@ -133,7 +143,7 @@ def agency_users(user: Requester) -> list[User]:
 class ReaderLine:
     user: User
     cases_read: int  # different case files opened
-    reads: int  # times a case file was opened
+    reads: int  # times a case file was opened (a package counts once per case it holds)
     refused: int  # case files asked for and refused
 
 
@@ -145,11 +155,11 @@ def readers(
     since = (now or timezone.now()) - datetime.timedelta(days=days)
     counts = list(
         access.audit_entries_for(user)
-        .filter(at__gte=since, action__in=[CASE_READ, CASE_REFUSED], actor__isnull=False)
+        .filter(at__gte=since, action__in=[*CASE_FILE_READS, CASE_REFUSED], actor__isnull=False)
         .values("actor_id")
         .annotate(
-            cases=Count("case_id", distinct=True, filter=Q(action=CASE_READ)),
-            reads=Count("pk", filter=Q(action=CASE_READ)),
+            cases=Count("case_id", distinct=True, filter=Q(action__in=CASE_FILE_READS)),
+            reads=Count("pk", filter=Q(action__in=CASE_FILE_READS)),
             refused=Count("pk", filter=Q(action=CASE_REFUSED)),
         )
         .order_by("-cases", "actor_id")

@@ -28,10 +28,11 @@ from casework.audit.models import AuditEntry
 from casework.cases.models import OPEN_STATUSES, Case, CaseRevision, Status
 from casework.core.errors import CaseworkError, FieldErrors, NotAllowed
 from casework.people.models import Person, PersonRevision, Relationship
+from casework.privacy import access
 from casework.privacy import package as packaging
 from casework.privacy.access import may_review, record_package_read
 from casework.privacy.models import AccessPackage, DataRequest, PrivacySettings, ReadAlert
-from casework.privacy.selectors import CASE_READ, LogFilter, subject_ids
+from casework.privacy.selectors import CASE_FILE_READS, LogFilter, subject_ids
 
 # Erasure is retention's anonymisation applied to one person now, under retention's own rules
 # (re-checked on locked rows; relatives who are no one else's go along).
@@ -179,6 +180,14 @@ def receive_request(
     return request
 
 
+def _gate(request: DataRequest, by: User) -> DataRequest:
+    """The request as the gate gives it to `by`: a handler of the request's own agency (the same
+    404 as for no request otherwise, audited). Each service asks it itself, whoever called it,
+    before its transaction opens, so that a refusal's audit entry is kept."""
+    check_perm(by, Perm.HANDLE_DATA_REQUESTS)
+    return access.get_request_for_user(by, request.pk)
+
+
 def _locked(request: DataRequest) -> DataRequest:
     """The request re-read under a row lock, refused if it was closed meanwhile."""
     fresh = (
@@ -191,30 +200,47 @@ def _locked(request: DataRequest) -> DataRequest:
     return fresh
 
 
-@transaction.atomic
 def assign_request(request: DataRequest, *, by: User, handler: User) -> DataRequest:
-    check_perm(by, Perm.HANDLE_DATA_REQUESTS)
-    request = _locked(request)
-    _check_handler(handler, request.agency_id)
-    request.handler = handler
-    request.save(update_fields=["handler", "updated_at"])
-    record("privacy.request.assigned", by=by, target=request, data={"handler": handler.pk})
-    return request
+    found = _gate(request, by)
+    with transaction.atomic():
+        request = _locked(found)
+        _check_handler(handler, request.agency_id)
+        request.handler = handler
+        request.save(update_fields=["handler", "updated_at"])
+        record("privacy.request.assigned", by=by, target=request, data={"handler": handler.pk})
+        return request
 
 
-@transaction.atomic
 def confirm_identity(request: DataRequest, *, by: User) -> DataRequest:
-    """The handler checked who is asking (and, for a caregiver or representative, their right to
-    ask): nothing is compiled, corrected or erased before."""
-    check_perm(by, Perm.HANDLE_DATA_REQUESTS)
-    request = _locked(request)
-    if request.identity_checked:
-        raise CaseworkError(_("The identity was already checked."), code="already_checked")
-    request.identity_checked_at = timezone.now()
-    request.identity_checked_by = by
-    request.save(update_fields=["identity_checked_at", "identity_checked_by", "updated_at"])
-    record("privacy.request.identity_checked", by=by, target=request)
-    return request
+    """An officer checked who is asking (and, for a caregiver or representative, their right to
+    ask): nothing is compiled, corrected or erased before.
+
+    Two people: the officer who checks the identity is never the one who recorded the request.
+    Otherwise one officer alone could record a request in anyone's name, tick the check, then
+    compile and read (or erase) any case file of the agency; now a second officer vouches for
+    every requester first. `DataRequest.identity_checked` holds the same rule, so a check made
+    by the recorder before it existed counts for nothing. A refusal is audited."""
+    found = _gate(request, by)
+    if found.created_by_id == by.pk:
+        record(
+            "privacy.request.identity_refused",
+            by=by,
+            target=found,
+            outcome=AuditEntry.Outcome.DENIED,
+            data={"reason": "recorded_by_same_user"},
+        )
+        raise NotAllowed(
+            _("Someone other than who recorded the request checks the requester's identity.")
+        )
+    with transaction.atomic():
+        request = _locked(found)
+        if request.identity_checked:
+            raise CaseworkError(_("The identity was already checked."), code="already_checked")
+        request.identity_checked_at = timezone.now()
+        request.identity_checked_by = by
+        request.save(update_fields=["identity_checked_at", "identity_checked_by", "updated_at"])
+        record("privacy.request.identity_checked", by=by, target=request)
+        return request
 
 
 def _answered(request: DataRequest) -> bool:
@@ -225,11 +251,14 @@ def _answered(request: DataRequest) -> bool:
     return request.erased_at is not None
 
 
-@transaction.atomic
 def close_request(request: DataRequest, *, by: User, outcome: str) -> DataRequest:
     """Close the request with its outcome. "Answered" needs the answer on record: a released
     package, a linked correction, or the erasure done."""
-    check_perm(by, Perm.HANDLE_DATA_REQUESTS)
+    return _close(_gate(request, by), by=by, outcome=outcome)
+
+
+@transaction.atomic
+def _close(request: DataRequest, *, by: User, outcome: str) -> DataRequest:
     request = _locked(request)
     if outcome not in DataRequest.Outcome.values:
         raise FieldErrors({"outcome": [_("Choose a value from the list.")]})
@@ -279,15 +308,21 @@ def _subject(request: DataRequest, kind: str) -> Person:
 # --- access --------------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def compile_package(request: DataRequest, *, by: User) -> AccessPackage:
     """Compile everything held on the person, redacted, for review. An earlier package not yet
-    released is replaced."""
-    check_perm(by, Perm.HANDLE_DATA_REQUESTS)
+    released is replaced. Only once a second officer checked the requester's identity
+    (`confirm_identity`)."""
+    return _compile(_gate(request, by), by=by)
+
+
+@transaction.atomic
+def _compile(request: DataRequest, *, by: User) -> AccessPackage:
     request = _locked(request)
     person = _subject(request, DataRequest.Kind.ACCESS)
     agency = Agency.objects.get(pk=request.agency_id)
-    compiled = packaging.compile_for(person, agency_code=agency.code, request_id=request.pk)
+    compiled = packaging.compile_for(
+        person, agency_id=agency.pk, agency_code=agency.code, request_id=request.pk
+    )
     request.packages.filter(
         status__in=[AccessPackage.Status.TO_REVIEW, AccessPackage.Status.RETURNED]
     ).update(status=AccessPackage.Status.SUPERSEDED)
@@ -318,9 +353,11 @@ def review_package(
     withheld: list[str] | None = None,
     withheld_reason: str = "",
     return_reason: str = "",
+    include_fields: list[str] | None = None,
 ) -> AccessPackage:
-    """Approve the package for release (withholding the items chosen, for the reason given), or
-    return it. The reviewer is never its compiler (`access.may_review`)."""
+    """Approve the package for release (withholding the items chosen, for the reason given, and
+    including the fields withheld unless included that the reviewer chose), or return it. The
+    reviewer is never its compiler (`access.may_review`)."""
     fresh = (
         AccessPackage.objects.select_for_update(of=("self",))
         .select_related("request")
@@ -333,6 +370,7 @@ def review_package(
     if not may_review(by, fresh):
         raise NotAllowed(_("Your role does not allow this."))
     held = sorted(set(withheld or []))
+    included = sorted(set(include_fields or []))
     if approve:
         known = set(packaging.item_keys(json.loads(fresh.content)))
         errors: dict[str, list[str]] = {}
@@ -340,11 +378,14 @@ def review_package(
             errors["withheld"] = [_("Choose items of this package.")]
         if held and withheld_reason not in AccessPackage.WithholdReason.values:
             errors["withheld_reason"] = [_("Say why the items are withheld.")]
+        if not set(included) <= set(packaging.WITHHELD_UNLESS_INCLUDED):
+            errors["include_fields"] = [_("Choose a value from the list.")]
         if errors:
             raise FieldErrors(errors)
         fresh.status = AccessPackage.Status.APPROVED
         fresh.withheld = held
         fresh.withheld_reason = withheld_reason if held else ""
+        fresh.included_fields = included
     else:
         if return_reason not in AccessPackage.ReturnReason.values:
             raise FieldErrors({"return_reason": [_("Say why the package is returned.")]})
@@ -357,6 +398,7 @@ def review_package(
             "status",
             "withheld",
             "withheld_reason",
+            "included_fields",
             "return_reason",
             "reviewed_by",
             "reviewed_at",
@@ -368,6 +410,7 @@ def review_package(
         action="privacy.package.approved" if approve else "privacy.package.returned",
         reason=(fresh.withheld_reason if approve else fresh.return_reason) or "none",
         withheld=str(len(held)),
+        included=str(len(fresh.included_fields)),
     )
     return fresh
 
@@ -375,11 +418,17 @@ def review_package(
 RELEASE_FORMATS = ("json", "pdf")
 
 
-@transaction.atomic
 def release_package(package: AccessPackage, *, by: User, file_format: str) -> dict[str, Any]:
     """The approved package as released (withheld items taken out), for the requester; each
-    download is audited under each case it holds."""
+    download is audited under each case it holds. Only by a handler who may read the package
+    (`access.may_read_package`: its request's agency, the request open); 404 otherwise."""
     check_perm(by, Perm.HANDLE_DATA_REQUESTS)
+    found = access.get_package_for_user(by, package.pk)
+    return _release(found, by=by, file_format=file_format)
+
+
+@transaction.atomic
+def _release(package: AccessPackage, *, by: User, file_format: str) -> dict[str, Any]:
     if file_format not in RELEASE_FORMATS:
         raise CaseworkError(_("Unknown format."), code="invalid_format")
     fresh = (
@@ -397,7 +446,10 @@ def release_package(package: AccessPackage, *, by: User, file_format: str) -> di
         fresh.save(update_fields=["released_at", "released_by"])
     reason = AccessPackage.WithholdReason(fresh.withheld_reason).label if fresh.withheld else ""
     content = packaging.released(
-        json.loads(fresh.content), withheld=fresh.withheld, reason=str(reason)
+        json.loads(fresh.content),
+        withheld=fresh.withheld,
+        reason=str(reason),
+        included=fresh.included_fields,
     )
     record_package_read(fresh, by=by, action="privacy.package.released", format=file_format)
     return content
@@ -406,7 +458,6 @@ def release_package(package: AccessPackage, *, by: User, file_format: str) -> di
 # --- rectification -------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def link_corrections(
     request: DataRequest,
     *,
@@ -416,7 +467,15 @@ def link_corrections(
 ) -> DataRequest:
     """Record which corrections (made by the case's caseworker through the correction form)
     answered a rectification request."""
-    check_perm(by, Perm.HANDLE_DATA_REQUESTS)
+    return _link(
+        _gate(request, by), by=by, person_revisions=person_revisions, case_revisions=case_revisions
+    )
+
+
+@transaction.atomic
+def _link(
+    request: DataRequest, *, by: User, person_revisions: list[int], case_revisions: list[int]
+) -> DataRequest:
     request = _locked(request)
     people = subject_ids(_subject(request, DataRequest.Kind.RECTIFICATION))
     found_people = list(
@@ -462,23 +521,34 @@ def erasure_blockers(person: Person) -> list[str]:
     return reasons
 
 
-@transaction.atomic
 def erase_person(request: DataRequest, *, by: User) -> int:
     """Anonymise the person now, as retention does at the end of the retention period: names,
     contacts, birth date and every free text about them blanked, their name index deleted; the
     categorical facts indicators count stay. Returns how many people were anonymised (their
     relatives who are no one else's go with them)."""
-    check_perm(by, Perm.HANDLE_DATA_REQUESTS)
+    return _erase(_gate(request, by), by=by)
+
+
+@transaction.atomic
+def _erase(request: DataRequest, *, by: User) -> int:
     request = _locked(request)
     person = _subject(request, DataRequest.Kind.ERASURE)
     if request.erased_at is not None:
         raise CaseworkError(_("The person's data was already erased."), code="already_erased")
+    people = sorted(subject_ids(person))
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    # The people and their cases are locked first, then the blockers looked at: a case reopened,
+    # or a relative's case opened, a moment before cannot slip between the check and the erasure.
+    due = _lock_still_due(people, tomorrow)
+    list(
+        Case.objects.select_for_update()
+        .filter(person_id__in=Relationship.objects.filter(relative_id__in=people).values("person"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     blockers = erasure_blockers(person)
     if blockers:
         raise CaseworkError(blockers[0], code="erasure_blocked")
-    people = sorted(subject_ids(person))
-    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
-    due = _lock_still_due(people, tomorrow)
     if set(due) != set(people):
         raise CaseworkError(
             _("A case of theirs changed meanwhile: look again."), code="erasure_blocked"
@@ -549,7 +619,7 @@ def raise_read_alerts(now: datetime.datetime | None = None) -> int:
         heavy = (
             AuditEntry.objects.filter(
                 agency_id=agency_id,
-                action=CASE_READ,
+                action__in=CASE_FILE_READS,
                 outcome=AuditEntry.Outcome.OK,
                 at__gte=since,
                 at__lte=now,

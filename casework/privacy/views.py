@@ -248,6 +248,8 @@ def request_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "cases": selectors.cases_of(found),
         "packages": selectors.packages_of(found),
         "today": timezone.localdate(),
+        # Another officer checks the identity (services.confirm_identity).
+        "recorded_by_me": found.created_by_id == user.pk,
     }
     if found.kind == DataRequest.Kind.RECTIFICATION:
         context["corrections"] = selectors.corrections_for(found)
@@ -436,6 +438,7 @@ def package(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             withheld=data["withheld"],
             withheld_reason=data["withheld_reason"],
             return_reason=data["return_reason"],
+            include_fields=data["include_fields"],
         ),
         success=_("Review recorded."),
         redirect_to=lambda _done: HttpResponseRedirect(reverse("privacy:reviews")),

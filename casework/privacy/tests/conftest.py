@@ -26,6 +26,13 @@ def olaf(make_user: Any, other_agency: Any) -> Any:
 
 
 @pytest.fixture
+def deputy(make_user: Any, agency: Any) -> Any:
+    """A second data-protection officer of dana's agency: who checks the identity of the
+    requesters dana records (one officer never does both)."""
+    return make_user("deputy", agency=agency, role="data_protection_officer")
+
+
+@pytest.fixture
 def read() -> Callable[..., None]:
     """Open case files through the gate, as a page does (each read audited there)."""
 
@@ -37,8 +44,8 @@ def read() -> Callable[..., None]:
 
 
 @pytest.fixture
-def receive(dana: Any) -> Callable[..., DataRequest]:
-    """A request recorded by dana; `checked` also records the identity check."""
+def receive(dana: Any, deputy: Any) -> Callable[..., DataRequest]:
+    """A request recorded by dana; `checked` also records the identity check, by the deputy."""
 
     def make(
         kind: str,
@@ -56,7 +63,7 @@ def receive(dana: Any) -> Callable[..., DataRequest]:
             identifier=identifier,
         )
         if checked:
-            request = services.confirm_identity(request, by=by or dana)
+            request = services.confirm_identity(request, by=deputy)
         return request
 
     return make

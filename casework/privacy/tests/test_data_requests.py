@@ -6,11 +6,15 @@ change audited, and no one else (another agency's officer included) reaches them
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
+import pytest
+from django.http import Http404
 from django.utils import timezone
 
 from casework.audit.models import AuditEntry
+from casework.core.errors import CaseworkError, NotAllowed
 from casework.privacy import services
 from casework.privacy.models import DataRequest
 
@@ -86,18 +90,88 @@ def test_overdue_requests_are_marked(
 
 
 def test_nothing_is_done_before_the_identity_is_checked(
-    login: Any, receive: Any, case: Any, dana: Any
+    login: Any, receive: Any, case: Any, dana: Any, deputy: Any
 ) -> None:
     request = receive("access", case.reference, checked=False)
     client = login(dana)
     client.post(f"/privacy/requests/{request.pk}/compile/")
     assert not request.packages.exists()
-    client.post(f"/privacy/requests/{request.pk}/identity/")
+    login(deputy).post(f"/privacy/requests/{request.pk}/identity/")
     request.refresh_from_db()
-    assert request.identity_checked_by == dana
+    assert request.identity_checked_by == deputy
     assert AuditEntry.objects.filter(action="privacy.request.identity_checked").exists()
     client.post(f"/privacy/requests/{request.pk}/compile/")
     assert request.packages.count() == 1
+
+
+def test_one_officer_alone_cannot_vouch_for_a_request_they_recorded(
+    login: Any, receive: Any, case: Any, dana: Any, deputy: Any
+) -> None:
+    """The attack: an officer records an access request for anyone, ticks "identity checked"
+    themself, compiles and reads the file. The check is someone else's, in the service too."""
+    request = receive("access", case.reference, checked=False)
+    client = login(dana)
+    page = client.get(f"/privacy/requests/{request.pk}/").content.decode()
+    assert "Another officer checks who is asking" in page
+    assert f"/privacy/requests/{request.pk}/identity/" not in page
+    client.post(f"/privacy/requests/{request.pk}/identity/")
+    with pytest.raises(NotAllowed):
+        services.confirm_identity(request, by=dana)
+    request.refresh_from_db()
+    assert not request.identity_checked
+    refused = AuditEntry.objects.filter(action="privacy.request.identity_refused", actor=dana)
+    assert refused.count() == 2 and {entry.outcome for entry in refused} == {"denied"}
+    client.post(f"/privacy/requests/{request.pk}/compile/")
+    with pytest.raises(CaseworkError) as not_checked:
+        services.compile_package(request, by=dana)
+    assert not_checked.value.code == "identity_not_checked"
+    assert not request.packages.exists()
+    # A check the recorder made before the rule (written straight to the row) counts for nothing.
+    DataRequest.objects.filter(pk=request.pk).update(
+        identity_checked_at=timezone.now(), identity_checked_by=dana
+    )
+    request.refresh_from_db()
+    with pytest.raises(CaseworkError):
+        services.compile_package(request, by=dana)
+    assert not request.packages.exists()
+    # A second officer vouches for the requester: now the package is compiled.
+    services.confirm_identity(request, by=deputy)
+    assert services.compile_package(request, by=dana).request_id == request.pk
+
+
+def test_every_service_checks_the_agency_itself(
+    receive: Any, full_case: Any, dana: Any, sam: Any, olaf: Any
+) -> None:
+    """Called directly, not through a view's lookup, each service refuses an officer of another
+    agency (the gate's 404, audited) and changes nothing."""
+    access_request = receive("access", full_case.reference)
+    package = services.compile_package(access_request, by=dana)
+    services.review_package(package, by=sam, approve=True)
+    unchecked = receive("access", full_case.reference, checked=False)
+    rectification = receive("rectification", full_case.reference)
+    erasure = receive("erasure", full_case.reference)
+    calls: list[Callable[[], object]] = [
+        lambda: services.assign_request(access_request, by=olaf, handler=olaf),
+        lambda: services.confirm_identity(unchecked, by=olaf),
+        lambda: services.close_request(access_request, by=olaf, outcome="withdrawn"),
+        lambda: services.compile_package(access_request, by=olaf),
+        lambda: services.link_corrections(
+            rectification, by=olaf, person_revisions=[], case_revisions=[]
+        ),
+        lambda: services.erase_person(erasure, by=olaf),
+        lambda: services.release_package(package, by=olaf, file_format="json"),
+    ]
+    for call in calls:
+        with pytest.raises(Http404):
+            call()
+    assert AuditEntry.objects.filter(actor=olaf, outcome="denied").count() == len(calls)
+    access_request.refresh_from_db()
+    unchecked.refresh_from_db()
+    package.refresh_from_db()
+    assert access_request.is_open and access_request.handler == dana
+    assert not unchecked.identity_checked and package.released_at is None
+    assert access_request.packages.count() == 1
+    assert not AuditEntry.objects.filter(actor=olaf, outcome="ok").exists()
 
 
 def test_closing_needs_the_answer_on_record(login: Any, receive: Any, case: Any, dana: Any) -> None:

@@ -9,13 +9,14 @@ import dataclasses
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from casework.audit.models import AuditEntry
 from casework.cases import services as case_services
 from casework.cases.models import CaseNote, ClosureReason, Status
 from casework.core.errors import CaseworkError
 from casework.people import services as people
-from casework.people.models import Person, PersonNameIndex
+from casework.people.models import Person, PersonNameIndex, Relationship
 from casework.privacy import services
 from casework.privacy.models import DataRequest
 
@@ -104,4 +105,39 @@ def test_erasure_needs_the_identity_checked(receive: Any, case: Any, amina: Any,
     with pytest.raises(CaseworkError) as refused:
         services.erase_person(request, by=dana)
     assert refused.value.code == "identity_not_checked"
+    assert Person.objects.get(pk=case.person_id).anonymised_at is None
+
+
+def test_erasure_looks_at_its_blockers_again_on_locked_rows(
+    monkeypatch: pytest.MonkeyPatch,
+    receive: Any,
+    case: Any,
+    register: Any,
+    amina: Any,
+    dana: Any,
+) -> None:
+    """The page showed no blocker; a moment before the erasure locks its rows, the person becomes
+    the relative of someone whose case is open. The service finds it on the locked rows."""
+    case_services.transition_case(
+        case, to=Status.CLOSED, by=amina, closure_reason=ClosureReason.CLIENT_REQUEST
+    )
+    request = receive("erasure", case.reference)
+    assert services.erasure_blockers(case.person) == []
+    locking = services._lock_still_due
+
+    def meanwhile(people: list[int], cutoff: Any) -> list[int]:
+        sister = register(amina, given_name="Awa")
+        Relationship.objects.create(
+            person=sister.person,
+            relative=case.person,
+            kind=Relationship.Kind.SIBLING,
+            recorded_by=amina,
+            recorded_at=timezone.now(),
+        )
+        return locking(people, cutoff)
+
+    monkeypatch.setattr(services, "_lock_still_due", meanwhile)
+    with pytest.raises(CaseworkError) as blocked:
+        services.erase_person(request, by=dana)
+    assert blocked.value.code == "erasure_blocked"
     assert Person.objects.get(pk=case.person_id).anonymised_at is None

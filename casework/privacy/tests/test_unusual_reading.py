@@ -160,3 +160,22 @@ def test_the_alert_is_e_mailed_to_the_officer_without_naming_anyone(
 
 def test_the_check_runs_on_the_workers_schedule() -> None:
     assert "casework.privacy.tasks.check_unusual_reading" in load_registry()
+
+
+def test_reading_files_through_access_packages_counts_as_reading_them(
+    login: Any, receive: Any, full_case: Any, dana: Any
+) -> None:
+    """An officer reads case content through the packages they compile and open: each read
+    counts once per case, in the per-user counts and for the alert, like opening the file."""
+    services.change_settings(by=dana, response_days=30, unusual_reads=1, unusual_reads_hours=24)
+    package = services.compile_package(receive("access", full_case.reference), by=dana)
+    client = login(dana)
+    assert client.get(f"/privacy/packages/{package.pk}/").status_code == 200
+    counted = {
+        line["username"]: (line["cases_read"], line["reads"])
+        for line in client.get("/api/v1/privacy/audit-log/readers").json()
+    }
+    assert counted == {"dana": (1, 2)}  # compiled, then shown
+    assert services.raise_read_alerts() == 1
+    alert = ReadAlert.objects.get()
+    assert (alert.reader, alert.cases_read) == (dana, 1)
