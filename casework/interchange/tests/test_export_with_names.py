@@ -3,34 +3,20 @@ an allowed override), always audited, and only as a file encrypted under a passw
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 import pytest
 
 from casework.accounts.roles import ROLE_PERMISSIONS, Perm, Role
 from casework.audit.models import AuditEntry
-from casework.cases.models import Consent, ConsentRecipient
 from casework.core.errors import CaseworkError, ConsentRequired, NotAllowed
 from casework.interchange import container
 from casework.interchange.example import load_example
 from casework.interchange.exporter import ConsentMissing, export_cases
 from casework.interchange.models import ExportRun
+from casework.interchange.tests.conftest import consent_to_export
 
 PASSWORD = "correct horse battery"
-
-
-def _consent_to_export(*refs: str, organisation: str = "Cluster Lead") -> None:
-    consents = Consent.objects.filter(case__reference__in=refs) if refs else Consent.objects.all()
-    # Some of the example's cases are registered after today; their consent would not count yet.
-    consents.update(given_on=datetime.date(2024, 1, 1))
-    for consent in consents:
-        ConsentRecipient.objects.create(
-            consent=consent,
-            organisation_name=organisation,
-            purpose="export",
-            information=["identity", "case_summary"],
-        )
 
 
 @pytest.fixture
@@ -49,13 +35,13 @@ def _named(by: Any, **options: Any) -> Any:
 
 
 def test_it_is_refused_without_the_permission(example: None, sam: Any) -> None:
-    _consent_to_export()
+    consent_to_export()
     with pytest.raises(NotAllowed):
         _named(sam)  # a supervisor exports rows, but not names
 
 
 def test_it_is_refused_for_cases_without_consent_and_lists_them(example: None, paul: Any) -> None:
-    _consent_to_export("C11-000001", "C11-000002")
+    consent_to_export("C11-000001", "C11-000002")
     with pytest.raises(ConsentMissing) as refused:
         _named(paul)
     assert len(refused.value.case_refs) == 180
@@ -68,13 +54,13 @@ def test_it_is_refused_for_cases_without_consent_and_lists_them(example: None, p
 
 
 def test_consent_to_another_organisation_does_not_count(example: None, paul: Any) -> None:
-    _consent_to_export(organisation="Someone Else")
+    consent_to_export(organisation="Someone Else")
     with pytest.raises(ConsentMissing):
         _named(paul)
 
 
 def test_it_can_leave_out_the_refused_cases(example: None, paul: Any) -> None:
-    _consent_to_export("C11-000001", "C11-000002")
+    consent_to_export("C11-000001", "C11-000002")
     export = _named(paul, leave_out_refused=True)
     files = container.open_container(export.sealed, PASSWORD)
     lines = files["cases.csv"].decode().splitlines()
@@ -84,7 +70,7 @@ def test_it_can_leave_out_the_refused_cases(example: None, paul: Any) -> None:
 
 
 def test_the_file_opens_only_with_its_password(example: None, paul: Any) -> None:
-    _consent_to_export()
+    consent_to_export()
     export = _named(paul)
     assert export.sealed[:4] == b"CWX1"
     assert b"C11-000001" not in export.sealed  # nothing readable without the password
@@ -101,13 +87,13 @@ def test_the_file_opens_only_with_its_password(example: None, paul: Any) -> None
 
 
 def test_a_short_password_is_refused(example: None, paul: Any) -> None:
-    _consent_to_export()
+    consent_to_export()
     with pytest.raises(CaseworkError):
         _named(paul, password="short")
 
 
 def test_it_is_audited_and_recorded(example: None, paul: Any) -> None:
-    _consent_to_export()
+    consent_to_export()
     export = _named(paul, file_format="xlsx")
     run = ExportRun.objects.get()
     assert (run.with_names, run.recipient_name, run.cases, run.created_by) == (
@@ -145,7 +131,7 @@ def test_the_consent_check_reads_consents_in_bulk_not_case_by_case(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    _consent_to_export()
+    consent_to_export()
     with CaptureQueriesContext(connection) as captured:
         export = _named(paul)
     assert export.run.cases == 182

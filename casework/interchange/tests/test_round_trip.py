@@ -3,16 +3,16 @@ value the indicators use, and de-identification does not change a figure."""
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
-from casework.cases.models import Case, Consent, ConsentRecipient
+from casework.cases.models import Case
 from casework.feedback.models import ParticipationSurvey
 from casework.indicators.tests.test_worked_example import quarterly_json
 from casework.interchange import container
 from casework.interchange.example import load_example
 from casework.interchange.exporter import export_cases
 from casework.interchange.importer import import_cases
+from casework.interchange.tests.conftest import consent_to_export
 from casework.people.models import Person, Relationship
 from casework.people.services import link_persons
 
@@ -137,16 +137,7 @@ def test_an_export_with_names_round_trips_names_and_plans(paul: Any) -> None:
         Person.objects.get(reference="P1100002"),
     )
     link_persons(awa, brother, kind="sibling", is_caregiver=False, by=None)
-    # The example registers some cases after today: their consent is dated in the future and
-    # covers nothing yet. Date every consent before today for this test.
-    Consent.objects.update(given_on=datetime.date(2024, 1, 1))
-    for consent in Consent.objects.all():
-        ConsentRecipient.objects.create(
-            consent=consent,
-            organisation_name="Cluster Lead",
-            purpose="export",
-            information=["identity", "case_summary"],
-        )
+    consent_to_export()
     cases = _case_facts()
     export = export_cases(
         by=paul, with_names=True, recipient_name="Cluster Lead", password="a long pass phrase"
