@@ -214,11 +214,15 @@ def reencrypt_table(
     done, after = _resume(job, table)
     if done:
         return
+    # A purged agency has no keys and never gets one: its rows are left to its purge's sweep.
+    purged = keys.purged_agencies()
     for batch in raw_batches(table, batch_size=batch_size, rows=rows, after=after):
-        ring = keys.ensure_keys({row[1] for row in batch}, index=False)
+        ring = keys.ensure_keys({row[1] for row in batch} - purged, index=False)
         with transaction.atomic():
             for row in batch:
                 owner = row[1]
+                if owner in purged:
+                    continue
                 target = ring.primary[owner]
                 changes: list[tuple[str, str, str | None]] = []  # (column, old, new)
                 for col, value in zip(table.encrypted, row[2:], strict=True):
@@ -310,10 +314,11 @@ def rotate_master_key() -> tuple[str, int]:
     environment (CASEWORK_MASTER_KEYS), the operator adds the new primary there first and this
     only re-wraps.
     """
-    if not keys.master_keys_from_environment():
-        keys.add_master_key()
-    master = keys.load_master_keys()
-    rewrapped = keys.rewrap_data_keys()
+    with keys.master_key_change():  # no other master-key change between adding and re-wrapping
+        if not keys.master_keys_from_environment():
+            keys.add_master_key()
+        master = keys.load_master_keys()
+        rewrapped = keys.rewrap_data_keys()
     if rewrapped:
         record(
             "vault.master_key.rotated",
