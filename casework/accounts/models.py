@@ -246,8 +246,9 @@ class Authenticator(ThrottlingMixin, Device):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
-    # A member of staff's secret: the instance's keys, not an agency's (a purge of the agency
-    # deactivates its staff; their two-factor secrets are no client's data).
+    # A member of staff's secret: the instance's keys, not an agency's. A purge of the agency
+    # deactivates its staff in its first step, ending their sessions and revoking their tokens
+    # (retention/purge.py `start`); their two-factor secrets are no client's data and outlive it.
     vault_agency: ClassVar[str | None] = None
     objects: ClassVar[DevicesManager[Authenticator]] = DevicesManager()
     # Declared for mypy, which cannot see into django-otp's untyped Device to find it.

@@ -32,6 +32,16 @@ class AgencyPurge(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     started_at = models.DateTimeField()
+    # 0. The agency closed in the purge's first transaction: marked inactive, every user of it
+    # deactivated, their sessions ended and API tokens revoked.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    users_deactivated = models.PositiveIntegerField(default=0)
+    # 0b. Before its keys go: the agency's values under keys it does not own (the instance's,
+    # written before agency keys; another agency's, after a transfer in) moved to its own key,
+    # and other agencies' values still under its keys (a transfer out) moved off them.
+    prepared_at = models.DateTimeField(null=True, blank=True)
+    values_moved = models.PositiveIntegerField(default=0)
+    foreign_values_moved = models.PositiveIntegerField(default=0)
     # 1. The agency's data and blind-index keys deleted: from here nothing of it can be read.
     keys_destroyed_at = models.DateTimeField(null=True, blank=True)
     keys_destroyed = models.PositiveIntegerField(default=0)

@@ -4,56 +4,78 @@ Every personal value of an agency is encrypted with the agency's own data key, a
 indexed with its own blind-index key (casework/vault). The purge destroys those keys; the values
 stay in the database as ciphertext nobody can read, and pages show them as "•••". Steps, each
 committed and stamped on the AgencyPurge row before the next, so that a purge that was
-interrupted is finished by starting it again:
+interrupted is finished by starting it again (the worker does so for every purge started):
 
-1. `destroy_keys`: the agency's data and index keys are deleted, with the audit entry, in one
-   transaction. From its commit nothing of the agency can be read by this process, nor by any
-   other once it reloads its keys (at once where it shares the key directory and step 2
-   rewrites the key file; otherwise after vault.keys.KEYRING_TTL).
-2. `replace_master`: a new master key wraps every other key, and the old master key is
+0. `start`: the agency is closed in the purge's first transaction (with the confirmation, on
+   the screen): marked inactive, every user of it deactivated, their sessions ended and their
+   API tokens revoked. No one of the agency reads or writes from here.
+1. `prepare`: before the keys go, what they would not take along is put under them. The
+   agency's name-index rows are deleted (some may have been made with the instance's old index
+   key, which survives). The agency's values still under a key it does not own (the instance
+   key, written before `casework reencrypt --to-agency-keys` ran; another agency's, a transfer in
+   whose re-encryption did not finish) are re-encrypted with the agency's key; and the values of
+   other agencies still under the agency's keys (a case transferred out, not yet re-encrypted)
+   are re-encrypted with their own agency's key, so destroying these keys does not destroy them.
+   We re-encrypt rather than refuse: a purge is an evacuation, and must not wait for an
+   operator to run a maintenance command first; the pass is checkpointed (resumable) and reads
+   only the rows the database finds under the wrong keys. Other agencies' values that keep
+   changing under the agency's keys after three passes make the purge refuse, rather than
+   destroy another agency's data.
+2. `destroy_keys`: the agency's data and index keys are deleted, and the agency marked purged in
+   the vault (no key is made for it again: a form opened before and submitted after stores
+   nothing readable), with the audit entry, in one transaction. From its commit nothing of the
+   agency can be read by this process, nor by any other once it reloads its keys.
+3. `sweep`: any name-index row of the agency left, and any value of the agency that still reads
+   (written under another key after step 1), is blanked, in batches with a checkpoint.
+4. `replace_master`: a new master key wraps every other key, and the old master key is
    overwritten and removed from the key file, so a backup taken before the purge (where the
    agency's keys are still wrapped by the old master) cannot be read for that agency either.
    When the master keys come from CASEWORK_MASTER_KEYS only the operator can do this: the step
-   is left open and the command says what to do.
-3. `sweep`: the agency's name-index rows are deleted, and any value of the agency that still
-   reads (written under another key: before `casework reencrypt --to-agency-keys` ran, or by a
-   transfer not re-encrypted) is blanked, in batches with a checkpoint.
-4. `finish`.
+   is left open and the command says what to do. (The screen does it right after step 2.)
+5. `finish`.
 
 Kept: the rows themselves and every column in clear (sex, ages at registration, dates,
 statuses, codes), so indicators and counts of the agency's past still compute. Exports are not
 stored by Casework (each is sent to whoever made it); an export's own record keeps counts and an
 override reason encrypted with the agency's key, gone with it.
 
-Two ways in: `casework purge --agency CODE` on the server (break-glass, one operator), and the
-agency administrators' screen, where one administrator requests and a second one confirms
-within models.CONFIRM_WITHIN, retyping the agency's code (an agency with one administrator
-uses the command). Each step is audited.
+Two ways in: `casework purge --agency CODE` on the server (break-glass, one operator, whose OS
+account and host are audited), and the agency administrators' screen, where one administrator
+requests and a second one confirms within models.CONFIRM_WITHIN, retyping the agency's code and,
+where they must use two-factor sign-in, a current code from their authenticator (an agency with
+one administrator uses the command). Each step, and each refused confirmation, is audited.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
-from django.db.models import Q
+from django.db import models, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
+from casework.accounts import mfa, tokens
 from casework.accounts.access import check_perm
 from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm
 from casework.audit.log import record
+from casework.audit.models import AuditEntry
 from casework.audit.sealing import ChainRewound, seal
 from casework.core.errors import CaseworkError, FieldErrors, NotAllowed
 from casework.people.models import PersonNameIndex
 from casework.retention.models import CONFIRM_WITHIN, AgencyPurge, PurgeRequest
 from casework.vault import keys, rotation
+from casework.vault.crypto import decrypt_bytes, key_id_of
+from casework.vault.models import DataKey
 
 BATCH_SIZE = 500
+# Passes over other agencies' values still under the purged agency's keys before refusing.
+FOREIGN_PASSES = 3
 logger = logging.getLogger(__name__)
 
 
@@ -78,11 +100,20 @@ def _agency_of(by: User) -> Agency:
     return Agency.objects.select_for_update().get(pk=by.agency_id)
 
 
-def _check_code(agency: Agency, typed: str) -> None:
+def _code_refusal(agency: Agency, typed: str) -> FieldErrors | None:
     if typed.strip() != agency.code:
-        raise FieldErrors(
+        return FieldErrors(
             {"agency_code": [_("Type your agency's code exactly as shown to confirm.")]}
         )
+    return None
+
+
+def _second_factor(by: User, code: str) -> None:
+    """Where `by` must use two-factor sign-in, a current code from their authenticator (or a
+    recovery code): an open session alone does not destroy an agency. mfa.verify audits the
+    check and commits a refusal before raising it."""
+    if by.must_use_mfa:
+        mfa.verify(by, code=code)
 
 
 def open_request(agency_id: int) -> PurgeRequest | None:
@@ -96,31 +127,33 @@ def open_request(agency_id: int) -> PurgeRequest | None:
     return waiting.select_related("requested_by").order_by("-requested_at").first()
 
 
-@transaction.atomic
-def request_purge(*, by: User, agency_code: str) -> PurgeRequest:
+def request_purge(*, by: User, agency_code: str, second_factor: str = "") -> PurgeRequest:
     """The first of two administrators asks for their agency's purge."""
-    agency = _agency_of(by)
-    _check_code(agency, agency_code)
-    if not any(admin.pk != by.pk for admin in administrators(agency.pk)):
-        raise PurgeRefused(
-            _(
-                "Your agency has no other administrator to confirm a purge. Ask the server's "
-                "operator to run: casework purge --agency %(code)s"
+    _second_factor(by, second_factor)
+    with transaction.atomic():
+        agency = _agency_of(by)
+        if (refusal := _code_refusal(agency, agency_code)) is not None:
+            raise refusal
+        if not any(admin.pk != by.pk for admin in administrators(agency.pk)):
+            raise PurgeRefused(
+                _(
+                    "Your agency has no other administrator to confirm a purge. Ask the "
+                    "server's operator to run: casework purge --agency %(code)s"
+                )
+                % {"code": agency.code}
             )
-            % {"code": agency.code}
+        if open_request(agency.pk) is not None:
+            raise PurgeRefused(_("A purge of your agency is already waiting for confirmation."))
+        purge_request = PurgeRequest.objects.create(
+            agency=agency, requested_by=by, requested_at=timezone.now()
         )
-    if open_request(agency.pk) is not None:
-        raise PurgeRefused(_("A purge of your agency is already waiting for confirmation."))
-    purge_request = PurgeRequest.objects.create(
-        agency=agency, requested_by=by, requested_at=timezone.now()
-    )
-    record(
-        "retention.purge.requested",
-        by=by,
-        target=purge_request,
-        agency_id=agency.pk,
-        data={"agency": agency.code},
-    )
+        record(
+            "retention.purge.requested",
+            by=by,
+            target=purge_request,
+            agency_id=agency.pk,
+            data={"agency": agency.code},
+        )
     return purge_request
 
 
@@ -141,47 +174,88 @@ def cancel_purge_request(purge_request: PurgeRequest, *, by: User) -> PurgeReque
     return purge_request
 
 
-def confirm_purge(purge_request: PurgeRequest, *, by: User, agency_code: str) -> AgencyPurge:
-    """The second administrator confirms: the keys are destroyed with the confirmation, in one
-    transaction; the master key is replaced next; the sweep follows in the background."""
+def _confirmation_refusal(
+    purge_request: PurgeRequest, *, agency: Agency, by: User, agency_code: str
+) -> tuple[str, CaseworkError] | None:
+    """Why this confirmation is refused (an audit code and the error), or None."""
+    if purge_request.requested_by_id == by.pk:
+        return "own_request", NotAllowed(
+            _("Another administrator must confirm the purge you requested.")
+        )
+    if (wrong_code := _code_refusal(agency, agency_code)) is not None:
+        return "agency_code", wrong_code
+    if purge_request.status != PurgeRequest.Status.PENDING:
+        return "not_pending", PurgeRefused(_("This request is no longer waiting for confirmation."))
+    if not purge_request.is_open(timezone.now()):
+        return "expired", PurgeRefused(
+            _(
+                "This request expired: a purge must be confirmed within %(minutes)d minutes "
+                "of being requested. Request it again."
+            )
+            % {"minutes": CONFIRM_WITHIN.total_seconds() // 60}
+        )
+    return None
+
+
+def _refused(purge_request: PurgeRequest, *, by: User, reason: str) -> None:
+    record(
+        "retention.purge.refused",
+        by=by,
+        target=purge_request,
+        agency_id=purge_request.agency_id,
+        data={"reason": reason},
+        outcome=AuditEntry.Outcome.FAILED,
+    )
+
+
+def confirm_purge(
+    purge_request: PurgeRequest, *, by: User, agency_code: str, second_factor: str = ""
+) -> AgencyPurge:
+    """The second administrator confirms: the agency is closed with the confirmation, in one
+    transaction; its keys are destroyed next, then the master key is replaced; the sweep
+    follows in the background. A refused confirmation is audited (and committed) first."""
+    try:
+        _second_factor(by, second_factor)
+    except mfa.CodeRefused:
+        with transaction.atomic():
+            _refused(purge_request, by=by, reason="second_factor")
+        raise
+    refusal: CaseworkError | None = None
     with transaction.atomic():
         agency = _agency_of(by)
         purge_request = PurgeRequest.objects.select_for_update().get(pk=purge_request.pk)
         if purge_request.agency_id != agency.pk:
             raise NotAllowed(_("This request is not your agency's."))
-        _check_code(agency, agency_code)
-        now = timezone.now()
-        if purge_request.status != PurgeRequest.Status.PENDING:
-            raise PurgeRefused(_("This request is no longer waiting for confirmation."))
-        if not purge_request.is_open(now):
-            raise PurgeRefused(
-                _(
-                    "This request expired: a purge must be confirmed within %(minutes)d minutes "
-                    "of being requested. Request it again."
-                )
-                % {"minutes": CONFIRM_WITHIN.total_seconds() // 60}
+        refused = _confirmation_refusal(
+            purge_request, agency=agency, by=by, agency_code=agency_code
+        )
+        if refused is not None:
+            reason, refusal = refused
+            _refused(purge_request, by=by, reason=reason)
+        else:
+            purge = start(
+                agency,
+                by=by,
+                via=AgencyPurge.Via.SCREEN,
+                requested_by=purge_request.requested_by,
+                confirmed_by=by,
             )
-        if purge_request.requested_by_id == by.pk:
-            raise NotAllowed(_("Another administrator must confirm the purge you requested."))
-        purge = destroy_keys(
-            agency,
-            by=by,
-            via=AgencyPurge.Via.SCREEN,
-            requested_by=purge_request.requested_by,
-            confirmed_by=by,
-        )
-        purge_request.status = PurgeRequest.Status.CONFIRMED
-        purge_request.decided_by = by
-        purge_request.decided_at = now
-        purge_request.purge = purge
-        purge_request.save(update_fields=["status", "decided_by", "decided_at", "purge"])
-        record(
-            "retention.purge.confirmed",
-            by=by,
-            target=purge_request,
-            agency_id=agency.pk,
-            data={"purge": purge.pk, "requested_by": purge_request.requested_by_id},
-        )
+            purge_request.status = PurgeRequest.Status.CONFIRMED
+            purge_request.decided_by = by
+            purge_request.decided_at = timezone.now()
+            purge_request.purge = purge
+            purge_request.save(update_fields=["status", "decided_by", "decided_at", "purge"])
+            record(
+                "retention.purge.confirmed",
+                by=by,
+                target=purge_request,
+                agency_id=agency.pk,
+                data={"purge": purge.pk, "requested_by": purge_request.requested_by_id},
+            )
+    if refusal is not None:
+        raise refusal
+    purge = prepare(purge, by=by)
+    purge = destroy_keys(purge, by=by)
     try:
         replace_master(purge, by=by)
     except (OSError, ImproperlyConfigured):
@@ -201,26 +275,36 @@ class PurgeOutcome:
 
 
 def purge_agency(
-    agency: Agency, *, by: User | None = None, batch_size: int = BATCH_SIZE
+    agency: Agency,
+    *,
+    by: User | None = None,
+    batch_size: int = BATCH_SIZE,
+    operator: dict[str, str] | None = None,
 ) -> PurgeOutcome:
-    """Every step of a purge, from wherever an earlier run of it stopped (the command)."""
-    purge = destroy_keys(agency, by=by, via=AgencyPurge.Via.COMMAND)
-    purge = replace_master(purge, by=by)
+    """Every step of a purge, from wherever an earlier run of it stopped (the command).
+    `operator`: who ran the command, as codes (OS account, host), for the audit trail."""
+    purge = start(agency, by=by, via=AgencyPurge.Via.COMMAND, operator=operator)
+    purge = prepare(purge, by=by, batch_size=batch_size)
+    purge = destroy_keys(purge, by=by)
     purge = sweep(purge, by=by, batch_size=batch_size)
+    purge = replace_master(purge, by=by)
     purge = finish(purge, by=by)
     return PurgeOutcome(purge, master_left_to_operator=purge.master_replaced_at is None)
 
 
 @transaction.atomic
-def destroy_keys(
+def start(
     agency: Agency,
     *,
     by: User | None,
     via: str,
     requested_by: User | None = None,
     confirmed_by: User | None = None,
+    operator: dict[str, str] | None = None,
 ) -> AgencyPurge:
-    """Step 1: delete the agency's keys (or resume the agency's unfinished purge)."""
+    """Step 0: the agency's purge (or its unfinished one), with the agency closed: inactive,
+    every user deactivated, their sessions ended and their tokens revoked."""
+    agency = Agency.objects.select_for_update().get(pk=agency.pk)
     purge = (
         AgencyPurge.objects.select_for_update()
         .filter(agency=agency, finished_at__isnull=True)
@@ -234,22 +318,194 @@ def destroy_keys(
             confirmed_by=confirmed_by,
             started_at=timezone.now(),
         )
+    if purge.closed_at is None:
+        Agency.objects.filter(pk=agency.pk).update(is_active=False)
+        users = list(User.objects.filter(agency_id=agency.pk).order_by("pk"))
+        # Bumping the generation ends every session and voids every API token of each user.
+        User.objects.filter(agency_id=agency.pk).update(
+            is_active=False, session_generation=F("session_generation") + 1
+        )
+        for user in users:
+            tokens.revoke_all(user, by=by, reason="purge")
+        purge.closed_at = timezone.now()
+        purge.users_deactivated = len(users)
+        purge.save(update_fields=["closed_at", "users_deactivated"])
+        record(
+            "retention.purge.started",
+            by=by,
+            target=purge,
+            agency_id=agency.pk,
+            data={"agency": agency.code, "via": purge.via, "users": len(users), **(operator or {})},
+        )
+    return purge
+
+
+@dataclass
+class _Moved:
+    values: int = 0
+    unreadable: int = 0
+    skipped_changed: int = 0
+
+
+Scope = list[tuple[rotation.EncryptedTable, models.QuerySet[Any]]]
+
+
+def _agency_key_ids(agency_id: int) -> list[int]:
+    return list(
+        DataKey.objects.filter(agency_id=agency_id, purpose=DataKey.Purpose.DATA).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def _own_values_elsewhere(agency_id: int, own_keys: list[int]) -> Scope:
+    """The agency's rows holding a value under a key the agency does not own."""
+    return [
+        (
+            table,
+            rotation.rows_by_key(
+                table,
+                table.model._base_manager.filter(**{table.agency_path: agency_id}),
+                not_under=own_keys,
+            ),
+        )
+        for table in rotation.encrypted_tables()
+        if table.agency_path is not None
+    ]
+
+
+def _others_values_here(agency_id: int, own_keys: list[int]) -> Scope:
+    """Rows not the agency's (another agency's, or the instance's) holding a value under one of
+    the agency's keys: a case transferred out whose re-encryption did not finish."""
+    scope: Scope = []
+    for table in rotation.encrypted_tables():
+        rows = table.model._base_manager.all()
+        if table.agency_path is not None:
+            rows = rows.exclude(**{table.agency_path: agency_id})
+        scope.append((table, rotation.rows_by_key(table, rows, under=own_keys)))
+    return scope
+
+
+def _move(scope: Scope, *, batch_size: int, job: str | None) -> _Moved:
+    """Re-encrypt every value of `scope` with its row's owner's key (resumable with `job`)."""
+    moved = _Moved()
+    for table, rows in scope:
+        report = rotation.ReencryptionReport()
+        rotation.reencrypt_table(table, batch_size=batch_size, report=report, rows=rows, job=job)
+        moved.values += report.total
+        moved.unreadable += sum(report.unreadable.values())
+        moved.skipped_changed += report.skipped_changed
+    return moved
+
+
+def _readable_under(scope: Scope, key_ids: set[int], *, batch_size: int) -> int:
+    """How many values of `scope` under one of `key_ids` still decrypt."""
+    readable = 0
+    for table, rows in scope:
+        for batch in rotation.raw_batches(table, batch_size=batch_size, rows=rows):
+            for row in batch:
+                for col, value in zip(table.encrypted, row[2:], strict=True):
+                    if value and key_id_of(str(value)) in key_ids:
+                        readable += decrypt_bytes(str(value), context=col.context) is not None
+    return readable
+
+
+def _delete_index_rows(agency_id: int, *, batch_size: int) -> int:
+    deleted = 0
+    mine = PersonNameIndex.objects.filter(Q(agency_id=agency_id) | Q(person__agency_id=agency_id))
+    while batch := list(mine.values_list("pk", flat=True)[:batch_size]):
+        with transaction.atomic():
+            deleted += PersonNameIndex.objects.filter(pk__in=batch).delete()[0]
+    return deleted
+
+
+def prepare(purge: AgencyPurge, *, by: User | None, batch_size: int = BATCH_SIZE) -> AgencyPurge:
+    """Step 1: put under the agency's keys all, and only, what their destruction must take.
+
+    - its name-index rows are deleted (some may be digests under the instance's old index key);
+    - its values under a key it does not own are re-encrypted with its key (checkpointed);
+    - other agencies' values under its keys are re-encrypted with their owner's key, pass after
+      pass while rows change meanwhile; still some after FOREIGN_PASSES passes: refused.
+    """
+    if purge.prepared_at is not None or purge.keys_destroyed_at is not None:
+        return purge
+    agency_id = purge.agency_id
+    index_rows = _delete_index_rows(agency_id, batch_size=batch_size)
+    own_keys = _agency_key_ids(agency_id)
+    job = f"purge-{purge.pk}-own"
+    moved_in = _move(_own_values_elsewhere(agency_id, own_keys), batch_size=batch_size, job=job)
+    moved_out = _Moved()
+    for _attempt in range(FOREIGN_PASSES):
+        passed = _move(_others_values_here(agency_id, own_keys), batch_size=batch_size, job=None)
+        moved_out.values += passed.values
+        moved_out.unreadable += passed.unreadable
+        if not passed.skipped_changed:
+            break
+    left = _readable_under(
+        _others_values_here(agency_id, own_keys), set(own_keys), batch_size=batch_size
+    )
+    if left:
+        raise PurgeRefused(
+            _(
+                "%(count)d values of other agencies are still encrypted with this agency's keys "
+                "and changed while they were being moved; no key was destroyed. Run the purge "
+                "again."
+            )
+            % {"count": left}
+        )
+    with transaction.atomic():
+        purge = AgencyPurge.objects.select_for_update().get(pk=purge.pk)
+        if purge.prepared_at is None:
+            purge.prepared_at = timezone.now()
+            purge.values_moved = moved_in.values
+            purge.foreign_values_moved = moved_out.values
+            purge.index_rows_deleted = index_rows
+            purge.save(
+                update_fields=[
+                    "prepared_at",
+                    "values_moved",
+                    "foreign_values_moved",
+                    "index_rows_deleted",
+                ]
+            )
+            record(
+                "retention.purge.prepared",
+                by=by,
+                target=purge,
+                agency_id=agency_id,
+                data={
+                    "values_moved": moved_in.values,
+                    "foreign_values_moved": moved_out.values,
+                    "index_rows": index_rows,
+                    "unreadable": moved_in.unreadable + moved_out.unreadable,
+                },
+            )
+    rotation.forget_checkpoints(job)
+    return purge
+
+
+@transaction.atomic
+def destroy_keys(purge: AgencyPurge, *, by: User | None) -> AgencyPurge:
+    """Step 2: delete the agency's keys and mark it purged in the vault."""
+    purge = AgencyPurge.objects.select_for_update().select_related("agency").get(pk=purge.pk)
     if purge.keys_destroyed_at is None:
-        purge.keys_destroyed = keys.destroy_agency_keys(agency.pk)
+        if purge.prepared_at is None:
+            raise PurgeRefused(_("The purge must be prepared before its keys are destroyed."))
+        purge.keys_destroyed = keys.destroy_agency_keys(purge.agency_id)
         purge.keys_destroyed_at = timezone.now()
         purge.save(update_fields=["keys_destroyed", "keys_destroyed_at"])
         record(
             "retention.purge.keys_destroyed",
             by=by,
             target=purge,
-            agency_id=agency.pk,
-            data={"agency": agency.code, "keys": purge.keys_destroyed},
+            agency_id=purge.agency_id,
+            data={"agency": purge.agency.code, "keys": purge.keys_destroyed},
         )
     return purge
 
 
 def replace_master(purge: AgencyPurge, *, by: User | None) -> AgencyPurge:
-    """Step 2: a new master key for everyone else; the old one destroyed (key file only)."""
+    """Step 4: a new master key for everyone else; the old one destroyed (key file only)."""
     if purge.master_replaced_at is not None or keys.master_keys_from_environment():
         return purge
     master_id, destroyed = keys.replace_master_key()
@@ -268,15 +524,12 @@ def replace_master(purge: AgencyPurge, *, by: User | None) -> AgencyPurge:
 
 
 def sweep(purge: AgencyPurge, *, by: User | None, batch_size: int = BATCH_SIZE) -> AgencyPurge:
-    """Step 3: delete the agency's name index; blank any of its values that still read."""
+    """Step 3: delete what is left of the agency's name index; blank any of its values that
+    still read (written under another key since step 1)."""
     if purge.swept_at is not None:
         return purge
     agency_id = purge.agency_id
-    index_rows = 0
-    mine = PersonNameIndex.objects.filter(Q(agency_id=agency_id) | Q(person__agency_id=agency_id))
-    while batch := list(mine.values_list("pk", flat=True)[:batch_size]):
-        with transaction.atomic():
-            index_rows += PersonNameIndex.objects.filter(pk__in=batch).delete()[0]
+    index_rows = _delete_index_rows(agency_id, batch_size=batch_size)
     blanked = 0
     job = f"purge-{purge.pk}"
     for table in rotation.encrypted_tables():
@@ -291,7 +544,7 @@ def sweep(purge: AgencyPurge, *, by: User | None, batch_size: int = BATCH_SIZE) 
         if purge.swept_at is not None:
             return purge  # a concurrent run (the worker's and the command's) stamped it first
         purge.swept_at = timezone.now()
-        purge.index_rows_deleted = index_rows
+        purge.index_rows_deleted += index_rows
         purge.values_blanked = blanked
         purge.save(update_fields=["swept_at", "index_rows_deleted", "values_blanked"])
         record(
@@ -306,7 +559,7 @@ def sweep(purge: AgencyPurge, *, by: User | None, batch_size: int = BATCH_SIZE) 
 
 
 def finish(purge: AgencyPurge, *, by: User | None) -> AgencyPurge:
-    """Step 4: the purge is done (the master key may still be the operator's to replace)."""
+    """Step 5: the purge is done (the master key may still be the operator's to replace)."""
     if purge.finished_at is not None:
         return purge
     with transaction.atomic():
@@ -333,12 +586,33 @@ def finish(purge: AgencyPurge, *, by: User | None) -> AgencyPurge:
 
 @task()
 def finish_purges() -> int:
-    """Sweep and finish every purge whose keys are destroyed; returns how many were finished."""
+    """Finish every purge started (the agency closed) and not finished: the sweep before the
+    master key, so what still reads goes even while the key file cannot be written. A purge
+    that fails is logged and audited, and does not hold up the others; the next run retries it.
+    Returns how many were finished."""
     finished = 0
     unfinished = AgencyPurge.objects.filter(
-        finished_at__isnull=True, keys_destroyed_at__isnull=False
+        Q(closed_at__isnull=False) | Q(keys_destroyed_at__isnull=False), finished_at__isnull=True
     ).order_by("pk")
     for purge in unfinished:
-        finish(sweep(replace_master(purge, by=None), by=None), by=None)
+        try:
+            done = prepare(purge, by=None)
+            done = destroy_keys(done, by=None)
+            done = sweep(done, by=None)
+            done = replace_master(done, by=None)
+            finish(done, by=None)
+        except Exception as error:
+            # Only the exception's type: a message may hold anything.
+            logger.exception("Purge %s could not be finished; the next run tries again", purge.pk)
+            with transaction.atomic():
+                record(
+                    "retention.purge.failed",
+                    by=None,
+                    target=purge,
+                    agency_id=purge.agency_id,
+                    data={"error": type(error).__name__},
+                    outcome=AuditEntry.Outcome.FAILED,
+                )
+            continue
         finished += 1
     return finished

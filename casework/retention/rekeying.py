@@ -17,6 +17,7 @@ Here rather than in the vault, which knows no persons: the name index needs peop
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from django.db import models, transaction
@@ -25,6 +26,7 @@ from django.db.models.functions import Now
 
 from casework.accounts.models import Agency
 from casework.audit.log import record
+from casework.audit.models import AuditEntry
 from casework.cases import events
 from casework.cases.models import Case
 from casework.people.models import Person, PersonNameIndex, Relationship
@@ -32,6 +34,8 @@ from casework.people.services import name_index_rows
 from casework.vault import keys, rotation
 from casework.vault.crypto import Unreadable
 from casework.vault.models import Checkpoint, DataKey
+
+logger = logging.getLogger(__name__)
 
 JOB = "to-agency-keys"
 INDEX_STEP = "people.personnameindex"
@@ -49,7 +53,9 @@ def move_to_agency_keys(*, batch_size: int = BATCH_SIZE) -> RekeyReport:
     """Re-encrypt every value with its agency's key, rebuild the name index with the agencies'
     index keys, then delete the instance's old index key. Resumable and idempotent."""
     report = RekeyReport()
-    keys.ensure_keys([None, *Agency.objects.order_by("pk").values_list("pk", flat=True)])
+    purged = keys.purged_agencies()  # never given keys again: their rows stay as they are
+    agencies = Agency.objects.exclude(pk__in=purged).order_by("pk").values_list("pk", flat=True)
+    keys.ensure_keys([None, *agencies])
     for table in rotation.encrypted_tables():
         rotation.reencrypt_table(table, batch_size=batch_size, report=report.values, job=JOB)
     report.people_indexed = _rebuild_name_index(batch_size=batch_size)
@@ -64,6 +70,7 @@ def move_to_agency_keys(*, batch_size: int = BATCH_SIZE) -> RekeyReport:
             data={
                 "values": report.values.total,
                 "unreadable": sum(report.values.unreadable.values()),
+                "skipped_changed": report.values.skipped_changed,
                 "people_indexed": report.people_indexed,
             },
         )
@@ -136,20 +143,52 @@ def _scope(table: rotation.EncryptedTable, case: Case, person_ids: list[int]) ->
     return None
 
 
+# Passes over a transferred case while rows keep changing under the re-encryption.
+TRANSFER_PASSES = 3
+
+
 def rekey_transferred_case(case: Case, *, to_agency_id: int) -> rotation.ReencryptionReport:
-    """Re-encrypt the case's history and its persons' details for the agency it moved to."""
+    """Re-encrypt the case's history and its persons' details for the agency it moved to.
+
+    A row the application rewrote between our read and our write (`skipped_changed`) may have
+    been written by a request that loaded it before the transfer, so with the sending agency's
+    key: the case is gone over again, up to TRANSFER_PASSES times. What is still left, and any
+    value no key opens (`unreadable`), is logged and audited as counts; a purge of the sending
+    agency moves what is left before destroying its keys (casework/retention/purge.py)."""
     moved = [case.person_id] + list(
         Relationship.objects.filter(
             person_id=case.person_id, relative__agency_id=to_agency_id
         ).values_list("relative_id", flat=True)
     )
     report = rotation.ReencryptionReport()
-    for table in rotation.encrypted_tables():
-        scope = _scope(table, case, moved)
-        if scope is not None:
-            rows = table.model._base_manager.filter(scope)
-            rotation.reencrypt_table(table, batch_size=BATCH_SIZE, report=report, rows=rows)
+    for _attempt in range(TRANSFER_PASSES):
+        report.skipped_changed = 0
+        for table in rotation.encrypted_tables():
+            scope = _scope(table, case, moved)
+            if scope is not None:
+                rows = table.model._base_manager.filter(scope)
+                rotation.reencrypt_table(table, batch_size=BATCH_SIZE, report=report, rows=rows)
+        if not report.skipped_changed:
+            break
     _reindex(list(Person.objects.filter(pk__in=moved, agency_id=to_agency_id)))
+    unreadable = sum(report.unreadable.values())
+    if report.skipped_changed or unreadable:
+        logger.warning(
+            "Case %s moved to agency %s: %d rows kept changing, %d values unreadable",
+            case.pk,
+            to_agency_id,
+            report.skipped_changed,
+            unreadable,
+        )
+        record(
+            "retention.transfer.rekey_incomplete",
+            by=None,
+            target=case,
+            case_id=case.pk,
+            agency_id=to_agency_id,
+            data={"skipped_changed": report.skipped_changed, "unreadable": unreadable},
+            outcome=AuditEntry.Outcome.FAILED,
+        )
     return report
 
 

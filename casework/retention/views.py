@@ -45,18 +45,23 @@ def _context(request: AuthenticatedHttpRequest) -> dict[str, object]:
 @require_http_methods(["GET"])
 def purge_screen(request: AuthenticatedHttpRequest) -> HttpResponse:
     require_perm(request.user, Perm.MANAGE_CONFIGURATION)
-    return render(request, TEMPLATE, {**_context(request), "form": AgencyCodeForm()})
+    form = AgencyCodeForm(second_factor=request.user.must_use_mfa)
+    return render(request, TEMPLATE, {**_context(request), "form": form})
 
 
 @login_required
 @require_POST
 def request_purge(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = require_perm(request.user, Perm.MANAGE_CONFIGURATION)
-    form = AgencyCodeForm(request.POST)
+    form = AgencyCodeForm(request.POST, second_factor=user.must_use_mfa)
     return run_service_form(
         request,
         form,
-        lambda data: purge.request_purge(by=user, agency_code=data["agency_code"]),
+        lambda data: purge.request_purge(
+            by=user,
+            agency_code=data["agency_code"],
+            second_factor=data.get("second_factor", ""),
+        ),
         success=_("Purge requested: another administrator must now confirm it."),
         redirect_to=then_redirect("retention:purge"),
         template=TEMPLATE,
@@ -76,11 +81,16 @@ def _request_or_404(request: AuthenticatedHttpRequest, pk: int) -> PurgeRequest:
 def confirm_purge(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     user = require_perm(request.user, Perm.MANAGE_CONFIGURATION)
     waiting = _request_or_404(request, pk)
-    form = AgencyCodeForm(request.POST)
+    form = AgencyCodeForm(request.POST, second_factor=user.must_use_mfa)
     return run_service_form(
         request,
         form,
-        lambda data: purge.confirm_purge(waiting, by=user, agency_code=data["agency_code"]),
+        lambda data: purge.confirm_purge(
+            waiting,
+            by=user,
+            agency_code=data["agency_code"],
+            second_factor=data.get("second_factor", ""),
+        ),
         success=_("The agency's keys are destroyed: its personal data can no longer be read."),
         redirect_to=then_redirect("retention:purge"),
         template=TEMPLATE,

@@ -65,3 +65,15 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job}/{self.step}: {self.position}"
+
+
+class PurgedAgency(models.Model):
+    """An agency whose keys were destroyed by an emergency purge: no key is ever made for it
+    again (vault.keys refuses), so nothing of it can be written readable after its purge, not
+    even by a form opened before it."""
+
+    agency = models.OneToOneField("accounts.Agency", on_delete=models.PROTECT, related_name="+")
+    purged_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"agency {self.agency_id} purged"

@@ -30,18 +30,18 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from django.db import connection, models, transaction
-from django.db.models import ExpressionWrapper, F, Value
+from django.db.models import ExpressionWrapper, F, Q, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from casework.audit.log import record
 from casework.vault import keys
-from casework.vault.crypto import decrypt_bytes, encrypt_bytes, key_id_of
+from casework.vault.crypto import PREFIX, decrypt_bytes, encrypt_bytes, key_id_of
 from casework.vault.fields import agency_path, encrypted_fields
 from casework.vault.models import Checkpoint, DataKey
 
@@ -155,6 +155,34 @@ def raw_batches(
         last = found[-1][0]
 
 
+def rows_by_key(
+    table: EncryptedTable,
+    rows: models.QuerySet[Any],
+    *,
+    under: Iterable[int] = (),
+    not_under: Iterable[int] | None = None,
+) -> models.QuerySet[Any]:
+    """The rows of `rows` holding a value under one of the keys `under`, or (with `not_under`)
+    a value under none of the keys `not_under`: chosen by the database from the ciphertexts'
+    key ids, so a pass over them reads only those rows."""
+    raw = {
+        f"vault_key_{n}": ExpressionWrapper(F(col.attname), output_field=models.TextField())
+        for n, col in enumerate(table.encrypted)
+    }
+    under_prefixes = [f"{PREFIX}${key_id}$" for key_id in under]
+    not_prefixes = None if not_under is None else [f"{PREFIX}${key_id}$" for key_id in not_under]
+    chosen = Q(pk__in=[])
+    for name in raw:
+        for prefix in under_prefixes:
+            chosen |= Q(**{f"{name}__startswith": prefix})
+        if not_prefixes is not None:
+            other = Q(**{f"{name}__isnull": False}) & ~Q(**{name: ""})
+            for prefix in not_prefixes:
+                other &= ~Q(**{f"{name}__startswith": prefix})
+            chosen |= other
+    return rows.annotate(**raw).filter(chosen)
+
+
 def _compare_and_set(
     table: EncryptedTable, pk: Any, changes: list[tuple[str, str, str | None]]
 ) -> bool:
@@ -214,11 +242,15 @@ def reencrypt_table(
     done, after = _resume(job, table)
     if done:
         return
+    # A purged agency has no keys and never gets one: its rows are left to its purge's sweep.
+    purged = keys.purged_agencies()
     for batch in raw_batches(table, batch_size=batch_size, rows=rows, after=after):
-        ring = keys.ensure_keys({row[1] for row in batch}, index=False)
+        ring = keys.ensure_keys({row[1] for row in batch} - purged, index=False)
         with transaction.atomic():
             for row in batch:
                 owner = row[1]
+                if owner in purged:
+                    continue
                 target = ring.primary[owner]
                 changes: list[tuple[str, str, str | None]] = []  # (column, old, new)
                 for col, value in zip(table.encrypted, row[2:], strict=True):
@@ -310,10 +342,11 @@ def rotate_master_key() -> tuple[str, int]:
     environment (CASEWORK_MASTER_KEYS), the operator adds the new primary there first and this
     only re-wraps.
     """
-    if not keys.master_keys_from_environment():
-        keys.add_master_key()
-    master = keys.load_master_keys()
-    rewrapped = keys.rewrap_data_keys()
+    with keys.master_key_change():  # no other master-key change between adding and re-wrapping
+        if not keys.master_keys_from_environment():
+            keys.add_master_key()
+        master = keys.load_master_keys()
+        rewrapped = keys.rewrap_data_keys()
     if rewrapped:
         record(
             "vault.master_key.rotated",

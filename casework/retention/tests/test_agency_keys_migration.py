@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from casework.accounts.models import Agency, Team
+from casework.audit.models import AuditEntry
 from casework.cases import services, workflow
 from casework.cases.models import Case, ContactType
 from casework.people.models import Person, PersonNameIndex
@@ -213,3 +214,39 @@ def test_the_importer_and_the_demo_data_write_with_agency_keys_from_the_start(db
         )
         indexed = set(PersonNameIndex.objects.filter(person=person).values_list("kind", "digest"))
         assert indexed == set(expected), person.reference
+
+
+def test_a_transferred_case_s_rows_changed_meanwhile_are_gone_over_again(
+    case: Case, other_agency: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Case.objects.filter(pk=case.pk).update(agency=other_agency)
+    Person.objects.filter(pk=case.person_id).update(agency=other_agency)
+    case.refresh_from_db()
+    written = rotation._compare_and_set
+    refusals = iter([False])  # the first write finds the row changed by the application
+
+    def changed_once(*args: Any) -> bool:
+        return next(refusals, True) and written(*args)
+
+    monkeypatch.setattr(rotation, "_compare_and_set", changed_once)
+
+    report = rekeying.rekey_transferred_case(case, to_agency_id=other_agency.pk)
+
+    assert report.skipped_changed == 0
+    assert _values_by_owner()["people.person"] == {other_agency.pk}
+    assert not AuditEntry.objects.filter(action="retention.transfer.rekey_incomplete").exists()
+
+
+def test_a_transferred_case_left_under_the_old_key_is_audited(
+    case: Case, other_agency: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Case.objects.filter(pk=case.pk).update(agency=other_agency)
+    Person.objects.filter(pk=case.person_id).update(agency=other_agency)
+    case.refresh_from_db()
+    monkeypatch.setattr(rotation, "_compare_and_set", lambda *args: False)  # always changed
+
+    report = rekeying.rekey_transferred_case(case, to_agency_id=other_agency.pk)
+
+    entry = AuditEntry.objects.get(action="retention.transfer.rekey_incomplete")
+    assert entry.case_id == case.pk and entry.data["skipped_changed"] == report.skipped_changed > 0
+    assert entry.outcome == AuditEntry.Outcome.FAILED

@@ -22,19 +22,21 @@ from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from casework.accounts.models import Agency, User
 from casework.api import api
 from casework.assessments import services as assessments
 from casework.audit import checkpoints
 from casework.audit.models import AuditEntry
-from casework.cases import services
+from casework.cases import services, workflow
 from casework.cases.models import Case, ConsentRecipient, ContactType
 from casework.interchange import container
 from casework.people.models import Person, PersonNameIndex
 from casework.plans import services as plans
 from casework.plans.tests.conftest import content
+from casework.retention import rekeying
 from casework.retention.models import AgencyPurge
 from casework.vault import keys, rotation
-from casework.vault.crypto import decrypt_bytes
+from casework.vault.crypto import decrypt_bytes, encrypt_text
 from casework.vault.models import DataKey
 
 PASSWORD = "drill export password 2026"
@@ -128,10 +130,62 @@ class Drill:
     b: Case
     a_people: dict[str, Any]  # amina, sam, paul: caseworker, supervisor, programme manager
     b_people: dict[str, Any]  # xena, and a supervisor and a programme manager of B
+    moved: Case  # transferred from A to B, its values still under A's key
+
+
+# Written into A before agencies had keys: under the instance key, which outlives A's purge.
+LEGACY = "Zelvorine"
+# A case A transferred to B, whose re-encryption for B never ran: still under A's key.
+MOVED = "Transferina"
+
+
+def _plant_legacy(case: Case) -> None:
+    legacy = encrypt_text(LEGACY, context="people.person.other_names", agency_id=None)
+    table = connection.ops.quote_name(Person._meta.db_table)
+    column = connection.ops.quote_name("other_names")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {column} = %s WHERE id = %s",  # noqa: S608 - quoted names
+            [legacy, case.person_id],
+        )
+
+
+def _transfer_unrekeyed(case: Case, amina: Any, sofia: Any, monkeypatch: Any) -> Case:
+    services.record_consent(
+        case,
+        by=amina,
+        details=services.ConsentDetails(
+            receive_services=True,
+            recipients=[
+                services.RecipientDetails(
+                    organisation_name=sofia.agency.name,
+                    organisation_code=sofia.agency.code,
+                    purpose="transfer",
+                )
+            ],
+        ),
+    )
+    with monkeypatch.context() as patched:
+        patched.setattr(rekeying, "rekey_transferred_case", lambda *a, **k: None)
+        transfer = workflow.request_transfer(
+            case, to_agency=sofia.agency, by=amina, reason="Moving", summary="Needs school"
+        )
+        workflow.decide_transfer(transfer, by=sofia, accept=True)
+    case.refresh_from_db()
+    assert case.agency_id == sofia.agency_id
+    return case
 
 
 @pytest.fixture
-def drill(register: Any, amina: Any, sam: Any, paul: Any, xena: Any, make_user: Any) -> Drill:
+def drill(
+    register: Any,
+    amina: Any,
+    sam: Any,
+    paul: Any,
+    xena: Any,
+    make_user: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Drill:
     team = xena.team
     b_people = {
         "xena": xena,
@@ -139,8 +193,11 @@ def drill(register: Any, amina: Any, sam: Any, paul: Any, xena: Any, make_user: 
         "pia": make_user("pia", agency=xena.agency, role="programme_manager"),
     }
     a = _plant(register(amina, given_name=A.given, family_name=A.family), amina, A)
+    _plant_legacy(a)
+    moved = register(amina, given_name=MOVED, family_name=B.family)
+    _transfer_unrekeyed(moved, amina, b_people["sofia"], monkeypatch)
     b = _plant(register(xena, given_name=B.given, family_name=B.family), xena, B)
-    return Drill(a, b, {"amina": amina, "sam": sam, "paul": paul}, b_people)
+    return Drill(a, b, {"amina": amina, "sam": sam, "paul": paul}, b_people, moved)
 
 
 def _client(user: Any) -> Client:
@@ -289,15 +346,18 @@ def _raw_text() -> str:
     return "\n".join(out)
 
 
-def _readable_values(case: Case) -> list[str]:
-    """What the raw ciphertexts of the case's rows (through each table's path to the agency)
-    still decrypt to with every key this process can load."""
+def _readable_values(case: Case | None = None) -> list[str]:
+    """What the raw ciphertexts of the case's agency's rows (through each table's path to the
+    agency), or of every row of the database, still decrypt to with every key this process can
+    load: the raw database as an attacker holding the keys left would read it."""
     keys.clear_cache()
     found = []
     for table in rotation.encrypted_tables():
-        if table.agency_path is None:
-            continue
-        rows = table.model._base_manager.filter(**{table.agency_path: case.agency_id})
+        rows = table.model._base_manager.all()
+        if case is not None:
+            if table.agency_path is None:
+                continue
+            rows = rows.filter(**{table.agency_path: case.agency_id})
         for batch in rotation.raw_batches(table, batch_size=1000, rows=rows):
             for _pk, _owner, *values in batch:
                 for col, value in zip(table.encrypted, values, strict=True):
@@ -326,8 +386,11 @@ def test_the_purge_drill(drill: Drill) -> None:
     assert _leaks(shown_before, A) == A.texts  # the drill sees every value it then looks for
     assert _found_by_name(drill.a_people["amina"], a, A)
     assert set(_leaks(_exported(drill.a_people["paul"]), A)) >= {A.given, A.birth.isoformat()}
-    assert A.note in _readable_values(a)
-    assert _leaks(_raw_text(), A) == []  # encrypted at rest, before as after
+    # The raw ciphertexts of A do decrypt with the keys present: the checks after are not empty.
+    readable_before = "\n".join(_readable_values())
+    assert _leaks(readable_before, A) == A.texts
+    assert LEGACY in readable_before and MOVED in readable_before
+    assert _leaks(_raw_text(), A) == [] and LEGACY not in _raw_text()  # encrypted at rest
     indicators_before = _indicators(drill.a_people["paul"])
     backup = _backup()
 
@@ -351,7 +414,15 @@ def test_the_purge_drill(drill: Drill) -> None:
     latest = checkpoints.read().latest
     assert finished.seq is not None and latest is not None and latest.seq >= finished.seq
 
-    # Nothing of A through any page, API operation, search or export; the pages still work.
+    # A is closed: its users are deactivated and signed out, their next request refused.
+    assert not Agency.objects.get(pk=a.agency_id).is_active
+    for user in drill.a_people.values():
+        user.refresh_from_db()
+        assert not user.is_active
+    assert _client(drill.a_people["amina"]).get(f"/cases/{a.pk}/").status_code == 302
+    # Were they let in again, nothing of A would show through any page, API operation, search or
+    # export; the pages still work.
+    User.objects.filter(pk__in=[user.pk for user in drill.a_people.values()]).update(is_active=True)
     shown_after = _everything_shown(drill.a_people, a)
     assert _leaks(shown_after, A) == []
     assert "•••" in _client(drill.a_people["amina"]).get(f"/cases/{a.pk}/").content.decode()
@@ -359,9 +430,16 @@ def test_the_purge_drill(drill: Drill) -> None:
     assert _leaks(_exported(drill.a_people["paul"]), A) == []
     assert not PersonNameIndex.objects.filter(person__agency=a.agency).exists()
 
-    # Nothing of A in the raw database, and no ciphertext of A opens with any key left.
+    # Nothing of A in the raw database, and no ciphertext of A opens with any key left: not the
+    # value written under the instance key, which was moved to A's key before it went.
     assert _leaks(_raw_text(), A) == []
     assert _readable_values(a) == []
+    readable_after = "\n".join(_readable_values())
+    assert _leaks(readable_after, A) == [] and LEGACY not in readable_after
+    assert purge.values_moved >= 1 and purge.foreign_values_moved >= 1
+    # The case transferred to B before the purge still reads, for B.
+    assert MOVED in readable_after
+    assert Person.objects.get(pk=drill.moved.person_id).given_name == MOVED
     keys.clear_cache()
     assert Person.objects.get(pk=a.person_id).date_of_birth is None
     assert not DataKey.objects.filter(agency=a.agency).exists()

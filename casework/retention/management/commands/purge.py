@@ -3,6 +3,9 @@ data (casework/retention/purge.py). Running it again finishes a purge that was i
 
 from __future__ import annotations
 
+import getpass
+import re
+import socket
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -10,6 +13,22 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from casework.accounts.models import Agency
 from casework.retention.purge import BATCH_SIZE, purge_agency
 from casework.vault import keys
+
+_NOT_CODE = re.compile(r"[^A-Za-z0-9_.:@-]")
+
+
+def as_code(text: str) -> str:
+    """`text` fit for audit data (codes only): other characters replaced, 64 at most."""
+    return _NOT_CODE.sub("-", text)[:64] or "-"
+
+
+def operator() -> dict[str, str]:
+    """Who runs the command, for the audit trail: the OS account and the host."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for the uid (a container)
+        user = "unknown"
+    return {"os_user": as_code(user), "host": as_code(socket.gethostname())}
 
 
 class Command(BaseCommand):
@@ -50,7 +69,7 @@ class Command(BaseCommand):
         if confirmation.strip() != agency.code:
             raise CommandError("Not confirmed: nothing was done.")
 
-        outcome = purge_agency(agency, batch_size=options["batch_size"])
+        outcome = purge_agency(agency, batch_size=options["batch_size"], operator=operator())
         purge = outcome.purge
         self.stdout.write(
             f"{agency.code}: {purge.keys_destroyed} keys destroyed at "
