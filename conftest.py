@@ -267,3 +267,17 @@ def _flush_keeps_the_audit_triggers() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:  # session-wide, so not the `monkeypatch` fixture
         patch.setattr(flush.Command, "handle", handle)
         yield
+
+
+def pytest_collection_modifyitems(items: list[Any]) -> None:
+    """A test that commits must restore the serialized database afterwards, as the others do:
+    a plain transactional test's flush re-creates content types under the next such test."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None or not marker.kwargs.get("transaction"):
+            continue
+        if not marker.kwargs.get("serialized_rollback"):
+            raise pytest.UsageError(
+                f"{item.nodeid}: use @pytest.mark.django_db(transaction=True, "
+                "serialized_rollback=True)"
+            )

@@ -193,7 +193,7 @@ def _use_a_key_file(settings: Any, tmp_path: Any) -> None:
     keys.clear_cache()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.commits
 def test_two_master_key_replacements_at_once_leave_every_agency_readable(
     settings: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, agency: Any, other_agency: Any
@@ -240,7 +240,7 @@ def test_two_master_key_replacements_at_once_leave_every_agency_readable(
     assert decrypt_text(there, context=context) == "Binta"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.commits
 def test_a_key_made_during_a_replacement_is_wrapped_by_the_new_master(
     settings: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, agency: Any
