@@ -76,6 +76,7 @@ def test_with_master_keys_in_the_environment_the_operator_is_told_to_replace_the
         "retention.purge.prepared",
         "retention.purge.keys_destroyed",
         "retention.purge.swept",
+        "retention.purge.instance_keys_replaced",
         "retention.purge.finished",
     ]
     # Who ran it: the OS account and the host, as codes.
@@ -347,6 +348,7 @@ def test_it_takes_two_administrators_and_the_code_typed_again(
         "retention.purge.confirmed",
         "retention.purge.prepared",
         "retention.purge.keys_destroyed",
+        "retention.purge.instance_keys_replaced",  # on confirmation, before the master key
         "retention.purge.swept",
         "retention.purge.finished",
     ]
