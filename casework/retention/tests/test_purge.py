@@ -389,7 +389,7 @@ def _digests(candidates: list[tuple[str, bytes]], text: str) -> set[str]:
 
 def _live() -> list[tuple[str, bytes]]:
     """Every key derivable from the live database and the current key file."""
-    rows = list(DataKey.objects.values("purpose", "agency_id", "wrapped"))
+    rows = [dict(row) for row in DataKey.objects.values("purpose", "agency_id", "wrapped")]
     return _unwrapped((keys.key_dir() / keys.MASTER_FILE).read_text(), rows)
 
 
@@ -407,11 +407,12 @@ def test_a_backup_s_values_of_the_agency_under_the_instance_key_open_with_no_key
     _purge("AGY", "--confirm", "AGY")
 
     purge = AgencyPurge.objects.get()
-    assert purge.instance_keys_replaced_at is not None
-    assert purge.instance_keys_replaced_at < purge.master_replaced_at
+    replaced, master = purge.instance_keys_replaced_at, purge.master_replaced_at
+    assert replaced is not None and master is not None and replaced < master
     # The old instance data and index keys are gone; the instance has a new data key.
     assert not DataKey.objects.filter(pk=planted["instance_key"]).exists()
     assert not DataKey.objects.filter(agency__isnull=True, purpose="index").exists()
+    assert purge.instance_key_id is not None
     assert DataKey.objects.filter(agency__isnull=True, pk=purge.instance_key_id).exists()
     assert purge.instance_keys_deleted == 2 and purge.instance_values_moved >= 2
     # No key derivable from the live database and the key file opens A's backup value, nor
