@@ -45,6 +45,15 @@ class AgencyPurge(models.Model):
     # 1. The agency's data and blind-index keys deleted: from here nothing of it can be read.
     keys_destroyed_at = models.DateTimeField(null=True, blank=True)
     keys_destroyed = models.PositiveIntegerField(default=0)
+    # 1c. The instance's keys replaced: a new instance data key, every surviving value still
+    # under an old instance key re-encrypted with its owner's key, the name index rebuilt under
+    # agency keys, then the old instance keys deleted, so that no key left (nor the new master)
+    # opens what a backup holds of the agency under them. `instance_key_id`: the new key, kept
+    # so that a resumed run does not make another.
+    instance_key_id = models.PositiveIntegerField(null=True, blank=True)
+    instance_keys_replaced_at = models.DateTimeField(null=True, blank=True)
+    instance_values_moved = models.PositiveIntegerField(default=0)
+    instance_keys_deleted = models.PositiveIntegerField(default=0)
     # 2. A new master key wraps the other agencies' keys; the old one is destroyed, so backups
     # taken before cannot be unwrapped. Empty when the master key is the operator's to replace.
     master_replaced_at = models.DateTimeField(null=True, blank=True)

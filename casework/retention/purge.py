@@ -27,11 +27,17 @@ interrupted is finished by starting it again (the worker does so for every purge
    agency can be read by this process, nor by any other once it reloads its keys.
 3. `sweep`: any name-index row of the agency left, and any value of the agency that still reads
    (written under another key after step 1), is blanked, in batches with a checkpoint.
+3b. `replace_instance_keys`: the instance gets a new data key; every surviving value under the
+   old instance keys is re-encrypted with its owner's key and the name index rebuilt under the
+   agencies' keys (resumable), and the old instance data and index keys are deleted, so that a
+   backup's values of the agency under them (an installation upgraded from before agency keys)
+   open with no key left, nor with the new master key.
 4. `replace_master`: a new master key wraps every other key, and the old master key is
    overwritten and removed from the key file, so a backup taken before the purge (where the
    agency's keys are still wrapped by the old master) cannot be read for that agency either.
    When the master keys come from CASEWORK_MASTER_KEYS only the operator can do this: the step
-   is left open and the command says what to do. (The screen does it right after step 2.)
+   is left open and the command says what to do. (The screen does 3b and 4 right after step 2;
+   the worker sweeps.)
 5. `finish`.
 
 Kept: the rows themselves and every column in clear (sex, ages at registration, dates,
@@ -49,6 +55,7 @@ one administrator uses the command). Each step, and each refused confirmation, i
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +75,7 @@ from casework.audit.models import AuditEntry
 from casework.audit.sealing import ChainRewound, seal
 from casework.core.errors import CaseworkError, FieldErrors, NotAllowed
 from casework.people.models import PersonNameIndex
+from casework.retention import rekeying
 from casework.retention.models import CONFIRM_WITHIN, AgencyPurge, PurgeRequest
 from casework.vault import keys, rotation
 from casework.vault.crypto import decrypt_bytes, key_id_of
@@ -76,6 +84,9 @@ from casework.vault.models import DataKey
 BATCH_SIZE = 500
 # Passes over other agencies' values still under the purged agency's keys before refusing.
 FOREIGN_PASSES = 3
+# How long after telling every process to reload its keys the old instance keys may be deleted:
+# each process looks at the key file once every SOURCE_CHECK_SECONDS.
+RELOAD_WAIT = 2 * keys.SOURCE_CHECK_SECONDS
 logger = logging.getLogger(__name__)
 
 
@@ -257,10 +268,11 @@ def confirm_purge(
     purge = prepare(purge, by=by)
     purge = destroy_keys(purge, by=by)
     try:
+        purge = replace_instance_keys(purge, by=by)
         replace_master(purge, by=by)
-    except (OSError, ImproperlyConfigured):
-        # The keys are gone already: that is the purge. The worker tries the master key again.
-        logger.exception("Purge %s: the master key could not be replaced yet", purge.pk)
+    except (OSError, ImproperlyConfigured, PurgeRefused):
+        # The keys are gone already: that is the purge. The worker tries the rest again.
+        logger.exception("Purge %s: the instance or master key could not be replaced yet", purge.pk)
     # The sweep may take minutes for a large agency: the worker does it (and finishes any purge
     # left unfinished every few minutes, casework/retention/tasks.py).
     finish_purges.enqueue()
@@ -287,6 +299,7 @@ def purge_agency(
     purge = prepare(purge, by=by, batch_size=batch_size)
     purge = destroy_keys(purge, by=by)
     purge = sweep(purge, by=by, batch_size=batch_size)
+    purge = replace_instance_keys(purge, by=by, batch_size=batch_size)
     purge = replace_master(purge, by=by)
     purge = finish(purge, by=by)
     return PurgeOutcome(purge, master_left_to_operator=purge.master_replaced_at is None)
@@ -504,10 +517,142 @@ def destroy_keys(purge: AgencyPurge, *, by: User | None) -> AgencyPurge:
     return purge
 
 
+def _instance_keys(purpose: str) -> models.QuerySet[DataKey]:
+    return DataKey.objects.filter(agency__isnull=True, purpose=purpose)
+
+
+def _new_instance_key(purge: AgencyPurge) -> AgencyPurge:
+    """The instance's new primary data key, made once per purge (its id on the purge row, in
+    the same transaction), and only if the instance has a data key to replace."""
+    with transaction.atomic():
+        purge = AgencyPurge.objects.select_for_update().get(pk=purge.pk)
+        if purge.instance_key_id is None and _instance_keys(DataKey.Purpose.DATA).exists():
+            new = keys.create_data_key(DataKey.Purpose.DATA, agency_id=None)
+            purge.instance_key_id = new.pk
+            purge.save(update_fields=["instance_key_id"])
+    return purge
+
+
+def _values_under(key_ids: list[int]) -> Scope:
+    """Rows holding a value under one of `key_ids`, but for the rows of purged agencies (their
+    keys are gone: what of theirs is under these keys is to go with them)."""
+    purged = keys.purged_agencies()
+    scope: Scope = []
+    for table in rotation.encrypted_tables():
+        rows = table.model._base_manager.all()
+        if table.agency_path is not None and purged:
+            rows = rows.exclude(**{f"{table.agency_path}__in": purged})
+        scope.append((table, rotation.rows_by_key(table, rows, under=key_ids)))
+    return scope
+
+
+def replace_instance_keys(
+    purge: AgencyPurge, *, by: User | None, batch_size: int = BATCH_SIZE
+) -> AgencyPurge:
+    """Step 3b: the instance's keys replaced, and the old ones deleted before the master key is.
+
+    Why: an installation upgraded from before agency keys wrote every agency's values with the
+    instance's data key, and indexed every name with the instance's index key. Step 1 moves what
+    the agency still has under them to its own keys, but a backup taken earlier holds the
+    agency's values under the instance key; were that key to survive (re-wrapped under the new
+    master), the backup plus the live database would read them again, and its name digests could
+    be tested against a list of names. So, on every purge (the instance's own values are few once
+    `reencrypt --to-agency-keys` has run; before it, this is that run, and it is needed):
+
+    - a new primary data key for the instance, made once (its id kept on the purge row);
+    - every process told to reload its keys (`keys.announce_key_change`: the key file written
+      again, which each process notices within SOURCE_CHECK_SECONDS), so that from here they
+      write with the new key;
+    - every value under an old instance key re-encrypted with its owner's primary key (the
+      instance's new one for staff secrets and the service directory; an agency's own for what
+      other agencies still had under the instance key), checkpointed and reading only the rows
+      the database finds under those keys, so a run stopped at any point leaves every value
+      readable and is continued by running it again;
+    - the name index rebuilt under the agencies' keys if the instance's old index key exists
+      (the instance has no index of its own, so no new index key is made);
+    - after RELOAD_WAIT and further passes for rows that changed meanwhile, the old instance keys
+      are deleted at once, not after rotation.SETTLE_SECONDS: every process has re-read its keys
+      since the announcement, and the purge must not wait minutes. Values still readable under
+      them (a write racing the deletion) make the step refuse, keys kept; the next run retries.
+
+    It precedes the master key's replacement: a deleted row may linger in the database's free
+    pages (SQLite) or dead tuples (PostgreSQL), wrapped by the master key of that moment, which
+    must be the one destroyed. With master keys from the environment, the old instance keys
+    are deleted all the same; the operator's replacement of the master key does the rest.
+    """
+    if purge.instance_keys_replaced_at is not None:
+        return purge
+    if purge.keys_destroyed_at is None:
+        raise PurgeRefused(_("The agency's keys must be destroyed before the instance's."))
+    purge = _new_instance_key(purge)
+    old_data = _instance_keys(DataKey.Purpose.DATA)
+    if purge.instance_key_id is not None:
+        old_data = old_data.filter(pk__lt=purge.instance_key_id)
+    old_ids = list(old_data.values_list("pk", flat=True))
+    old_index = list(_instance_keys(DataKey.Purpose.INDEX).values_list("pk", flat=True))
+    announced_at = time.monotonic()
+    announced = keys.announce_key_change()
+    job = f"purge-{purge.pk}-instance"
+    moved = _move(_values_under(old_ids), batch_size=batch_size, job=job) if old_ids else _Moved()
+    indexed = rekeying.rebuild_name_index(job=job, batch_size=batch_size) if old_index else 0
+    if announced and old_ids:
+        time.sleep(max(0.0, RELOAD_WAIT - (time.monotonic() - announced_at)))
+    for _attempt in range(FOREIGN_PASSES if old_ids else 0):
+        passed = _move(_values_under(old_ids), batch_size=batch_size, job=None)
+        moved.values += passed.values
+        moved.unreadable += passed.unreadable
+        if not passed.skipped_changed:
+            break
+    left = _readable_under(_values_under(old_ids), set(old_ids), batch_size=batch_size)
+    if left:
+        raise PurgeRefused(
+            _(
+                "%(count)d values are still encrypted with the instance's old key and changed "
+                "while they were being moved; it was kept. Run the purge again."
+            )
+            % {"count": left}
+        )
+    with transaction.atomic():
+        purge = AgencyPurge.objects.select_for_update().get(pk=purge.pk)
+        if purge.instance_keys_replaced_at is not None:
+            return purge
+        deleted, _by_model = DataKey.objects.filter(pk__in=old_ids + old_index).delete()
+        purge.instance_keys_replaced_at = timezone.now()
+        purge.instance_values_moved = moved.values
+        purge.instance_keys_deleted = deleted
+        purge.save(
+            update_fields=[
+                "instance_keys_replaced_at",
+                "instance_values_moved",
+                "instance_keys_deleted",
+            ]
+        )
+        record(
+            "retention.purge.instance_keys_replaced",
+            by=by,
+            target=purge,
+            agency_id=purge.agency_id,
+            data={
+                "data_key": purge.instance_key_id,
+                "deleted": sorted(old_ids + old_index),
+                "values_moved": moved.values,
+                "unreadable": moved.unreadable,
+                "people_indexed": indexed,
+            },
+        )
+        transaction.on_commit(keys.clear_cache)
+    keys.clear_cache()
+    rotation.forget_checkpoints(job)
+    return purge
+
+
 def replace_master(purge: AgencyPurge, *, by: User | None) -> AgencyPurge:
     """Step 4: a new master key for everyone else; the old one destroyed (key file only)."""
     if purge.master_replaced_at is not None or keys.master_keys_from_environment():
         return purge
+    if purge.instance_keys_replaced_at is None:
+        # The old instance keys would be wrapped by the new master key, which survives.
+        raise PurgeRefused(_("The instance's keys must be replaced before the master key."))
     master_id, destroyed = keys.replace_master_key()
     with transaction.atomic():
         purge.master_replaced_at = timezone.now()
@@ -599,6 +744,7 @@ def finish_purges() -> int:
             done = prepare(purge, by=None)
             done = destroy_keys(done, by=None)
             done = sweep(done, by=None)
+            done = replace_instance_keys(done, by=None)
             done = replace_master(done, by=None)
             finish(done, by=None)
         except Exception as error:

@@ -58,7 +58,7 @@ def move_to_agency_keys(*, batch_size: int = BATCH_SIZE) -> RekeyReport:
     keys.ensure_keys([None, *agencies])
     for table in rotation.encrypted_tables():
         rotation.reencrypt_table(table, batch_size=batch_size, report=report.values, job=JOB)
-    report.people_indexed = _rebuild_name_index(batch_size=batch_size)
+    report.people_indexed = rebuild_name_index(job=JOB, batch_size=batch_size)
     with transaction.atomic():
         deleted, _by_model = DataKey.objects.filter(
             purpose=DataKey.Purpose.INDEX, agency__isnull=True
@@ -79,10 +79,11 @@ def move_to_agency_keys(*, batch_size: int = BATCH_SIZE) -> RekeyReport:
     return report
 
 
-def _rebuild_name_index(*, batch_size: int) -> int:
+def rebuild_name_index(*, job: str, batch_size: int) -> int:
     """Index again, with their agency's key, every person who has index rows (anonymised and
-    merged-away persons have none, and get none)."""
-    saved = Checkpoint.objects.filter(job=JOB, step=INDEX_STEP).first()
+    merged-away persons have none, and get none). Checkpointed under `job` (the move to agency
+    keys; a purge deleting the instance's old index key)."""
+    saved = Checkpoint.objects.filter(job=job, step=INDEX_STEP).first()
     if saved is not None and saved.finished_at is not None:
         return 0
     last = saved.position if saved is not None else 0
@@ -97,9 +98,9 @@ def _rebuild_name_index(*, batch_size: int) -> int:
             done += _reindex(people)
             last = batch[-1]
             Checkpoint.objects.update_or_create(
-                job=JOB, step=INDEX_STEP, defaults={"position": last}
+                job=job, step=INDEX_STEP, defaults={"position": last}
             )
-    Checkpoint.objects.filter(job=JOB, step=INDEX_STEP).update(finished_at=Now())
+    Checkpoint.objects.filter(job=job, step=INDEX_STEP).update(finished_at=Now())
     return done
 
 

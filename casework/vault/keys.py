@@ -337,6 +337,21 @@ def add_master_key(directory: Path | None = None) -> str:
     return new_id
 
 
+def announce_key_change(directory: Path | None = None) -> bool:
+    """Make every process reload its keys within SOURCE_CHECK_SECONDS: the key file is written
+    again, with the same master keys (a new inode is what processes look for). Used when data
+    keys change in a way a process must not miss for KEYRING_TTL seconds (a purge's new
+    instance key, which must be primary everywhere before the old one is deleted). Returns
+    False when the master keys come from the environment: then only KEYRING_TTL holds."""
+    if master_keys_from_environment():
+        return False
+    path = (directory or key_dir()) / MASTER_FILE
+    with master_key_lock():
+        _replace_private(path, path.read_text())
+    clear_cache()
+    return True
+
+
 def drop_old_master_keys(directory: Path | None = None) -> list[str]:
     """Keep only the primary master key in the key file; the old ones are overwritten on disk.
 

@@ -4,29 +4,33 @@ its two-person confirmation."""
 
 from __future__ import annotations
 
+import base64
 import datetime
 import io
+import json
 import re
 from typing import Any
 
 import pytest
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from casework.accounts import tokens
+from casework.accounts import mfa, tokens
 from casework.accounts.models import Agency, ApiToken, Authenticator, Team, User
 from casework.accounts.tests.conftest import code_for
 from casework.audit.models import AuditEntry
 from casework.cases import services, workflow
 from casework.cases.models import Case, ContactType
-from casework.people.models import Person
+from casework.people.models import Person, PersonNameIndex
 from casework.retention import purge as purging
 from casework.retention import rekeying
 from casework.retention.management.commands.purge import as_code
 from casework.retention.models import CONFIRM_WITHIN, AgencyPurge, PurgeRequest
-from casework.vault import keys
+from casework.vault import blind, keys, rotation
 from casework.vault.crypto import Unreadable, decrypt_bytes, encrypt_text, key_id_of
 from casework.vault.models import DataKey
 
@@ -76,6 +80,7 @@ def test_with_master_keys_in_the_environment_the_operator_is_told_to_replace_the
         "retention.purge.prepared",
         "retention.purge.keys_destroyed",
         "retention.purge.swept",
+        "retention.purge.instance_keys_replaced",
         "retention.purge.finished",
     ]
     # Who ran it: the OS account and the host, as codes.
@@ -285,6 +290,208 @@ def test_one_purge_that_fails_in_the_worker_does_not_hold_up_the_others(
     assert first.finished_at is not None
 
 
+# --- the instance's keys, which a backup's values of the agency may be under ----------------
+
+NAME = "people.person.given_name"
+
+
+@pytest.fixture
+def key_file(settings: Any, tmp_path: Any) -> Any:
+    """Master keys in a key file, as in production, so the purge replaces the master key.
+    Ask for it before any fixture that makes keys."""
+    settings.CASEWORK_MASTER_KEYS = ""
+    settings.CASEWORK_KEY_DIR = str(tmp_path / "keys")
+    keys.init_key_files(tmp_path / "keys")
+    keys.clear_cache()
+    return tmp_path / "keys"
+
+
+def _raw(table: str, column: str, pk: int) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])  # noqa: S608
+        return str(cursor.fetchone()[0])
+
+
+def _upgraded(case: Case, register: Any, xena: Any) -> dict[str, Any]:
+    """An installation upgraded from before agency keys: a value of A and one of B under the
+    instance key, and both persons' names indexed with the instance's index key; B's user xena
+    has an authenticator (a staff secret, under the instance key by design)."""
+    b = register(xena, given_name="Binta")
+    for person_id, name in ((case.person_id, "Fatima"), (b.person_id, "Binta")):
+        _plant_under_the_instance_key(person_id, name)
+        person = Person.objects.get(pk=person_id)
+        PersonNameIndex.objects.filter(person=person).delete()
+        PersonNameIndex.objects.bulk_create(
+            PersonNameIndex(person=person, agency_id=person.agency_id, kind=kind, digest=digest)
+            for kind, digest in blind.name_digests(name, "Traoré", agency_id=None)
+        )
+    device = Authenticator.objects.create(user=xena, name="authenticator", confirmed=True)
+    instance = keys.keyring().primary[None]
+    assert key_id_of(_raw("accounts_authenticator", "secret", device.pk)) == instance
+    index = DataKey.objects.get(agency__isnull=True, purpose=DataKey.Purpose.INDEX).pk
+    return {"b": b, "device": device, "instance_key": instance, "index_key": index}
+
+
+def _backup(case: Case, key_dir: Any) -> dict[str, Any]:
+    """What a backup taken now holds: A's raw values and index rows, every wrapped data key,
+    and the master key file."""
+    return {
+        "a_value": _raw_given_name(case.person_id),
+        "a_digests": set(
+            PersonNameIndex.objects.filter(person_id=case.person_id).values_list(
+                "digest", flat=True
+            )
+        ),
+        "data_keys": list(DataKey.objects.values("purpose", "agency_id", "wrapped")),
+        "master_file": (key_dir / keys.MASTER_FILE).read_text(),
+    }
+
+
+def _unwrapped(master_file: str, rows: list[dict[str, Any]]) -> list[tuple[str, bytes]]:
+    """(purpose, key) of every data key any of these master keys unwraps, whatever master key
+    each row names: every key derivable from these rows and this key file."""
+    masters = json.loads(master_file)["keys"].values()
+    found = []
+    for row in rows:
+        blob = bytes(row["wrapped"])
+        aad = keys._aad(row["purpose"], row["agency_id"])
+        for master in masters:
+            try:
+                key = AESGCM(base64.b64decode(master)).decrypt(blob[:12], blob[12:], aad)
+            except InvalidTag:
+                continue
+            found.append((row["purpose"], key))
+    return found
+
+
+def _opens(ciphertext: str, candidates: list[tuple[str, bytes]]) -> bool:
+    """Whether any of the data keys decrypts `ciphertext` (any key, whatever id it names)."""
+    blob = base64.urlsafe_b64decode(ciphertext.split("$", 2)[2])
+    for purpose, key in candidates:
+        if purpose != DataKey.Purpose.DATA:
+            continue
+        try:
+            AESGCM(key).decrypt(blob[:12], blob[12:], NAME.encode())
+        except InvalidTag:
+            continue
+        return True
+    return False
+
+
+def _digests(candidates: list[tuple[str, bytes]], text: str) -> set[str]:
+    """The full-name digest of `text` under each index key (as a name list would be tested)."""
+    return {
+        blind._keyed(key, "full", blind.normalise(text))
+        for purpose, key in candidates
+        if purpose == DataKey.Purpose.INDEX
+    }
+
+
+def _live() -> list[tuple[str, bytes]]:
+    """Every key derivable from the live database and the current key file."""
+    rows = [dict(row) for row in DataKey.objects.values("purpose", "agency_id", "wrapped")]
+    return _unwrapped((keys.key_dir() / keys.MASTER_FILE).read_text(), rows)
+
+
+def test_a_backup_s_values_of_the_agency_under_the_instance_key_open_with_no_key_left(
+    key_file: Any, case: Case, register: Any, xena: Any
+) -> None:
+    planted = _upgraded(case, register, xena)
+    backup = _backup(case, key_file)
+    old_keys = _unwrapped(backup["master_file"], backup["data_keys"])
+    # The backup does open with the keys of its time: what follows is not vacuous.
+    assert _opens(backup["a_value"], old_keys)
+    assert backup["a_digests"] & _digests(old_keys, "Fatima Traoré")
+    assert _opens(backup["a_value"], _live())  # and, before the purge, with the live ones
+
+    _purge("AGY", "--confirm", "AGY")
+
+    purge = AgencyPurge.objects.get()
+    replaced, master = purge.instance_keys_replaced_at, purge.master_replaced_at
+    assert replaced is not None and master is not None and replaced < master
+    # The old instance data and index keys are gone; the instance has a new data key.
+    assert not DataKey.objects.filter(pk=planted["instance_key"]).exists()
+    assert not DataKey.objects.filter(agency__isnull=True, purpose="index").exists()
+    assert purge.instance_key_id is not None
+    assert DataKey.objects.filter(agency__isnull=True, pk=purge.instance_key_id).exists()
+    assert purge.instance_keys_deleted == 2 and purge.instance_values_moved >= 2
+    # No key derivable from the live database and the key file opens A's backup value, nor
+    # reproduces its name digests; nor does the new master unwrap the backup's keys.
+    live = _live()
+    assert len(live) == DataKey.objects.count()  # every live key was tried
+    assert not _opens(backup["a_value"], live)
+    assert not backup["a_digests"] & _digests(live, "Fatima Traoré")
+    new_master = (key_file / keys.MASTER_FILE).read_text()
+    assert _unwrapped(new_master, backup["data_keys"]) == []
+    # B's legacy value reads live (now under B's own key), and B's names are found under B's
+    # index key; B's user still signs in with their authenticator.
+    keys.clear_cache()
+    assert _given_name(planted["b"].person_id) == "Binta"
+    b_key = keys.keyring().primary[xena.agency_id]
+    assert key_id_of(_raw_given_name(planted["b"].person_id)) == b_key
+    b_rows = set(
+        PersonNameIndex.objects.filter(person_id=planted["b"].person_id).values_list(
+            "digest", flat=True
+        )
+    )
+    assert b_rows & set(blind.query_digests("Binta", agency_ids=[xena.agency_id]))
+    device = planted["device"]
+    secret = _raw("accounts_authenticator", "secret", device.pk)
+    assert key_id_of(secret) == purge.instance_key_id
+    assert mfa.verify(xena, code=code_for(Authenticator.objects.get(pk=device.pk)))
+    entry = AuditEntry.objects.get(action="retention.purge.instance_keys_replaced")
+    assert entry.agency_id == case.agency_id
+    assert entry.data["deleted"] == sorted([planted["instance_key"], planted["index_key"]])
+    assert entry.data["data_key"] == purge.instance_key_id and entry.data["people_indexed"] >= 1
+
+
+def test_a_purge_interrupted_while_replacing_the_instance_key_leaves_everything_readable(
+    key_file: Any, case: Case, register: Any, xena: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planted = _upgraded(case, register, xena)
+    monkeypatch.setattr(purging, "RELOAD_WAIT", 0.0)
+    save = rotation._save_checkpoint
+    saved: list[str] = []
+
+    def crash_after_one_batch(job: str, *args: Any, **kwargs: Any) -> None:
+        if job.endswith("-instance") and saved:
+            raise KeyboardInterrupt
+        save(job, *args, **kwargs)
+        if job.endswith("-instance"):
+            saved.append(job)
+
+    monkeypatch.setattr(rotation, "_save_checkpoint", crash_after_one_batch)
+    with pytest.raises(KeyboardInterrupt):
+        _purge("AGY", "--confirm", "AGY", "--batch-size", "1")
+
+    purge = AgencyPurge.objects.get()
+    assert purge.keys_destroyed_at is not None and purge.instance_keys_replaced_at is None
+    assert purge.instance_key_id is not None and purge.master_replaced_at is None
+    assert DataKey.objects.filter(pk=planted["instance_key"]).exists()  # kept while in use
+    under = {
+        key_id_of(_raw_given_name(planted["b"].person_id)),
+        key_id_of(_raw("accounts_authenticator", "secret", planted["device"].pk)),
+    }
+    assert planted["instance_key"] in under  # stopped half-way, the old key still in use
+    # Everything that survives reads meanwhile.
+    assert _given_name(planted["b"].person_id) == "Binta"
+    device = Authenticator.objects.get(pk=planted["device"].pk)
+    assert device.is_readable
+
+    monkeypatch.setattr(rotation, "_save_checkpoint", save)
+    _purge("AGY", "--confirm", "AGY", "--batch-size", "1")
+
+    finished = AgencyPurge.objects.get()
+    assert finished.finished_at is not None and finished.master_replaced_at is not None
+    assert finished.instance_key_id == purge.instance_key_id  # no second new key
+    assert list(DataKey.objects.filter(agency__isnull=True).values_list("pk", flat=True)) == [
+        purge.instance_key_id
+    ]
+    assert _given_name(planted["b"].person_id) == "Binta"
+    assert mfa.verify(xena, code=code_for(Authenticator.objects.get(pk=device.pk)))
+    assert AuditEntry.objects.filter(action="retention.purge.instance_keys_replaced").count() == 1
+
+
 # --- the screen ------------------------------------------------------------------------------
 
 SCREEN = "/administration/purge/"
@@ -347,6 +554,7 @@ def test_it_takes_two_administrators_and_the_code_typed_again(
         "retention.purge.confirmed",
         "retention.purge.prepared",
         "retention.purge.keys_destroyed",
+        "retention.purge.instance_keys_replaced",  # on confirmation, before the master key
         "retention.purge.swept",
         "retention.purge.finished",
     ]

@@ -9,6 +9,8 @@ the connection in use.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import datetime
 import io
 import json
@@ -17,8 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import ExpressionWrapper, F, TextField
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -366,14 +371,37 @@ def _readable_values(case: Case | None = None) -> list[str]:
     return found
 
 
-def _backup() -> dict[str, Any]:
-    """What a backup taken now holds of the keys: the wrapped data keys and the key file."""
+def _backup(case: Case) -> dict[str, Any]:
+    """What a backup taken now holds of the keys (the wrapped data keys and the key file), and
+    the value of the case's person written under the instance key."""
     return {
         "data_keys": list(
             DataKey.objects.values("pk", "agency_id", "purpose", "master_key_id", "wrapped")
         ),
         "master_file": (keys.key_dir() / keys.MASTER_FILE).read_text(),
+        "legacy": Person.objects.filter(pk=case.person_id)
+        .annotate(raw=ExpressionWrapper(F("other_names"), output_field=TextField()))
+        .values_list("raw", flat=True)
+        .get(),
     }
+
+
+def _opened_by_live_keys(ciphertext: str, context: str) -> bool:
+    """Whether any data key the live database holds, unwrapped by any master key of the current
+    key file (whichever master and key id each names), decrypts `ciphertext`."""
+    masters = [AESGCM(key) for key in keys.load_master_keys().keys.values()]
+    blob = base64.urlsafe_b64decode(ciphertext.split("$", 2)[2])
+    for row in DataKey.objects.filter(purpose=DataKey.Purpose.DATA):
+        wrapped = bytes(row.wrapped)
+        for master in masters:
+            with contextlib.suppress(InvalidTag):
+                key = master.decrypt(
+                    wrapped[:12], wrapped[12:], keys._aad(row.purpose, row.agency_id)
+                )
+                with contextlib.suppress(InvalidTag):
+                    AESGCM(key).decrypt(blob[:12], blob[12:], context.encode())
+                    return True
+    return False
 
 
 def _leaks(text: str, canaries: Canaries) -> list[str]:
@@ -392,7 +420,8 @@ def test_the_purge_drill(drill: Drill) -> None:
     assert LEGACY in readable_before and MOVED in readable_before
     assert _leaks(_raw_text(), A) == [] and LEGACY not in _raw_text()  # encrypted at rest
     indicators_before = _indicators(drill.a_people["paul"])
-    backup = _backup()
+    backup = _backup(a)
+    assert _opened_by_live_keys(backup["legacy"], "people.person.other_names")
 
     out = io.StringIO()
     call_command("purge", "--agency", a.agency.code, "--confirm", a.agency.code, stdout=out)
@@ -454,6 +483,10 @@ def test_the_purge_drill(drill: Drill) -> None:
             assert secret not in path.read_text(errors="ignore")
     a_keys = [row for row in backup["data_keys"] if row["agency_id"] == a.agency_id]
     assert a_keys and all(row["master_key_id"] not in new_master.keys for row in a_keys)
+    # Nor by the live keys: the value A had under the instance key, as the backup holds it, opens
+    # with no key left (the instance's old key was deleted before the master key was replaced).
+    assert not _opened_by_live_keys(backup["legacy"], "people.person.other_names")
+    assert purge.instance_keys_replaced_at is not None
 
     # A's counts and indicators are as they were.
     assert _indicators(drill.a_people["paul"]) == indicators_before
