@@ -52,9 +52,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/python tools/dependency_audit.py
 
 typecheck: install
-	$(BIN)/mypy casework config
+	$(BIN)/mypy casework config tools
 
 bench: install
 	$(BIN)/python -m bench.run
