@@ -105,10 +105,14 @@ class FaultLog:
 fault_log = FaultLog(interval=LOG_INTERVAL_SECONDS)
 
 
-def _message(kind: str) -> str:
+def _message(kind: str, *, write: bool) -> str:
     if kind == "busy":
-        return _("The database is busy and your change was not saved. Try again in a moment.")
-    return _("The database cannot be reached and your change was not saved. Try again later.")
+        if write:
+            return _("The database is busy and your change was not saved. Try again in a moment.")
+        return _("The database is busy. Try again in a moment.")
+    if write:
+        return _("The database cannot be reached and your change was not saved. Try again later.")
+    return _("The database cannot be reached. Try again later.")
 
 
 def _is_secret(name: str) -> bool:
@@ -132,7 +136,7 @@ def answer(request: HttpRequest, error: BaseException, kind: str) -> HttpRespons
     fault_log.report(kind, error)
     wait = RETRY_AFTER[kind]
     with translation.override(translation.get_language_from_request(request)):
-        message = _message(kind)
+        message = _message(kind, write=request.method not in ("GET", "HEAD", "OPTIONS"))
         response: HttpResponse
         if request.path_info.startswith("/api/"):
             response = JsonResponse(
