@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -17,6 +18,7 @@ from casework.accounts.tokens import API_AUTH
 from casework.assessments import api as assessments_api
 from casework.cases import api as cases_api
 from casework.cases import person_api, screening_api, workflow_api
+from casework.core import outage
 from casework.core.errors import CaseworkError, Conflict, PreconditionFailed
 from casework.feedback import api as feedback_api
 from casework.indicators import api as indicators_api
@@ -89,6 +91,16 @@ def _unauthenticated(request: HttpRequest, error: AuthenticationError) -> HttpRe
     return _error(
         request, 401, {"code": "not_authenticated", "message": _("Sign in or send a valid token.")}
     )
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_fault(request: HttpRequest, error: Exception) -> HttpResponse:
+    """The database cannot be reached or is busy: 503 with Retry-After, as everywhere else."""
+    kind = outage.fault_kind(error)
+    if kind is None:
+        raise error
+    return outage.answer(request, error, kind)
 
 
 for prefix, router in [

@@ -90,6 +90,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "casework.core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below the headers (a 503 carries them too) and static files (served without a connection),
+    # above everything that reads the session, the user or the rate counters.
+    "casework.core.outage.OutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -126,6 +129,11 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'casework.sqlite3'}")}
+# How long a write on SQLite waits for another writer's lock before it answers 503 "busy, try
+# again" (casework/core/outage.py): a request worker is held for as long as it waits.
+CASEWORK_SQLITE_BUSY_SECONDS = env_int("CASEWORK_SQLITE_BUSY_SECONDS", 5, minimum=1)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"]["timeout"] = CASEWORK_SQLITE_BUSY_SECONDS
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
