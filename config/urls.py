@@ -24,3 +24,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
+
+# A database fault raised inside a middleware (a session save, a rate-limit counter) becomes a
+# 500 at that layer; this answers it as the 503 the outage middleware gives (core/outage.py).
+handler500 = "casework.core.outage.server_error"

@@ -108,7 +108,6 @@ def test_a_fault_inside_an_api_operation_is_the_same_503(settings: Any, amina: A
     assert response.json()["code"] == "unavailable"
 
 
-@pytest.mark.urls("casework.core.tests.outage_urls")
 def test_a_fault_in_a_middleware_below_is_the_same_503(amina: Any) -> None:
     # The rate counter (a middleware below OutageMiddleware) is the first to query: handler500.
     client = _token(amina)
@@ -196,7 +195,7 @@ def test_a_save_that_cannot_get_the_lock_answers_busy_and_keeps_the_form(
         busy = client.post(f"/cases/{case.pk}/notes/add/", _note())
         waited = datetime.datetime.now(tz=datetime.UTC) - started
         # A sign-in's first write is its rate counter, in a middleware below: handler500.
-        with override_settings(ROOT_URLCONF="casework.core.tests.outage_urls"):
+        with override_settings(ROOT_URLCONF="config.urls"):
             signing_in = Client(raise_request_exception=False).post(
                 "/accounts/login/", {"username": amina.username, "password": PASSWORD}
             )
