@@ -1,0 +1,454 @@
+"""The permission matrix's world and its machinery: one of every kind of object, owned by amina's
+North team, a map from every route parameter to the id of its object, and request bodies built
+from the OpenAPI request schemas.
+
+A route parameter the map does not know fails the matrix (`UnknownParameter`): a new route joins
+the matrix by naming its object here, never by slipping through with an id that does not exist.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.test import Client
+from django.utils import timezone
+
+from casework.api import api
+
+API_PREFIX = "/api/v1"
+WRITE_METHODS = ("post", "put", "patch", "delete")
+
+
+class UnknownParameter(AssertionError):
+    """A route names an object the matrix cannot fill in: add it to the world and the map."""
+
+
+@dataclass
+class Operation:
+    method: str
+    template: str
+    operation_id: str
+    params: list[str]
+    if_match: bool
+    body: dict[str, Any] | None = None
+    multipart: bool = False
+
+
+@dataclass
+class World:
+    """The ids of amina's objects, by kind."""
+
+    ids: dict[str, int | str] = field(default_factory=dict)
+    case: Any = None
+    users: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# The world
+
+
+def build_world(
+    users: dict[str, Any], register: Callable[..., Any], make_user: Callable[..., Any]
+) -> World:
+    """One of every kind of object in amina's North team, made through the services. `users`
+    gains rhea, the supervisor of the agency a case of amina's is offered to."""
+    from casework.accounts.models import Agency, Team
+    from casework.assessments import services as assessments
+    from casework.assessments.tests.xlsforms import household_form
+    from casework.cases import merging, relationships, workflow
+    from casework.cases import services as cases
+    from casework.interchange.models import ImportRun
+    from casework.people import duplicates
+    from casework.people.models import DuplicateCandidate
+    from casework.plans import services as plans
+    from casework.plans.models import PlanMatch
+    from casework.plans.tests.conftest import content, participation
+    from casework.referrals import services as referrals
+    from casework.referrals.models import Organisation, Service
+    from casework.worklist.models import Notification, Task
+
+    amina, sam, adam = users["amina"], users["sam"], users["adam"]
+    world = World(users=users)
+    case = register(amina)
+    world.case = case
+
+    # Consent to share with priya's clinic and with the receiving agency of the transfer.
+    receiving = Agency.objects.create(code="RCV", name="Receiving Agency", require_mfa=False)
+    users["rhea"] = make_user(
+        "rhea",
+        agency=receiving,
+        team=Team.objects.create(agency=receiving, name="Riverside"),
+        role="supervisor",
+    )
+    clinic = Organisation.objects.create(
+        code="PRT", name="Partner Clinic", agency=users["priya"].agency, referral_method="form"
+    )
+    care = Service.objects.create(
+        organisation=clinic, name="General health care", sector="health", nationwide=True
+    )
+    consent = cases.record_consent(
+        case,
+        by=amina,
+        details=cases.ConsentDetails(
+            receive_services=True,
+            given_by="client",
+            share_for_referral=True,
+            recipients=[
+                cases.RecipientDetails(
+                    organisation_name="Partner Clinic",
+                    organisation_code="PRT",
+                    information=["case_summary"],
+                ),
+            ],
+        ),
+    )
+    referral = referrals.send_referral(
+        case,
+        by=amina,
+        details=referrals.ReferralDetails(
+            service=care, need_code="health", summary="Needs a check-up."
+        ),
+    )
+    note = cases.add_note(
+        case, by=amina, text="Met at the office.", contact_type="office", contact_on=None
+    )
+    relative = relationships.add_relative(
+        case, by=amina, details=relationships.RelativeDetails(given_name="Awa", kind="sibling")
+    )
+
+    # Assessed and planned, with a near-identical plan on a second case for a match.
+    assessment = assessments.record_assessment(
+        case,
+        by=amina,
+        details=assessments.AssessmentDetails(
+            risk_level="medium",
+            risk_rationale="Lives with the person who exploited her.",
+            findings=[
+                assessments.FindingDetails(
+                    domain="shelter", need_level="high", services=["shelter"]
+                )
+            ],
+        ),
+    )
+    case.refresh_from_db()
+    if case.status == "identified":
+        cases.transition_case(case, to="assessed", by=amina)
+    plan = plans.create_plan(case, by=amina, content=content())
+    # Submitted, so that the supervisor's decision is reachable (the rest answer with its state).
+    plans.record_participation(plan, by=amina, details=participation())
+    twin_case = register(amina, given_name="Mariam", family_name="Coulibaly", age=25)
+    cases.transition_case(twin_case, to="assessed", by=amina)
+    plans.create_plan(
+        twin_case,
+        by=amina,
+        content=content(
+            goals=[
+                "Mariam finds safe housing near her sister in Bamako",
+                "Mariam returns to her tailoring apprenticeship",
+            ]
+        ),
+    )
+    plans.submit_plan(plan, by=amina)
+    match = PlanMatch.objects.filter(plan=plan).first() or PlanMatch.objects.first()
+
+    # A transfer offered to another agency and a closure waiting for the supervisor, each on its
+    # own case of amina's so that neither blocks the other writes.
+    transferred = register(amina, given_name="Salif", family_name="Diarra", age=40)
+    cases.record_consent(
+        transferred,
+        by=amina,
+        details=cases.ConsentDetails(
+            receive_services=True,
+            given_by="client",
+            share_for_referral=True,
+            recipients=[
+                cases.RecipientDetails(
+                    organisation_name="Receiving Agency",
+                    organisation_code="RCV",
+                    purpose="transfer",
+                )
+            ],
+        ),
+    )
+    transfer = workflow.request_transfer(
+        transferred, to_agency=receiving, by=amina, reason="Moved to another region."
+    )
+    closing = register(amina, given_name="Oumar", family_name="Sangaré", age=50)
+    closure = workflow.request_closure(closing, by=amina, reason="relocated", summary="Moved away.")
+
+    # Two records of one person: a duplicate candidate, and a merge of another pair.
+    register(amina, given_name="Fatima", family_name="Traore", age=31)
+    duplicates.find_duplicates(amina.agency_id)
+    candidate = (
+        DuplicateCandidate.objects.filter(
+            first_id__in=[case.person_id], status=DuplicateCandidate.Status.OPEN
+        ).first()
+        or DuplicateCandidate.objects.filter(second_id=case.person_id).first()
+    )
+    kept = register(amina, given_name="Kadiatou", family_name="Bah", age=22)
+    folded = register(amina, given_name="Kadiatou", family_name="Ba", age=22)
+    merge = merging.merge_persons(
+        kept.person,
+        folded.person,
+        by=sam,
+        choices={name: merging.KEEP for name in merging.conflicts(kept.person, folded.person)},
+    )
+
+    task = Task.objects.filter(case=case).first()
+    notification = Notification.objects.create(
+        user=amina, case=case, task=task, kind=Notification.Kind.TASK_OVERDUE
+    )
+    questionnaire = assessments.upload_questionnaire(
+        by=adam, data=household_form(), file_name="household.xlsx"
+    )
+    run = ImportRun.objects.create(created_by=users["paul"], payload="{}")
+
+    world.ids = {
+        "case": case.pk,
+        "person": case.person_id,
+        "note": note.pk,
+        "consent": consent.pk,
+        "relative": relative.relative_id,
+        "assessment_number": assessment.number,
+        "plan": plan.pk,
+        "match": match.pk if match else 0,
+        "referral": referral.pk,
+        "transfer": transfer.pk,
+        "transferred_case": transferred.pk,
+        "closure": closure.pk,
+        "closing_case": closing.pk,
+        "candidate": candidate.pk if candidate else 0,
+        "merge": merge.pk,
+        "merge_person": kept.person_id,
+        "task": task.pk if task else 0,
+        "notification": notification.pk,
+        "questionnaire": questionnaire.pk,
+        "organisation_code": clinic.code,
+        "organisation": clinic.pk,
+        "service": care.pk,
+        "run": run.pk,
+    }
+    missing = [kind for kind, pk in world.ids.items() if not pk]
+    assert not missing, f"the matrix's world lacks: {missing}"
+    return world
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters → objects
+
+# The object an API path parameter names. A parameter that depends on its neighbours (the case
+# of a closure or a transfer) is resolved by `api_object_of`.
+API_PARAMETERS: dict[str, str] = {
+    "case_id": "case",
+    "person_id": "person",
+    "note_id": "note",
+    "consent_id": "consent",
+    "relative_id": "relative",
+    "number": "assessment_number",
+    "plan_id": "plan",
+    "match_id": "match",
+    "referral_id": "referral",
+    "transfer_id": "transfer",
+    "closure_id": "closure",
+    "candidate_id": "candidate",
+    "merge_id": "merge",
+    "task_id": "task",
+    "notification_id": "notification",
+    "questionnaire_id": "questionnaire",
+    "code": "organisation_code",
+    "service_id": "service",
+    "run_id": "run",
+}
+
+
+def fill_api(template: str, world: World) -> tuple[str, list[str]]:
+    """The path with real ids, and the kinds of object it names."""
+    kinds: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in API_PARAMETERS:
+            raise UnknownParameter(f"{template}: no object in the matrix for {{{name}}}")
+        kind = API_PARAMETERS[name]
+        # The case a closure belongs to is the closing case.
+        if kind == "case" and "{closure_id}" in template:
+            kind = "closing_case"
+        if kind == "person" and "/merge" in template:
+            kind = "merge_person"
+        kinds.append(kind)
+        return str(world.ids[kind])
+
+    return re.sub(r"\{(\w+)\}", replace, template), kinds
+
+
+# ---------------------------------------------------------------------------------------------
+# Bodies from the OpenAPI schema
+
+
+def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+# Values the schema cannot know: real ids of the world, and texts the services require.
+def _named(name: str, world: World) -> Any:
+    users = world.users
+    known: dict[str, Any] = {
+        "service_id": world.ids["service"],
+        "service": world.ids["service"],
+        "to_user": users["amina"].pk,
+        "to_user_id": users["amina"].pk,
+        "caseworker_id": users["amina"].pk,
+        "assignee_id": users["amina"].pk,
+        "to_agency": "RCV",
+        "organisation_code": "PRT",
+        "code": "NEW",
+        "consent_id": world.ids["consent"],
+        "person_id": world.ids["person"],
+        "relative_id": world.ids["relative"],
+        "other_id": world.ids["person"],
+    }
+    return known.get(name)
+
+
+def instance(
+    schema: dict[str, Any], components: dict[str, Any], world: World, name: str = ""
+) -> Any:
+    """A minimal valid instance: required properties only, with examples, the first enum value
+    or the first choice."""
+    schema = _resolve(schema, components)
+    named = _named(name, world)
+    if named is not None:
+        return named
+    if "example" in schema:
+        return schema["example"]
+    if "default" in schema and schema["default"] is not None:
+        return schema["default"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            choices = [c for c in schema[key] if _resolve(c, components).get("type") != "null"]
+            return instance(choices[0] if choices else schema[key][0], components, world, name)
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        properties = schema.get("properties", {})
+        return {
+            prop: instance(properties[prop], components, world, prop)
+            for prop in schema.get("required", [])
+        }
+    if kind == "array":
+        count = max(1, schema.get("minItems", 0))
+        return [instance(schema.get("items", {}), components, world, name) for _ in range(count)]
+    if kind == "string":
+        fmt = schema.get("format")
+        if fmt == "date":
+            return timezone.localdate().isoformat()
+        if fmt == "date-time":
+            return timezone.now().isoformat()
+        if fmt == "binary":
+            return b"reference\n"
+        return "Checked with the client." if schema.get("minLength", 1) <= 24 else "x" * 30
+    if kind == "integer":
+        return max(1, schema.get("minimum", 1))
+    if kind == "number":
+        return max(1, schema.get("minimum", 1))
+    if kind == "boolean":
+        return True
+    return None
+
+
+def operations(world: World) -> list[Operation]:
+    schema = api.get_openapi_schema()
+    components = schema.get("components", {}).get("schemas", {})
+    found = []
+    for path, methods in schema["paths"].items():
+        template = path if path.startswith(API_PREFIX) else API_PREFIX + path
+        for method, spec in methods.items():
+            if method not in ("get", *WRITE_METHODS):
+                continue
+            body = None
+            multipart = False
+            content = spec.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                body = instance(content["application/json"]["schema"], components, world)
+            elif "multipart/form-data" in content:
+                body = instance(content["multipart/form-data"]["schema"], components, world)
+                multipart = True
+            found.append(
+                Operation(
+                    method=method,
+                    template=template,
+                    operation_id=spec.get("operationId", ""),
+                    params=re.findall(r"\{(\w+)\}", template),
+                    if_match=spec.get("x-if-match") is not None,
+                    body=body,
+                    multipart=multipart,
+                )
+            )
+    return sorted(found, key=lambda op: (op.template, op.method))
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests
+
+
+# Where the record a write changes is read, by the kind of object its path names.
+RECORD_OF = {"case": "/cases/{}", "person": "/persons/{}", "plan": "/plans/{}"}
+
+
+def etag_for(path: str, kinds: list[str], world: World, readers: list[Client]) -> str | None:
+    """The ETag of the record a write would change: read with the longest readable prefix of
+    its path, else from the record of the first object the path names."""
+    parts = path.split("/")
+    candidates = ["/".join(parts[:end]) for end in range(len(parts), 3, -1)]
+    candidates += [
+        API_PREFIX + RECORD_OF[kind].format(world.ids[kind]) for kind in kinds if kind in RECORD_OF
+    ]
+    if "transferred_case" in kinds or "/transfers/" in path:
+        candidates.append(f"{API_PREFIX}/cases/{world.ids['transferred_case']}")
+    if "merge" in kinds:
+        candidates.append(f"{API_PREFIX}/persons/{world.ids['merge_person']}")
+    for prefix in candidates:
+        for reader in readers:
+            response = reader.get(prefix)
+            if response.status_code == 200 and response.get("ETag"):
+                return str(response["ETag"])
+    return None
+
+
+def send(client: Client, op: Operation, path: str, etag: str | None) -> int:
+    """Send the operation and roll back whatever it wrote, so each request meets the same world."""
+    from casework.vault import keys
+
+    headers = {"If-Match": etag} if etag else {}
+    with transaction.atomic():
+        if op.method == "get":
+            status = client.get(path, headers=headers).status_code
+        elif op.multipart:
+            from django.core.files.uploadedfile import SimpleUploadedFile
+
+            data = {
+                name: SimpleUploadedFile(f"{name}.csv", value)
+                if isinstance(value, bytes)
+                else value
+                for name, value in (op.body or {}).items()
+            }
+            status = getattr(client, op.method)(path, data=data, headers=headers).status_code
+        else:
+            import json
+
+            status = getattr(client, op.method)(
+                path,
+                data=json.dumps(op.body if op.body is not None else {}),
+                content_type="application/json",
+                headers=headers,
+            ).status_code
+        transaction.set_rollback(True)
+    keys.clear_cache()
+    return status
