@@ -34,7 +34,7 @@ PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=
 def _out_of_range(value: object) -> bool:
     """An int (Django's `<int:…>`) or a string of digits (the API's path, which Ninja converts
     itself) that no 64-bit id can be."""
-    if isinstance(value, str) and value.isascii() and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.lstrip("-").isdigit():
         value = int(value)
     return isinstance(value, int) and not MIN_ID <= value <= MAX_ID
 

@@ -19,5 +19,9 @@ def test_the_api_answers_404(login: Any, amina: Any) -> None:
     assert note.status_code == 404 and note.json()["code"] == "not_found"
 
 
+def test_a_negative_id_beyond_64_bits_too(login: Any, amina: Any) -> None:
+    assert login(amina).get(f"/api/v1/cases/-{HUGE}/consents").status_code == 404
+
+
 def test_a_page_answers_404(login: Any, amina: Any) -> None:
     assert login(amina).get(f"/cases/{HUGE}/").status_code == 404
