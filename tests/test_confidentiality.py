@@ -207,17 +207,8 @@ def _database_error_quoting_the_name(*args: Any, **kwargs: Any) -> None:
     "error",
     [
         _raise_quoting_the_name,
-        pytest.param(
-            _database_error_quoting_the_name,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "RedactFilter (casework/core/logging.py) withholds only the outer "
-                    "exception's message: the chained driver error (__cause__) is printed "
-                    "in full in the logged traceback"
-                ),
-            ),
-        ),
+        # Django's wrapped database error: the driver's own, chained under it, quotes the value.
+        _database_error_quoting_the_name,
     ],
 )
 def test_a_500_raised_in_a_view_reports_no_name(

@@ -24,9 +24,15 @@ class RedactFilter(logging.Filter):
         if isinstance(record.msg, str):
             record.msg = _QUERY.sub("?…", record.msg)
         if record.exc_info and record.exc_info[1] is not None:
-            error = record.exc_info[1]
-            # The traceback shows where; the message may quote data. Keep type, drop message.
-            error.args = (f"<{type(error).__name__}: message withheld>",)
+            # The traceback shows where; a message may quote data. Keep types, drop messages: of
+            # the exception and of every one chained under it (Django wraps a driver's error,
+            # whose message quotes the value, as the cause of its own).
+            error: BaseException | None = record.exc_info[1]
+            seen: set[int] = set()
+            while error is not None and id(error) not in seen:
+                seen.add(id(error))
+                error.args = (f"<{type(error).__name__}: message withheld>",)
+                error = error.__cause__ or error.__context__
             record.exc_text = None
         # The request object rides along on django.request records; its repr is never printed by
         # the plain formatter, and nothing else here reads it.

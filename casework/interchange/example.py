@@ -18,10 +18,12 @@ from casework.interchange.importer import ImportResult, import_cases
 
 
 def example_dir() -> Path:
-    in_repository = Path(settings.BASE_DIR) / "tests" / "fixtures" / "interchange-small"
-    if in_repository.is_dir():
-        return in_repository
-    return Path(settings.BASE_DIR).parent / "shared" / "examples" / "interchange-small"
+    """The worked example: the project's shared source (../shared/examples) first; the copy kept
+    in the repository (tests/fixtures, held equal to it by a test) where the source is absent."""
+    source = Path(settings.BASE_DIR).parent / "shared" / "examples" / "interchange-small"
+    if source.is_dir():
+        return source
+    return Path(settings.BASE_DIR) / "tests" / "fixtures" / "interchange-small"
 
 
 def load_example(agency_code: str = "AGY", *, by: User | None = None) -> ImportResult:
