@@ -198,6 +198,10 @@ def build_world(
         choices={name: merging.KEEP for name in merging.conflicts(kept.person, folded.person)},
     )
 
+    # A third record of her, for the merge the matrix asks for (a real id, not 1: PostgreSQL's
+    # sequences do not start again for each test).
+    spare = register(amina, given_name="Kadiatou", family_name="Bah", age=22)
+
     task = Task.objects.filter(case=case).first()
     notification = Notification.objects.create(
         user=amina, case=case, task=task, kind=Notification.Kind.TASK_OVERDUE
@@ -224,6 +228,7 @@ def build_world(
         "candidate": candidate.pk if candidate else 0,
         "merge": merge.pk,
         "merge_person": kept.person_id,
+        "merge_other": spare.person_id,
         "task": task.pk if task else 0,
         "notification": notification.pk,
         "questionnaire": questionnaire.pk,
@@ -312,6 +317,7 @@ def _named(name: str, world: World) -> Any:
         "person_id": world.ids["person"],
         "relative_id": world.ids["relative"],
         "other_id": world.ids["person"],
+        "other": world.ids["merge_other"],
     }
     return known.get(name)
 
