@@ -51,11 +51,29 @@ class World:
 # The world
 
 
+def _spread_ids() -> None:
+    """On PostgreSQL, start every table's ids at a different thousand, so that an id of one kind
+    of object used where another kind is meant names nothing (a 404 the matrix reports) instead
+    of happening to name an object of the right kind."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema() "
+            "ORDER BY sequencename"
+        )
+        for number, (name,) in enumerate(cursor.fetchall(), start=1):
+            cursor.execute("SELECT setval(%s, %s, false)", [name, 100_000 + 1_000 * number])
+
+
 def build_world(
     users: dict[str, Any], register: Callable[..., Any], make_user: Callable[..., Any]
 ) -> World:
     """One of every kind of object in amina's North team, made through the services. `users`
     gains rhea, the supervisor of the agency a case of amina's is offered to."""
+    _spread_ids()
     from casework.accounts.models import Agency, Team
     from casework.assessments import services as assessments
     from casework.assessments.tests.xlsforms import household_form
@@ -231,7 +249,8 @@ def build_world(
         "merge_other": spare.person_id,
         "task": task.pk if task else 0,
         "notification": notification.pk,
-        "questionnaire": questionnaire.pk,
+        # The upload answers with the version it made; routes name the questionnaire.
+        "questionnaire": questionnaire.questionnaire_id,
         "organisation_code": clinic.code,
         "organisation": clinic.pk,
         "service": care.pk,
