@@ -54,6 +54,15 @@ class InsufficientScope(NotAllowed):
     code = "insufficient_scope"
 
 
+def _new_token() -> str:
+    """A new token whose visible prefix never starts with "-": an operator types it to
+    `casework token revoke PREFIX`, where it would read as an option."""
+    while True:
+        body = secrets.token_urlsafe(32)
+        if not body.startswith("-"):
+            return TOKEN_PREFIX + body
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -132,7 +141,7 @@ def create_token(
     if by is not None and by.must_use_mfa:
         # mfa.verify audits the check and commits a refusal before raising it.
         mfa.verify(by, code=second_factor)
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = _new_token()
     with transaction.atomic():
         generation = User.objects.filter(pk=owner.pk).values_list("session_generation", flat=True)
         row = ApiToken.objects.create(

@@ -379,3 +379,10 @@ def test_the_command_makes_lists_and_revokes_tokens_audited(
     assert "live" in capsys.readouterr().out
     call_command("token", "revoke", token[3:11])
     assert _bearer(token).get(f"/api/v1/cases/{case.pk}").status_code == 401
+
+
+def test_a_prefix_never_reads_as_an_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`casework token revoke PREFIX` would take "-abc…" for an option (the runbook found it)."""
+    bodies = iter(["-starts-with-a-dash" + "x" * 24, "fine" + "y" * 39])
+    monkeypatch.setattr(tokens.secrets, "token_urlsafe", lambda n: next(bodies))
+    assert tokens._new_token() == "cw_fine" + "y" * 39
