@@ -179,6 +179,9 @@ def test_what_is_not_a_database_fault_is_left_alone() -> None:
 
 
 @pytest.mark.commits
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="SQLite's one writer; PostgreSQL locks rows, not files"
+)
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_save_that_cannot_get_the_lock_answers_busy_and_keeps_the_form(
     monkeypatch: pytest.MonkeyPatch, login: Callable[[Any], Client], amina: Any, case: Any
