@@ -36,7 +36,7 @@ from casework.privacy.selectors import CASE_FILE_READS, LogFilter, subject_ids
 
 # Erasure is retention's anonymisation applied to one person now, under retention's own rules
 # (re-checked on locked rows; relatives who are no one else's go along).
-from casework.retention.services import _anonymise, _lock_still_due
+from casework.retention.services import anonymise_people, lock_still_due
 
 logger = logging.getLogger(__name__)
 
@@ -539,7 +539,7 @@ def _erase(request: DataRequest, *, by: User) -> int:
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
     # The people and their cases are locked first, then the blockers looked at: a case reopened,
     # or a relative's case opened, a moment before cannot slip between the check and the erasure.
-    due = _lock_still_due(people, tomorrow)
+    due = lock_still_due(people, tomorrow)
     list(
         Case.objects.select_for_update()
         .filter(person_id__in=Relationship.objects.filter(relative_id__in=people).values("person"))
@@ -554,7 +554,7 @@ def _erase(request: DataRequest, *, by: User) -> int:
             _("A case of theirs changed meanwhile: look again."), code="erasure_blocked"
         )
     now = timezone.now()
-    _anonymise(due, now=now)
+    anonymise_people(due, now=now)
     erased = Person.objects.filter(agency_id=request.agency_id, anonymised_at=now).count()
     request.erased_at = now
     request.save(update_fields=["erased_at", "updated_at"])

@@ -164,7 +164,10 @@ def _with_relatives(person_ids: list[int]) -> list[int]:
     return [*person_ids, *sorted(relatives - clients - linked_elsewhere)]
 
 
-def _anonymise(person_ids: list[int], *, now: datetime.datetime) -> None:
+def anonymise_people(person_ids: list[int], *, now: datetime.datetime) -> None:
+    """Blank every personal field held on these people (and their relatives' links) and drop
+    their name index rows. The caller holds the lock of `lock_still_due` and audits: the nightly
+    run here, and the data-protection officer's erasure (casework/privacy)."""
     person_ids = _with_relatives(person_ids)
     for columns in personal_columns():
         blanks = {
@@ -176,7 +179,7 @@ def _anonymise(person_ids: list[int], *, now: datetime.datetime) -> None:
     Person.objects.filter(pk__in=person_ids).update(anonymised_at=now, updated_at=now)
 
 
-def _lock_still_due(candidates: list[int], cutoff: datetime.date) -> list[int]:
+def lock_still_due(candidates: list[int], cutoff: datetime.date) -> list[int]:
     """Of `candidates`, those still due, re-checked on rows locked until the batch commits.
 
     Locking the people keeps a concurrent run off them; locking their cases means none can be
@@ -221,9 +224,9 @@ def anonymise_agency(
         if not candidates:
             return done
         with transaction.atomic():
-            person_ids = _lock_still_due(candidates, cutoff)
+            person_ids = lock_still_due(candidates, cutoff)
             if person_ids:
-                _anonymise(person_ids, now=timezone.now())
+                anonymise_people(person_ids, now=timezone.now())
                 record(
                     "retention.anonymised",
                     by=None,

@@ -123,7 +123,7 @@ def test_erasure_looks_at_its_blockers_again_on_locked_rows(
     )
     request = receive("erasure", case.reference)
     assert services.erasure_blockers(case.person) == []
-    locking = services._lock_still_due
+    locking = services.lock_still_due
 
     def meanwhile(people: list[int], cutoff: Any) -> list[int]:
         sister = register(amina, given_name="Awa")
@@ -136,7 +136,7 @@ def test_erasure_looks_at_its_blockers_again_on_locked_rows(
         )
         return locking(people, cutoff)
 
-    monkeypatch.setattr(services, "_lock_still_due", meanwhile)
+    monkeypatch.setattr(services, "lock_still_due", meanwhile)
     with pytest.raises(CaseworkError) as blocked:
         services.erase_person(request, by=dana)
     assert blocked.value.code == "erasure_blocked"

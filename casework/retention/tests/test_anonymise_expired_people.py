@@ -240,9 +240,9 @@ def test_it_rechecks_the_cases_under_lock_before_anonymising(case: Case, amina: 
     # Selected as due, then reopened before the batch ran: the locked re-check keeps it.
     _close(case, amina)
     cutoff = TODAY + datetime.timedelta(days=1)
-    assert retention._lock_still_due([case.person_id], cutoff) == [case.person_id]
+    assert retention.lock_still_due([case.person_id], cutoff) == [case.person_id]
     services.transition_case(case, to=Status.REOPENED, by=amina, reason="She came back")
-    assert retention._lock_still_due([case.person_id], cutoff) == []
+    assert retention.lock_still_due([case.person_id], cutoff) == []
 
 
 def test_the_command_reports_and_anonymises(closed_case: Case) -> None:
