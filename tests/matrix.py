@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db import transaction
 from django.test import Client
@@ -36,6 +38,7 @@ class Operation:
     if_match: bool
     body: dict[str, Any] | None = None
     multipart: bool = False
+    query: str = ""  # the required query parameters, e.g. "?period=2026-Q3"
 
 
 @dataclass
@@ -79,17 +82,22 @@ def build_world(
     from casework.assessments.tests.xlsforms import household_form
     from casework.cases import merging, relationships, workflow
     from casework.cases import services as cases
-    from casework.interchange.models import ImportRun
+    from casework.interchange.importer import check_upload
+    from casework.interchange.models import ColumnMapping
+    from casework.interchange.tests.conftest import case_rows, cases_bytes
     from casework.people import duplicates
     from casework.people.models import DuplicateCandidate
     from casework.plans import services as plans
     from casework.plans.models import PlanMatch
     from casework.plans.tests.conftest import content, participation
+    from casework.privacy import services as privacy
+    from casework.privacy.models import ReadAlert
     from casework.referrals import services as referrals
     from casework.referrals.models import Organisation, Service
+    from casework.retention.models import PurgeRequest
     from casework.worklist.models import Notification, Task
 
-    amina, sam, adam = users["amina"], users["sam"], users["adam"]
+    amina, sam, adam, paul = users["amina"], users["sam"], users["adam"], users["paul"]
     world = World(users=users)
     case = register(amina)
     world.case = case
@@ -227,7 +235,45 @@ def build_world(
     questionnaire = assessments.upload_questionnaire(
         by=adam, data=household_form(), file_name="household.xlsx"
     )
-    run = ImportRun.objects.create(created_by=users["paul"], payload="{}")
+    # An upload checked and waiting for paul's confirmation.
+    run = check_upload(
+        by=paul, cases=cases_bytes(case_rows(1, caseworker="amina")), surveys=None, mapping=None
+    ).run
+    assert run is not None
+    mapping = ColumnMapping.objects.create(
+        agency=amina.agency, name="Partner sheet", columns={"Ref": "case_ref"}, created_by=paul
+    )
+
+    # The data-protection officer's desk: a request whose identity a second officer checked,
+    # its compiled package, and an alert about unusual reading.
+    users["deputy"] = make_user("deputy", agency=amina.agency, role="data_protection_officer")
+    data_request = privacy.confirm_identity(
+        privacy.receive_request(
+            by=users["dana"],
+            kind="access",
+            requested_by="subject",
+            received_on=timezone.localdate(),
+            identifier=case.reference,
+        ),
+        by=users["deputy"],
+    )
+    package = privacy.compile_package(data_request, by=users["dana"])
+    now = timezone.now()
+    alert = ReadAlert.objects.create(
+        agency=amina.agency,
+        reader=amina,
+        raised_at=now,
+        window_start=now,
+        cases_read=50,
+        threshold=40,
+    )
+    # The administration area: a service account, and a purge waiting for a second administrator.
+    service_account = make_user(
+        "harvester", agency=amina.agency, role="me_officer", is_service_account=True
+    )
+    purge_request = PurgeRequest.objects.create(
+        agency=amina.agency, requested_by=adam, requested_at=now
+    )
 
     world.ids = {
         "case": case.pk,
@@ -251,10 +297,17 @@ def build_world(
         "notification": notification.pk,
         # The upload answers with the version it made; routes name the questionnaire.
         "questionnaire": questionnaire.questionnaire_id,
+        "questionnaire_version": questionnaire.number,
         "organisation_code": clinic.code,
         "organisation": clinic.pk,
         "service": care.pk,
         "run": run.pk,
+        "mapping": mapping.pk,
+        "data_request": data_request.pk,
+        "package": package.pk,
+        "alert": alert.pk,
+        "service_account": service_account.pk,
+        "purge_request": purge_request.pk,
     }
     missing = [kind for kind, pk in world.ids.items() if not pk]
     assert not missing, f"the matrix's world lacks: {missing}"
@@ -337,6 +390,10 @@ def _named(name: str, world: World) -> Any:
         "relative_id": world.ids["relative"],
         "other_id": world.ids["person"],
         "other": world.ids["merge_other"],
+        # Periods of the indicator reports.
+        "period": "2026-Q3",
+        "start": "2026-01",
+        "end": "2026-06",
     }
     return known.get(name)
 
@@ -405,6 +462,13 @@ def operations(world: World) -> list[Operation]:
             elif "multipart/form-data" in content:
                 body = instance(content["multipart/form-data"]["schema"], components, world)
                 multipart = True
+            required = {
+                parameter["name"]: instance(
+                    parameter.get("schema", {}), components, world, parameter["name"]
+                )
+                for parameter in spec.get("parameters", [])
+                if parameter.get("in") == "query" and parameter.get("required")
+            }
             found.append(
                 Operation(
                     method=method,
@@ -414,6 +478,7 @@ def operations(world: World) -> list[Operation]:
                     if_match=spec.get("x-if-match") is not None,
                     body=body,
                     multipart=multipart,
+                    query="?" + urlencode(required) if required else "",
                 )
             )
     return sorted(found, key=lambda op: (op.template, op.method))
@@ -474,6 +539,174 @@ def send(client: Client, op: Operation, path: str, etag: str | None) -> int:
                 content_type="application/json",
                 headers=headers,
             ).status_code
+        transaction.set_rollback(True)
+    keys.clear_cache()
+    return status
+
+
+# ---------------------------------------------------------------------------------------------
+# Screens: the same world, named by URL patterns
+
+# The object a screen's parameter names: first by its name in the route, then, for a bare `pk`,
+# by the part of the path it follows. A route whose parameter is not here fails the matrix.
+HTML_NAMED: dict[str, str] = {
+    "case_pk": "case",
+    "closure_pk": "closure",
+    "consent_pk": "consent",
+    "note_pk": "note",
+    "plan_pk": "plan",
+    "match_pk": "match",
+    "person_pk": "relative",
+    "transfer_pk": "transfer",
+    "merge_pk": "merge",
+    "other_pk": "merge_other",
+    "questionnaire_pk": "questionnaire",
+    "organisation_pk": "organisation",
+    "task_pk": "task",
+    "notification_pk": "notification",
+    "user_id": "service_account",
+}
+# For `pk`: the last literal part of the route before it.
+HTML_PK: dict[str, str] = {
+    "cases": "case",
+    "persons": "person",
+    "referrals": "referral",
+    "imports": "run",
+    "mappings": "mapping",
+    "alerts": "alert",
+    "packages": "package",
+    "requests": "data_request",
+    "organisations": "organisation",
+    "services": "service",
+    "purge": "purge_request",
+    "duplicates": "candidate",
+}
+
+
+def fill_html(route: str, world: World) -> tuple[str, list[str]]:
+    """The screen's path with real ids, and the kinds of object it names."""
+    kinds: list[str] = []
+    parts = route.split("/")
+    filled = []
+    for index, part in enumerate(parts):
+        match = re.fullmatch(r"(.*)<(?:(\w+):)?(\w+)>(.*)", part)
+        if not match:
+            filled.append(part)
+            continue
+        before, _converter, name, after = match.groups()
+        if name == "file_format":
+            filled.append(f"{before}json{after}")
+            continue
+        if name == "number":
+            kind = (
+                "questionnaire_version"
+                if route.startswith("questionnaires/")
+                else ("assessment_number")
+            )
+        elif name == "pk":
+            kind = HTML_PK.get(parts[index - 1], "") if index else ""
+        else:
+            kind = HTML_NAMED.get(name, "")
+        if not kind:
+            raise UnknownParameter(f"{route}: no object in the matrix for <{name}>")
+        # The case a closure belongs to is the closing case; the merge's person is the kept one.
+        if kind == "case" and "/closures/" in route:
+            kind = "closing_case"
+        if kind == "person" and "/merge/" in route:
+            kind = "merge_person"
+        kinds.append(kind)
+        filled.append(f"{before}{world.ids[kind]}{after}")
+    return "/" + "/".join(filled), kinds
+
+
+class _FormReader(HTMLParser):
+    """The fields of the page's forms that post back to it, as a browser would submit them
+    untouched: inputs with their values, checked boxes, the selected (or first) option,
+    textareas' text."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+        self.forms: list[dict[str, list[str]]] = []
+        self._form: dict[str, list[str]] | None = None
+        self._select: str | None = None
+        self._select_chosen = False
+        self._first_option: str | None = None
+        self._option: dict[str, str] | None = None
+        self._textarea: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {name: value or "" for name, value in attrs}
+        if tag == "form":
+            action = found.get("action", "")
+            if found.get("method", "get").lower() == "post" and action in ("", self.path):
+                self._form = {}
+            return
+        if self._form is None:
+            return
+        name = found.get("name")
+        if tag == "input" and name:
+            kind = found.get("type", "text").lower()
+            if kind in ("checkbox", "radio") and "checked" not in found:
+                return
+            if kind in ("submit", "button", "file", "image", "reset"):
+                return
+            self._form.setdefault(name, []).append(
+                found.get("value", "on" if kind in ("checkbox", "radio") else "")
+            )
+        elif tag == "select" and name:
+            self._select, self._select_chosen, self._first_option = name, False, None
+        elif tag == "option" and self._select:
+            self._option = found
+        elif tag == "textarea" and name:
+            self._textarea, self._text = name, []
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self._text.append(data)
+        elif self._option is not None and "value" not in self._option:
+            self._option["value"] = data.strip()
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._form is None:
+            return
+        if tag == "option" and self._select and self._option is not None:
+            value = self._option.get("value", "")
+            if self._first_option is None and value:
+                self._first_option = value
+            if "selected" in self._option:
+                self._form.setdefault(self._select, []).append(value)
+                self._select_chosen = True
+            self._option = None
+        elif tag == "select" and self._select:
+            if not self._select_chosen and self._first_option is not None:
+                self._form.setdefault(self._select, []).append(self._first_option)
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None:
+            self._form.setdefault(self._textarea, []).append("".join(self._text).strip())
+            self._textarea = None
+        elif tag == "form":
+            self.forms.append(self._form)
+            self._form = None
+
+
+def form_of(page: str, path: str) -> dict[str, list[str]]:
+    """What submitting the page's own form, untouched, would send (empty without one)."""
+    reader = _FormReader(path)
+    reader.feed(page)
+    return reader.forms[0] if reader.forms else {}
+
+
+def send_html(client: Client, method: str, path: str, data: dict[str, list[str]]) -> int:
+    """Get or post a screen and roll back whatever it wrote."""
+    from casework.vault import keys
+
+    with transaction.atomic():
+        if method == "get":
+            status = client.get(path).status_code
+        else:
+            status = client.post(path, data=data).status_code
         transaction.set_rollback(True)
     keys.clear_cache()
     return status

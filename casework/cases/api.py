@@ -402,6 +402,7 @@ def list_cases(
 ) -> Any:
     """Open cases the caller may see (or those in `status`), soonest due first."""
     user = request.user
+    selectors.require_caseload(user)
     found = paginate(selectors.caseload(user, status=status, risk=risk), page, selectors.PAGE_SIZE)
     return {
         "items": [case_summary(c, user) for c in found.items],
@@ -420,6 +421,7 @@ def list_cases(
 def search_cases(request: AuthenticatedHttpRequest, payload: SearchIn) -> Any:
     """POST so that a name never travels in a URL. Name matching uses the blind index."""
     user = request.user
+    selectors.require_caseload(user)
     cases = selectors.caseload(user)
     query = payload.query.strip()
     if not query:

@@ -14,12 +14,30 @@ from typing import Any
 from django.db.models import Case as CaseWhen
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, When
 
-from casework.accounts.access import Requester
+from casework.accounts.access import Requester, refusal
+from casework.accounts.roles import Role
 from casework.cases import access
 from casework.cases.models import OPEN_STATUSES, CaseQuerySet, Consent
 
 # Rows per page of a caseload, on the screen and in the API.
 PAGE_SIZE = 25
+
+
+# The roles that keep a caseload (their own, their team's, or the programme's to read): the
+# caseload screen, its API and the case search are theirs, a 404 to everyone else.
+CASELOAD_ROLES = frozenset({Role.CASEWORKER, Role.SUPERVISOR, Role.PROGRAMME_MANAGER})
+
+
+def keeps_caseload(user: Requester) -> bool:
+    return bool(
+        user is not None and user.is_authenticated and getattr(user, "role", "") in CASELOAD_ROLES
+    )
+
+
+def require_caseload(user: Requester) -> None:
+    """404 (the same as a page the role does not offer) for a role without a caseload."""
+    if not keeps_caseload(user):
+        raise refusal("access.denied", by=user, data={"page": "caseload"})
 
 
 def caseload(user: Requester, *, status: str = "", risk: str = "") -> CaseQuerySet:

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
-from casework.accounts.roles import Perm, Role, Sensitive
+from casework.accounts.roles import Perm, Sensitive
 from casework.audit.log import case_access_log
 from casework.cases import (
     access,
@@ -57,13 +57,7 @@ from casework.people.services import search_cases
 @require_http_methods(["GET", "POST"])
 def caseload(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
-    # Always signed in (login_required); the check tells the type checker so.
-    if not user.is_authenticated or user.role not in (
-        Role.CASEWORKER,
-        Role.SUPERVISOR,
-        Role.PROGRAMME_MANAGER,
-    ):
-        return redirect("home")
+    selectors.require_caseload(user)
     form = CaseloadFilterForm(request.POST if request.method == "POST" else request.GET)
     form.is_valid()
     status = form.cleaned_data.get("status", "")

@@ -616,9 +616,8 @@ def no_referral_needed(
     summary="Referrals unanswered past the agreed time (the caller's task list)",
 )
 def overdue(request: AuthenticatedHttpRequest) -> Any:
-    user = request.user
-    if user.role == Role.PARTNER:
-        raise Http404
+    # The caller's task list: a caseworker's or supervisor's (a partner answers from the inbox).
+    user = require_perm(request.user, Perm.WORK_ON_CASES)
     return [_summary(r) for r in services.overdue_referrals_for(user)[:200]]
 
 
