@@ -8,6 +8,7 @@ the matrix by naming its object here, never by slipping through with an id that 
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -79,7 +80,7 @@ def build_world(
     from casework.assessments.tests.xlsforms import household_form
     from casework.cases import merging, relationships, workflow
     from casework.cases import services as cases
-    from casework.interchange.models import ImportRun
+    from casework.interchange.models import ExportFile, ExportRun, ImportRun
     from casework.people import duplicates
     from casework.people.models import DuplicateCandidate
     from casework.plans import services as plans
@@ -228,6 +229,20 @@ def build_world(
         by=adam, data=household_form(), file_name="household.xlsx"
     )
     run = ImportRun.objects.create(created_by=users["paul"], payload="{}")
+    # An export with names paul keeps for download (made directly: the world's consents do not
+    # cover an export, and the file's content does not matter to the gate).
+    paul = users["paul"]
+    export_run = ExportRun.objects.create(
+        agency_id=paul.agency_id, created_by=paul, file_format="csv", with_names=True
+    )
+    export_file = ExportFile.objects.create(
+        run=export_run,
+        agency_id=paul.agency_id,
+        created_by=paul,
+        expires_at=timezone.now() + datetime.timedelta(days=7),
+        name="casework-export.cwx",
+        content="Q1dYMQ==",
+    )
 
     world.ids = {
         "case": case.pk,
@@ -255,6 +270,7 @@ def build_world(
         "organisation": clinic.pk,
         "service": care.pk,
         "run": run.pk,
+        "export_file": export_file.pk,
     }
     missing = [kind for kind, pk in world.ids.items() if not pk]
     assert not missing, f"the matrix's world lacks: {missing}"
@@ -286,6 +302,7 @@ API_PARAMETERS: dict[str, str] = {
     "code": "organisation_code",
     "service_id": "service",
     "run_id": "run",
+    "export_id": "export_file",
 }
 
 
