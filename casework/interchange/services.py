@@ -26,6 +26,7 @@ from casework.core.errors import CaseworkError
 from casework.interchange.exporter import export_cases
 from casework.interchange.models import ExportFile
 from casework.interchange.periods import Period
+from casework.vault.crypto import Unreadable
 
 
 class ExportExpired(CaseworkError):
@@ -92,7 +93,9 @@ def download_export(export_file: ExportFile, *, by: User) -> bytes:
     now = timezone.now()
     with transaction.atomic():
         fresh = ExportFile.objects.select_for_update().get(pk=export_file.pk)
-        if not fresh.is_available(now):
+        # Unreadable: its agency's keys were destroyed (retention/purge.py); gone as well.
+        erased = not fresh.content or isinstance(fresh.content, Unreadable)
+        if erased or not fresh.is_available(now):
             record(
                 "interchange.export.expired",
                 by=by,
@@ -106,6 +109,8 @@ def download_export(export_file: ExportFile, *, by: User) -> bytes:
                     "Export again if you still need it."
                 )
                 % {"date": date_format(timezone.localtime(fresh.expires_at), "DATETIME_FORMAT")}
+                if not fresh.is_available(now)
+                else _("This export's file has been erased. Export again if you still need it.")
             )
         else:
             refused = None
@@ -126,8 +131,8 @@ def download_export(export_file: ExportFile, *, by: User) -> bytes:
 
 
 def purge_expired_exports(*, now: datetime.datetime | None = None) -> dict[str, int]:
-    """Erase the content of every export past its expiry; one audit entry per run, with the
-    count per agency. The rows stay (history), with `purged_at` set."""
+    """Erase the content of every export past its expiry; one audit entry per run, with how
+    many per agency. The rows stay (history), with `purged_at` set."""
     now = now or timezone.now()
     with transaction.atomic():
         due = list(
@@ -139,10 +144,15 @@ def purge_expired_exports(*, now: datetime.datetime | None = None) -> dict[str, 
         ExportFile.objects.filter(pk__in=[pk for pk, _agency in due]).update(
             content="", purged_at=now
         )
-        per_agency = Counter(str(agency_id) for _pk, agency_id in due)
+        per_agency = sorted(Counter(agency_id for _pk, agency_id in due).items())
         record(
             "interchange.export.purged",
             by=None,
-            data={"purged": len(due), "agencies": dict(sorted(per_agency.items()))},
+            # Audit data holds codes and ids only, no mappings: two lists side by side.
+            data={
+                "purged": len(due),
+                "agency_ids": [agency_id for agency_id, _count in per_agency],
+                "agency_counts": [count for _agency_id, count in per_agency],
+            },
         )
     return {"purged": len(due)}
