@@ -9,17 +9,22 @@ audited.
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from django.db.models import QuerySet
 
-from casework.accounts.access import Requester, refusal
+from casework.accounts.access import Requester, is_member, refusal
+from casework.accounts.models import User
 from casework.accounts.roles import Perm
 from casework.interchange.exporter import may_export
 from casework.interchange.models import ExportFile
 
 
-def may_keep_exports(user: Requester) -> bool:
+def may_keep_exports(user: Requester) -> TypeGuard[User]:
     """Whether the user makes (and so may download) exports with names."""
-    return may_export(user) and user.has_casework_perm(Perm.EXPORT_PERSONAL_DATA)
+    return (
+        is_member(user) and may_export(user) and user.has_casework_perm(Perm.EXPORT_PERSONAL_DATA)
+    )
 
 
 def export_files_of(user: Requester) -> QuerySet[ExportFile]:
@@ -27,7 +32,7 @@ def export_files_of(user: Requester) -> QuerySet[ExportFile]:
     if not may_keep_exports(user):
         return ExportFile.objects.none()
     return (
-        ExportFile.objects.filter(created_by_id=user.pk, agency_id=user.agency_id)
+        ExportFile.objects.filter(created_by_id=user.pk, agency_id=user.agency_id or 0)
         .select_related("run")
         .defer("content")
         .order_by("-created_at", "-pk")
@@ -36,13 +41,13 @@ def export_files_of(user: Requester) -> QuerySet[ExportFile]:
 
 def get_export_file_for_user(user: Requester, pk: int) -> ExportFile:
     """The user's own export `pk` with its content, or an audited 404."""
-    found = (
-        ExportFile.objects.filter(pk=pk, created_by_id=user.pk, agency_id=user.agency_id)
-        .select_related("run", "agency")
-        .first()
-        if may_keep_exports(user)
-        else None
-    )
+    found = None
+    if may_keep_exports(user):
+        found = (
+            ExportFile.objects.filter(pk=pk, created_by_id=user.pk, agency_id=user.agency_id or 0)
+            .select_related("run", "agency")
+            .first()
+        )
     if found is None:
         raise refusal("interchange.export.denied", by=user, data={"export_file": pk})
     return found

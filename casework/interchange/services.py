@@ -26,6 +26,7 @@ from casework.core.errors import CaseworkError
 from casework.interchange.exporter import export_cases
 from casework.interchange.models import ExportFile
 from casework.interchange.periods import Period
+from casework.vault import keys
 from casework.vault.crypto import Unreadable
 
 
@@ -53,7 +54,13 @@ def export_with_names(
     leave_out_refused: bool = False,
 ) -> ExportFile:
     """Export the cases `by` may see with names (exporter.export_cases: the same permission,
-    consent and override checks) and keep the sealed file for `by` to download."""
+    consent and override checks) and keep the sealed file for `by` to download. Refused for an
+    agency whose keys were destroyed (retention/purge.py): there is nothing to keep it under."""
+    if keys.is_purged(by.agency_id):
+        raise CaseworkError(
+            _("This agency's data has been purged: nothing can be exported with names."),
+            code="agency_purged",
+        )
     export = export_cases(
         by=by,
         period=period,

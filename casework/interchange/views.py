@@ -284,6 +284,7 @@ def export(request: AuthenticatedHttpRequest) -> HttpResponse:
             "may_name": user.has_casework_perm(Perm.EXPORT_PERSONAL_DATA),
             "kept": export_files_of(user)[:EXPORTS_SHOWN],
             "now": timezone.now(),
+            "export_days": services.export_days(),
         },
     )
 

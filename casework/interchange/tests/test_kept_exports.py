@@ -81,7 +81,8 @@ def test_it_expires_after_the_configured_days(consented: Any, paul: Any, setting
     settings.CASEWORK_EXPORT_DAYS = 7
     assert _kept(paul).expires_at - timezone.now() > datetime.timedelta(days=6, hours=23)
     entry = AuditEntry.objects.filter(action="interchange.export.stored").latest("id")
-    assert entry.data["days"] == 7 and entry.object_id == str(ExportFile.objects.first().pk)
+    newest = ExportFile.objects.latest("created_at", "pk")
+    assert entry.data["days"] == 7 and entry.object_id == str(newest.pk)
 
 
 def test_the_consent_check_still_refuses_and_nothing_is_kept(

@@ -308,19 +308,19 @@ def _found_by_name(user: Any, case: Case, canaries: Canaries) -> bool:
     return any(case.reference in answer.content.decode() for answer in answers)
 
 
+EXPORT_FORM = {
+    "file_format": "csv",
+    "with_names": "on",
+    "recipient_name": "Cluster Lead",
+    "password": PASSWORD,
+    "leave_out_refused": "on",
+}
+
+
 def _exported(manager: Any) -> str:
     """The agency's export with names and dates of birth, opened."""
     client = _client(manager)
-    response = client.post(
-        "/exports/",
-        {
-            "file_format": "csv",
-            "with_names": "on",
-            "recipient_name": "Cluster Lead",
-            "password": PASSWORD,
-            "leave_out_refused": "on",
-        },
-    )
+    response = client.post("/exports/", EXPORT_FORM)
     assert response.status_code == 302, response.content[:500]
     # The export is kept for its maker; the newest is the one just made.
     kept = ExportFile.objects.filter(created_by=manager).latest("created_at", "pk")
@@ -463,9 +463,13 @@ def test_the_purge_drill(drill: Drill) -> None:
     assert _leaks(shown_after, A) == []
     assert "•••" in _client(drill.a_people["amina"]).get(f"/cases/{a.pk}/").content.decode()
     assert not _found_by_name(drill.a_people["amina"], a, A)
-    assert _leaks(_exported(drill.a_people["paul"]), A) == []
-    # The export kept before the purge was under A's key: gone with it.
-    gone = _client(drill.a_people["paul"]).get(f"/exports/{kept_before.pk}/download/")
+    # An export with names is refused (no key of A is made again to keep it under), and the one
+    # kept before the purge, under A's destroyed key, is gone with it.
+    manager = _client(drill.a_people["paul"])
+    refused = manager.post("/exports/", EXPORT_FORM)
+    assert refused.status_code == 400 and _leaks(refused.content.decode(), A) == []
+    assert ExportFile.objects.filter(created_by=drill.a_people["paul"]).count() == 1
+    gone = manager.get(f"/exports/{kept_before.pk}/download/")
     assert gone.status_code == 410
     assert not PersonNameIndex.objects.filter(person__agency=a.agency).exists()
 
