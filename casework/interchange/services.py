@@ -112,7 +112,7 @@ def download_export(export_file: ExportFile, *, by: User) -> bytes:
             )
             refused = ExportExpired(
                 _(
-                    "This export expired on %(date)s and its file has been erased. "
+                    "This export expired on %(date)s and can no longer be downloaded. "
                     "Export again if you still need it."
                 )
                 % {"date": date_format(timezone.localtime(fresh.expires_at), "DATETIME_FORMAT")}
