@@ -8,6 +8,7 @@ the matrix by naming its object here, never by slipping through with an id that 
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,7 +84,7 @@ def build_world(
     from casework.cases import merging, relationships, workflow
     from casework.cases import services as cases
     from casework.interchange.importer import check_upload
-    from casework.interchange.models import ColumnMapping
+    from casework.interchange.models import ColumnMapping, ExportFile, ExportRun
     from casework.interchange.tests.conftest import case_rows, cases_bytes
     from casework.people import duplicates
     from casework.people.models import DuplicateCandidate
@@ -274,6 +275,19 @@ def build_world(
     purge_request = PurgeRequest.objects.create(
         agency=amina.agency, requested_by=adam, requested_at=now
     )
+    # An export with names paul keeps for download (made directly: the world's consents do not
+    # cover an export, and the file's content does not matter to the gate).
+    export_run = ExportRun.objects.create(
+        agency_id=paul.agency_id, created_by=paul, file_format="csv", with_names=True
+    )
+    export_file = ExportFile.objects.create(
+        run=export_run,
+        agency_id=paul.agency_id,
+        created_by=paul,
+        expires_at=timezone.now() + datetime.timedelta(days=7),
+        name="casework-export.cwx",
+        content="Q1dYMQ==",
+    )
 
     world.ids = {
         "case": case.pk,
@@ -308,6 +322,7 @@ def build_world(
         "alert": alert.pk,
         "service_account": service_account.pk,
         "purge_request": purge_request.pk,
+        "export_file": export_file.pk,
     }
     missing = [kind for kind, pk in world.ids.items() if not pk]
     assert not missing, f"the matrix's world lacks: {missing}"
@@ -339,6 +354,7 @@ API_PARAMETERS: dict[str, str] = {
     "code": "organisation_code",
     "service_id": "service",
     "run_id": "run",
+    "export_id": "export_file",
 }
 
 

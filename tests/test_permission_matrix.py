@@ -128,6 +128,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     # A notification is its addressee's; an import run its importer's.
     ("post", "/api/v1/tasks/notifications/{notification_id}/read"): {"amina"},
     ("get", "/api/v1/interchange/imports/{run_id}"): {"paul"},
+    # An export with names is its maker's alone (not even his agency's officer downloads it).
+    ("get", "/api/v1/interchange/exports/{export_id}/file"): {"paul"},
     # The agency's questionnaires and the directory are the administrator's to change.
     ("get", "/api/v1/assessments/questionnaires/{questionnaire_id}"): {"adam"},
     ("post", "/api/v1/assessments/questionnaires/{questionnaire_id}/active"): {"adam"},

@@ -9,7 +9,8 @@ are the same as from the cases (../shared/contracts/case-interchange.md, INDIVID
 An export with names needs Perm.EXPORT_PERSONAL_DATA and, for every case, the client's consent
 to release it for export to the named organisation (cases.release.authorise_release, purpose
 "export": identity and case summary); cases without it are refused, unless an allowed role gives
-an override reason. It comes out only as an encrypted .cwx container (container.py).
+an override reason. It comes out only as an encrypted .cwx container (container.py), which the
+screen and the API keep for its maker to download until it expires (services.py).
 
 Only programme managers and supervisors export rows, and only the cases the access gate shows
 them: M&E officers see no case files, so they read aggregates (casework.indicators) instead.

@@ -3,6 +3,7 @@ import and export, and the extra columns a file brought that the format does not
 
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Any, ClassVar
 
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casework.core.models import TimeStampedModel
@@ -164,6 +166,50 @@ class ExportRun(models.Model):
 
     def __str__(self) -> str:
         return f"export {self.pk}"
+
+
+class ExportFile(models.Model):
+    """An export with names, kept for its maker to download until it expires.
+
+    The content is the password-sealed .cwx container, encrypted once more with the agency's
+    vault key (so a copy of the database, or the agency's purge, leaves nothing readable). At
+    expiry the worker erases the content (`services.purge_expired_exports`); the row stays as
+    history: who exported what for whom, when, how often it was downloaded and when it was erased.
+    """
+
+    vault_agency: ClassVar[str | None] = "agency"
+
+    run = models.OneToOneField(ExportRun, on_delete=models.PROTECT, related_name="file")
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    name = models.CharField(_("file name"), max_length=100)
+    size = models.PositiveIntegerField(_("size in bytes"), default=0)
+    # Base64 of the .cwx container, under the agency's key; blank once purged.
+    content = EncryptedTextField(blank=True)
+    downloads = models.PositiveIntegerField(_("downloads"), default=0)
+    last_downloaded_at = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField(_("erased"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export file")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["created_by", "-created_at"], name="exportfile_maker_newest"),
+            models.Index(
+                fields=["expires_at"], condition=Q(purged_at=None), name="exportfile_to_purge"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"export file {self.pk}"
+
+    def is_available(self, now: datetime.datetime | None = None) -> bool:
+        """Whether it can still be downloaded: not past its expiry, not erased."""
+        return self.purged_at is None and (now or timezone.now()) < self.expires_at
 
 
 class ExtraValues(models.Model):

@@ -14,4 +14,5 @@ urlpatterns = [
     path("imports/mappings/new/", views.mapping_edit, name="mapping_new"),
     path("imports/mappings/<int:pk>/", views.mapping_edit, name="mapping_edit"),
     path("exports/", views.export, name="export"),
+    path("exports/<int:pk>/download/", views.export_download, name="export_download"),
 ]

@@ -1,8 +1,9 @@
 """Import and export screens.
 
 Import: upload → dry run listing every bad row (line, column, reason) → import (all rows, or the
-valid rows only) or discard. Export: a form that answers with the file. Both 404 for a user
-without the right (a page's existence is not confirmed either), as everywhere else.
+valid rows only) or discard. Export: a form that answers with the de-identified file, or keeps an
+export with names for its maker to download until it expires. All 404 for a user without the
+right (a page's existence is not confirmed either), as everywhere else.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
@@ -27,7 +30,8 @@ from casework.core.csvfiles import SafeWriter
 from casework.core.errors import CaseworkError
 from casework.core.uploads import limits
 from casework.core.views import render_form, run_service_form
-from casework.interchange import importer
+from casework.interchange import importer, services
+from casework.interchange.access import export_files_of, get_export_file_for_user
 from casework.interchange.exporter import (
     ConsentMissing,
     export_cases,
@@ -38,6 +42,7 @@ from casework.interchange.forms import ConfirmForm, ExportForm, MappingForm, Upl
 from casework.interchange.models import ColumnMapping, ImportRun
 
 ERRORS_SHOWN = 1000
+EXPORTS_SHOWN = 50
 
 
 class InMemoryUpload(MemoryFileUploadHandler):
@@ -222,6 +227,8 @@ def mapping_edit(request: AuthenticatedHttpRequest, pk: int | None = None) -> Ht
 @login_required
 @require_http_methods(["GET", "POST"])
 def export(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """De-identified: the file is the answer. With names: the sealed file is kept, and the page
+    comes back with it at the top of the user's exports, to download until it expires."""
     user = request.user
     require_exporter(user)
     form = ExportForm(request.POST or None)
@@ -229,27 +236,45 @@ def export(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            result = export_cases(
-                by=user,
-                period=data["period"],
-                file_format=data["file_format"],
-                with_names=data["with_names"],
-                recipient_name=data["recipient_name"],
-                password=data["password"],
-                override_reason=data["override_reason"],
-                leave_out_refused=data["leave_out_refused"],
-            )
+            if data["with_names"]:
+                kept = services.export_with_names(
+                    by=user,
+                    period=data["period"],
+                    file_format=data["file_format"],
+                    recipient_name=data["recipient_name"],
+                    password=data["password"],
+                    override_reason=data["override_reason"],
+                    leave_out_refused=data["leave_out_refused"],
+                )
+            else:
+                result = export_cases(
+                    by=user,
+                    period=data["period"],
+                    file_format=data["file_format"],
+                    leave_out_refused=data["leave_out_refused"],
+                )
         except ConsentMissing as error:
             refused = error.case_refs
             form.add_error(None, str(error.message))
         except CaseworkError as error:
             form.add_refusal(error)
         else:
+            if data["with_names"]:
+                messages.success(
+                    request,
+                    _(
+                        "The export is ready: download it below. Only you can, until "
+                        "%(expires)s; then it is erased."
+                    )
+                    % {
+                        "expires": date_format(
+                            timezone.localtime(kept.expires_at), "DATETIME_FORMAT"
+                        )
+                    },
+                )
+                return redirect("interchange:export")
             name, content, content_type = result.download()
-            response = HttpResponse(content, content_type=content_type)
-            response["Content-Disposition"] = f'attachment; filename="{name}"'
-            response["Cache-Control"] = "no-store"
-            return response
+            return _attachment(name, content, content_type)
     return render_form(
         request,
         "interchange/export.html",
@@ -257,5 +282,32 @@ def export(request: AuthenticatedHttpRequest) -> HttpResponse:
             "form": form,
             "refused": refused,
             "may_name": user.has_casework_perm(Perm.EXPORT_PERSONAL_DATA),
+            "kept": export_files_of(user)[:EXPORTS_SHOWN],
+            "now": timezone.now(),
+            "export_days": services.export_days(),
         },
     )
+
+
+@login_required
+def export_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The maker's own export with names, until it expires (410 then); 404 for anyone else."""
+    user = request.user
+    found = get_export_file_for_user(user, pk)
+    try:
+        content = services.download_export(found, by=user)
+    except services.ExportExpired as error:
+        return render(
+            request,
+            "interchange/export_gone.html",
+            {"message": error.message, "export_file": found},
+            status=error.status,
+        )
+    return _attachment(found.name, content, "application/octet-stream")
+
+
+def _attachment(name: str, content: bytes, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response

@@ -180,7 +180,7 @@ def test_the_export_screen_lists_the_cases_without_consent(login: Any, paul: Any
     assert "C11-000001" in response.content.decode()
 
 
-def test_the_export_api_answers_a_sealed_file_with_names(login: Any, paul: Any) -> None:
+def test_the_export_api_keeps_a_sealed_file_with_names_for_download(login: Any, paul: Any) -> None:
     load_example()
     from casework.cases.models import Consent, ConsentRecipient
 
@@ -207,8 +207,13 @@ def test_the_export_api_answers_a_sealed_file_with_names(login: Any, paul: Any) 
     response = client.post(
         "/api/v1/interchange/exports", json.dumps(body), content_type="application/json"
     )
-    assert response.status_code == 200
-    files = container.open_container(response.content, "a long enough password")
+    assert response.status_code == 201
+    kept = response.json()
+    assert response["Location"] == kept["download"]
+    assert kept["cases"] == 1 and kept["recipient_name"] == "Cluster Lead"
+    download = client.get(kept["download"])
+    assert download.status_code == 200 and download["Cache-Control"] == "no-store"
+    files = container.open_container(download.content, "a long enough password")
     assert files["cases.csv"].decode().splitlines()[1].startswith("C11-000001,")
 
 

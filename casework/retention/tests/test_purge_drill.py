@@ -35,6 +35,7 @@ from casework.audit.models import AuditEntry
 from casework.cases import services, workflow
 from casework.cases.models import Case, ConsentRecipient, ContactType
 from casework.interchange import container
+from casework.interchange.models import ExportFile
 from casework.people.models import Person, PersonNameIndex
 from casework.plans import services as plans
 from casework.plans.tests.conftest import content
@@ -307,20 +308,25 @@ def _found_by_name(user: Any, case: Case, canaries: Canaries) -> bool:
     return any(case.reference in answer.content.decode() for answer in answers)
 
 
+EXPORT_FORM = {
+    "file_format": "csv",
+    "with_names": "on",
+    "recipient_name": "Cluster Lead",
+    "password": PASSWORD,
+    "leave_out_refused": "on",
+}
+
+
 def _exported(manager: Any) -> str:
     """The agency's export with names and dates of birth, opened."""
-    response = _client(manager).post(
-        "/exports/",
-        {
-            "file_format": "csv",
-            "with_names": "on",
-            "recipient_name": "Cluster Lead",
-            "password": PASSWORD,
-            "leave_out_refused": "on",
-        },
-    )
-    assert response.status_code == 200, response.content[:500]
-    files = container.open_container(response.content, PASSWORD)
+    client = _client(manager)
+    response = client.post("/exports/", EXPORT_FORM)
+    assert response.status_code == 302, response.content[:500]
+    # The export is kept for its maker; the newest is the one just made.
+    kept = ExportFile.objects.filter(created_by=manager).latest("created_at", "pk")
+    download = client.get(f"/exports/{kept.pk}/download/")
+    assert download.status_code == 200, download.content[:500]
+    files = container.open_container(download.content, PASSWORD)
     return "\n".join(data.decode("utf-8", errors="replace") for data in files.values())
 
 
@@ -414,6 +420,7 @@ def test_the_purge_drill(drill: Drill) -> None:
     assert _leaks(shown_before, A) == A.texts  # the drill sees every value it then looks for
     assert _found_by_name(drill.a_people["amina"], a, A)
     assert set(_leaks(_exported(drill.a_people["paul"]), A)) >= {A.given, A.birth.isoformat()}
+    kept_before = ExportFile.objects.get(created_by=drill.a_people["paul"])
     # The raw ciphertexts of A do decrypt with the keys present: the checks after are not empty.
     readable_before = "\n".join(_readable_values())
     assert _leaks(readable_before, A) == A.texts
@@ -456,7 +463,14 @@ def test_the_purge_drill(drill: Drill) -> None:
     assert _leaks(shown_after, A) == []
     assert "•••" in _client(drill.a_people["amina"]).get(f"/cases/{a.pk}/").content.decode()
     assert not _found_by_name(drill.a_people["amina"], a, A)
-    assert _leaks(_exported(drill.a_people["paul"]), A) == []
+    # An export with names is refused (no key of A is made again to keep it under), and the one
+    # kept before the purge, under A's destroyed key, is gone with it.
+    manager = _client(drill.a_people["paul"])
+    refused = manager.post("/exports/", EXPORT_FORM)
+    assert refused.status_code == 400 and _leaks(refused.content.decode(), A) == []
+    assert ExportFile.objects.filter(created_by=drill.a_people["paul"]).count() == 1
+    gone = manager.get(f"/exports/{kept_before.pk}/download/")
+    assert gone.status_code == 410
     assert not PersonNameIndex.objects.filter(person__agency=a.agency).exists()
 
     # Nothing of A in the raw database, and no ciphertext of A opens with any key left: not the
