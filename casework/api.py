@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from casework.accounts import agency_settings_api
 from casework.accounts.tokens import API_AUTH
 from casework.assessments import api as assessments_api
 from casework.cases import api as cases_api
@@ -118,5 +119,6 @@ for prefix, router in [
     ("/indicators", indicators_api.router),
     ("/interchange", interchange_api.router),
     ("/privacy", privacy_api.router),
+    ("/settings", agency_settings_api.router),
 ]:
     api.add_router(prefix, router)

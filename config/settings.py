@@ -276,7 +276,8 @@ CASEWORK_UPLOAD_MAX_UNCOMPRESSED_BYTES = env_int(
 CASEWORK_UPLOAD_MAX_ROWS = env_int("CASEWORK_UPLOAD_MAX_ROWS", 200_000, minimum=1)
 # An export with names is kept (sealed, under its agency's key) for its maker to download this
 # many days; then the worker erases its content (casework/interchange/services.py).
-CASEWORK_EXPORT_DAYS = env_int("CASEWORK_EXPORT_DAYS", 7, minimum=1)
+# At most 30: below the shortest retention period an agency can set (retention.days).
+CASEWORK_EXPORT_DAYS = env_int("CASEWORK_EXPORT_DAYS", 7, minimum=1, maximum=30)
 # Address space of the process that runs tasks, in MB (0: no cap); a runaway task then fails
 # alone with MemoryError and the supervisor keeps the worker going.
 CASEWORK_WORKER_MAX_MEMORY_MB = env_int("CASEWORK_WORKER_MAX_MEMORY_MB", 0, minimum=0)

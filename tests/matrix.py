@@ -323,6 +323,7 @@ def build_world(
         "service_account": service_account.pk,
         "purge_request": purge_request.pk,
         "export_file": export_file.pk,
+        "setting": "cases.caseload_threshold",
     }
     missing = [kind for kind, pk in world.ids.items() if not pk]
     assert not missing, f"the matrix's world lacks: {missing}"
@@ -355,6 +356,7 @@ API_PARAMETERS: dict[str, str] = {
     "service_id": "service",
     "run_id": "run",
     "export_id": "export_file",
+    "key": "setting",
 }
 
 
@@ -406,6 +408,8 @@ def _named(name: str, world: World) -> Any:
         "relative_id": world.ids["relative"],
         "other_id": world.ids["person"],
         "other": world.ids["merge_other"],
+        # The new value of the setting the matrix changes (cases.caseload_threshold).
+        "value": 25,
         # Periods of the indicator reports.
         "period": "2026-Q3",
         "start": "2026-01",
@@ -581,6 +585,7 @@ HTML_NAMED: dict[str, str] = {
     "task_pk": "task",
     "notification_pk": "notification",
     "user_id": "service_account",
+    "key": "setting",
 }
 # For `pk`: the last literal part of the route before it.
 HTML_PK: dict[str, str] = {
@@ -596,6 +601,7 @@ HTML_PK: dict[str, str] = {
     "services": "service",
     "purge": "purge_request",
     "duplicates": "candidate",
+    "exports": "export_file",
 }
 
 

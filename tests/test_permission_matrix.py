@@ -137,6 +137,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("post", "/api/v1/assessments/questionnaires/{questionnaire_id}/versions"): {"adam"},
     ("put", "/api/v1/referrals/organisations/{code}"): {"adam"},
     ("post", "/api/v1/referrals/organisations/{code}/services"): {"adam"},
+    # The agency's settings are its administrator's.
+    ("put", "/api/v1/settings/{key}"): {"adam"},
     ("put", "/api/v1/referrals/organisations/{code}/services/{service_id}"): {"adam"},
     # The directory of services is read by every case-management user, of any agency.
     ("get", "/api/v1/referrals/organisations/{code}"): {

@@ -45,6 +45,8 @@ SCREENS: dict[str, tuple[set[str], set[str]]] = {
     "administration/service-accounts/": (ADMIN, ADMIN),
     "administration/service-accounts/<int:user_id>/token/": (ADMIN, ADMIN),
     "administration/tokens/": (ADMIN, ADMIN),
+    "administration/settings/": (ADMIN, ADMIN),
+    "administration/settings/<str:key>/": (ADMIN, ADMIN),
     # Supervisors' queues.
     "approvals/": (SUPERVISORS, SUPERVISORS),
     "cases/team/": (SUPERVISORS, SUPERVISORS),
@@ -101,6 +103,8 @@ SCREENS: dict[str, tuple[set[str], set[str]]] = {
     "cases/transfers/<int:transfer_pk>/": ({"rhea"}, {"rhea"}),
     # Reports and data exchange.
     "exports/": (SUPERVISORS | {"paul"}, SUPERVISORS | {"paul"}),
+    # An export with names is downloaded by its maker alone.
+    "exports/<int:pk>/download/": ({"paul"}, {"paul"}),
     "indicators/": (SUPERVISORS | {"paul", "mei"}, SUPERVISORS | {"paul", "mei"}),
     "indicators/trends/": (SUPERVISORS | {"paul", "mei"}, SUPERVISORS | {"paul", "mei"}),
     "imports/": ({"paul", "mei"}, {"paul", "mei"}),
@@ -252,6 +256,7 @@ OPERATIONS: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/indicators/definitions"): SUPERVISORS | {"paul", "mei"},
     ("get", "/api/v1/indicators/trends"): SUPERVISORS | {"paul", "mei"},
     ("post", "/api/v1/interchange/exports"): SUPERVISORS | {"paul"},
+    ("get", "/api/v1/interchange/exports"): SUPERVISORS | {"paul"},
     ("post", "/api/v1/interchange/imports"): {"paul", "mei"},
     ("get", "/api/v1/privacy/audit-log"): ADMIN | DPO,
     ("get", "/api/v1/privacy/audit-log/readers"): ADMIN | DPO,
@@ -268,6 +273,8 @@ OPERATIONS: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/referrals/services"): FRONT_LINE | {"paul"} | ADMIN,
     ("post", "/api/v1/referrals/organisations"): ADMIN,
     ("post", "/api/v1/referrals/services/import"): ADMIN,
+    ("get", "/api/v1/settings"): ADMIN,
+    ("get", "/api/v1/settings/history"): ADMIN,
 }
 
 

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
@@ -9,6 +11,11 @@ from casework.accounts.models import Agency, ApiToken, Team, User
 class AgencyAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "kind", "require_mfa", "is_active"]
     search_fields = ["code", "name"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # Agency settings change through the administration area, which keeps their history
+        # (casework/accounts/agency_settings.py).
+        return ["require_mfa", "retention_days"] if obj is not None else []
 
 
 @admin.register(Team)

@@ -21,13 +21,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from casework.accounts import services, tokens
-from casework.accounts.access import is_member, refusal, require_perm
+from casework.accounts import agency_settings, services, tokens
+from casework.accounts.access import agency_of, is_member, refusal, require_perm
 from casework.accounts.models import ApiToken, Team, User
 from casework.accounts.roles import Perm, Role
 from casework.core.errors import CaseworkError
 from casework.core.forms import ServiceForm, choice_field, model_choice_field
-from casework.core.views import render_form
+from casework.core.views import render_form, run_service_form
 
 
 class TokenForm(ServiceForm):
@@ -228,4 +228,72 @@ def service_account_token(request: HttpRequest, user_id: int) -> HttpResponse:
         by=manager,
         template="accounts/tokens.html",
         context={"rows": _with_state(list(tokens.tokens_of(account))), "mine": False},
+    )
+
+
+# --- agency settings -------------------------------------------------------------------------------
+
+
+class SettingForm(ServiceForm):
+    """One setting's own fields (from its registration) and why it changes."""
+
+    def __init__(self, *args: Any, setting: agency_settings.Setting, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.setting = setting
+        self.fields.update(setting.form_fields())
+        self.fields["reason"] = forms.CharField(
+            label=gettext_lazy("Why it changes"),
+            max_length=300,
+            required=False,
+            help_text=gettext_lazy("Kept with the change, e.g. “agreed at the March review”."),
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not self.errors:
+            try:
+                cleaned["setting_value"] = self.setting.from_form(cleaned)
+            except forms.ValidationError as error:
+                self.add_error(next(iter(self.setting.form_fields())), error)
+        return cleaned
+
+
+@login_required
+def agency_settings_list(request: HttpRequest) -> HttpResponse:
+    manager = require_perm(request.user, Perm.MANAGE_CONFIGURATION)
+    agency_id = agency_of(manager)
+    return render_form(
+        request,
+        "accounts/agency_settings.html",
+        {
+            "rows": agency_settings.in_force(agency_id),
+            "changes": agency_settings.shown_history(agency_id),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def agency_setting_change(request: HttpRequest, key: str) -> HttpResponse:
+    manager = require_perm(request.user, Perm.MANAGE_CONFIGURATION)
+    agency_id = agency_of(manager)
+    setting = agency_settings.registry().get(key)
+    if setting is None:
+        raise refusal("access.denied", by=manager, data={"setting": "unknown"})
+    value = agency_settings.current(agency_id, key)
+    form = SettingForm(request.POST or None, setting=setting, initial=setting.initial(value))
+    return run_service_form(
+        request,
+        form,
+        lambda data: agency_settings.change(
+            by=manager, key=key, value=data["setting_value"], reason=data["reason"]
+        ),
+        success=_("The setting is saved; the change is in its history."),
+        redirect_to=lambda _row: redirect("administration:settings"),
+        template="accounts/agency_setting.html",
+        context={
+            "setting": setting,
+            "shown": setting.show(value),
+            "changes": agency_settings.shown_history(agency_id, key),
+        },
     )

@@ -451,3 +451,28 @@ class ApiToken(models.Model):
     @property
     def scope_list(self) -> list[str]:
         return [scope for scope in self.scopes.split() if scope in ApiToken.Scope.values]
+
+
+class AgencySettingChange(models.Model):
+    """One change of one agency setting: who, when, old → new (casework/accounts/agency_settings.py).
+
+    The rows are the settings' history; a setting's value on a day is the newest row on or before
+    it (before its first row: that row's `previous`). Settings read on every request keep their
+    current value in a column of their own model too, updated in the same transaction."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=60)
+    value = models.JSONField()
+    previous = models.JSONField(null=True)
+    reason = models.CharField(max_length=300, blank=True)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    set_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-set_at", "-id"]
+        indexes = [models.Index(fields=["agency", "key", "set_at"], name="setting_history")]
+
+    def __str__(self) -> str:
+        return f"{self.key} of agency {self.agency_id} at {self.set_at:%Y-%m-%d}"

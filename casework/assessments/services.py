@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from casework.accounts import agency_settings
 from casework.accounts.access import check_perm
 from casework.accounts.models import User
 from casework.accounts.roles import Perm
@@ -32,8 +33,10 @@ from casework.assessments.models import (
     ServiceNeed,
 )
 from casework.audit.log import record
+from casework.cases import agency_settings as case_settings
 from casework.cases import deadlines
-from casework.cases.models import Case, RiskLevel, RiskPolicy, Status
+from casework.cases.agency_settings import RISK_FOLLOW_UP
+from casework.cases.models import Case, RiskLevel, Status
 from casework.cases.services import has_service_consent, save_case, transition_case
 from casework.core.errors import CaseworkError, Conflict, ConsentRequired, FieldErrors, NotAllowed
 from casework.worklist import services as worklist
@@ -469,41 +472,13 @@ def set_questionnaire_active(questionnaire: Questionnaire, *, by: User, active: 
 # --- risk policy --------------------------------------------------------------------------------
 
 
-_WINDOW_PROBLEMS = {
-    "not_positive": lambda: _("Enter at least one hour."),
-    "target_after_due": lambda: _("The target cannot be later than the due time."),
-    "longer_than_lower_risk": lambda: _("A higher risk cannot wait longer than a lower one."),
-}
-
-
 @transaction.atomic
 def set_risk_policy(*, by: User, windows: dict[str, deadlines.Window]) -> None:
-    """Set the agency's follow-up windows (open tasks keep their dates; new ones use these)."""
+    """Set the agency's follow-up windows (open tasks keep their dates; new ones use these):
+    the levels not given keep theirs. An agency setting, so the change is kept in its history."""
     agency_id = _agency_id(by)
     unknown = [level for level in windows if level not in RiskLevel.values]
     if unknown:
         raise FieldErrors({"level": [_("Unknown risk level.")]})
-    merged = {**deadlines.DEFAULT_WINDOWS, **windows}
-    problems = deadlines.check_windows(merged)
-    if problems:
-        raise FieldErrors(
-            {f"{level}_due_hours": [_WINDOW_PROBLEMS[code]()] for level, code in problems.items()}
-        )
-    for level, window in windows.items():
-        RiskPolicy.objects.update_or_create(
-            agency_id=agency_id,
-            level=level,
-            defaults={
-                "due_hours": window.due_hours,
-                "target_hours": window.target_hours,
-                "updated_by": by,
-            },
-        )
-    record(
-        "assessments.risk_policy.changed",
-        by=by,
-        data={
-            f"{level}": f"{window.target_hours}-{window.due_hours}"
-            for level, window in windows.items()
-        },
-    )
+    merged = {**deadlines.windows_for(agency_id), **windows}
+    agency_settings.change(by=by, key=RISK_FOLLOW_UP.key, value=case_settings.windows_value(merged))

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from casework.accounts import agency_settings
 from casework.accounts.models import User
 from casework.accounts.roles import Role
 from casework.cases.models import OPEN_STATUSES, Case, CasePolicy, RiskLevel
@@ -23,18 +24,40 @@ class CaseloadRow:
     overdue: int
     total: int
     threshold: int
+    # Programmes in which the caseworker's open cases pass the agency's limit for it: code → (count, limit)
+    over_in_programmes: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def over_threshold(self) -> bool:
-        return self.total > self.threshold
+        return self.total > self.threshold or bool(self.over_in_programmes)
 
 
 def team_caseload(supervisor: User) -> list[CaseloadRow]:
-    """The supervisor's team: two queries, however many caseworkers and cases."""
+    """The supervisor's team against the agency's reasonable caseloads (a caseworker's, a
+    supervisor's own, and per programme): a few queries, however many caseworkers and cases."""
     team_id, agency_id = supervisor.team_id, supervisor.agency_id
     if team_id is None or agency_id is None:
         return []
-    threshold = CasePolicy.for_agency(agency_id).caseload_threshold
+    policy = CasePolicy.for_agency(agency_id)
+    limits: dict[str, int] = agency_settings.current(agency_id, "cases.caseload_by_programme")
+    over: dict[int, dict[str, tuple[int, int]]] = {}
+    if limits:
+        for row in (
+            Case.objects.filter(
+                agency_id=agency_id,
+                team_id=team_id,
+                status__in=OPEN_STATUSES,
+                programme__code__in=list(limits),
+            )
+            .values("caseworker_id", "programme__code")
+            .annotate(total=Count("id"))
+        ):
+            limit = limits[row["programme__code"]]
+            if row["total"] > limit:
+                over.setdefault(row["caseworker_id"], {})[row["programme__code"]] = (
+                    row["total"],
+                    limit,
+                )
     now = timezone.now()
     counts = {
         row["caseworker_id"]: row
@@ -67,7 +90,12 @@ def team_caseload(supervisor: User) -> list[CaseloadRow]:
             unassessed=counts.get(member.pk, empty)["unassessed"],
             overdue=counts.get(member.pk, empty)["overdue"],
             total=counts.get(member.pk, empty)["total"],
-            threshold=threshold,
+            threshold=(
+                policy.supervisor_caseload_threshold
+                if member.role == Role.SUPERVISOR
+                else policy.caseload_threshold
+            ),
+            over_in_programmes=over.get(member.pk, {}),
         )
         for member in members
         if member.role == Role.CASEWORKER or counts.get(member.pk)

@@ -521,18 +521,28 @@ class CaseGrant(models.Model):
 # --- follow-up, assignment, transfer, closure -----------------------------------------------------
 
 
+def all_closure_reasons() -> list[str]:
+    return list(ClosureReason.values)
+
+
 class CasePolicy(models.Model):
-    """An agency's case-management settings (defaults apply when an agency has no row)."""
+    """The current values of an agency's case-management settings (defaults apply when an agency
+    has no row). Changed only through `accounts.agency_settings.change`, which keeps the history
+    (casework/cases/agency_settings.py)."""
 
     agency = models.OneToOneField(
         "accounts.Agency", on_delete=models.CASCADE, related_name="case_policy"
     )
-    closure_needs_approval = models.BooleanField(
-        _("closures need a supervisor's approval"), default=True
+    # The closure reasons whose closure waits for a supervisor's approval (all by default).
+    closure_approval_reasons = models.JSONField(
+        _("closures that need a supervisor's approval"), default=all_closure_reasons
     )
-    # Seed 004, standard 9: "a reasonable caseload". The number is the agency's to set.
+    # Seed 004, standard 9: "a reasonable caseload". The numbers are the agency's to set.
     caseload_threshold = models.PositiveSmallIntegerField(
         _("reasonable caseload (open cases per caseworker)"), default=20
+    )
+    supervisor_caseload_threshold = models.PositiveSmallIntegerField(
+        _("reasonable caseload of a supervisor's own cases"), default=10
     )
 
     class Meta:

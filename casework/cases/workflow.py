@@ -421,7 +421,7 @@ def request_closure(
         "cases.closure.requested", by=by, target=closure, case_id=case.pk, data={"reason": reason}
     )
     policy = CasePolicy.for_agency(case.agency_id)
-    if not policy.closure_needs_approval or _may_approve_closure(by, case):
+    if reason not in policy.closure_approval_reasons or _may_approve_closure(by, case):
         _approve(closure, case, by=by, comment="")
     return closure
 

@@ -25,7 +25,7 @@ from casework.cases.forms import (
     TransferDecisionForm,
     TransferForm,
 )
-from casework.cases.models import Case, ClosureRequest, TransferRequest
+from casework.cases.models import Case, CasePolicy, ClosureRequest, TransferRequest
 from casework.core.views import run_service_form, then_redirect
 
 
@@ -174,7 +174,9 @@ def team(request: AuthenticatedHttpRequest) -> HttpResponse:
     closures = workflow.pending_closures_for(user)
     context = {
         "rows": rows,
-        "threshold": rows[0].threshold if rows else None,
+        "threshold": CasePolicy.for_agency(user.agency_id).caseload_threshold
+        if user.agency_id
+        else None,
         "closures": closures,
         "lines": panels.team_lines(user),
         "funnel": screening.funnel(

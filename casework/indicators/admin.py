@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from casework.indicators.models import Dhis2Mapping, IndicatorDefinition, ReportingPolicy
+from casework.indicators.models import Dhis2Mapping, IndicatorDefinition
 
 
 @admin.register(IndicatorDefinition)
@@ -20,11 +20,6 @@ class IndicatorDefinitionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return obj is None or not obj.is_builtin
-
-
-@admin.register(ReportingPolicy)
-class ReportingPolicyAdmin(admin.ModelAdmin):
-    list_display = ["agency", "min_cell"]
 
 
 @admin.register(Dhis2Mapping)

@@ -17,7 +17,7 @@ from ninja import Query, Router, Schema
 from casework.accounts.access import agency_of, require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
-from casework.indicators import exports, services
+from casework.indicators import exports, selectors, services
 from casework.indicators.dimensions import parse_by
 from casework.indicators.models import Dhis2Mapping
 from casework.indicators.periods import parse_period
@@ -56,7 +56,9 @@ def indicators(
         min_cell=min_cell,
     )
     if output_format == "json":
-        return report.as_json()
+        # The contract's report, and the agency settings it was counted under.
+        in_force = selectors.settings_in_force(request.user.agency_id or 0, report.period)
+        return {**report.as_json(), "settings_in_force": {r.setting.key: r.value for r in in_force}}
     mappings = (
         list(Dhis2Mapping.objects.filter(agency__code=report.agency_code))
         if output_format == "dhis2"

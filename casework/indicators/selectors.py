@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
+import datetime
+from typing import Any
 
+from django.db.models import Q
+from django.utils import timezone
+
+from casework.accounts import agency_settings
 from casework.indicators.definitions import IndicatorSpec
 from casework.indicators.models import IndicatorDefinition
 
@@ -26,3 +31,11 @@ def load_specs(agency_id: int, codes: list[str] | None = None) -> list[Indicator
         "names",
     ]
     return [IndicatorSpec.from_values(values) for values in rows.values(*fields)]
+
+
+def settings_in_force(agency_id: int, period: Any) -> list[agency_settings.InForce]:
+    """The agency's settings as they stood at the end of the period's last day: what the
+    report's figures were counted under (reasonable caseloads, closure approval, risk windows,
+    the smallest count published …)."""
+    end = timezone.make_aware(datetime.datetime.combine(period.end, datetime.time.max))
+    return agency_settings.in_force(agency_id, min(end, timezone.now()))

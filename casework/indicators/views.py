@@ -21,7 +21,7 @@ from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.core.errors import CaseworkError
-from casework.indicators import charts, exports, services
+from casework.indicators import charts, exports, selectors, services
 from casework.indicators.dimensions import DIMENSIONS
 from casework.indicators.forms import ReportForm, TrendsForm
 from casework.indicators.labels import Labels
@@ -161,6 +161,11 @@ def report(request: AuthenticatedHttpRequest) -> HttpResponse:
             "indicators": indicators,
             "query": query.urlencode(),
             "formats": list(exports.FORMATS),
+            "settings": (
+                selectors.settings_in_force(user.agency_id, result.period)
+                if result is not None and user.agency_id
+                else []
+            ),
         },
         status=status,
     )

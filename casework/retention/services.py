@@ -52,6 +52,10 @@ NOT_ABOUT_A_PERSON: frozenset[str] = frozenset(
         # cannot follow a person's retention. It is kept only until the import is confirmed
         # (see casework/interchange) and must not be kept longer than the shortest retention.
         "interchange.importrun.payload",
+        # An export with names likewise holds many people's rows, password-sealed; the worker
+        # erases it when it expires (CASEWORK_EXPORT_DAYS, 7 by default), long before any
+        # retention period ends (the shortest is 30 days: retention.days).
+        "interchange.exportfile.content",
         # Staff's two-factor secrets: about a member of staff, never a client; they go when the
         # account's two-factor sign-in is reset.
         "accounts.authenticator.secret",

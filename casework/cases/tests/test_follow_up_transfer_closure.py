@@ -210,7 +210,7 @@ def test_a_returned_closure_needs_a_comment_and_leaves_the_case_open(
 
 
 def test_without_required_approval_the_case_closes_at_once(case: Case, amina: Any) -> None:
-    CasePolicy.objects.create(agency=case.agency, closure_needs_approval=False)
+    CasePolicy.objects.create(agency=case.agency, closure_approval_reasons=[])
     workflow.request_closure(case, by=amina, reason=ClosureReason.DEATH)
     case.refresh_from_db()
     assert case.status == Status.CLOSED
