@@ -57,6 +57,8 @@ SCREENS: dict[str, tuple[set[str], set[str]]] = {
     "cases/register/": (FRONT_LINE, FRONT_LINE),
     "tasks/": (FRONT_LINE, FRONT_LINE),
     "tasks/notifications/read-all/": (ALL, ALL),
+    # Clients still to survey this period: one's own, or a supervisor's team (and its task button).
+    "surveys/still-to-survey/": (FRONT_LINE, FRONT_LINE),
     # amina's case, read.
     "cases/<int:pk>/": (READ, READ),
     "cases/<int:pk>/assessments/": (READ, READ),
@@ -268,6 +270,9 @@ OPERATIONS: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/tasks/notifications"): ALL,
     ("post", "/api/v1/tasks/notifications/read-all"): ALL,
     ("get", "/api/v1/tasks"): FRONT_LINE,
+    # Clients still to survey this period, and a task for each: those who survey them.
+    ("get", "/api/v1/feedback/still-to-survey"): FRONT_LINE,
+    ("post", "/api/v1/feedback/still-to-survey/tasks"): FRONT_LINE,
     ("get", "/api/v1/referrals/overdue"): FRONT_LINE,
     ("get", "/api/v1/referrals/inbox"): {"priya"},
     ("get", "/api/v1/referrals/services"): FRONT_LINE | {"paul"} | ADMIN,

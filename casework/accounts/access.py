@@ -95,6 +95,7 @@ def navigation_for(user: Requester) -> dict[str, bool]:
         "caseload": user.role in (Role.CASEWORKER, Role.SUPERVISOR, Role.PROGRAMME_MANAGER),
         "register": user.has_casework_perm(Perm.REGISTER_CASES),
         "tasks": works_cases,
+        "surveys": works_cases,
         "approvals": user.has_casework_perm(Perm.APPROVE_PLANS),
         "team": user.has_casework_perm(Perm.REASSIGN_IN_TEAM),
         "duplicates": user.has_casework_perm(Perm.MERGE_PERSONS),

@@ -1,5 +1,6 @@
-"""Survey forms. The branching of the participation survey (seed 000) is checked by the service;
-the form only collects the answers."""
+"""Survey forms. The branching of the participation survey (seed 000) is checked by the service
+(`services.branching_errors`, which the API applies through the same service); the form only
+collects the answers."""
 
 from __future__ import annotations
 
@@ -103,3 +104,10 @@ class ExitInterviewForm(ServiceForm):
         for name in ("felt_respected", "felt_safe", "confidentiality_kept", "would_recommend"):
             data[name] = _yes_no(data[name])
         return data
+
+
+class SurveyTasksForm(ServiceForm):
+    """The "open survey tasks" button of the still-to-survey list: the period and scope shown."""
+
+    period = forms.CharField(required=False, widget=forms.HiddenInput)
+    scope = forms.CharField(required=False, widget=forms.HiddenInput)

@@ -38,6 +38,8 @@ class Task(models.Model):
         FOLLOW_UP_DUE = "follow_up_due", _("Follow-up due")
         REVIEW_NO_CONTACT = "review_no_contact", _("No contact for 30 days: review the case")
         REFERRAL_OVERDUE = "referral_overdue", _("Referral not answered in time")
+        # Seed 000: every client in case management is surveyed once per data-collection period.
+        SURVEY_DUE = "survey_due", _("Participation survey due this period")
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")

@@ -142,12 +142,16 @@ def close_tasks(
     kinds: Iterable[str],
     by: User | None = None,
     source: models.Model | None = None,
+    subjects: Iterable[str] | None = None,
     status: str = Task.Status.DONE,
 ) -> int:
-    """Close the case's open tasks of these kinds (of `source` only, when given)."""
+    """Close the case's open tasks of these kinds (of `source`, or of these `subjects`, when
+    given)."""
     tasks = Task.objects.filter(case_id=case.pk, kind__in=list(kinds), status=Task.Status.OPEN)
     if source is not None:
         tasks = tasks.filter(subject=_subject(source, ""))
+    if subjects is not None:
+        tasks = tasks.filter(subject__in=list(subjects))
     closed = tasks.update(status=status, closed_at=timezone.now(), closed_by=by)
     if closed:
         refresh_next_due(case)
