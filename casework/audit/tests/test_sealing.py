@@ -215,7 +215,8 @@ def test_a_worker_started_again_on_a_new_installation_keeps_sealing(db: Any) -> 
     # The first worker checkpointed the empty chain, then was killed before anything happened;
     # its successor used to call that tampering and stop sealing for good.
     sealing.seal(checkpoint=True)
-    assert checkpoints.read().latest is not None and checkpoints.read().latest.seq == 0
+    latest = checkpoints.read().latest
+    assert latest is not None and latest.seq == 0
     _record(3)
     assert sealing.seal(checkpoint=True).count == 3
     assert _verify()[0]
