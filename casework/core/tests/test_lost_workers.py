@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import threading
 from typing import Any
 
 import pytest
@@ -271,3 +272,28 @@ def test_two_schedulers_enqueue_a_due_job_once() -> None:
     assert first and not second
     assert DBTaskResult.objects.count() == len(first)
     assert ScheduledJob.objects.exclude(running_task_id="").count() == len(first)
+
+
+def test_the_scheduler_reclaims_only_when_its_own_heartbeat_is_steady(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reclaimed: list[float] = []
+    monkeypatch.setattr(heartbeats, "reclaim_stale", lambda timeout: reclaimed.append(timeout))
+    monkeypatch.setattr(worker, "enqueue_due", lambda: [])
+    monkeypatch.setattr(worker, "close_old_connections", lambda: None)
+
+    class Steady(Heartbeat):
+        steady = False
+
+        def may_judge_others(self) -> bool:
+            return self.steady
+
+    heartbeat = Steady(timeout=300)
+    for steady in (False, True):
+        heartbeat.steady = steady
+        stop = threading.Event()
+        ticks = iter([False, True])
+        monkeypatch.setattr(stop, "is_set", lambda ticks=ticks: next(ticks))
+        monkeypatch.setattr(stop, "wait", lambda seconds: None)
+        worker.schedule(stop, 0.0, heartbeat)
+    assert reclaimed == [300.0]
