@@ -281,6 +281,11 @@ CASEWORK_EXPORT_DAYS = env_int("CASEWORK_EXPORT_DAYS", 7, minimum=1, maximum=30)
 # Address space of the process that runs tasks, in MB (0: no cap); a runaway task then fails
 # alone with MemoryError and the supervisor keeps the worker going.
 CASEWORK_WORKER_MAX_MEMORY_MB = env_int("CASEWORK_WORKER_MAX_MEMORY_MB", 0, minimum=0)
+# A running task whose worker has not shown a sign of life for this many seconds lost it (the
+# process was killed, the machine died) and goes back to the queue; after this many claims it
+# is marked failed instead (casework/core/heartbeats.py).
+CASEWORK_WORKER_HEARTBEAT_TIMEOUT = env_int("CASEWORK_WORKER_HEARTBEAT_TIMEOUT", 300, minimum=3)
+CASEWORK_TASK_MAX_ATTEMPTS = env_int("CASEWORK_TASK_MAX_ATTEMPTS", 3, minimum=1)
 
 TASKS = {
     "default": {

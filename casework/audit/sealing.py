@@ -36,7 +36,9 @@ class ChainRewound(Exception):
 
 def _guard() -> None:
     latest = checkpoints.read().latest
-    if latest is None:
+    # A checkpoint of the empty chain (a worker that started on a new installation) names no
+    # entry; there is nothing to hold the chain to yet.
+    if latest is None or latest.seq == 0:
         return
     head = AuditHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
     if head < latest.seq:

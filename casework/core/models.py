@@ -35,11 +35,19 @@ class Correction(models.Model):
 
 
 class ScheduledJob(models.Model):
-    """When a periodic job is next due. Claimed atomically, so many workers run it once."""
+    """When a periodic job is next due, and its run in flight. Claimed atomically, so many
+    workers run it once; it moves on to its next period only when that run has finished
+    (casework/core/schedule.py)."""
 
     name = models.CharField(max_length=100, unique=True)
     next_run_at = models.DateTimeField()
+    # When the latest run was claimed (a period counts from there).
     last_run_at = models.DateTimeField(null=True, blank=True)
+    # The task result of the run in flight; empty when none is.
+    running_task_id = models.CharField(max_length=64, blank=True, default="")
+    # Runs in a row that failed or were lost; sets the pause before the next try.
+    failures = models.PositiveIntegerField(default=0)
+    last_succeeded_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name
@@ -62,3 +70,15 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key[:8]}… {self.hits}"
+
+
+class WorkerHeartbeat(models.Model):
+    """The latest sign of life of one task loop (`casework worker`), written every few seconds
+    by a thread beside it. A running task whose loop has not beaten within the timeout lost its
+    worker and is put back in the queue (casework/core/heartbeats.py)."""
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.worker_id

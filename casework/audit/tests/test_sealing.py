@@ -211,6 +211,17 @@ def test_a_chain_cut_back_and_grown_again_is_still_caught(
     assert "#60 changed: not the entry the checkpoint" in output
 
 
+def test_a_worker_started_again_on_a_new_installation_keeps_sealing(db: Any) -> None:
+    # The first worker checkpointed the empty chain, then was killed before anything happened;
+    # its successor used to call that tampering and stop sealing for good.
+    sealing.seal(checkpoint=True)
+    latest = checkpoints.read().latest
+    assert latest is not None and latest.seq == 0
+    _record(3)
+    assert sealing.seal(checkpoint=True).count == 3
+    assert _verify()[0]
+
+
 def test_a_row_slipped_in_before_sealing_is_found(db: Any) -> None:
     _record(2)
     forged = AuditEntry.objects.create(

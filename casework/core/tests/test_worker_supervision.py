@@ -242,8 +242,12 @@ def test_worker_starts_its_child_in_process_and_serve_supervises_it(
         "512",
         "--parent",
         str(os.getpid()),
+        "--lineage",
+        command[-2],
         "--no-scheduler",
     ]
+    # Each supervisor's children share a lineage of their own.
+    assert len(command[-2]) == 12 and worker.worker_command()[-1] != command[-2]
     supervisors: list[Supervisor] = []
 
     def quick_supervisor(command: list[str]) -> Supervisor:

@@ -8,6 +8,10 @@ a minute. Inside the child, a task that raises is recorded as failed and the loo
 claimed, which used to end the worker for good) is started again in the same process, with the
 same growing pause. `casework serve` supervises `casework worker --in-process` the same way.
 
+A task whose worker died mid-run is run again: each task loop claims under an id of its own and
+beats a heartbeat; a new child puts its predecessors' running tasks back in the queue at once,
+and the scheduler those of any worker whose heartbeat stopped (casework/core/heartbeats.py).
+
 `--max-memory` (or CASEWORK_WORKER_MAX_MEMORY_MB) caps the child's address space, so a task that
 blows memory fails alone with MemoryError instead of the kernel killing a process, maybe the
 database's. Log lines carry exit codes, signal names, exception types and durations only.
@@ -18,13 +22,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.management import call_command
@@ -32,6 +37,9 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connections
 
 from casework.core.schedule import enqueue_due
+
+if TYPE_CHECKING:
+    from casework.core.heartbeats import Heartbeat
 
 logger = logging.getLogger("casework.worker")
 
@@ -177,10 +185,19 @@ class Supervisor:
             child.kill()
 
 
-def worker_command(*, tick: float = 30.0, scheduler: bool = True, max_memory: int = 0) -> list[str]:
-    """The command line of the process that does the work (what the supervisors start)."""
+def new_lineage() -> str:
+    return secrets.token_hex(6)
+
+
+def worker_command(
+    *, tick: float = 30.0, scheduler: bool = True, max_memory: int = 0, lineage: str = ""
+) -> list[str]:
+    """The command line of the process that does the work (what the supervisors start). Every
+    child started from it shares its lineage: a supervisor runs one at a time, so a new one
+    knows that the running tasks of its lineage's earlier ones were abandoned."""
     command = [sys.executable, "-m", "casework.cli", "worker", "--in-process"]
     command += ["--tick", str(tick), "--max-memory", str(max_memory), "--parent", str(os.getpid())]
+    command += ["--lineage", lineage or new_lineage()]
     if not scheduler:
         command.append("--no-scheduler")
     return command
@@ -211,10 +228,13 @@ def follow_parent(
             return
 
 
-def run_tasks() -> str:
+def run_tasks(worker_id: str | None = None) -> str:
     """One run of django-tasks-db's loop (it returns only when told to stop)."""
+    options: dict[str, Any] = {"queue_name": "*", "reload": False}
+    if worker_id:
+        options["worker_id"] = worker_id
     try:
-        call_command("db_worker", queue_name="*", reload=False)
+        call_command("db_worker", **options)
     except Exception:
         # A connection left inside a failed transaction must not be reused by the next run.
         connections.close_all()
@@ -222,10 +242,37 @@ def run_tasks() -> str:
     return "returned"
 
 
-def schedule(stop: threading.Event, tick: float) -> None:
+class TaskLoop:
+    """Each run of the task loop claims under a new worker id of `lineage`, which `heartbeat`
+    beats; before it claims anything, the running tasks of the lineage's earlier loops (a
+    killed child, a loop that broke) go back to the queue."""
+
+    def __init__(self, lineage: str, heartbeat: Heartbeat) -> None:
+        self.lineage, self.heartbeat, self.runs = lineage, heartbeat, 0
+
+    def __call__(self) -> str:
+        from casework.core.heartbeats import reclaim_from_lineage, worker_id
+
+        self.runs += 1
+        current = worker_id(self.lineage, self.runs)
+        self.heartbeat.worker_id = current
+        try:
+            self.heartbeat.beat()
+            reclaim_from_lineage(self.lineage, current)
+        except Exception:
+            connections.close_all()
+            raise
+        return run_tasks(current)
+
+
+def schedule(stop: threading.Event, tick: float, heartbeat: Heartbeat | None = None) -> None:
+    from casework.core.heartbeats import reclaim_stale
+
     while not stop.is_set():
         try:
             close_old_connections()
+            if heartbeat is not None and heartbeat.may_judge_others():
+                reclaim_stale(timeout=heartbeat.timeout)
             for name in enqueue_due():
                 logger.info("Enqueued periodic job %s", name)
         except Exception:  # keep scheduling after a transient database error
@@ -255,6 +302,7 @@ class Command(BaseCommand):
             "(default: CASEWORK_WORKER_MAX_MEMORY_MB).",
         )
         parser.add_argument("--parent", type=int, default=0, help=argparse.SUPPRESS)
+        parser.add_argument("--lineage", default="", help=argparse.SUPPRESS)
 
     def handle(
         self,
@@ -264,6 +312,7 @@ class Command(BaseCommand):
         in_process: bool,
         max_memory: int | None,
         parent: int,
+        lineage: str,
         **options: Any,
     ) -> None:
         if max_memory is None:
@@ -283,16 +332,19 @@ class Command(BaseCommand):
         # serialised on the chain head, so they take turns). Imported here: this module is also
         # loaded, without Django set up, by the supervisor's helpers.
         from casework.audit.sealing import run_sealer
+        from casework.core.heartbeats import Heartbeat
 
         sealer = threading.Thread(
             target=run_sealer, args=(stop, settings.CASEWORK_AUDIT_SEAL_EVERY), daemon=True
         )
         sealer.start()
+        heartbeat = Heartbeat()
+        threading.Thread(target=heartbeat.run, args=(stop,), daemon=True).start()
         if not no_scheduler:
-            threading.Thread(target=schedule, args=(stop, tick), daemon=True).start()
+            threading.Thread(target=schedule, args=(stop, tick, heartbeat), daemon=True).start()
         if parent:
             threading.Thread(target=follow_parent, args=(parent, stop), daemon=True).start()
         try:
-            keep_running(run_tasks, what="task loop", stop=stop)
+            keep_running(TaskLoop(lineage or new_lineage(), heartbeat), what="task loop", stop=stop)
         finally:
             stop.set()
