@@ -56,6 +56,7 @@ DATA, LAST = 0, 1
 KEY_CONTEXT = b"casework backup file key"
 # pg_dump waits this long for a table lock (a migration running) before it gives up.
 LOCK_WAIT = "120s"
+LEFTOVER_SECONDS = 24 * 60 * 60
 
 
 class BackupError(CaseworkError):
@@ -327,11 +328,22 @@ def _back_up_postgresql(target: Path, taken_at: str) -> Manifest:
 
 
 def prune(keep: int) -> list[Path]:
-    """Delete all but the newest `keep` backups (their names sort by the time taken)."""
-    found = sorted(backup_dir().glob(f"casework-*{SUFFIX}"))
+    """Delete all but the newest `keep` backups (their names sort by the time taken), and what a
+    backup or restore killed midway left: a half-written file, or a plain copy in a work
+    directory (a day old, so never one still in use)."""
+    directory = backup_dir()
+    found = sorted(directory.glob(f"casework-*{SUFFIX}"))
     old = found[: max(0, len(found) - keep)]
     for path in old:
         path.unlink(missing_ok=True)
+    stale = timezone.now().timestamp() - LEFTOVER_SECONDS
+    for leftover in [*directory.glob(f"casework-*{SUFFIX}.part"), *directory.glob(".work-*")]:
+        with contextlib.suppress(FileNotFoundError):
+            if leftover.stat().st_mtime < stale:
+                if leftover.is_dir():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink()
     return old
 
 
@@ -361,12 +373,22 @@ def database_is_empty() -> bool:
 def _restore_sqlite(plain: Path) -> None:
     source = sqlite3.connect(plain)
     try:
-        if source.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
-            raise BackupError(_("The database in the backup is damaged."))
+        try:
+            intact = source.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        except sqlite3.DatabaseError:
+            intact = False
+        if not intact:
+            raise BackupError(
+                _("The database in the backup is damaged: the restore changed nothing.")
+            )
         destination = sqlite3.connect(connection.settings_dict["NAME"], timeout=60)
         try:
             # Every page in one step: the database is replaced in one transaction, or not at all.
             source.backup(destination)
+        except sqlite3.Error as error:
+            raise BackupError(
+                _("The restore failed and changed nothing: %(error)s") % {"error": error}
+            ) from None
         finally:
             destination.close()
     finally:

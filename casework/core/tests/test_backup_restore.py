@@ -23,8 +23,8 @@ from casework.audit.log import record
 from casework.audit.models import AuditEntry, AuditHead
 from casework.audit.sealing import seal
 from casework.cases.models import Case
-from casework.core import tasks
-from casework.core.backup import MAGIC, back_up, backup_dir, database_is_empty
+from casework.core import backup, tasks
+from casework.core.backup import MAGIC, Manifest, back_up, backup_dir, database_is_empty, engine
 from casework.core.schedule import load_registry
 from casework.people.models import Person
 from casework.vault import keys
@@ -162,6 +162,42 @@ def test_a_tampered_or_cut_backup_is_refused_with_a_clear_error(db: Any, tmp_pat
         _run("restore", str(not_a_backup))
     assert not AuditEntry.objects.filter(action="audit.restored").exists()
     assert not checkpoints.read_all().restores
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_backup_that_does_not_load_changes_nothing(tmp_path: Path, case: Case) -> None:
+    # Sealed under the right key, so it passes every check of the file; its content is no
+    # database: the load fails, even when asked to replace this database.
+    broken = tmp_path / "broken.cwbackup"
+    manifest = Manifest(engine(), "20261201T000000Z", 0, "0" * 64, {})
+    backup._encrypt(io.BytesIO(b"not a database " * 5000), broken, manifest)
+    entries = AuditEntry.objects.count()
+
+    with pytest.raises(CommandError, match="changed nothing"):
+        _run("restore", "--force", str(broken))
+
+    assert Case.objects.filter(pk=case.pk).exists()
+    assert AuditEntry.objects.count() == entries
+    assert not checkpoints.read_all().restores
+
+
+def test_leftovers_of_a_killed_backup_are_swept_a_day_later(db: Any) -> None:
+    directory = backup_dir()
+    directory.mkdir(parents=True)
+    half = directory / "casework-20261201T000000000000Z.cwbackup.part"
+    work = directory / ".work-killed"
+    work.mkdir()
+    (work / "copy.sqlite3").write_bytes(b"plain copy")
+    half.write_bytes(b"half")
+    fresh = directory / ".work-running"
+    fresh.mkdir()
+    day_ago = datetime.datetime.now(tz=datetime.UTC).timestamp() - 25 * 60 * 60
+    for path in (half, work):
+        os.utime(path, (day_ago, day_ago))
+
+    back_up()
+
+    assert not half.exists() and not work.exists() and fresh.exists()
 
 
 def test_a_backup_under_another_backup_key_is_refused(db: Any, settings: Any) -> None:
