@@ -132,7 +132,6 @@ def _key_directory(settings: Any, tmp_path: Any, db: Any) -> None:
     """Master keys in a key file (as in production), so rotation and the purge can replace it."""
     settings.CASEWORK_MASTER_KEYS = ""
     settings.CASEWORK_KEY_DIR = str(tmp_path / "keys")
-    settings.CASEWORK_BACKUP_DIR = tmp_path / "backups"
     keys.init_key_files(tmp_path / "keys")
     keys.clear_cache()
 

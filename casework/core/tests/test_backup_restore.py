@@ -32,11 +32,6 @@ from casework.vault import keys
 PERIOD = "2024-01-01..2026-12-31"
 
 
-@pytest.fixture(autouse=True)
-def _backups_in_tmp(settings: Any, tmp_path: Path) -> None:
-    settings.CASEWORK_BACKUP_DIR = tmp_path / "backups"
-
-
 def _run(*args: str) -> str:
     out = io.StringIO()
     call_command(*args, stdout=out)
@@ -119,6 +114,22 @@ def test_a_database_that_is_not_empty_is_not_overwritten(case: Case) -> None:
     assert AuditEntry.objects.count() == entries
     assert Case.objects.filter(pk=case.pk).exists()
     assert not checkpoints.read_all().restores
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_force_replaces_a_database_that_is_not_empty(register: Any, amina: Any) -> None:
+    kept = register(amina, given_name="Awa")
+    seal(checkpoint=True)
+    made = back_up()
+    later = register(amina, given_name="Binta")
+    seal(checkpoint=True)
+
+    _run("restore", "--force", str(made.path))
+
+    assert Case.objects.filter(pk=kept.pk).exists()
+    assert not Case.objects.filter(pk=later.pk).exists()
+    verified = _run("audit", "verify")
+    assert "Known gap, not tampering" in verified and "OK:" in verified
 
 
 def _altered(made: Path, tmp_path: Path) -> dict[str, Path]:
