@@ -45,6 +45,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from casework.audit.log import record
 from casework.audit.restores import Marked, mark_restored
 from casework.core.errors import CaseworkError
 from casework.vault.keys import backup_key
@@ -359,6 +360,12 @@ def back_up(*, keep: int | None = None) -> Made:
     else:
         manifest = _back_up_sqlite(target, taken_at)
     removed = prune(keep if keep is not None else settings.CASEWORK_BACKUP_KEEP)
+    # A copy of everything was made: the trail says when, up to which entry, and where.
+    record(
+        "core.backup.made",
+        by=None,
+        data={"file": target.name, "audit_seq": manifest.audit_seq, "removed": len(removed)},
+    )
     return Made(target, manifest, removed)
 
 

@@ -233,6 +233,12 @@ def test_the_backup_is_encrypted_and_its_manifest_says_what_it_holds() -> None:
     assert manifest.migrations["audit"].startswith("0")
     assert len(manifest.sha256) == 64 and manifest.size > 0
     assert os.stat(made.path).st_mode & 0o077 == 0  # readable by its owner only
+    made_entry = AuditEntry.objects.get(action="core.backup.made")
+    assert made_entry.data == {
+        "file": made.path.name,
+        "audit_seq": manifest.audit_seq,
+        "removed": 0,
+    }
 
 
 def test_the_worker_backs_up_every_day_and_keeps_the_newest(db: Any, settings: Any) -> None:
