@@ -448,15 +448,20 @@ def _restore_postgresql(plain: Path, *, replace: bool) -> None:
 def restore(path: Path, *, force: bool = False) -> Restored:
     """Restore the backup at `path` into this database (empty, unless `force`), then record the
     restore in the audit trail. Nothing changes if anything is wrong with the file or the load."""
+    try:
+        with open(path, "rb") as handle:
+            stated: Manifest = _header(handle)[1]["manifest"]
+    except OSError:
+        raise BackupError(_("The backup file cannot be opened.")) from None
+    if stated.engine != engine():
+        raise BackupError(
+            _("This backup is of a %(engine)s database; this Casework uses %(current)s.")
+            % {"engine": stated.engine, "current": engine()}
+        )
     with _work_dir() as work:
         plain = work / "restore.copy"
         with open(plain, "wb") as out:
             manifest = read_backup(path, out)
-        if manifest.engine != engine():
-            raise BackupError(
-                _("This backup is of a %(engine)s database; this Casework uses %(current)s.")
-                % {"engine": manifest.engine, "current": engine()}
-            )
         if not force and not database_is_empty():
             raise BackupError(
                 _(

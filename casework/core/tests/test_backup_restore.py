@@ -192,6 +192,17 @@ def test_a_backup_that_does_not_load_changes_nothing(tmp_path: Path, case: Case)
     assert not checkpoints.read_all().restores
 
 
+def test_a_backup_of_the_other_engine_is_refused(db: Any, tmp_path: Path) -> None:
+    other = "sqlite" if engine() == "postgresql" else "postgresql"
+    foreign = tmp_path / "foreign.cwbackup"
+    backup._encrypt(io.BytesIO(b"dump"), foreign, Manifest(other, "20261201T000000Z", 0, "0", {}))
+
+    with pytest.raises(CommandError, match=f"This backup is of a {other} database"):
+        _run("restore", "--force", str(foreign))
+
+    assert not checkpoints.read_all().restores
+
+
 def test_leftovers_of_a_killed_backup_are_swept_a_day_later(db: Any) -> None:
     directory = backup_dir()
     directory.mkdir(parents=True)
