@@ -32,6 +32,8 @@ def _own_audit_checkpoints(settings: Any, tmp_path: Any) -> Iterator[None]:
     from casework.audit import sealing
 
     settings.CASEWORK_AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.log"
+    # The worker's backup job runs with every due job a test enqueues: its files stay here.
+    settings.CASEWORK_BACKUP_DIR = tmp_path / "backups"
     sealing._last_checkpoint.update(at=0.0, seq=-1)
     yield
 

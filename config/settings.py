@@ -35,6 +35,15 @@ CASEWORK_KEY_DIR = Path(env_str("CASEWORK_KEY_DIR", str(VAR_DIR / "keys")))
 SECRET_KEY = env_str("SECRET_KEY", _read_secret_file(CASEWORK_KEY_DIR / "secret_key") or "")
 CASEWORK_MASTER_KEYS = env_str("CASEWORK_MASTER_KEYS", "")  # JSON, overrides the key file
 CASEWORK_AUDIT_KEY = env_str("CASEWORK_AUDIT_KEY", "")  # base64, overrides the key file
+CASEWORK_BACKUP_KEY = env_str("CASEWORK_BACKUP_KEY", "")  # base64, overrides the key file
+# `casework backup` (and the worker, every CASEWORK_BACKUP_INTERVAL_SECONDS; 0: never) writes
+# encrypted copies of the database here and keeps the newest CASEWORK_BACKUP_KEEP of them. The key
+# files are never in a backup: copy CASEWORK_KEY_DIR separately, offline (README, "Backups").
+CASEWORK_BACKUP_DIR = Path(env_str("CASEWORK_BACKUP_DIR", str(VAR_DIR / "backups")))
+CASEWORK_BACKUP_INTERVAL_SECONDS = env_int(
+    "CASEWORK_BACKUP_INTERVAL_SECONDS", 24 * 60 * 60, minimum=0
+)
+CASEWORK_BACKUP_KEEP = env_int("CASEWORK_BACKUP_KEEP", 14, minimum=1)
 # The audit trail: requests append, the worker seals entries into the chain every few seconds and
 # writes signed checkpoints outside the database (a file; the `casework.audit.checkpoint` logger,
 # which LOGGING may send to syslog; and an optional URL). Keep the file on another disk or

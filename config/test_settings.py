@@ -13,6 +13,7 @@ os.environ["CASEWORK_MASTER_KEYS"] = json.dumps(
     {"primary": "t1", "keys": {"t1": base64.b64encode(secrets.token_bytes(32)).decode()}}
 )
 os.environ["CASEWORK_AUDIT_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
+os.environ["CASEWORK_BACKUP_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
 os.environ["SECRET_KEY"] = "test-" + secrets.token_urlsafe(40)
 os.environ["CASEWORK_HTTPS"] = "0"
 os.environ["CASEWORK_TASKS_BACKEND"] = "django_tasks.backends.immediate.ImmediateBackend"

@@ -25,6 +25,7 @@ from django.utils import timezone
 from casework.accounts import tokens
 from casework.accounts.models import ApiToken, Authenticator, User
 from casework.cases.models import Case
+from casework.core import backup
 from casework.people.models import Person
 from casework.retention.models import AgencyPurge
 from casework.vault import keys, rotation
@@ -279,6 +280,7 @@ def test_suspected_insider(
 
 def test_evacuation(follow: Any, amina: Any, xena: Any, register: Any, case: Case) -> None:
     theirs = register(xena, given_name="Binta")
+    older = backup.back_up().path  # made before: holds the agency's keys, under the old master
 
     walk = follow("Evacuation", amina)
 
@@ -287,4 +289,7 @@ def test_evacuation(follow: Any, amina: Any, xena: Any, register: Any, case: Cas
     assert isinstance(_name(case), Unreadable)
     assert _name(theirs) == "Binta"  # another agency's data is untouched
     assert not DataKey.objects.filter(agency=case.agency).exists()
+    assert "The key files are not in the backup" in walk.output("casework backup")
+    left = list(backup.backup_dir().glob("*.cwbackup"))
+    assert len(left) == 1 and left[0] != older and not older.exists()
     assert walk.output("casework audit verify").startswith("OK:")

@@ -18,6 +18,8 @@ from casework.audit import checkpoints
 from casework.vault.keys import audit_key
 
 GENESIS = "0" * 64
+# The entry a restore from a backup appends (casework/audit/restores.py).
+RESTORED = "audit.restored"
 
 
 def canonical(entry: Any, *, with_seq: bool = True) -> bytes:
@@ -58,7 +60,7 @@ def link(prev_hash: str, entry: Any, key: bytes | None = None) -> str:
 @dataclass(frozen=True)
 class Problem:
     seq: int
-    kind: str  # changed, missing, inserted, forged, truncated, unsealed, checkpoint
+    kind: str  # changed, missing, inserted, forged, truncated, unsealed, checkpoint, restore
     detail: str
 
 
@@ -75,10 +77,48 @@ class _Walker:
         self.points: Iterator[checkpoints.Checkpoint] = iter(())
         self.point: checkpoints.Checkpoint | None = None
         self.points_seen = 0
+        self.restores: tuple[checkpoints.Restore, ...] = ()
 
-    def hold_to(self, points: Iterable[checkpoints.Checkpoint]) -> None:
+    def hold_to(
+        self,
+        points: Iterable[checkpoints.Checkpoint],
+        restores: tuple[checkpoints.Restore, ...] = (),
+    ) -> None:
         self.points = iter(points)
         self.point = next(self.points, None)
+        self.restores = restores
+
+    def restored(self, entry: Any) -> list[Problem]:
+        """A restore's entry must carry the signature only the key's holder can make, and be the
+        one the signed restore line outside the database names: an entry written with database
+        access alone cannot excuse entries cut off the chain."""
+        data = entry.data if isinstance(entry.data, dict) else {}
+        try:
+            seq = int(data.get("restored_at_seq", -1))
+            expected = checkpoints.restore_event_signature(
+                seq=seq,
+                backup_taken_at=str(data.get("backup_taken_at", "")),
+                at=entry.at.isoformat(timespec="microseconds"),
+            )
+        except (TypeError, ValueError):
+            seq, expected = -1, ""
+        if not expected or not hmac.compare_digest(expected, str(data.get("sig", ""))):
+            return [Problem(entry.seq, "forged", "a restore entry without a valid signature")]
+        if not any(
+            restore.event_seq == entry.seq
+            and restore.seq == seq
+            and hmac.compare_digest(restore.event_hash, entry.hash)
+            for restore in self.restores
+        ):
+            return [
+                Problem(
+                    entry.seq,
+                    "restore",
+                    f"a restore to #{seq} that no signed restore line in {checkpoints.path()} "
+                    "names",
+                )
+            ]
+        return []
 
     def _checkpoints_up_to(self, entry: Any) -> list[Problem]:
         """Every checkpoint at or before this entry: the entry a checkpoint names must still be
@@ -129,6 +169,8 @@ class _Walker:
         else:
             # Linked properly yet not appended by Casework: a row slipped in before sealing.
             problems.extend(self.forged(entry))
+            if entry.action == RESTORED:
+                problems.extend(self.restored(entry))
             if not gap and not self.prev_changed and entry.prev_hash != self.prev_hash:
                 # A valid link to a different predecessor: not appended after the one now
                 # before it. (After a changed entry the mismatch is that change, already told.)
@@ -221,7 +263,8 @@ class StoredChain:
     head in the same transaction as it seals, so a genuine seal is always covered by it.
 
     Then the end of the chain is held to the latest signed checkpoint (read before the walk, so
-    the walk reaches at least as far), and entries left unsealed longer than
+    the walk reaches at least as far; after a restore from a backup, to the restore line and what
+    followed it, the range the restore left behind being a known gap in `restores`), and entries left unsealed longer than
     CASEWORK_AUDIT_UNSEALED_ALERT_SECONDS are reported: the sealer is not keeping up, or stopped.
     """
 
@@ -232,6 +275,8 @@ class StoredChain:
         self.head_hash = GENESIS
         self.unsealed = 0
         self.checkpoint: checkpoints.Checkpoint | None = None
+        # Restores from backups, each with the range it left behind: known gaps, not tampering.
+        self.restores: tuple[checkpoints.Restore, ...] = ()
 
     def _read_head(self) -> None:
         from casework.audit.models import AuditHead
@@ -251,7 +296,8 @@ class StoredChain:
             yield Problem(
                 0, "checkpoint", f"{reading.forged} checkpoint lines with a bad signature"
             )
-        walker.hold_to(reading.points())
+        walker.hold_to(reading.points(), reading.restores)
+        self.restores = reading.restores
         self._read_head()
         last = 0
         while True:

@@ -64,6 +64,8 @@ KEYRING_TTL = 60.0
 SOURCE_CHECK_SECONDS = 1.0
 MASTER_FILE = "master.keys"
 AUDIT_FILE = "audit.key"
+# Encrypts database backups (casework/core/backup.py); never inside a backup itself.
+BACKUP_FILE = "backup.key"
 SECRET_FILE = "secret_key"
 SHRED_SUFFIX = ".shred"
 LOCK_FILE = "master.lock"
@@ -165,6 +167,18 @@ def audit_key() -> bytes:
         ) from None
 
 
+def backup_key() -> bytes:
+    if settings.CASEWORK_BACKUP_KEY:
+        return _unb64(settings.CASEWORK_BACKUP_KEY, "CASEWORK_BACKUP_KEY")
+    path = key_dir() / BACKUP_FILE
+    try:
+        return _unb64(path.read_text().strip(), str(path))
+    except FileNotFoundError:
+        raise ImproperlyConfigured(
+            f"No backup key found at {path}. Run `casework initkeys` or set CASEWORK_BACKUP_KEY."
+        ) from None
+
+
 def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -210,6 +224,7 @@ def init_key_files(directory: Path | None = None) -> list[Path]:
             {"primary": "m1", "keys": {"m1": _b64(AESGCM.generate_key(bit_length=256))}}
         ),
         AUDIT_FILE: lambda: _b64(secrets.token_bytes(32)),
+        BACKUP_FILE: lambda: _b64(AESGCM.generate_key(bit_length=256)),
         SECRET_FILE: lambda: secrets.token_urlsafe(50),
     }
     for name, make in contents.items():

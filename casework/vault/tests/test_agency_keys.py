@@ -174,7 +174,7 @@ def test_replacing_the_master_key_leaves_only_the_new_one(
     assert list(now["keys"]) == [new_id] and now["primary"] == new_id
     assert set(DataKey.objects.values_list("master_key_id", flat=True)) == {new_id}
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
-        [keys.MASTER_FILE, keys.AUDIT_FILE, keys.SECRET_FILE, keys.LOCK_FILE]
+        [keys.MASTER_FILE, keys.AUDIT_FILE, keys.BACKUP_FILE, keys.SECRET_FILE, keys.LOCK_FILE]
     )
     assert (tmp_path / keys.LOCK_FILE).read_bytes() == b""  # a lock, holding nothing
     keys.clear_cache()

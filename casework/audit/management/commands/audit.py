@@ -1,5 +1,6 @@
 """`casework audit verify`: check the whole audit chain (and its end against the latest signed
-checkpoint); non-zero exit status on any break. `casework audit seal`: seal waiting entries now."""
+checkpoint); non-zero exit status on any break. A restore from a backup is reported as a known
+gap (the entries it left behind), not as a break. `casework audit seal`: seal waiting entries now."""
 
 from __future__ import annotations
 
@@ -47,6 +48,18 @@ class Command(BaseCommand):
             found += 1
             if found <= show:
                 self.stdout.write(f"#{problem.seq} {problem.kind}: {problem.detail}")
+        for restore in chain.restores:
+            restored = (
+                f"restored at {restore.at} from the backup taken at {restore.backup_taken_at}, "
+                f"kept #{restore.seq}, restore entry #{restore.event_seq}"
+            )
+            if restore.abandoned_to:
+                self.stdout.write(
+                    f"Known gap, not tampering: entries {restore.seq + 1}..{restore.abandoned_to} "
+                    f"are not in this database ({restored})."
+                )
+            else:
+                self.stdout.write(f"Restore: {restored}; no sealed entry was left behind.")
         if found:
             if found > show:
                 self.stdout.write(f"… and {found - show} more.")
