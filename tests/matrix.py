@@ -78,7 +78,8 @@ def build_world(
     """One of every kind of object in amina's North team, made through the services. `users`
     gains rhea, the supervisor of the agency a case of amina's is offered to."""
     _spread_ids()
-    from casework.accounts.models import Agency, Team
+    from casework.accounts import tokens
+    from casework.accounts.models import Agency, ApiToken, Team
     from casework.assessments import services as assessments
     from casework.assessments.tests.xlsforms import household_form
     from casework.cases import merging, relationships, workflow
@@ -275,6 +276,9 @@ def build_world(
     purge_request = PurgeRequest.objects.create(
         agency=amina.agency, requested_by=adam, requested_at=now
     )
+    # amina's own API token.
+    tokens.create_token(owner=amina, by=amina, name="Phone", scopes=["read"], days=30)
+    token = ApiToken.objects.filter(user=amina).latest("pk")
     # An export with names paul keeps for download (made directly: the world's consents do not
     # cover an export, and the file's content does not matter to the gate).
     export_run = ExportRun.objects.create(
@@ -324,6 +328,8 @@ def build_world(
         "purge_request": purge_request.pk,
         "export_file": export_file.pk,
         "setting": "cases.caseload_threshold",
+        "token": token.pk,
+        "member": amina.pk,
     }
     missing = [kind for kind, pk in world.ids.items() if not pk]
     assert not missing, f"the matrix's world lacks: {missing}"
@@ -584,9 +590,11 @@ HTML_NAMED: dict[str, str] = {
     "organisation_pk": "organisation",
     "task_pk": "task",
     "notification_pk": "notification",
-    "user_id": "service_account",
+    "token_id": "token",
     "key": "setting",
 }
+# A password-reset link's parts: any text (a link that is not valid is its own page).
+HTML_LITERAL = {"uidb64": "MQ", "token": "set-password"}
 # For `pk`: the last literal part of the route before it.
 HTML_PK: dict[str, str] = {
     "cases": "case",
@@ -618,6 +626,15 @@ def fill_html(route: str, world: World) -> tuple[str, list[str]]:
         before, _converter, name, after = match.groups()
         if name == "file_format":
             filled.append(f"{before}json{after}")
+            continue
+        if name in HTML_LITERAL:
+            filled.append(f"{before}{HTML_LITERAL[name]}{after}")
+            continue
+        if name == "user_id":
+            # The administration area's service account, or amina's account in the user list.
+            kind = "service_account" if route.startswith("administration/") else "member"
+            kinds.append(kind)
+            filled.append(f"{before}{world.ids[kind]}{after}")
             continue
         if name == "number":
             kind = (

@@ -18,7 +18,7 @@ import pytest
 from django.test import Client
 
 from . import matrix
-from .test_permission_matrix import EVERYONE, _html_routes
+from .test_permission_matrix import EVERYONE, _walk
 
 CASEWORKERS = {"amina", "omar", "xena"}  # North and South of one agency, and another agency's
 SUPERVISORS = {"sam", "olga", "rhea"}
@@ -36,6 +36,25 @@ DECIDE = {"sam"}
 # route → (who may GET, who may POST). A route that does not offer a method answers 405.
 SCREENS: dict[str, tuple[set[str], set[str]]] = {
     "": (ALL, ALL),
+    # Everyone's own account: signing in and out, passwords, two-factor sign-in, own tokens.
+    "accounts/login/": (ALL, ALL),
+    "accounts/logout/": (ALL, ALL),
+    "accounts/password-reset/": (ALL, ALL),
+    "accounts/password-reset/sent/": (ALL, ALL),
+    "accounts/password-reset/<uidb64>/<token>/": (ALL, ALL),
+    "accounts/two-factor/": (ALL, ALL),
+    "accounts/two-factor/set-up/": (ALL, ALL),
+    "accounts/two-factor/recovery-codes/": (ALL, ALL),
+    "accounts/tokens/": (ALL, ALL),
+    # amina's token: revoked by her or her agency's administrator.
+    "accounts/tokens/<int:token_id>/revoke/": ({"amina"} | ADMIN, {"amina"} | ADMIN),
+    # The agency's users and its matching agreements: the administrator's.
+    "accounts/users/": (ADMIN, ADMIN),
+    "accounts/matching/": (ADMIN, ADMIN),
+    "accounts/users/<int:user_id>/end-sessions/": (ADMIN, ADMIN),
+    "accounts/users/<int:user_id>/deactivate/": (ADMIN, ADMIN),
+    "accounts/users/<int:user_id>/reset-two-factor/": (ADMIN, ADMIN),
+    "accounts/users/<int:user_id>/enrolment-code/": (ADMIN, ADMIN),
     # The agency administrator's area.
     "administration/": (ADMIN, ADMIN),
     "administration/purge/": (ADMIN, ADMIN),
@@ -169,6 +188,23 @@ SCREENS: dict[str, tuple[set[str], set[str]]] = {
 }
 
 
+# Django's own admin (superusers of the server, not agency users), the language switch and the API
+# (its own matrix) are not screens of the matrix.
+NOT_SCREENS = ("admin/", "i18n/", "api/")
+
+
+def _html_routes() -> list[str]:
+    from django.urls import get_resolver
+
+    return sorted(
+        {
+            route
+            for route, _pattern in _walk(get_resolver().url_patterns)
+            if not route.startswith(NOT_SCREENS) and not route.startswith("^")
+        }
+    )
+
+
 def _clients(world: matrix.World) -> dict[str, Client]:
     clients = {}
     for name in EVERYONE:
@@ -219,6 +255,9 @@ def test_every_screen_answers_only_those_who_may_use_it(world: matrix.World) -> 
                         failures.append(f"{name} GET /{route} → {status} (allowed)")
                 elif status != 404:
                     failures.append(f"{name} {method.upper()} /{route} → {status} (not 404)")
+        if route.startswith("accounts/"):
+            # Signing out (or a session ended) clears the clients' cookies: sign in again.
+            clients = _clients(world)
     assert not failures, "\n".join(failures)
 
 
@@ -226,7 +265,8 @@ def test_every_screen_parameter_names_an_object_of_the_world(world: matrix.World
     for route in _html_routes():
         path, kinds = matrix.fill_html(route, world)
         assert "<" not in path
-        assert len(kinds) == route.count("<") - route.count("<str:file_format>")
+        literal = sum(route.count(f"<{name}>") for name in matrix.HTML_LITERAL)
+        assert len(kinds) == route.count("<") - route.count("<str:file_format>") - literal
 
 
 def test_an_unknown_screen_parameter_fails_the_matrix(world: matrix.World) -> None:

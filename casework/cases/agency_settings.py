@@ -198,8 +198,8 @@ RISK_FOLLOW_UP = register(
         key="cases.risk_follow_up",
         label=gettext_lazy("First follow-up after an assessment, by risk"),
         help_text=gettext_lazy(
-            "Seed 003: high risk within 48 hours, moderate 3–5 days, low 10 days. Open tasks keep "
-            "their dates; new ones use these."
+            "The standard: high risk within 48 hours, moderate 3–5 days, low 10 days. Open tasks "
+            "keep their dates; new ones use these."
         ),
         section=SECTION,
         default=windows_value(deadlines.DEFAULT_WINDOWS),
