@@ -283,3 +283,20 @@ def pytest_collection_modifyitems(items: list[Any]) -> None:
                 f"{item.nodeid}: use @pytest.mark.django_db(transaction=True, "
                 "serialized_rollback=True)"
             )
+    # A transactional test leaves the database flushed (its data comes back at the next such
+    # test's start), so pytest-django runs them after the others. `make test` hands out whole
+    # files (--dist loadfile): a file that mixes the two kinds would run its transactional tests
+    # among other files' plain ones, which would then find the migrations' data gone.
+    kinds: dict[str, set[bool]] = {}
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None and "db" not in getattr(item, "fixturenames", ()):
+            continue  # no database: runs anywhere
+        transactional = bool(marker and marker.kwargs.get("transaction"))
+        kinds.setdefault(str(item.path), set()).add(transactional)
+    mixed = sorted(path for path, found in kinds.items() if len(found) == 2)
+    if mixed:
+        raise pytest.UsageError(
+            "Keep transactional tests in files of their own (--dist loadfile runs a file "
+            f"together): {', '.join(mixed)}"
+        )

@@ -10,7 +10,6 @@ changes when the precondition fails.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -23,10 +22,10 @@ from casework.audit.models import AuditEntry
 from casework.cases import services as case_services
 from casework.cases.models import Case, CaseNote, ClosureRequest, Status, TransferRequest
 from casework.plans import services as plan_services
-from casework.plans.models import CasePlan, PlanMatch
+from casework.plans.models import PlanMatch
 from casework.plans.tests.conftest import content
 from casework.referrals import services as referral_services
-from casework.referrals.models import Organisation, Referral, Service
+from casework.referrals.models import Organisation, Service
 
 PREFIX = "/api/v1"
 READS = {"cases.case.viewed", "people.person.viewed", "referrals.referral.viewed"}
@@ -254,53 +253,3 @@ def test_an_etag_read_with_the_record_is_accepted(world: dict[str, Any]) -> None
 
 
 # --- two writers at once --------------------------------------------------------------------------
-
-
-@pytest.mark.commits
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_of_two_concurrent_corrections_one_wins_and_the_other_gets_412(
-    register: Callable[..., Case], amina: Any, sam: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    case = register(amina)
-    person_id = case.person_id
-    tag = _client(amina).get(f"{PREFIX}/persons/{person_id}")["ETag"]
-    from casework.people import services as people
-
-    original = people.correct_person
-    both_checked = threading.Barrier(2, timeout=10)
-
-    def after_both_checked(*args: Any, **kwargs: Any) -> Any:
-        both_checked.wait()  # both requests have passed If-Match: now they race for the row
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(people, "correct_person", after_both_checked)
-    answers: dict[str, int] = {}
-
-    def correct(user: Any, nationality: str) -> None:
-        from django.db import connection
-
-        try:
-            response = _client(user).patch(
-                f"{PREFIX}/persons/{person_id}",
-                {"reason": "Checked", "nationality": nationality},
-                content_type="application/json",
-                headers={"If-Match": tag},
-            )
-            answers[nationality] = response.status_code
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=correct, args=(amina, "Malian")),
-        threading.Thread(target=correct, args=(sam, "Senegalese")),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(answers.values()) == [200, 412], answers
-    winner = next(name for name, status in answers.items() if status == 200)
-    case.person.refresh_from_db()
-    assert case.person.nationality == winner and case.person.version == 2
-    assert Case.objects.get(pk=case.pk).person.revisions.count() == 1
-    assert Referral.objects.count() == 0 and CasePlan.objects.count() == 0

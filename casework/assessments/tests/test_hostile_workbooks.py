@@ -4,14 +4,12 @@ saves never wait for it."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client
 
 from casework.assessments import questionnaires, services
 from casework.assessments.models import Questionnaire
@@ -19,7 +17,6 @@ from casework.assessments.tests.xlsforms import household_form
 from casework.audit.models import AuditEntry
 from casework.core.tests.hostile_files import far_row_workbook, zip_bomb
 from casework.core.uploads import UploadTooLarge
-from conftest import PASSWORD
 
 BOMB_HEADER = ("type", "name", "label")
 
@@ -98,48 +95,3 @@ def test_the_workbook_is_read_outside_the_transaction_that_saves_it(
     )
     assert depths == {"read": outside, "save": outside + 1}
     assert version.number == 1
-
-
-@pytest.mark.commits
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_others_sign_in_while_a_workbook_is_being_read(
-    adam: Any, amina: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The finding: on SQLite every sign-in failed with "database is locked" while a workbook was
-    # read inside the upload's write transaction. Hold the reading open and sign someone in.
-    reading, release = threading.Event(), threading.Event()
-    original = questionnaires.read_xlsform
-
-    def slow_read(data: bytes, file_name: str = "") -> Any:
-        reading.set()
-        release.wait(30)
-        return original(data, file_name)
-
-    monkeypatch.setattr(questionnaires, "read_xlsform", slow_read)
-    uploader = Client()
-    uploader.force_login(adam)
-    answers: dict[str, int] = {}
-
-    def upload() -> None:
-        try:
-            response = uploader.post(
-                "/questionnaires/upload/",
-                {"file": SimpleUploadedFile("household.xlsx", household_form()), "title": ""},
-            )
-            answers["upload"] = response.status_code
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=upload)
-    thread.start()
-    try:
-        assert reading.wait(30)
-        signed_in = Client().post(
-            "/accounts/login/", {"username": amina.username, "password": PASSWORD}
-        )
-        assert signed_in.status_code == 302  # not "database is locked"
-    finally:
-        release.set()
-        thread.join(30)
-    assert answers["upload"] == 302
-    assert Questionnaire.objects.count() == 1
