@@ -420,9 +420,9 @@ def _days(days: list[float], hidden: bool) -> tuple[Figure, Figure]:
 
 
 def _outcome_tables(outcomes: dict[int, _Outcomes], *, k: int) -> dict[str, Any]:
-    names = dict(Organisation.objects.filter(pk__in=list(outcomes)).values_list("pk", "code"))
-    full_names = dict(Organisation.objects.filter(pk__in=list(outcomes)).values_list("pk", "name"))
-    order = sorted(outcomes, key=lambda pk: (full_names.get(pk, ""), pk))
+    found = Organisation.objects.filter(pk__in=list(outcomes)).values_list("pk", "code", "name")
+    names = {pk: (code, name) for pk, code, name in found}
+    order = sorted(outcomes, key=lambda pk: (names.get(pk, ("", ""))[1], pk))
     total = _Outcomes()
     for item in outcomes.values():
         total.sent += item.sent
@@ -466,8 +466,7 @@ def _outcome_tables(outcomes: dict[int, _Outcomes], *, k: int) -> dict[str, Any]
 
     rows = [
         row(
-            names.get(pk, ""),
-            full_names.get(pk, ""),
+            *names.get(pk, ("", "")),
             outcomes[pk],
             {
                 name: Figure.of(outcomes[pk].counts[name], (pk, name) in hidden_cells)

@@ -243,3 +243,28 @@ def test_the_report_is_404_outside_the_indicators_audience(
     client = login(request.getfixturevalue(who))
     assert client.get(PAGE, {"period": "2026-Q3"}).status_code == 404
     assert client.get(API, {"period": "2026-Q3"}).status_code == 404
+
+
+def test_persons_refusing_anonymised_reporting_are_left_out_and_counted_as_such(
+    login: Any, paul: Any, amina: Any, known: Any
+) -> None:
+    from casework.cases.models import Consent
+
+    refusing = list(
+        UnmetNeed.objects.filter(need_code="legal").values_list("case_id", flat=True)[:2]
+    )
+    Consent.objects.bulk_create(
+        Consent(
+            case_id=case_id,
+            receive_services=True,
+            anonymised_reporting=False,
+            given_on=datetime.date(2026, 9, 1),
+            recorded_by=amina,
+        )
+        for case_id in refusing
+    )
+    report = _report(login(paul), min_cell=1)
+    assert report["left_out"] == 2
+    assert report["unmet_needs"]["persons"] == 11
+    needs = {row["need"]: row for row in report["unmet_needs"]["needs"]}
+    assert needs["legal"]["persons"] == 3 and needs["legal"]["by_area"] == {"NE": 0, "SO": 3}
