@@ -141,6 +141,10 @@ def build_world(
             service=care, need_code="health", summary="Needs a check-up."
         ),
     )
+    # A need no service answers (a service gap), open.
+    unmet_need = referrals.record_unmet_need(
+        case, by=amina, need_code="food", reason="full", step="plan"
+    )
     note = cases.add_note(
         case, by=amina, text="Met at the office.", contact_type="office", contact_on=None
     )
@@ -303,6 +307,7 @@ def build_world(
         "plan": plan.pk,
         "match": match.pk if match else 0,
         "referral": referral.pk,
+        "unmet_need": unmet_need.pk,
         "transfer": transfer.pk,
         "transferred_case": transferred.pk,
         "closure": closure.pk,
@@ -351,6 +356,7 @@ API_PARAMETERS: dict[str, str] = {
     "plan_id": "plan",
     "match_id": "match",
     "referral_id": "referral",
+    "unmet_need_id": "unmet_need",
     "transfer_id": "transfer",
     "closure_id": "closure",
     "candidate_id": "candidate",
@@ -600,6 +606,7 @@ HTML_PK: dict[str, str] = {
     "cases": "case",
     "persons": "person",
     "referrals": "referral",
+    "unmet-needs": "unmet_need",
     "imports": "run",
     "mappings": "mapping",
     "alerts": "alert",

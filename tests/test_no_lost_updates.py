@@ -90,6 +90,9 @@ def world(
         by=amina,
         details=referral_services.ReferralDetails(service=service, need_code="health"),
     )
+    unmet_need = referral_services.record_unmet_need(
+        case, by=amina, need_code="food", reason="full", step="plan"
+    )
     closure = ClosureRequest.objects.create(
         case=case,
         reason="needs_met",
@@ -124,6 +127,7 @@ def world(
             "plan_id": plan.pk,
             "match_id": match.pk,
             "referral_id": referral.pk,
+            "unmet_need_id": unmet_need.pk,
             "closure_id": closure.pk,
             "transfer_id": transfer.pk,
             "consent_id": case.consents.first().pk,  # type: ignore[union-attr]

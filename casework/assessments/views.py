@@ -85,6 +85,9 @@ def detail(request: AuthenticatedHttpRequest, pk: int, number: int) -> HttpRespo
             "findings": sorted(assessment.findings.all(), key=lambda f: f.domain),
             "responses": _shown_answers(assessment, show_free_text),
             "show_free_text": show_free_text,
+            # A need found without a service for it is recorded as an unmet need (the referrals
+            # app's screen, reached by its URL).
+            "record_gaps": access.may_write(request.user, case) and case.is_open,
         },
     )
 

@@ -204,6 +204,9 @@ def detail(request: AuthenticatedHttpRequest, pk: int, plan_pk: int) -> HttpResp
         "match_form": MatchDecisionForm() if can_decide else None,
         "revision_form": RevisionForm(),
         "is_child": services.is_child(case),
+        # A need the plan names that no service answers is recorded as an unmet need (the
+        # referrals app's screen, reached by its URL).
+        "record_gaps": can_write and current and case.is_open,
     }
     return render(request, "plans/plan_detail.html", context)
 

@@ -108,6 +108,7 @@ ORDER = (
     "referrals.referral",
     "referrals.referralevent",
     "referrals.noreferralneeded",
+    "referrals.unmetneed",
     "feedback.participationsurvey",
     "feedback.exitinterview",
 )

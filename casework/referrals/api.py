@@ -38,6 +38,7 @@ from casework.referrals import access as referral_access
 from casework.referrals import imports, selectors, services
 from casework.referrals.models import (
     AccompanyingAdult,
+    NoReferral,
     NoReferralNeeded,
     Organisation,
     Referral,
@@ -45,6 +46,7 @@ from casework.referrals.models import (
     ReferralMethod,
     Sector,
     Service,
+    UnmetNeed,
 )
 
 router = Router(tags=["referrals"])
@@ -164,8 +166,34 @@ class StatusIn(Schema):
 
 class NoReferralNeededIn(Schema):
     need_code: str
-    reason: NoReferralNeeded.Reason
+    reason: NoReferral
     note: str = ""
+
+
+class UnmetNeedIn(Schema):
+    need_code: str
+    reason: UnmetNeed.Reason
+    step: UnmetNeed.Step
+    note: str = ""
+    referral: int | None = None
+
+
+class ResolveIn(Schema):
+    resolved_on: datetime.date | None = None
+
+
+class UnmetNeedOut(Schema):
+    id: int
+    need_code: str
+    location: str | None
+    reason: str
+    step: str
+    referral: int | None
+    note: str | None
+    recorded_on: datetime.date
+    recorded_by: str
+    resolved_on: datetime.date | None
+    resolved_by_referral: int | None
 
 
 class EventOut(Schema):
@@ -204,6 +232,8 @@ class ReferralOut(ReferralSummaryOut):
 
 
 class NoReferralNeededOut(Schema):
+    # "unmet_need" when the reason was "not available locally": then `id` is the UnmetNeed's.
+    kind: str = "no_referral_needed"
     id: int
     need_code: str
     reason: str
@@ -215,6 +245,7 @@ class NoReferralNeededOut(Schema):
 class CaseReferralsOut(Schema):
     referrals: list[ReferralSummaryOut]
     not_needed: list[NoReferralNeededOut]
+    unmet_needs: list[UnmetNeedOut]
 
 
 class ReceivedOut(Schema):
@@ -531,8 +562,10 @@ def case_referrals(request: AuthenticatedHttpRequest, case_id: int) -> Any:
     case = case_access.get_case_for_user(user, case_id)
     referrals = Referral.objects.filter(case=case).select_related("service", "organisation")
     decisions = NoReferralNeeded.objects.filter(case=case).select_related("recorded_by")
+    gaps = _unmet_needs(case)
     return {
         "referrals": [_summary(r) for r in referrals],
+        "unmet_needs": [_unmet_need(gap, user) for gap in gaps],
         "not_needed": [
             {
                 "id": d.pk,
@@ -600,6 +633,7 @@ def no_referral_needed(
     return Status(
         201,
         {
+            "kind": "unmet_need" if isinstance(decision, UnmetNeed) else "no_referral_needed",
             "id": decision.pk,
             "need_code": decision.need_code,
             "reason": decision.reason,
@@ -608,6 +642,99 @@ def no_referral_needed(
             "recorded_by": user.username,
         },
     )
+
+
+# --- unmet needs (service gaps) of a case -------------------------------------------------------
+
+
+def _unmet_needs(case: Any) -> list[UnmetNeed]:
+    return list(UnmetNeed.objects.filter(case=case).select_related("recorded_by", "location"))
+
+
+def _unmet_need(gap: UnmetNeed, user: User) -> dict[str, Any]:
+    return {
+        "id": gap.pk,
+        "need_code": gap.need_code,
+        "location": gap.location.code if gap.location else None,
+        "reason": gap.reason,
+        "step": gap.step,
+        "referral": gap.referral_id,
+        "note": gap.note if user.sees(Sensitive.NOTES) else None,
+        "recorded_on": gap.recorded_on,
+        "recorded_by": gap.recorded_by.username,
+        "resolved_on": gap.resolved_on,
+        "resolved_by_referral": gap.resolved_by_referral_id,
+    }
+
+
+@router.get(
+    "/cases/{int:case_id}/unmet-needs",
+    response=answers(list[UnmetNeedOut], 404),
+    summary="A case's unmet needs: needs no available, accessible or accepted service answers",
+)
+def case_unmet_needs(request: AuthenticatedHttpRequest, case_id: int) -> Any:
+    user = request.user
+    case = case_access.get_case_for_user(user, case_id)
+    return [_unmet_need(gap, user) for gap in _unmet_needs(case)]
+
+
+@router.post(
+    "/cases/{int:case_id}/unmet-needs",
+    response=answers(UnmetNeedOut, 400, 403, 404, 412, status=201),
+    summary="Record an unmet need at assessment, plan or referral (a service gap)",
+    openapi_extra=if_match(required=False),
+)
+def record_unmet_need(
+    request: AuthenticatedHttpRequest,
+    case_id: int,
+    payload: Annotated[RawBody, DocumentedAs(UnmetNeedIn)] = READ_LATER,
+) -> Any:
+    user = request.user
+    case = case_access.get_case_for_user(user, case_id, write=True)
+    data = checked_body(request, UnmetNeedIn, payload, version=case.version, required=False)
+    referral = None
+    if data.referral is not None:
+        referral = Referral.objects.filter(case=case, pk=data.referral).first()
+        if referral is None:
+            raise FieldErrors({"referral": [_("This referral is not one of this case's.")]})
+    gap = services.record_unmet_need(
+        case,
+        by=user,
+        need_code=data.need_code,
+        reason=data.reason,
+        step=data.step,
+        note=data.note,
+        referral=referral,
+    )
+    gap.recorded_by = user
+    return Status(201, _unmet_need(gap, user))
+
+
+@router.post(
+    "/cases/{int:case_id}/unmet-needs/{int:unmet_need_id}/resolve",
+    response=answers(UnmetNeedOut, 400, 403, 404, 412),
+    summary="A service was found for an unmet need",
+    openapi_extra=if_match(required=False),
+)
+def resolve_unmet_need(
+    request: AuthenticatedHttpRequest,
+    case_id: int,
+    unmet_need_id: int,
+    payload: Annotated[RawBody, DocumentedAs(ResolveIn)] = READ_LATER,
+) -> Any:
+    user = request.user
+    case = case_access.get_case_for_user(user, case_id, write=True)
+    gap = (
+        UnmetNeed.objects.filter(case=case, pk=unmet_need_id)
+        .select_related("recorded_by", "location")
+        .first()
+    )
+    if gap is None:
+        raise Http404(_("No such unmet need."))
+    gap.case = case
+    data = checked_body(request, ResolveIn, payload, version=case.version, required=False)
+    services.resolve_unmet_need(gap, by=user, on=data.resolved_on)
+    return _unmet_need(gap, user)
 
 
 @router.get(

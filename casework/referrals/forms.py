@@ -10,17 +10,18 @@ from django.utils.translation import gettext_lazy as _
 from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm
 from casework.cases.models import Case
-from casework.core.forms import ServiceForm
+from casework.core.forms import DateInput, ServiceForm
 from casework.reference.models import Location
 from casework.referrals import services
 from casework.referrals.models import (
     AccompanyingAdult,
-    NoReferralNeeded,
+    NoReferral,
     Organisation,
     Referral,
     ReferralMethod,
     Sector,
     Service,
+    UnmetNeed,
     need_choices,
 )
 
@@ -340,7 +341,7 @@ class NoReferralNeededForm(ServiceForm):
     need_code = forms.ChoiceField(label=_("Need"), choices=need_choices)
     reason = forms.ChoiceField(
         label=_("Why no referral is needed"),
-        choices=NoReferralNeeded.Reason.choices,
+        choices=NoReferral.choices,
         widget=forms.RadioSelect,
     )
     note = forms.CharField(
@@ -352,3 +353,38 @@ class NoReferralNeededForm(ServiceForm):
         _choices(self, "need_code").choices = need_choices(need_code)
         if need_code:
             self.fields["need_code"].initial = need_code
+
+
+class UnmetNeedForm(ServiceForm):
+    """Record a service gap: the need, why no service answers it, and at which step."""
+
+    need_code = forms.ChoiceField(label=_("Need"), choices=need_choices)
+    reason = forms.ChoiceField(
+        label=_("Why no service answers it"),
+        choices=UnmetNeed.Reason.choices,
+        widget=forms.RadioSelect,
+    )
+    step = forms.ChoiceField(label=_("Recorded at"), choices=UnmetNeed.Step.choices)
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(
+        self, *args: Any, need_code: str = "", step: str = "", reason: str = "", **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "need_code").choices = need_choices(need_code)
+        for name, value, allowed in (
+            ("need_code", need_code, dict(need_choices())),
+            ("step", step, UnmetNeed.Step.values),
+            ("reason", reason, UnmetNeed.Reason.values),
+        ):
+            if value in allowed:
+                self.fields[name].initial = value
+
+
+class ResolveUnmetNeedForm(ServiceForm):
+    resolved_on = forms.DateField(label=_("Service found on"), widget=DateInput())

@@ -4,8 +4,9 @@ The directory (`Organisation`, `Service`) is the service mapping a caseworker ne
 what exists, where, for whom, of what quality, and how each organisation wants to be referred
 to. A `Referral` links one need of a case to one service; its status changes are `ReferralEvent`
 rows, and it carries an encrypted snapshot of exactly what was shared, which is all a partner
-organisation ever sees of the case. `NoReferralNeeded` records the seed's three situations that
-need no referral.
+organisation ever sees of the case. `NoReferralNeeded` records the seed's situations that need no
+referral; `UnmetNeed` records a need no available, accessible or accepted service answers (a
+service not available locally is one of these).
 """
 
 from __future__ import annotations
@@ -458,16 +459,24 @@ class ReferralEvent(models.Model):
         return f"{self.referral_id}: {self.status}"
 
 
+class NoReferral(models.TextChoices):
+    """What the "no referral" screen and API offer: the seed's three situations. The third is
+    a service gap, so it is recorded as an UnmetNeed (reason "no service"), not here."""
+
+    ACCESSES_WITHOUT_HELP = "accesses_without_help", _("Accesses the service without help")
+    ALREADY_RECEIVING = "already_receiving", _("Already receiving the service")
+    NOT_AVAILABLE_LOCALLY = "not_available_locally", _("Service not available locally")
+
+
 class NoReferralNeeded(models.Model):
     """A need that calls for no referral, and why (seed 003: situations that do not require
-    any type of referral)."""
+    any type of referral). A service not available locally is an UnmetNeed instead."""
 
     vault_agency: ClassVar[str | None] = "case__agency"
 
     class Reason(models.TextChoices):
         ACCESSES_WITHOUT_HELP = "accesses_without_help", _("Accesses the service without help")
         ALREADY_RECEIVING = "already_receiving", _("Already receiving the service")
-        NOT_AVAILABLE_LOCALLY = "not_available_locally", _("Service not available locally")
 
     case = models.ForeignKey(
         "cases.Case", on_delete=models.CASCADE, related_name="referrals_not_needed"
@@ -488,6 +497,96 @@ class NoReferralNeeded(models.Model):
 
     def __str__(self) -> str:
         return f"{self.need_code}: {self.reason}"
+
+    @property
+    def need_label(self) -> str:
+        return need_label(self.need_code)
+
+
+class UnmetNeedQuerySet(models.QuerySet["UnmetNeed"]):
+    def still_open(self) -> UnmetNeedQuerySet:
+        return self.filter(resolved_on__isnull=True)
+
+    def open_during(self, start: datetime.date, end: datetime.date) -> UnmetNeedQuerySet:
+        """Gaps that stood at some time between `start` and `end` (both included): recorded by
+        the end and not resolved before the start."""
+        return self.filter(recorded_on__lte=end).filter(
+            models.Q(resolved_on__isnull=True) | models.Q(resolved_on__gte=start)
+        )
+
+
+class UnmetNeed(models.Model):
+    """A need of a case that no available, accessible or accepted service answers (seed 004,
+    advocacy: "make efforts to fill gaps in service"). Recorded at assessment, plan or referral;
+    resolved when a service is later found (a referral for the need accepted, or by hand). The
+    service-gap report (casework/indicators/gaps.py) counts these rows; "no referral needed:
+    service not available locally" records one of them, not a second notion."""
+
+    vault_agency: ClassVar[str | None] = "case__agency"
+
+    class Reason(models.TextChoices):
+        NO_SERVICE = "no_service", _("No such service in the area")
+        FULL = "full", _("Service full or waiting list")
+        NOT_ACCESSIBLE = "not_accessible", _("Not accessible (distance, cost, language, hours)")
+        NOT_ELIGIBLE = "not_eligible", _("Client not eligible")
+        DECLINED = "declined", _("Declined by the service provider")
+        REFUSED = "refused", _("Refused by the client")
+        OTHER = "other", _("Other")
+
+    class Step(models.TextChoices):
+        ASSESSMENT = "assessment", _("Assessment")
+        PLAN = "plan", _("Case plan")
+        REFERRAL = "referral", _("Referral")
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="unmet_needs")
+    need_code = models.CharField(_("need"), max_length=40, validators=[need_code_validator])
+    # The case's area when the gap was recorded: the report places the gap where it was met,
+    # even if the client moves later.
+    location = models.ForeignKey(
+        "reference.Location",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("area"),
+    )
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    step = models.CharField(_("recorded at"), max_length=12, choices=Step.choices)
+    # The referral that met the gap (declined) when recorded from one.
+    referral = models.ForeignKey(
+        Referral, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = EncryptedTextField(_("note"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_on = models.DateField(_("recorded on"))
+    recorded_at = models.DateTimeField(_("recorded"))
+    resolved_on = models.DateField(_("resolved on"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The accepted referral that filled the gap, when that is what resolved it.
+    resolved_by_referral = models.ForeignKey(
+        Referral, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = UnmetNeedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("unmet need")
+        ordering = ["-recorded_at", "-id"]
+        indexes = [
+            models.Index(fields=["case", "need_code"], name="unmet_need_case"),
+            models.Index(fields=["recorded_on", "resolved_on"], name="unmet_need_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.need_code}: {self.reason}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_on is None
 
     @property
     def need_label(self) -> str:

@@ -39,6 +39,7 @@ from casework.reference.models import Location
 from casework.referrals import access as referral_access
 from casework.referrals.models import (
     AccompanyingAdult,
+    NoReferral,
     NoReferralNeeded,
     Organisation,
     Referral,
@@ -48,6 +49,8 @@ from casework.referrals.models import (
     Sector,
     Service,
     ServiceQuerySet,
+    UnmetNeed,
+    need_choices,
     need_code_validator,
 )
 from casework.worklist import services as worklist
@@ -508,6 +511,8 @@ def move_referral(referral: Referral, *, to: str, by: User, comment: str = "") -
         event = ReferralEvent.objects.create(
             referral=referral, status=to, at=now, by=by, comment=comment.strip()
         )
+        if to == Referral.Status.ACCEPTED:
+            _resolve_by_referral(referral, by=by, on=timezone.localdate(now))
         if previous == Referral.Status.SENT:
             # Answered or cancelled: a "not answered in time" task, if one was opened, is done.
             worklist.close_tasks(referral.case, kinds=[OVERDUE_TASK], by=by, source=referral)
@@ -569,8 +574,21 @@ def cancel_unanswered(case: Case, *, by: User, reason: str) -> int:
 @transaction.atomic
 def record_no_referral_needed(
     case: Case, *, by: User, need_code: str, reason: str, note: str = ""
-) -> NoReferralNeeded:
-    """A need that calls for no referral, with one of the seed's reasons."""
+) -> NoReferralNeeded | UnmetNeed:
+    """A need that calls for no referral, with one of the seed's reasons.
+
+    "Service not available locally" is a service gap: it is recorded as an unmet need (reason
+    "no service", at the referral step), so the gap report counts it with the others.
+    """
+    if reason == NoReferral.NOT_AVAILABLE_LOCALLY:
+        return record_unmet_need(
+            case,
+            by=by,
+            need_code=need_code,
+            reason=UnmetNeed.Reason.NO_SERVICE,
+            step=UnmetNeed.Step.REFERRAL,
+            note=note,
+        )
     check_perm(by, Perm.WORK_ON_CASES)
     if not case_access.may_write(by, case):
         raise NotAllowed(_("You cannot change this case."))
@@ -599,6 +617,120 @@ def record_no_referral_needed(
         data={"need": need_code, "reason": reason},
     )
     return decision
+
+
+# --- unmet needs (service gaps) -----------------------------------------------------------------
+
+
+@transaction.atomic
+def record_unmet_need(
+    case: Case,
+    *,
+    by: User,
+    need_code: str,
+    reason: str,
+    step: str,
+    note: str = "",
+    referral: Referral | None = None,
+) -> UnmetNeed:
+    """Record that no available, accessible or accepted service answers a need of the case.
+
+    The case's area is kept on the row as it is today. One open gap per need and case: the same
+    gap met again at a later step is the same gap.
+    """
+    check_perm(by, Perm.WORK_ON_CASES)
+    if not case_access.may_write(by, case):
+        raise NotAllowed(_("You cannot change this case."))
+    if not case.is_open:
+        raise CaseworkError(_("This case is not open."), code="case_closed")
+    errors: dict[str, list[str]] = {}
+    if need_code not in dict(need_choices()):
+        errors["need_code"] = [_("Choose the need.")]
+    if reason not in UnmetNeed.Reason.values:
+        errors["reason"] = [_("Choose a reason from the list.")]
+    if step not in UnmetNeed.Step.values:
+        errors["step"] = [_("Choose the step from the list.")]
+    if referral is not None and referral.case_id != case.pk:
+        errors["referral"] = [_("This referral is not one of this case's.")]
+    if len(note) > 2000:
+        errors["note"] = [_("Use at most 2000 characters.")]
+    if errors:
+        raise FieldErrors(errors)
+    if UnmetNeed.objects.filter(case=case, need_code=need_code).still_open().exists():
+        raise CaseworkError(
+            _("This need is already recorded as unmet and not resolved."),
+            code="duplicate_unmet_need",
+            field="need_code",
+        )
+    now = timezone.now()
+    unmet = UnmetNeed.objects.create(
+        case=case,
+        need_code=need_code,
+        location_id=case.location_id,
+        reason=reason,
+        step=step,
+        referral=referral,
+        note=note.strip(),
+        recorded_by=by,
+        recorded_on=timezone.localdate(now),
+        recorded_at=now,
+    )
+    record(
+        "referrals.unmet_need.recorded",
+        by=by,
+        target=unmet,
+        case_id=case.pk,
+        data={"need": need_code, "reason": reason, "step": step},
+    )
+    return unmet
+
+
+@transaction.atomic
+def resolve_unmet_need(unmet: UnmetNeed, *, by: User, on: datetime.date | None = None) -> UnmetNeed:
+    """A service was found for a recorded gap after all (on `on`, today by default)."""
+    check_perm(by, Perm.WORK_ON_CASES)
+    if not case_access.may_write(by, unmet.case):
+        raise NotAllowed(_("You cannot change this case."))
+    on = on or timezone.localdate()
+    if on < unmet.recorded_on or on > timezone.localdate():
+        raise FieldErrors(
+            {"resolved_on": [_("Enter a date between the day it was recorded and today.")]}
+        )
+    if not UnmetNeed.objects.filter(pk=unmet.pk, resolved_on__isnull=True).update(
+        resolved_on=on, resolved_by=by
+    ):
+        raise CaseworkError(_("This unmet need is already resolved."), code="already_resolved")
+    unmet.resolved_on, unmet.resolved_by = on, by
+    record(
+        "referrals.unmet_need.resolved",
+        by=by,
+        target=unmet,
+        case_id=unmet.case_id,
+        data={"need": unmet.need_code},
+    )
+    return unmet
+
+
+def _resolve_by_referral(referral: Referral, *, by: User, on: datetime.date) -> None:
+    """A referral for the need was accepted: the case's open gap for that need is filled."""
+    gaps = list(
+        UnmetNeed.objects.filter(case_id=referral.case_id, need_code=referral.need_code)
+        .still_open()
+        .filter(recorded_on__lte=on)
+    )
+    if not gaps:
+        return
+    UnmetNeed.objects.filter(pk__in=[gap.pk for gap in gaps]).update(
+        resolved_on=on, resolved_by=by, resolved_by_referral=referral
+    )
+    for gap in gaps:
+        record(
+            "referrals.unmet_need.resolved",
+            by=by,
+            target=gap,
+            case_id=referral.case_id,
+            data={"need": gap.need_code, "referral": referral.pk},
+        )
 
 
 # --- overdue referrals --------------------------------------------------------------------------

@@ -27,6 +27,12 @@ urlpatterns = [
     # Referrals of a case (staff)
     path("cases/<int:case_pk>/referrals/new/", views.create, name="create"),
     path("cases/<int:case_pk>/referrals/not-needed/", views.not_needed, name="not_needed"),
+    path("cases/<int:case_pk>/unmet-needs/new/", views.unmet_need_add, name="unmet_need_add"),
+    path(
+        "cases/<int:case_pk>/unmet-needs/<int:pk>/resolve/",
+        views.unmet_need_resolve,
+        name="unmet_need_resolve",
+    ),
     path("cases/<int:case_pk>/referrals/<int:pk>/", views.detail, name="detail"),
     path("cases/<int:case_pk>/referrals/<int:pk>/move/", views.move, name="move"),
     # Referrals received (partner organisations)

@@ -37,12 +37,15 @@ from casework.referrals.forms import (
     NoReferralNeededForm,
     OrganisationForm,
     ReferralForm,
+    ResolveUnmetNeedForm,
+    UnmetNeedForm,
 )
 from casework.referrals.models import (
     Organisation,
     Referral,
     ReferralEvent,
     Service,
+    UnmetNeed,
 )
 
 # --- the case page's panel ----------------------------------------------------------------------
@@ -265,6 +268,10 @@ def detail(request: AuthenticatedHttpRequest, case_pk: int, pk: int) -> HttpResp
                 if can_write and referral.next_statuses
                 else None
             ),
+            # A declined referral may leave the need without a service: a gap to record.
+            "can_record_gap": can_write
+            and case.is_open
+            and referral.status == Referral.Status.DECLINED,
         },
     )
 
@@ -315,10 +322,74 @@ def not_needed(request: AuthenticatedHttpRequest, case_pk: int) -> HttpResponse:
         lambda data: services.record_no_referral_needed(
             case, by=user, need_code=data["need_code"], reason=data["reason"], note=data["note"]
         ),
-        success=_("Recorded: no referral needed."),
+        success=lambda recorded: (
+            _("Recorded as an unmet need: no service available locally.")
+            if isinstance(recorded, UnmetNeed)
+            else _("Recorded: no referral needed.")
+        ),
         redirect_to=then_redirect("cases:detail", pk=case.pk),
         template="referrals/not_needed_form.html",
         context={"case": case},
+    )
+
+
+# --- unmet needs (service gaps) of a case -------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def unmet_need_add(request: AuthenticatedHttpRequest, case_pk: int) -> HttpResponse:
+    """One "record an unmet need" screen, linked from the assessment, the plan, a referral that
+    was declined, and the case page's referrals section (each says its step and need)."""
+    user = request.user
+    case = case_access.get_case_for_user(user, case_pk, write=True)
+    referral = None
+    referral_pk = request.GET.get("referral", "")
+    if referral_pk.isdigit():
+        referral = Referral.objects.filter(case=case, pk=int(referral_pk)).first()
+    form = UnmetNeedForm(
+        request.POST or None,
+        need_code=(request.GET.get("need") or "").strip(),
+        step=request.GET.get("step", ""),
+        reason=request.GET.get("reason", ""),
+    )
+    return run_service_form(
+        request,
+        form,
+        lambda data: services.record_unmet_need(
+            case,
+            by=user,
+            need_code=data["need_code"],
+            reason=data["reason"],
+            step=data["step"],
+            note=data["note"],
+            referral=referral,
+        ),
+        success=_("Unmet need recorded."),
+        redirect_to=then_redirect("cases:detail", pk=case.pk),
+        template="referrals/unmet_need_form.html",
+        context={"case": case},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def unmet_need_resolve(request: AuthenticatedHttpRequest, case_pk: int, pk: int) -> HttpResponse:
+    user = request.user
+    case = case_access.get_case_for_user(user, case_pk, write=True)
+    unmet = UnmetNeed.objects.filter(case=case, pk=pk).first()
+    if unmet is None:
+        raise Http404(_("No such unmet need."))
+    unmet.case = case
+    form = ResolveUnmetNeedForm(request.POST or None, initial={"resolved_on": timezone.localdate()})
+    return run_service_form(
+        request,
+        form,
+        lambda data: services.resolve_unmet_need(unmet, by=user, on=data["resolved_on"]),
+        success=_("Unmet need marked as resolved."),
+        redirect_to=then_redirect("cases:detail", pk=case.pk),
+        template="referrals/unmet_need_resolve.html",
+        context={"case": case, "unmet": unmet},
     )
 
 

@@ -18,7 +18,8 @@ DIRECTORY_QUERIES = 10
 # An API request is counted against the caller's rate limit (casework/core/ratelimits.py): one
 # atomic statement.
 RATE_LIMIT_QUERIES = 1
-PANEL_QUERIES = 2
+# The case page's referrals section: referrals, needs that need none, unmet needs.
+PANEL_QUERIES = 3
 
 
 def _many_referrals(

@@ -9,7 +9,7 @@ import pytest
 from casework.audit.models import AuditEntry
 from casework.cases.models import Case
 from casework.core.errors import FieldErrors
-from casework.referrals.models import NoReferralNeeded, Referral, Service
+from casework.referrals.models import NoReferral, NoReferralNeeded, Referral, Service
 from casework.referrals.services import record_no_referral_needed
 
 
@@ -142,11 +142,13 @@ def test_it_records_that_no_referral_is_needed_with_the_seeds_reasons(
 
 
 def test_no_referral_needed_takes_only_the_seeds_reasons(amina: Any, case: Case) -> None:
-    assert set(NoReferralNeeded.Reason.values) == {
+    assert set(NoReferral.values) == {
         "accesses_without_help",
         "already_receiving",
         "not_available_locally",
     }
+    # The third is a service gap, recorded as an UnmetNeed (test_unmet_needs.py).
+    assert set(NoReferralNeeded.Reason.values) == {"accesses_without_help", "already_receiving"}
     with pytest.raises(FieldErrors):
         record_no_referral_needed(case, by=amina, need_code="health", reason="client_busy")
 
@@ -180,9 +182,7 @@ def test_the_api_sends_a_referral_and_refuses_without_consent(
         {"need_code": "legal", "reason": "not_available_locally"},
         content_type="application/json",
     )
-    assert not_needed.status_code == 201
+    assert not_needed.status_code == 201 and not_needed.json()["kind"] == "unmet_need"
     listed = client.get(f"/api/v1/referrals/cases/{case.pk}").json()
-    assert (
-        len(listed["referrals"]) == 1
-        and listed["not_needed"][0]["reason"] == "not_available_locally"
-    )
+    assert len(listed["referrals"]) == 1 and listed["not_needed"] == []
+    assert listed["unmet_needs"][0]["reason"] == "no_service"
