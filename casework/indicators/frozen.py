@@ -35,7 +35,7 @@ from casework.audit import signatures
 from casework.audit.log import record
 from casework.core.errors import CaseworkError, Conflict
 from casework.indicators import exports, selectors, services
-from casework.indicators.dimensions import PAIR_SEPARATOR, parse_by, spec_name
+from casework.indicators.dimensions import ALL_SINGLE, PAIR_SEPARATOR, parse_by, spec_name
 from casework.indicators.models import (
     Dhis2Mapping,
     FrozenExport,
@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 SIGNATURE_PURPOSE = "indicators.frozen_report"
 FROZEN = "indicators.report.frozen"
+RECIPIENT_LENGTH = 200
+REASON_LENGTH = 2000
 DEFINITION_FIELDS = (
     "code",
     "names",
@@ -68,6 +70,19 @@ DEFINITION_FIELDS = (
 def disaggregation_text(by: list[GroupingSet]) -> str:
     """The disaggregations as the API takes them: "sex,age_group,sex+age_group"."""
     return ",".join(spec_name(dimensions) for dimensions in by)
+
+
+def in_page_order(by: list[GroupingSet]) -> list[GroupingSet]:
+    """The disaggregations in the order the report page asks for them (single dimensions in the
+    picker's order, then pairs), each once: "age_group,sex" and "sex,age_group" are one report."""
+    order = {name: number for number, name in enumerate(ALL_SINGLE)}
+    return sorted(
+        dict.fromkeys(by),
+        key=lambda dimensions: (
+            len(dimensions),
+            [(order.get(name, len(order)), name) for name in dimensions],
+        ),
+    )
 
 
 def definitions_in_use(agency_id: int) -> list[dict[str, Any]]:
@@ -186,8 +201,19 @@ def freeze_report(
             _("Say to whom, or for what, the report is sent (e.g. “UNICEF Q3 donor report”)."),
             field="recipient",
         )
+    if len(recipient) > RECIPIENT_LENGTH or any(ord(c) < 32 for c in recipient):
+        raise CaseworkError(
+            _("Name the recipient in one line of at most %(n)s characters.")
+            % {"n": RECIPIENT_LENGTH},
+            field="recipient",
+        )
+    if len(reason) > REASON_LENGTH or "\x00" in reason:
+        raise CaseworkError(
+            _("Say why in at most %(n)s characters.") % {"n": REASON_LENGTH}, field="reason"
+        )
     if period.end > timezone.localdate():
         raise CaseworkError(_("A period is frozen once it has ended."), field="period")
+    disaggregations = in_page_order(disaggregations)
     text = disaggregation_text(disaggregations)
     _check_reason(latest_version(agency.pk, period, text), reason)
     # Counted before the transaction, like every report (one grouped statement per reading).
@@ -275,7 +301,12 @@ def _store(
         FROZEN,
         by=by,
         target=frozen,
-        data={"period": frozen.period_label, "version": version, "disaggregations": text},
+        # Codes only: each grouping set as its list of dimension codes.
+        data={
+            "period": frozen.period_label,
+            "version": version,
+            "disaggregations": [list(dimensions) for dimensions in parse_by(text)],
+        },
         agency_id=agency.pk,
     )
     return frozen
@@ -428,7 +459,7 @@ def beside_report(user: User, report: Report) -> Comparison | None:
             agency_id=user.agency_id,
             period_start=report.period.start,
             period_end=report.period.end,
-            disaggregations=disaggregation_text(report.disaggregations),
+            disaggregations=disaggregation_text(in_page_order(report.disaggregations)),
             min_cell=report.min_cell,
         )
         .select_related("agency", "frozen_by")

@@ -65,8 +65,8 @@ class FigureOut(Schema):
     disaggregation: str
     key: str
     figure: str
-    frozen: float | None
-    today: float | None
+    frozen: int | float | None
+    today: int | float | None
     in_frozen: bool
     in_today: bool
     changed: bool

@@ -100,7 +100,7 @@ def test_it_freezes_a_report_with_its_files_settings_and_definitions(login, mei,
     # Freezing is audited, with codes only.
     entry = AuditEntry.objects.get(action=frozen.FROZEN)
     assert entry.actor_id == mei.pk
-    assert entry.data == {"period": str(period), "version": 1, "disaggregations": "sex"}
+    assert entry.data == {"period": str(period), "version": 1, "disaggregations": [["sex"]]}
 
 
 def test_the_report_page_shows_frozen_figures_beside_todays_after_a_refusal_and_a_correction(
@@ -136,6 +136,26 @@ def test_the_report_page_shows_frozen_figures_beside_todays_after_a_refusal_and_
     assert compared["signature_ok"] is True and compared["changed"] >= 2
     assert plan_total(compared["frozen"])["denominator"] == 20
     assert plan_total(compared["today"])["denominator"] == 17
+    denominators = [
+        figure
+        for figure in compared["figures"]
+        if (figure["indicator"], figure["disaggregation"], figure["figure"])
+        == ("INDIVIDUAL_PLAN", "", "denominator")
+    ]
+    assert denominators == [
+        {
+            "indicator": "INDIVIDUAL_PLAN",
+            "disaggregation": "",
+            "key": "",
+            "figure": "denominator",
+            "frozen": 20,
+            "today": 17,
+            "in_frozen": True,
+            "in_today": True,
+            "changed": True,
+        }
+    ]
+    assert type(denominators[0]["frozen"]) is int  # a count stays a count, not 20.0
     # The frozen figures and files did not move: byte for byte, same type and name.
     assert plan_total(FrozenReport.objects.get(pk=made["id"]).report)["denominator"] == 20
     for name, before in downloads.items():
@@ -230,6 +250,15 @@ def test_the_freeze_screen_freezes_and_shows_the_report(login, mei, twenty, peri
     assert FrozenReport.objects.count() == 1
 
 
+def test_a_recipient_must_be_named_in_one_short_line(login, mei, period):
+    client = login(mei)
+    for recipient in ("", "   ", "x" * 201, "UNICEF\nQ3"):
+        answer = freeze_over_http(client, period, recipient=recipient)
+        assert answer.status_code == 400, recipient
+        assert answer.json()["field"] == "recipient"
+    assert not FrozenReport.objects.exists()
+
+
 def test_a_period_that_has_not_ended_is_not_frozen(login, mei):
     today = timezone.localdate()
     running = Period(today.replace(day=1), today + datetime.timedelta(days=30))
@@ -279,3 +308,15 @@ def test_the_list_of_frozen_reports_reads_in_a_bounded_number_of_queries(
         assert client.get("/indicators/frozen/").status_code == 200
     with django_assert_max_num_queries(12):
         assert len(client.get(API).json()) == 3
+
+
+def test_the_order_of_the_disaggregations_does_not_make_another_report(login, mei, twenty, period):
+    client = login(mei)
+    made = freeze_over_http(client, period, by="sex+age_group,age_group,sex").json()
+    assert made["disaggregations"] == "sex,age_group,sex+age_group"
+    page = client.get(
+        PAGE, {"period": str(period), "by": ["age_group", "sex"], "pair": "sex+age_group"}
+    )
+    assert page.context["frozen_report"].pk == made["id"]
+    assert page.context["changed_count"] == 0
+    assert "Every figure is today what it was when submitted." in page.content.decode()
