@@ -450,8 +450,9 @@ def comparison(frozen: FrozenReport, *, today: Report | None = None) -> Comparis
 
 
 def beside_report(user: User, report: Report) -> Comparison | None:
-    """For the indicators page: the latest frozen version of the report shown (same period,
-    disaggregations and threshold), beside the figures the page has just counted; else None."""
+    """For the indicators page: the latest frozen version of the report shown (same period and
+    disaggregations), beside the figures the page has just counted, at the page's threshold
+    (which the page states when it is not the frozen one); else None."""
     if user.agency_id is None:
         return None
     frozen = (
@@ -460,7 +461,6 @@ def beside_report(user: User, report: Report) -> Comparison | None:
             period_start=report.period.start,
             period_end=report.period.end,
             disaggregations=disaggregation_text(in_page_order(report.disaggregations)),
-            min_cell=report.min_cell,
         )
         .select_related("agency", "frozen_by")
         .order_by("-version")

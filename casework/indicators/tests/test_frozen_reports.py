@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from casework.accounts import agency_settings
 from casework.audit.models import AuditEntry
 from casework.cases.models import Case, Consent
 from casework.indicators import frozen
@@ -320,3 +321,23 @@ def test_the_order_of_the_disaggregations_does_not_make_another_report(login, me
     assert page.context["frozen_report"].pk == made["id"]
     assert page.context["changed_count"] == 0
     assert "Every figure is today what it was when submitted." in page.content.decode()
+
+
+def test_a_setting_changed_after_freezing_leaves_the_frozen_one_as_it_was(
+    login, mei, adam, twenty, period
+):
+    made = freeze_over_http(login(mei), period).json()
+    # The administrator raises the smallest count published after the report went out.
+    agency_settings.change(by=adam, key="indicators.min_cell", value=10)
+
+    detail = login(mei).get(f"{API}/{made['id']}").json()
+    assert detail["min_cell"] == 5
+    assert detail["settings_in_force"]["indicators.min_cell"] == 5
+    assert detail["signature_ok"] is True
+    # Today's figures beside them never go below what the agency now publishes.
+    compared = login(mei).get(f"{API}/{made['id']}/comparison").json()
+    assert compared["today_min_cell"] == 10
+    # The page counts at the new threshold and says the two differ.
+    page = login(mei).get(PAGE, {"period": str(period), "by": "sex"})
+    assert page.context["frozen_report"].pk == made["id"]
+    assert "the frozen ones with 5" in page.content.decode()
