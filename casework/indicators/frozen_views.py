@@ -17,6 +17,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from casework.accounts.access import require_perm
@@ -34,6 +35,16 @@ from casework.indicators.periods import last_complete_quarter
 from casework.indicators.report import Report
 
 PER_PAGE = 50
+FIGURE_LABELS = {
+    "value": gettext_lazy("value"),
+    "numerator": gettext_lazy("numerator"),
+    "denominator": gettext_lazy("denominator"),
+    "open": gettext_lazy("still open at the period end"),
+    "closed": gettext_lazy("all their cases closed by the period end"),
+    "also_mhpss": gettext_lazy("also have a case in MHPSS during the period"),
+    "surveyed": gettext_lazy("answered a participation survey in the period"),
+    "left_out": gettext_lazy("left out: refuse anonymised reporting"),
+}
 
 
 @dataclass
@@ -54,15 +65,16 @@ def _grouped(pairs: list[frozen.FigurePair]) -> list[IndicatorFigures]:
 
 def figure_label(pair: frozen.FigurePair, labels: Labels) -> str:
     """ "Sex: female — value", "Total — numerator" …: where a figure sits in the report."""
+    figure = str(FIGURE_LABELS.get(pair.figure, pair.figure))
     if not pair.disaggregation:
-        return f"{_('Total')} — {pair.figure}"
+        return f"{_('Total')} — {figure}"
     dimensions = pair.disaggregation.split(PAIR_SEPARATOR)
     keys = pair.key.split(PAIR_SEPARATOR)
     where = " × ".join(
         f"{DIMENSIONS[name].label if name in DIMENSIONS else name}: {labels.key(name, key)}"
         for name, key in zip(dimensions, keys, strict=False)
     )
-    return f"{where} — {pair.figure}"
+    return f"{where} — {figure}"
 
 
 def comparison_context(comparison: frozen.Comparison) -> dict[str, Any]:
