@@ -84,6 +84,8 @@ def build_world(
     from casework.assessments.tests.xlsforms import household_form
     from casework.cases import merging, relationships, workflow
     from casework.cases import services as cases
+    from casework.indicators import frozen
+    from casework.indicators.periods import last_complete_quarter
     from casework.interchange.importer import check_upload
     from casework.interchange.models import ColumnMapping, ExportFile, ExportRun
     from casework.interchange.tests.conftest import case_rows, cases_bytes
@@ -297,6 +299,14 @@ def build_world(
         content="Q1dYMQ==",
     )
 
+    # A report the M&E officer froze as it went to a donor.
+    frozen_report = frozen.freeze_report(
+        by=users["mei"],
+        period=last_complete_quarter(timezone.localdate()),
+        disaggregations=[("sex",)],
+        recipient="Donor report",
+    )
+
     world.ids = {
         "case": case.pk,
         "person": case.person_id,
@@ -335,6 +345,7 @@ def build_world(
         "setting": "cases.caseload_threshold",
         "token": token.pk,
         "member": amina.pk,
+        "frozen_report": frozen_report.pk,
     }
     missing = [kind for kind, pk in world.ids.items() if not pk]
     assert not missing, f"the matrix's world lacks: {missing}"
@@ -369,6 +380,7 @@ API_PARAMETERS: dict[str, str] = {
     "run_id": "run",
     "export_id": "export_file",
     "key": "setting",
+    "frozen_id": "frozen_report",
 }
 
 
@@ -617,6 +629,7 @@ HTML_PK: dict[str, str] = {
     "purge": "purge_request",
     "duplicates": "candidate",
     "exports": "export_file",
+    "frozen": "frozen_report",
 }
 
 

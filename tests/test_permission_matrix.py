@@ -140,6 +140,10 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     # The agency's settings are its administrator's.
     ("put", "/api/v1/settings/{key}"): {"adam"},
     ("put", "/api/v1/referrals/organisations/{code}/services/{service_id}"): {"adam"},
+    # A frozen report is read by those of its agency who read the indicators.
+    ("get", "/api/v1/indicators/frozen/{frozen_id}"): {"sam", "olga", "paul", "mei"},
+    ("get", "/api/v1/indicators/frozen/{frozen_id}/file"): {"sam", "olga", "paul", "mei"},
+    ("get", "/api/v1/indicators/frozen/{frozen_id}/comparison"): {"sam", "olga", "paul", "mei"},
     # The directory of services is read by every case-management user, of any agency.
     ("get", "/api/v1/referrals/organisations/{code}"): {
         "amina",

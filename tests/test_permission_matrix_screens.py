@@ -132,6 +132,15 @@ SCREENS: dict[str, tuple[set[str], set[str]]] = {
     "indicators/trends/": (SUPERVISORS | {"paul", "mei"}, SUPERVISORS | {"paul", "mei"}),
     # The service-gap report: the indicators' audience.
     "indicators/service-gaps/": (SUPERVISORS | {"paul", "mei"}, SUPERVISORS | {"paul", "mei"}),
+    # Reports as submitted: read by those who read the indicators, frozen by M&E and managers.
+    "indicators/frozen/": (SUPERVISORS | {"paul", "mei"}, SUPERVISORS | {"paul", "mei"}),
+    "indicators/frozen/new/": ({"paul", "mei"}, {"paul", "mei"}),
+    # The world's frozen report is amina's agency's: not rhea's (a supervisor elsewhere).
+    "indicators/frozen/<int:pk>/": ({"sam", "olga", "paul", "mei"}, {"sam", "olga", "paul", "mei"}),
+    "indicators/frozen/<int:pk>/download.<str:file_format>": (
+        {"sam", "olga", "paul", "mei"},
+        {"sam", "olga", "paul", "mei"},
+    ),
     "imports/": ({"paul", "mei"}, {"paul", "mei"}),
     "imports/mappings/": ({"paul", "mei"}, {"paul", "mei"}),
     "imports/mappings/<int:pk>/": ({"paul", "mei"}, {"paul", "mei"}),
@@ -302,6 +311,8 @@ OPERATIONS: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/indicators/definitions"): SUPERVISORS | {"paul", "mei"},
     ("get", "/api/v1/indicators/trends"): SUPERVISORS | {"paul", "mei"},
     ("get", "/api/v1/indicators/service-gaps"): SUPERVISORS | {"paul", "mei"},
+    ("get", "/api/v1/indicators/frozen"): SUPERVISORS | {"paul", "mei"},
+    ("post", "/api/v1/indicators/frozen"): {"paul", "mei"},
     ("post", "/api/v1/interchange/exports"): SUPERVISORS | {"paul"},
     ("get", "/api/v1/interchange/exports"): SUPERVISORS | {"paul"},
     ("post", "/api/v1/interchange/imports"): {"paul", "mei"},

@@ -33,6 +33,7 @@ class Perm(StrEnum):
     OVERRIDE_CONSENT = "override_consent"
     VIEW_INDICATORS = "view_indicators"
     VIEW_UNSUPPRESSED = "view_unsuppressed"
+    FREEZE_REPORTS = "freeze_reports"  # freeze a period's report as it goes to a donor or cluster
     EXPORT_PERSONAL_DATA = "export_personal_data"
     IMPORT_CASES = "import_cases"
     ANSWER_REFERRALS = "answer_referrals"
@@ -71,9 +72,15 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
         }
     ),
     Role.PROGRAMME_MANAGER: frozenset(
-        {Perm.VIEW_INDICATORS, Perm.VIEW_UNSUPPRESSED, Perm.EXPORT_PERSONAL_DATA, Perm.IMPORT_CASES}
+        {
+            Perm.VIEW_INDICATORS,
+            Perm.VIEW_UNSUPPRESSED,
+            Perm.FREEZE_REPORTS,
+            Perm.EXPORT_PERSONAL_DATA,
+            Perm.IMPORT_CASES,
+        }
     ),
-    Role.ME_OFFICER: frozenset({Perm.VIEW_INDICATORS, Perm.IMPORT_CASES}),
+    Role.ME_OFFICER: frozenset({Perm.VIEW_INDICATORS, Perm.FREEZE_REPORTS, Perm.IMPORT_CASES}),
     Role.PARTNER: frozenset({Perm.ANSWER_REFERRALS}),
     # The audit log and clients' requests about their data; no case content (no caseload).
     Role.DATA_PROTECTION_OFFICER: frozenset({Perm.VIEW_AUDIT_LOG, Perm.HANDLE_DATA_REQUESTS}),

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from casework.core.forms import ServiceForm
 from casework.indicators.dimensions import (
     ALL_SINGLE,
     CONTRACT_DIMENSIONS,
@@ -124,4 +125,38 @@ class TrendsForm(forms.Form):
                 raise forms.ValidationError(_("The range ends before it starts."))
             if (end.end - start.start).days > 366 * 5:
                 raise forms.ValidationError(_("Show five years at most."))
+        return data
+
+
+class FreezeForm(ServiceForm):
+    """Freeze a period's report as it is sent: the report picker's period and disaggregations,
+    and to whom (or for what) it goes."""
+
+    period = ReportForm.base_fields["period"]
+    by = ReportForm.base_fields["by"]
+    pair = ReportForm.base_fields["pair"]
+    recipient = forms.CharField(
+        label=_("Sent to"),
+        max_length=200,
+        help_text=_("The donor, cluster or report it goes to, e.g. “UNICEF Q3 donor report”."),
+    )
+    reason = forms.CharField(
+        label=_("Why it is frozen again"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Needed when this period's report was frozen before: a new version."),
+    )
+
+    clean_period = ReportForm.clean_period
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        chosen = list(data.get("by") or [])
+        if data.get("pair"):
+            chosen.append(data["pair"])
+        try:
+            data["disaggregations"] = parse_by(chosen)
+        except DisaggregationError as error:  # only a forged request gets here
+            raise forms.ValidationError(str(error.message)) from error
         return data

@@ -184,3 +184,76 @@ class Dhis2Mapping(models.Model):
 
     def as_lookup(self) -> tuple[str, str, str, str]:
         return (self.indicator_code, self.disaggregation, self.key, self.figure)
+
+
+class FrozenReport(models.Model):
+    """A period's report as it went to a donor or a cluster: never changed, never recomputed.
+
+    Kept with what it was counted under (the definitions, the settings in force, the smallest
+    count published) and every file as it was downloaded then, byte for byte; signed under a key
+    outside the database (casework/indicators/frozen.py), so an edited row is detected. A report
+    frozen again for the same period and disaggregations is a new version, with its reason.
+    """
+
+    agency = models.ForeignKey(
+        "accounts.Agency", on_delete=models.CASCADE, related_name="frozen_reports"
+    )
+    version = models.PositiveIntegerField(_("version"))
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    # As the period was asked for: "2026-Q3", "2026-07", "2026-07-01..2026-09-30".
+    period_label = models.CharField(_("period"), max_length=40)
+    # The disaggregations asked for, in parse_by's text: "sex,age_group,sex+age_group".
+    disaggregations = models.CharField(_("disaggregations"), max_length=400, blank=True)
+    min_cell = models.PositiveSmallIntegerField(_("smallest count published"))
+    # The report in the contract's shape (Report.as_json), as frozen.
+    report = models.JSONField(_("figures"))
+    # The indicator definitions it was counted with, and their hash (the definitions' version).
+    definitions = models.JSONField(_("definitions"), default=list)
+    definitions_hash = models.CharField(max_length=64)
+    # key → {"value", "shown", "label", "since"}: the agency settings in force on the last day.
+    settings = models.JSONField(_("settings in force"), default=dict)
+    recipient = models.CharField(_("sent to"), max_length=200)
+    reason = models.TextField(_("reason"), blank=True)
+    frozen_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="frozen_reports"
+    )
+    frozen_at = models.DateTimeField(_("frozen at"))
+    signature = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("frozen report")
+        ordering = ["-frozen_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "period_start", "period_end", "disaggregations", "version"],
+                name="one_frozen_report_per_version",
+            )
+        ]
+        indexes = [models.Index(fields=["agency", "-frozen_at"], name="frozen_report_by_agency")]
+
+    def __str__(self) -> str:
+        return f"{self.period_label} v{self.version} for agency {self.agency_id}"
+
+
+class FrozenExport(models.Model):
+    """One file of a frozen report, exactly as it was rendered when the report was frozen."""
+
+    frozen_report = models.ForeignKey(FrozenReport, on_delete=models.CASCADE, related_name="files")
+    file_format = models.CharField(_("format"), max_length=10)
+    name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(max_length=100)
+    content = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("frozen report file")
+        ordering = ["frozen_report", "file_format"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["frozen_report", "file_format"], name="one_frozen_file_per_format"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

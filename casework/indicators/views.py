@@ -21,7 +21,7 @@ from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.core.errors import CaseworkError
-from casework.indicators import charts, exports, selectors, services
+from casework.indicators import charts, exports, frozen_views, selectors, services
 from casework.indicators.dimensions import DIMENSIONS
 from casework.indicators.forms import ReportForm, TrendsForm
 from casework.indicators.labels import Labels
@@ -166,6 +166,8 @@ def report(request: AuthenticatedHttpRequest) -> HttpResponse:
                 if result is not None and user.agency_id
                 else []
             ),
+            # Reports as submitted: the frozen figures of this report beside today's.
+            **frozen_views.report_page_context(user, result),
         },
         status=status,
     )
