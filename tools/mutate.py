@@ -1,0 +1,517 @@
+"""Mutation testing of the rules that decide who sees what (`make mutate`; decision 0011).
+
+Each module of tools/mutation.toml is mutated with Cosmic Ray's operators, one mutant at a time,
+and the module's own fast tests must fail on every mutant. Two kinds of mutant come from here,
+not from Cosmic Ray: the members of the module-level tables a module names (the lifecycle's
+moves, each role's permissions), each taken out and each missing member of the same kind put in,
+since no operator of any Python mutation tool changes what a set holds; and the mutations issue
+16 named, which must keep turning a test red.
+
+The mutants are made in copies of the work tree under var/mutate/ (one per job), never in the
+tree itself, so an interrupted run leaves nothing mutated. The result is written to
+docs/mutation.md: per module the mutants killed and survived, and each survivor with the reason
+it is accepted (`[[justified]]` in tools/mutation.toml). A survivor without a reason, a named
+mutation that no test notices, or a module whose tests fail unmutated makes the run fail.
+
+    python tools/mutate.py [--jobs 2] [--module casework/cases/lifecycle.py ...] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import datetime
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from queue import Queue
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "tools" / "mutation.toml"
+REPORT = ROOT / "docs" / "mutation.md"
+WORK = ROOT / "var" / "mutate"
+
+# Killed mutants stop at their first failing test. Plugins that none of these tests use are not
+# loaded: hypothesis' and schemathesis' take longer to import than most subsets take to run.
+PYTEST = ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "pytest_django.plugin"]
+TEST_ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+@dataclass
+class Mutant:
+    operator: str  # a Cosmic Ray operator, "table" or "named"
+    line: int
+    code: str  # the mutated line (or, for a table, what changed)
+    outcome: str = ""  # killed, timeout, survived, incompetent
+
+
+@dataclass
+class Outcome:
+    name: str  # the module's path, or the named mutation's name
+    kind: str  # module or named
+    path: str
+    tests: list[str]
+    mutants: list[Mutant] = field(default_factory=list)
+    error: str = ""
+    seconds: float = 0.0
+
+    def count(self, *outcomes: str) -> int:
+        return sum(1 for mutant in self.mutants if mutant.outcome in outcomes)
+
+
+# --- Making mutants ----------------------------------------------------------------------------
+
+
+def _offsets(source: bytes) -> list[int]:
+    starts = [0]
+    for line in source.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    return starts
+
+
+def _members(node: ast.expr) -> list[ast.expr] | None:
+    """The elements of a set display, a tuple, or `frozenset()`; None for anything else."""
+    if isinstance(node, ast.Set | ast.Tuple):
+        return list(node.elts)
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "frozenset"
+        and not node.args
+    ):
+        return []
+    return None
+
+
+def _render(node: ast.expr, members: list[str]) -> str:
+    if isinstance(node, ast.Tuple):
+        return "(" + ", ".join(members) + ("," if len(members) == 1 else "") + ")"
+    if isinstance(node, ast.Call):  # frozenset() with nothing in it
+        return "frozenset({" + ", ".join(members) + "})" if members else "frozenset()"
+    return "{" + ", ".join(members) + "}" if members else "()"
+
+
+def table_mutants(source: str, tables: list[str]) -> Iterator[tuple[Mutant, str]]:
+    """(mutant, mutated source) for every member taken out of, and every missing member of the
+    same kind put into, each set of the named module-level tables.
+
+    A member is an attribute of an enumeration (`Status.PLANNED`); its kind is the enumeration,
+    and the members of a kind are those the module names anywhere.
+    """
+    tree = ast.parse(source)
+    raw = source.encode()
+    starts = _offsets(raw)
+    kinds: dict[str, set[str]] = {}
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.attr.isupper()
+        ):
+            kinds.setdefault(node.value.id, set()).add(node.attr)
+
+    def text(node: ast.AST) -> str:
+        return ast.get_source_segment(source, node) or ""
+
+    def span(node: ast.expr) -> tuple[int, int]:
+        end_line, end_column = node.end_lineno or node.lineno, node.end_col_offset or 0
+        return starts[node.lineno - 1] + node.col_offset, starts[end_line - 1] + end_column
+
+    for statement in tree.body:
+        value: ast.expr | None = None
+        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
+            name, value = statement.targets[0].id, statement.value
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            name, value = statement.target.id, statement.value
+        else:
+            continue
+        if name not in tables or value is None:
+            continue
+        rows: list[tuple[str, ast.expr]] = []
+        if isinstance(value, ast.Dict):
+            for key, row in zip(value.keys, value.values, strict=True):
+                if key is not None:
+                    rows.append((f"{name}[{text(key)}]", row))
+        else:
+            rows.append((name, value))
+        sets = []
+        for label, row in rows:
+            inner = row
+            if isinstance(row, ast.Call) and row.args and _members(row.args[0]) is not None:
+                inner = row.args[0]  # frozenset({...})
+            elements = _members(inner)
+            if elements is not None:
+                sets.append((label, inner, [text(element) for element in elements]))
+        bases = [m.split(".")[0] for _label, _node, ms in sets for m in ms if "." in m]
+        if not bases:
+            continue
+        kind = max(set(bases), key=bases.count)
+        every = sorted(f"{kind}.{attr}" for attr in kinds.get(kind, ()))
+        for label, node, present in sets:
+            start, end = span(node)
+            variants = [
+                (f"{label} without {member}", [m for m in present if m != member])
+                for member in present
+            ] + [
+                (f"{label} with {member}", [*present, member])
+                for member in every
+                if member not in present
+            ]
+            for description, members in variants:
+                mutated = raw[:start] + _render(node, members).encode() + raw[end:]
+                yield Mutant("table", node.lineno, description), mutated.decode()
+
+
+# --- Running them (in a copy of the tree) -------------------------------------------------------
+
+
+def _run_tests(tests: list[str], timeout: float, *, create_db: bool = False) -> tuple[str, str]:
+    """("passed" | "failed" | "timeout", output) of the tests in the current directory."""
+    command = [sys.executable, *PYTEST, "--create-db" if create_db else "--reuse-db", *tests]
+    try:
+        done = subprocess.run(  # noqa: S603 (our own interpreter and test paths)
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, **TEST_ENV},
+            start_new_session=True,
+        )
+    except subprocess.TimeoutExpired:
+        return "timeout", ""
+    return ("passed" if done.returncode == 0 else "failed"), done.stdout + done.stderr
+
+
+def _verdict(state: str) -> str:
+    return {"passed": "survived", "failed": "killed", "timeout": "timeout"}[state]
+
+
+def _with_source(path: Path, mutated: str, tests: list[str], timeout: float) -> str:
+    original = path.read_text()
+    try:
+        path.write_text(mutated)
+        return _verdict(_run_tests(tests, timeout)[0])
+    finally:
+        path.write_text(original)
+
+
+def _cosmic_ray_mutants(
+    module: Path, tests: list[str], timeout: float, operators: list[str], session: Path
+) -> Iterator[Mutant]:
+    from cosmic_ray.commands import init
+    from cosmic_ray.mutating import mutate_and_test
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
+
+    kept = re.compile("|".join(f"(?:{pattern})$" for pattern in operators))
+    session.unlink(missing_ok=True)
+    with use_db(str(session), mode=WorkDB.Mode.create) as db:
+        init([module], db, {})
+        command = " ".join([sys.executable, *PYTEST, "--reuse-db", *tests])
+        items = sorted(
+            db.pending_work_items,
+            key=lambda item: (item.mutations[0].start_pos, item.mutations[0].operator_name),
+        )
+        for item in items:
+            spec = item.mutations[0]
+            if not kept.match(spec.operator_name):
+                db.set_result(
+                    item.job_id,
+                    WorkResult(output="operator not kept", worker_outcome=WorkerOutcome.SKIPPED),
+                )
+                continue
+            result = mutate_and_test(item.mutations, command, timeout)
+            db.set_result(item.job_id, result)
+            if result.worker_outcome == WorkerOutcome.NO_TEST:
+                continue
+            added = [
+                line[1:].strip()
+                for line in (result.diff or "").splitlines()
+                if line.startswith("+") and not line.startswith("+++")
+            ]
+            if result.test_outcome == TestOutcome.SURVIVED:
+                outcome = "survived"
+            elif result.test_outcome == TestOutcome.KILLED:
+                outcome = "timeout" if result.output == "timeout" else "killed"
+            else:
+                outcome = "incompetent"
+            yield Mutant(
+                spec.operator_name.removeprefix("core/"),
+                spec.start_pos[0],
+                " / ".join(added),
+                outcome,
+            )
+
+
+def work(spec: dict[str, Any], operators: list[str]) -> Outcome:
+    """Run one module's (or one named mutation's) mutants in the current directory, a copy."""
+    started = time.monotonic()
+    outcome = Outcome(spec["name"], spec["kind"], spec["path"], spec["tests"])
+    tests, path = spec["tests"], Path(spec["path"])
+    missing = [test for test in tests if not Path(test.split("::")[0]).exists()]
+    if missing or not path.exists():
+        outcome.error = f"missing: {', '.join(missing or [str(path)])}"
+        return outcome
+    baseline_started = time.monotonic()
+    state, output = _run_tests(tests, 900, create_db=True)
+    if state != "passed":
+        outcome.error = "its tests fail without any mutation:\n" + output[-3000:]
+        return outcome
+    # A mutant that loops for ever is stopped; a slow machine must not make a killed one look so.
+    timeout = max(60.0, 5 * (time.monotonic() - baseline_started))
+    if spec["kind"] == "named":
+        source = path.read_text()
+        if spec["find"] not in source:
+            outcome.error = "the code this mutation changes is no longer there: update it"
+            return outcome
+        line = source[: source.index(spec["find"])].count("\n") + 1
+        mutant = Mutant("named", line, spec["replace"].strip().splitlines()[0])
+        mutant.outcome = _with_source(
+            path, source.replace(spec["find"], spec["replace"], 1), tests, timeout
+        )
+        outcome.mutants.append(mutant)
+    else:
+        source = path.read_text()
+        for mutant, mutated in table_mutants(source, spec.get("tables", [])):
+            mutant.outcome = _with_source(path, mutated, tests, timeout)
+            outcome.mutants.append(mutant)
+        Path("var").mkdir(exist_ok=True)
+        session = Path("var") / f"mutate-{path.stem}-{path.parent.name}.sqlite"
+        outcome.mutants.extend(_cosmic_ray_mutants(path, tests, timeout, operators, session))
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def copy_tree(destination: Path) -> None:
+    """The work tree as git sees it (committed or not, ignored files left out)."""
+    if destination.exists():
+        shutil.rmtree(destination)
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def _in_lane(tree: Path, spec: dict[str, Any]) -> Outcome:
+    result = tree / "var" / f"result-{abs(hash(spec['name']))}.json"
+    env = {**os.environ, "CASEWORK_VAR_DIR": str(tree / "var" / "test")}
+    subprocess.run(  # noqa: S603 (our own interpreter and script)
+        [sys.executable, "tools/mutate.py", "--worker", json.dumps(spec), "--result", str(result)],
+        cwd=tree,
+        env=env,
+        check=False,
+    )
+    if not result.exists():
+        return Outcome(
+            spec["name"], spec["kind"], spec["path"], spec["tests"], error="the worker crashed"
+        )
+    data = json.loads(result.read_text())
+    data["mutants"] = [Mutant(**mutant) for mutant in data["mutants"]]
+    return Outcome(**data)
+
+
+# --- The report ---------------------------------------------------------------------------------
+
+
+def _justification(outcome: Outcome, mutant: Mutant, justified: list[dict[str, str]]) -> str:
+    for entry in justified:
+        if (
+            entry["path"] == outcome.name
+            and entry["operator"] == mutant.operator
+            and entry["code"] == mutant.code
+        ):
+            return entry["reason"]
+    return ""
+
+
+def report(
+    outcomes: list[Outcome], justified: list[dict[str, str]], seconds: float, jobs: int
+) -> tuple[str, list[str]]:
+    """The text of docs/mutation.md, and what makes the run fail."""
+    from importlib.metadata import version
+
+    problems: list[str] = []
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    lines = [
+        "# Mutation testing: the last result",
+        "",
+        "`make mutate` (tools/mutate.py, with the modules and their tests in tools/mutation.toml;",
+        "decision 0011) writes this file. Every mutant must be killed by the module's tests, or be",
+        "listed below with the reason it cannot be.",
+        "",
+        f"- Run: {datetime.datetime.now(tz=datetime.UTC).date().isoformat()}, at commit {commit or '?'}, "
+        f"{jobs} jobs, {seconds / 60:.1f} minutes",
+        f"- Tool: Cosmic Ray {version('cosmic-ray')}, plus the table mutants and the named "
+        "mutations of tools/mutate.py",
+        "",
+        "| module | mutants | killed | timed out | survived | justified | score |",
+        "|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    modules = [outcome for outcome in outcomes if outcome.kind == "module"]
+    total = {"mutants": 0, "killed": 0, "timeout": 0, "survived": 0, "justified": 0}
+    survivors: list[str] = []
+    for outcome in modules:
+        if outcome.error:
+            problems.append(f"{outcome.name}: {outcome.error}")
+            lines.append(f"| `{outcome.name}` | not run: {outcome.error.splitlines()[0]} |||||")
+            continue
+        killed, timeout = outcome.count("killed"), outcome.count("timeout")
+        survived = [m for m in outcome.mutants if m.outcome in ("survived", "incompetent")]
+        reasons = [_justification(outcome, mutant, justified) for mutant in survived]
+        accepted = sum(1 for reason in reasons if reason)
+        ran = killed + timeout + len(survived)
+        score = f"{100 * (killed + timeout) / ran:.1f} %" if ran else "–"
+        lines.append(
+            f"| `{outcome.name}` | {ran} | {killed} | {timeout} | {len(survived)} | "
+            f"{accepted} | {score} |"
+        )
+        for key, value in zip(total, (ran, killed, timeout, len(survived), accepted), strict=True):
+            total[key] += value
+        for mutant, reason in zip(survived, reasons, strict=True):
+            if not reason:
+                problems.append(f"{outcome.name}:{mutant.line} {mutant.operator}: {mutant.code}")
+            survivors.append(
+                f"| `{outcome.name}` | {mutant.line} | {mutant.operator} | "
+                f"`{mutant.code.replace('|', '¦')}` | {reason or '**not justified**'} |"
+            )
+    ran_all = total["mutants"]
+    score_all = f"{100 * (total['killed'] + total['timeout']) / ran_all:.1f} %" if ran_all else "–"
+    lines.append(
+        f"| all | {ran_all} | {total['killed']} | {total['timeout']} | {total['survived']} | "
+        f"{total['justified']} | {score_all} |"
+    )
+    lines += ["", "## Surviving mutants", ""]
+    if survivors:
+        lines += [
+            "| module | line | operator | mutated code | why it may survive |",
+            "|---|--:|---|---|---|",
+        ]
+        lines += survivors
+    else:
+        lines.append("None.")
+    lines += [
+        "",
+        "## The mutations issue 16 named",
+        "",
+        "| mutation | where | turned these tests red |",
+        "|---|---|---|",
+    ]
+    for outcome in outcomes:
+        if outcome.kind != "named":
+            continue
+        if outcome.error:
+            problems.append(f"{outcome.name}: {outcome.error}")
+            verdict = f"not run: {outcome.error.splitlines()[0]}"
+        elif outcome.mutants[0].outcome in ("killed", "timeout"):
+            verdict = "yes: " + ", ".join(f"`{test}`" for test in outcome.tests)
+        else:
+            problems.append(f"{outcome.name}: no test noticed it")
+            verdict = "**no: no test noticed it**"
+        line = outcome.mutants[0].line if outcome.mutants else "?"
+        where = f"`{outcome.path}:{line}`"
+        lines.append(f"| {outcome.name} | {where} | {verdict} |")
+    lines += [
+        "",
+        "## What each module's mutants are tested with",
+        "",
+    ]
+    for outcome in modules:
+        minutes = f"{outcome.seconds / 60:.1f} min"
+        tests = ", ".join(f"`{test}`" for test in outcome.tests)
+        lines.append(f"- `{outcome.name}` ({minutes}): {tests}")
+    return "\n".join(lines) + "\n", problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--module", action="append", default=[], help="only these modules")
+    parser.add_argument("--no-write", action="store_true", help="do not rewrite docs/mutation.md")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    config = tomllib.loads(CONFIG.read_text())
+    operators = config["settings"]["operators"]
+
+    if args.worker:  # in a copy of the tree, started by a lane below
+        done = work(json.loads(args.worker), operators)
+        data = asdict(done)
+        Path(args.result).write_text(json.dumps(data))
+        return 0
+
+    specs: list[dict[str, Any]] = [
+        {**module, "name": module["path"], "kind": "module"}
+        for module in config["module"]
+        if not args.module or module["path"] in args.module
+    ] + [
+        {**named, "kind": "named"}
+        for named in config.get("named", [])
+        if not args.module or named["path"] in args.module
+    ]
+    # The longest first, so that the lanes finish together.
+    specs.sort(
+        key=lambda spec: -(ROOT / spec["path"]).stat().st_size if spec["kind"] == "module" else 0
+    )
+    started = time.monotonic()
+    lanes: Queue[Path] = Queue()
+    for number in range(args.jobs):
+        tree = WORK / f"tree-{number}"
+        copy_tree(tree)
+        lanes.put(tree)
+
+    def run(spec: dict[str, Any]) -> Outcome:
+        tree = lanes.get()
+        try:
+            print(f"mutating {spec['name']} …", flush=True)
+            outcome = _in_lane(tree, spec)
+            print(
+                f"  {spec['name']}: {outcome.count('killed', 'timeout')} killed, "
+                f"{outcome.count('survived', 'incompetent')} survived"
+                + (f" ({outcome.error.splitlines()[0]})" if outcome.error else ""),
+                flush=True,
+            )
+            return outcome
+        finally:
+            lanes.put(tree)
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        outcomes = list(pool.map(run, specs))
+    seconds = time.monotonic() - started
+    text, problems = report(outcomes, config.get("justified", []), seconds, args.jobs)
+    if not args.no_write:
+        REPORT.write_text(text)
+        print(f"written: {REPORT.relative_to(ROOT)}")
+    else:
+        print(text)
+    for problem in problems:
+        print(f"FAIL {problem}", file=sys.stderr)
+    print(f"{seconds / 60:.1f} minutes")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
