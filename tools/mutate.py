@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -39,6 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "tools" / "mutation.toml"
 REPORT = ROOT / "docs" / "mutation.md"
+RESULTS = ROOT / "docs" / "mutation.json"  # each module's last result, for runs of a few modules
 WORK = ROOT / "var" / "mutate"
 
 # Killed mutants stop at their first failing test. Plugins that none of these tests use are not
@@ -64,6 +66,7 @@ class Outcome:
     mutants: list[Mutant] = field(default_factory=list)
     error: str = ""
     seconds: float = 0.0
+    run_on: str = ""  # the date and commit of the run that produced it
 
     def count(self, *outcomes: str) -> int:
         return sum(1 for mutant in self.mutants if mutant.outcome in outcomes)
@@ -175,49 +178,141 @@ def table_mutants(source: str, tables: list[str]) -> Iterator[tuple[Mutant, str]
 # --- Running them (in a copy of the tree) -------------------------------------------------------
 
 
-def _run_tests(tests: list[str], timeout: float, *, create_db: bool = False) -> tuple[str, str]:
-    """("passed" | "failed" | "timeout", output) of the tests in the current directory."""
-    command = [sys.executable, *PYTEST, "--create-db" if create_db else "--reuse-db", *tests]
-    try:
-        done = subprocess.run(  # noqa: S603 (our own interpreter and test paths)
-            command,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env={**os.environ, **TEST_ENV},
-            start_new_session=True,
-        )
-    except subprocess.TimeoutExpired:
-        return "timeout", ""
-    return ("passed" if done.returncode == 0 else "failed"), done.stdout + done.stderr
+# Our own code: imported afresh by every mutant's tests, never before the fork.
+OURS = ("casework", "config", "conftest", "tests")
+
+
+class Forks:
+    """Runs a mutant's tests in a child forked from this process, which has already imported
+    every library those tests use and none of our modules (the child imports these from disk,
+    mutated). A mutant then costs our imports and its tests, not the start of Python, Django,
+    pytest and the libraries, which is most of a run of a few fast tests."""
+
+    def __init__(self, tests: list[str]) -> None:
+        self.tests = tests
+        self.output = Path("var") / "mutant-tests.log"
+        os.environ.update(TEST_ENV)
+        # What pytest-django would set: a library that reads a setting while being preloaded
+        # then finds the test settings, not an error.
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.test_settings")
+        sys.dont_write_bytecode = True
+
+    def run(self, timeout: float, *, create_db: bool = False, record: Path | None = None) -> str:
+        """ "passed", "failed" or "timeout"."""
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            code = 3
+            try:
+                os.setsid()
+                log = os.open(self.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(log, 1)
+                os.dup2(log, 2)
+                import pytest
+
+                database = "--create-db" if create_db else "--reuse-db"
+                plugins = [_ModuleRecorder(record)] if record else []
+                code = int(pytest.main([*PYTEST[2:], database, *self.tests], plugins=plugins))
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return "passed" if os.waitstatus_to_exitcode(status) == 0 else "failed"
+            time.sleep(0.02)
+        os.killpg(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        return "timeout"
+
+    def preload(self, names: list[str]) -> None:
+        """Import the libraries the tests imported (in their order), then forget any of ours."""
+        import importlib
+
+        for name in names:
+            if name.split(".")[0] not in OURS and name not in sys.modules:
+                try:
+                    importlib.import_module(name)
+                except Exception:  # noqa: S112 (a module that needs Django set up waits for it)
+                    continue
+        for name in [name for name in sys.modules if name.split(".")[0] in OURS]:
+            del sys.modules[name]
+
+
+class _ModuleRecorder:
+    """A pytest plugin writing the names of the modules imported by the end of the session."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def pytest_sessionfinish(self) -> None:
+        self.path.write_text(json.dumps(list(sys.modules)))
 
 
 def _verdict(state: str) -> str:
     return {"passed": "survived", "failed": "killed", "timeout": "timeout"}[state]
 
 
-def _with_source(path: Path, mutated: str, tests: list[str], timeout: float) -> str:
+def _with_source(path: Path, mutated: str, forks: Forks, timeout: float) -> str:
     original = path.read_text()
     try:
         path.write_text(mutated)
-        return _verdict(_run_tests(tests, timeout)[0])
+        return _verdict(forks.run(timeout))
     finally:
         path.write_text(original)
 
 
+def _unevaluated_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where a mutant changes nothing that runs: annotations, in a module that never evaluates
+    them (`from __future__ import annotations`), and the `*` that makes arguments keyword-only,
+    which Cosmic Ray takes for a multiplication."""
+    tree = ast.parse(source)
+    lazy = any(
+        isinstance(node, ast.ImportFrom)
+        and node.module == "__future__"
+        and any(alias.name == "annotations" for alias in node.names)
+        for node in tree.body
+    )
+    spans = []
+    for node in ast.walk(tree):
+        annotations: list[ast.expr | None] = []
+        if isinstance(node, ast.arg):
+            annotations.append(node.annotation)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            annotations.append(node.returns)
+            arguments = node.args
+            if arguments.kwonlyargs and not arguments.vararg:
+                # The bare `*`: between the last positional argument and the first keyword-only.
+                first = arguments.kwonlyargs[0]
+                spans.append(((node.lineno, node.col_offset), (first.lineno, first.col_offset)))
+        elif isinstance(node, ast.AnnAssign):
+            annotations.append(node.annotation)
+        for annotation in annotations:
+            if lazy and annotation is not None:
+                end = (annotation.end_lineno or annotation.lineno, annotation.end_col_offset or 0)
+                spans.append(((annotation.lineno, annotation.col_offset), end))
+    return spans
+
+
+def _never_runs(
+    position: tuple[int, int], spans: list[tuple[tuple[int, int], tuple[int, int]]]
+) -> bool:
+    return any(start <= tuple(position) < end for start, end in spans)
+
+
 def _cosmic_ray_mutants(
-    module: Path, tests: list[str], timeout: float, operators: list[str], session: Path
+    module: Path, forks: Forks, timeout: float, operators: list[str], session: Path
 ) -> Iterator[Mutant]:
     from cosmic_ray.commands import init
-    from cosmic_ray.mutating import mutate_and_test
+    from cosmic_ray.mutating import use_mutation
+    from cosmic_ray.plugins import get_operator
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
 
     kept = re.compile("|".join(f"(?:{pattern})$" for pattern in operators))
+    skipped = _unevaluated_spans(module.read_text())
     session.unlink(missing_ok=True)
     with use_db(str(session), mode=WorkDB.Mode.create) as db:
         init([module], db, {})
-        command = " ".join([sys.executable, *PYTEST, "--reuse-db", *tests])
         items = sorted(
             db.pending_work_items,
             key=lambda item: (item.mutations[0].start_pos, item.mutations[0].operator_name),
@@ -230,27 +325,44 @@ def _cosmic_ray_mutants(
                     WorkResult(output="operator not kept", worker_outcome=WorkerOutcome.SKIPPED),
                 )
                 continue
-            result = mutate_and_test(item.mutations, command, timeout)
-            db.set_result(item.job_id, result)
-            if result.worker_outcome == WorkerOutcome.NO_TEST:
+            if _never_runs(spec.start_pos, skipped):
+                db.set_result(
+                    item.job_id,
+                    WorkResult(output="never evaluated", worker_outcome=WorkerOutcome.SKIPPED),
+                )
                 continue
-            added = [
-                line[1:].strip()
-                for line in (result.diff or "").splitlines()
-                if line.startswith("+") and not line.startswith("+++")
-            ]
-            if result.test_outcome == TestOutcome.SURVIVED:
-                outcome = "survived"
-            elif result.test_outcome == TestOutcome.KILLED:
-                outcome = "timeout" if result.output == "timeout" else "killed"
+            operator = get_operator(spec.operator_name)(**(spec.operator_args or {}))
+            with use_mutation(Path(spec.module_path), operator, spec.occurrence) as (
+                original,
+                mutated,
+            ):
+                if mutated is None:
+                    continue
+                state = forks.run(timeout)
+            before, after = original.splitlines(), mutated.splitlines()
+            line = spec.start_pos[0]
+            if len(after) < len(before):  # a decorator taken away
+                code = f"(without) {before[line - 1].strip()}"
             else:
-                outcome = "incompetent"
-            yield Mutant(
-                spec.operator_name.removeprefix("core/"),
-                spec.start_pos[0],
-                " / ".join(added),
-                outcome,
+                code = after[line - 1].strip()
+            db.set_result(
+                item.job_id,
+                WorkResult(
+                    worker_outcome=WorkerOutcome.NORMAL,
+                    test_outcome=TestOutcome.SURVIVED if state == "passed" else TestOutcome.KILLED,
+                    output=state,
+                    diff=code,
+                ),
             )
+            yield Mutant(spec.operator_name.removeprefix("core/"), line, code, _verdict(state))
+
+
+def _tell(path: Path, mutant: Mutant) -> None:
+    """Survivors as they come, so that tests can be written before the run ends."""
+    if mutant.outcome not in ("killed", "timeout"):
+        print(
+            f"  {mutant.outcome}: {path}:{mutant.line} {mutant.operator}: {mutant.code}", flush=True
+        )
 
 
 def work(spec: dict[str, Any], operators: list[str]) -> Outcome:
@@ -262,32 +374,35 @@ def work(spec: dict[str, Any], operators: list[str]) -> Outcome:
     if missing or not path.exists():
         outcome.error = f"missing: {', '.join(missing or [str(path)])}"
         return outcome
+    forks = Forks(tests)
     baseline_started = time.monotonic()
-    state, output = _run_tests(tests, 900, create_db=True)
-    if state != "passed":
-        outcome.error = "its tests fail without any mutation:\n" + output[-3000:]
+    imported = Path("var") / "imported-modules.json"
+    Path("var").mkdir(exist_ok=True)
+    if forks.run(900, create_db=True, record=imported) != "passed":
+        outcome.error = "its tests fail without any mutation:\n" + forks.output.read_text()[-3000:]
         return outcome
     # A mutant that loops for ever is stopped; a slow machine must not make a killed one look so.
     timeout = max(60.0, 5 * (time.monotonic() - baseline_started))
+    forks.preload(json.loads(imported.read_text()))
+    source = path.read_text()
     if spec["kind"] == "named":
-        source = path.read_text()
         if spec["find"] not in source:
             outcome.error = "the code this mutation changes is no longer there: update it"
             return outcome
         line = source[: source.index(spec["find"])].count("\n") + 1
         mutant = Mutant("named", line, spec["replace"].strip().splitlines()[0])
-        mutant.outcome = _with_source(
-            path, source.replace(spec["find"], spec["replace"], 1), tests, timeout
-        )
+        mutated = source.replace(spec["find"], spec["replace"], 1)
+        mutant.outcome = _with_source(path, mutated, forks, timeout)
         outcome.mutants.append(mutant)
     else:
-        source = path.read_text()
         for mutant, mutated in table_mutants(source, spec.get("tables", [])):
-            mutant.outcome = _with_source(path, mutated, tests, timeout)
+            mutant.outcome = _with_source(path, mutated, forks, timeout)
+            _tell(path, mutant)
             outcome.mutants.append(mutant)
-        Path("var").mkdir(exist_ok=True)
         session = Path("var") / f"mutate-{path.stem}-{path.parent.name}.sqlite"
-        outcome.mutants.extend(_cosmic_ray_mutants(path, tests, timeout, operators, session))
+        for mutant in _cosmic_ray_mutants(path, forks, timeout, operators, session):
+            _tell(path, mutant)
+            outcome.mutants.append(mutant)
     outcome.seconds = time.monotonic() - started
     return outcome
 
@@ -323,9 +438,11 @@ def _in_lane(tree: Path, spec: dict[str, Any]) -> Outcome:
         return Outcome(
             spec["name"], spec["kind"], spec["path"], spec["tests"], error="the worker crashed"
         )
-    data = json.loads(result.read_text())
-    data["mutants"] = [Mutant(**mutant) for mutant in data["mutants"]]
-    return Outcome(**data)
+    return _outcome(json.loads(result.read_text()))
+
+
+def _outcome(data: dict[str, Any]) -> Outcome:
+    return Outcome(**{**data, "mutants": [Mutant(**mutant) for mutant in data["mutants"]]})
 
 
 # --- The report ---------------------------------------------------------------------------------
@@ -343,33 +460,29 @@ def _justification(outcome: Outcome, mutant: Mutant, justified: list[dict[str, s
 
 
 def report(
-    outcomes: list[Outcome], justified: list[dict[str, str]], seconds: float, jobs: int
+    outcomes: list[Outcome], justified: list[dict[str, str]], last_run: str
 ) -> tuple[str, list[str]]:
     """The text of docs/mutation.md, and what makes the run fail."""
     from importlib.metadata import version
 
     problems: list[str] = []
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    busy = sum(outcome.seconds for outcome in outcomes)
     lines = [
         "# Mutation testing: the last result",
         "",
         "`make mutate` (tools/mutate.py, with the modules and their tests in tools/mutation.toml;",
         "decision 0011) writes this file. Every mutant must be killed by the module's tests, or be",
-        "listed below with the reason it cannot be.",
+        "listed below with the reason it cannot be. `--module PATH` runs some modules again and",
+        "keeps the others' last result (docs/mutation.json); each row says when it ran.",
         "",
-        f"- Run: {datetime.datetime.now(tz=datetime.UTC).date().isoformat()}, at commit {commit or '?'}, "
-        f"{jobs} jobs, {seconds / 60:.1f} minutes",
-        f"- Tool: Cosmic Ray {version('cosmic-ray')}, plus the table mutants and the named "
+        f"- Last run: {last_run}",
+        f"- Time of all modules and named mutations, one after another: {busy / 60:.1f} minutes "
+        f"(over two jobs, about {busy / 120:.0f})",
+        f"- Tool: Cosmic Ray {version('cosmic-ray')}, with the table mutants and the named "
         "mutations of tools/mutate.py",
         "",
-        "| module | mutants | killed | timed out | survived | justified | score |",
-        "|---|--:|--:|--:|--:|--:|--:|",
+        "| module | mutants | killed | timed out | survived | justified | score | minutes | run |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
     modules = [outcome for outcome in outcomes if outcome.kind == "module"]
     total = {"mutants": 0, "killed": 0, "timeout": 0, "survived": 0, "justified": 0}
@@ -377,7 +490,7 @@ def report(
     for outcome in modules:
         if outcome.error:
             problems.append(f"{outcome.name}: {outcome.error}")
-            lines.append(f"| `{outcome.name}` | not run: {outcome.error.splitlines()[0]} |||||")
+            lines.append(f"| `{outcome.name}` | not run: {outcome.error.splitlines()[0]} ||||||| ")
             continue
         killed, timeout = outcome.count("killed"), outcome.count("timeout")
         survived = [m for m in outcome.mutants if m.outcome in ("survived", "incompetent")]
@@ -387,7 +500,7 @@ def report(
         score = f"{100 * (killed + timeout) / ran:.1f} %" if ran else "–"
         lines.append(
             f"| `{outcome.name}` | {ran} | {killed} | {timeout} | {len(survived)} | "
-            f"{accepted} | {score} |"
+            f"{accepted} | {score} | {outcome.seconds / 60:.1f} | {outcome.run_on} |"
         )
         for key, value in zip(total, (ran, killed, timeout, len(survived), accepted), strict=True):
             total[key] += value
@@ -402,7 +515,7 @@ def report(
     score_all = f"{100 * (total['killed'] + total['timeout']) / ran_all:.1f} %" if ran_all else "–"
     lines.append(
         f"| all | {ran_all} | {total['killed']} | {total['timeout']} | {total['survived']} | "
-        f"{total['justified']} | {score_all} |"
+        f"{total['justified']} | {score_all} | | |"
     )
     lines += ["", "## Surviving mutants", ""]
     if survivors:
@@ -440,9 +553,8 @@ def report(
         "",
     ]
     for outcome in modules:
-        minutes = f"{outcome.seconds / 60:.1f} min"
         tests = ", ".join(f"`{test}`" for test in outcome.tests)
-        lines.append(f"- `{outcome.name}` ({minutes}): {tests}")
+        lines.append(f"- `{outcome.name}`: {tests}")
     return "\n".join(lines) + "\n", problems
 
 
@@ -451,6 +563,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--module", action="append", default=[], help="only these modules")
     parser.add_argument("--no-write", action="store_true", help="do not rewrite docs/mutation.md")
+    parser.add_argument("--work", type=Path, default=WORK, help="where the copies of the tree go")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -479,7 +592,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     lanes: Queue[Path] = Queue()
     for number in range(args.jobs):
-        tree = WORK / f"tree-{number}"
+        tree = args.work.resolve() / f"tree-{number}"
         copy_tree(tree)
         lanes.put(tree)
 
@@ -501,8 +614,31 @@ def main(argv: list[str] | None = None) -> int:
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         outcomes = list(pool.map(run, specs))
     seconds = time.monotonic() - started
-    text, problems = report(outcomes, config.get("justified", []), seconds, args.jobs)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    today = datetime.datetime.now(tz=datetime.UTC).date().isoformat()
+    for outcome in outcomes:
+        outcome.run_on = f"{today} {commit}"
+    last_run = (
+        f"{today}, at commit {commit}, {len(specs)} of {len(config['module'])} modules and "
+        f"{len(config.get('named', []))} named mutations, {args.jobs} jobs, "
+        f"{seconds / 60:.1f} minutes"
+    )
+    # Keep the last result of the modules not run this time, in the order of tools/mutation.toml.
+    kept = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    kept.update({outcome.name: asdict(outcome) for outcome in outcomes})
+    order = [m["path"] for m in config["module"]] + [n["name"] for n in config.get("named", [])]
+    merged = [_outcome(kept[name]) for name in order if name in kept]
+    text, problems = report(merged, config.get("justified", []), last_run)
     if not args.no_write:
+        RESULTS.write_text(
+            json.dumps({name: kept[name] for name in order if name in kept}, indent=1) + "\n"
+        )
         REPORT.write_text(text)
         print(f"written: {REPORT.relative_to(ROOT)}")
     else:
