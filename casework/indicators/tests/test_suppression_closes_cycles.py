@@ -67,3 +67,11 @@ def test_it_hides_the_smallest_count_that_is_not_zero() -> None:
         {"a": (2,), "b": (0,), "c": (7,), "d": (9,)}, total=(18,), k=5
     )
     assert (hidden, total_hidden) == ({"a", "c"}, False)
+
+
+def test_a_percentage_is_weighed_by_its_denominator() -> None:
+    # Rows of a percentage: hiding the one with fewer persons in its denominator costs least.
+    hidden, _total_hidden = suppression.one_way(
+        {"a": (1, 3), "b": (9, 40), "c": (30, 35)}, total=(40, 78), k=5
+    )
+    assert hidden == {"a", "c"}
