@@ -105,3 +105,39 @@ def test_require_perm_lets_the_role_through_and_refuses_others_with_a_404(
     assert require_perm(amina, Perm.WORK_ON_CASES) == amina
     with pytest.raises(Http404):
         require_perm(mei, Perm.WORK_ON_CASES)
+
+
+def test_check_perm_refuses_an_action_the_role_does_not_allow_with_a_403(
+    amina: Any, mei: Any
+) -> None:
+    from casework.accounts.access import check_perm
+    from casework.core.errors import NotAllowed
+
+    check_perm(amina, Perm.WORK_ON_CASES)
+    check_perm(None, Perm.APPROVE_PLANS)  # the system, acting for the agency
+    with pytest.raises(NotAllowed):
+        check_perm(mei, Perm.WORK_ON_CASES)
+
+
+def test_a_refusal_is_audited_under_the_member_who_tried_and_no_one_else(
+    mei: Any, amina: Any
+) -> None:
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import Http404
+
+    from casework.accounts.access import agency_of, refusal
+    from casework.audit.models import AuditEntry
+
+    for user in (mei, AnonymousUser()):
+        with pytest.raises(Http404):
+            require_perm(user, Perm.WORK_ON_CASES)
+    denied = AuditEntry.objects.filter(action="access.denied").order_by("id")
+    assert [(entry.actor, entry.data, entry.outcome) for entry in denied] == [
+        (mei, {"perm": "work_on_cases"}, "denied"),
+        (None, {"perm": "work_on_cases"}, "denied"),
+    ]
+    assert str(refusal("x.denied", by=None, message="Gone.")) == "Gone."
+    assert agency_of(amina) == amina.agency_id
+    amina.agency_id = None
+    with pytest.raises(Http404):
+        agency_of(amina)
