@@ -558,12 +558,37 @@ def report(
     return "\n".join(lines) + "\n", problems
 
 
+def _report_again(config: dict[str, Any]) -> int:
+    """The report of the kept results, with the reasons tools/mutation.toml gives now."""
+    kept = json.loads(RESULTS.read_text())
+    order = [m["path"] for m in config["module"]] + [n["name"] for n in config.get("named", [])]
+    merged = [_outcome(kept[name]) for name in order if name in kept]
+    last_run = next(
+        (
+            line.removeprefix("- Last run: ")
+            for line in REPORT.read_text().splitlines()
+            if line.startswith("- Last run: ")
+        ),
+        "?",
+    )
+    text, problems = report(merged, config.get("justified", []), last_run)
+    REPORT.write_text(text)
+    for problem in problems:
+        print(f"FAIL {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--module", action="append", default=[], help="only these modules")
     parser.add_argument("--no-write", action="store_true", help="do not rewrite docs/mutation.md")
     parser.add_argument("--work", type=Path, default=WORK, help="where the copies of the tree go")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite docs/mutation.md from docs/mutation.json (after editing [[justified]])",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -575,6 +600,9 @@ def main(argv: list[str] | None = None) -> int:
         data = asdict(done)
         Path(args.result).write_text(json.dumps(data))
         return 0
+
+    if args.report_only:
+        return _report_again(config)
 
     specs: list[dict[str, Any]] = [
         {**module, "name": module["path"], "kind": "module"}
