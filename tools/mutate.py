@@ -558,20 +558,36 @@ def report(
     return "\n".join(lines) + "\n", problems
 
 
-def _report_again(config: dict[str, Any]) -> int:
-    """The report of the kept results, with the reasons tools/mutation.toml gives now."""
-    kept = json.loads(RESULTS.read_text())
+def _commit() -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+
+
+def _report_again(config: dict[str, Any], last_run: str | None) -> int:
+    """The report of the kept results, with the reasons tools/mutation.toml gives now, and the
+    results of an interrupted run (var/mutate/done/) added to them."""
+    kept = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for done in sorted((WORK / "done").glob("*.json")):
+        outcome = json.loads(done.read_text())
+        kept[outcome["name"]] = outcome
     order = [m["path"] for m in config["module"]] + [n["name"] for n in config.get("named", [])]
     merged = [_outcome(kept[name]) for name in order if name in kept]
-    last_run = next(
-        (
-            line.removeprefix("- Last run: ")
-            for line in REPORT.read_text().splitlines()
-            if line.startswith("- Last run: ")
-        ),
-        "?",
-    )
+    if last_run is None:
+        last_run = next(
+            (
+                line.removeprefix("- Last run: ")
+                for line in REPORT.read_text().splitlines()
+                if line.startswith("- Last run: ")
+            ),
+            "?",
+        )
     text, problems = report(merged, config.get("justified", []), last_run)
+    RESULTS.write_text(json.dumps({name: kept[name] for name in order if name in kept}, indent=1))
     REPORT.write_text(text)
     for problem in problems:
         print(f"FAIL {problem}", file=sys.stderr)
@@ -589,6 +605,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="rewrite docs/mutation.md from docs/mutation.json (after editing [[justified]])",
     )
+    parser.add_argument("--last-run", help="with --report-only: what to say of the last run")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -602,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.report_only:
-        return _report_again(config)
+        return _report_again(config, args.last_run)
 
     specs: list[dict[str, Any]] = [
         {**module, "name": module["path"], "kind": "module"}
@@ -614,10 +631,15 @@ def main(argv: list[str] | None = None) -> int:
         if not args.module or named["path"] in args.module
     ]
     # The longest first, so that the lanes finish together.
+    # The named mutations, then the smallest modules first: a run stopped early has the most
+    # results, each kept as soon as it is known (var/mutate/done/, then docs/mutation.json).
     specs.sort(
-        key=lambda spec: -(ROOT / spec["path"]).stat().st_size if spec["kind"] == "module" else 0
+        key=lambda spec: (ROOT / spec["path"]).stat().st_size if spec["kind"] == "module" else 0
     )
     started = time.monotonic()
+    commit = _commit()
+    today = datetime.datetime.now(tz=datetime.UTC).date().isoformat()
+    shutil.rmtree(args.work / "done", ignore_errors=True)
     lanes: Queue[Path] = Queue()
     for number in range(args.jobs):
         tree = args.work.resolve() / f"tree-{number}"
@@ -629,6 +651,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(f"mutating {spec['name']} …", flush=True)
             outcome = _in_lane(tree, spec)
+            outcome.run_on = f"{today} {commit}"
+            done = args.work / "done"
+            done.mkdir(parents=True, exist_ok=True)
+            slug = re.sub(r"[^A-Za-z0-9]+", "-", outcome.name).strip("-")
+            (done / f"{slug}.json").write_text(json.dumps(asdict(outcome)))
             print(
                 f"  {spec['name']}: {outcome.count('killed', 'timeout')} killed, "
                 f"{outcome.count('survived', 'incompetent')} survived"
@@ -642,16 +669,6 @@ def main(argv: list[str] | None = None) -> int:
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         outcomes = list(pool.map(run, specs))
     seconds = time.monotonic() - started
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    today = datetime.datetime.now(tz=datetime.UTC).date().isoformat()
-    for outcome in outcomes:
-        outcome.run_on = f"{today} {commit}"
     last_run = (
         f"{today}, at commit {commit}, {len(specs)} of {len(config['module'])} modules and "
         f"{len(config.get('named', []))} named mutations, {args.jobs} jobs, "
