@@ -59,3 +59,14 @@ def test_a_plan_is_read_and_written_with_its_case(
         access.plan_of_case(other_case, plan.pk)
     found = access.plan_of_case(plan.case, plan.pk)
     assert found == plan and found.case is plan.case
+
+
+def test_a_missing_plan_reads_no_case_on_the_way_to_the_404(plan: CasePlan, amina: Any) -> None:
+    from casework.audit.models import AuditEntry
+
+    before = AuditEntry.objects.filter(action="cases.case.viewed").count()
+    with pytest.raises(Http404):
+        access.get_plan_for_user(amina, MISSING)
+    refused = AuditEntry.objects.filter(action="cases.case.denied", actor=amina)
+    assert [entry.case_id for entry in refused] == [None]
+    assert AuditEntry.objects.filter(action="cases.case.viewed").count() == before
