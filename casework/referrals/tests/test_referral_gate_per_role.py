@@ -93,3 +93,7 @@ def test_the_directory_is_for_staff_who_plan_oversee_or_keep_it(
     for name in ("mei", "priya"):
         with pytest.raises(Http404):
             access.require_directory(request.getfixturevalue(name))
+
+
+def test_without_saying_so_the_gate_is_asked_for_reading(referral: Referral, paul: Any) -> None:
+    assert access.visible_referrals(paul).filter(pk=referral.pk).exists()
