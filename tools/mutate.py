@@ -577,6 +577,11 @@ def _report_again(config: dict[str, Any], last_run: str | None) -> int:
         kept[outcome["name"]] = outcome
     order = [m["path"] for m in config["module"]] + [n["name"] for n in config.get("named", [])]
     merged = [_outcome(kept[name]) for name in order if name in kept]
+    merged += [
+        Outcome(m["path"], "module", m["path"], m["tests"], error="not run yet")
+        for m in config["module"]
+        if m["path"] not in kept
+    ]
     if last_run is None:
         last_run = next(
             (
