@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1:8000
 # The local demo runs over plain http on 127.0.0.1; production keeps the HTTPS defaults.
 export CASEWORK_HTTPS ?= 0
 
-.PHONY: run install keys migrate demo serve worker test test-fast lint typecheck bench faults messages clean
+.PHONY: run install keys migrate demo serve worker test test-fast lint typecheck bench faults mutate messages clean
 
 run: install keys migrate demo serve
 
@@ -65,6 +65,10 @@ bench: install
 FAULTS_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 faults: install
 	FAULTS_POSTGRES_URL=$(FAULTS_POSTGRES_URL) $(BIN)/python tools/faults.py
+
+# Mutation testing of the gates and rules (tools/mutation.toml); not in CI: about 30 minutes.
+mutate: install
+	$(BIN)/python tools/mutate.py --jobs 2
 
 messages: install
 	$(CW) makemessages -l fr -l ar -l es --no-obsolete --ignore=.venv --ignore=var --ignore=tests --ignore='*/tests/*' --ignore=bench

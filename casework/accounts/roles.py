@@ -2,7 +2,7 @@
 
 Change a role's reach here and nowhere else; the gates (casework/accounts/access.py for pages,
 casework/cases/access.py and the other apps' access.py for records) apply it and
-casework/accounts/tests/test_permission_matrix.py walks every URL and API operation against it.
+tests/test_permission_matrix.py walks every URL and API operation against it.
 """
 
 from __future__ import annotations

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from casework.cases.models import Status
 
-WORKING_STEPS = (Status.REGISTERED, Status.ASSESSED, Status.PLANNED, Status.IN_FOLLOW_UP)
-
 # Moves into these steps need the client's (or caregiver's, with assent) consent to services:
 # "a case cannot leave registration without consent to services".
 NEEDS_SERVICE_CONSENT = frozenset({Status.ASSESSED, Status.PLANNED, Status.IN_FOLLOW_UP})

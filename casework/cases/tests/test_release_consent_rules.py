@@ -1,0 +1,162 @@
+"""Consent for release, rule by rule (seed 004: what, to whom, why, until when): the last day of a
+consent, the referral flag, an organisation named by hand or by code, the most recent consent of
+each case, and what an override needs."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from casework.audit.models import AuditEntry
+from casework.cases import services
+from casework.cases.models import Case, ReleasePurpose
+from casework.cases.release import authorise_release, covering_consents
+from casework.core.errors import ConsentRequired
+
+
+def _consent_to(case: Case, by: Any, *, share_for_referral: bool = True, **recipient: Any) -> Any:
+    return services.record_consent(
+        case,
+        by=by,
+        details=services.ConsentDetails(
+            receive_services=True,
+            share_for_referral=share_for_referral,
+            recipients=[services.RecipientDetails(**recipient)],
+        ),
+    )
+
+
+def _allowed(case: Case, by: Any, **ask: Any) -> bool:
+    try:
+        authorise_release(case, by=by, **{"purpose": ReleasePurpose.REFERRAL, **ask})
+    except ConsentRequired:
+        return False
+    return True
+
+
+def test_a_consent_still_covers_its_last_day(case: Case, amina: Any) -> None:
+    _consent_to(case, amina, organisation_name="Hope Clinic", valid_until=timezone.localdate())
+    assert _allowed(case, amina, organisation_name="Hope Clinic")
+
+
+def test_a_consent_not_shared_for_referrals_covers_other_purposes_only(
+    case: Case, amina: Any
+) -> None:
+    for purpose in (ReleasePurpose.REFERRAL, ReleasePurpose.TRANSFER):
+        _consent_to(
+            case, amina, share_for_referral=False, organisation_name="Hope", purpose=purpose
+        )
+    assert not _allowed(case, amina, organisation_name="Hope")
+    assert _allowed(case, amina, organisation_name="Hope", purpose=ReleasePurpose.TRANSFER)
+
+
+@pytest.mark.parametrize(
+    ("recipient", "ask", "allowed"),
+    [
+        # Both sides have a code: the code decides, whatever the names say.
+        (
+            {"organisation_name": "Hope", "organisation_code": "HOPE"},
+            {"organisation_code": "hope", "organisation_name": "Other"},
+            True,
+        ),
+        (
+            {"organisation_name": "Hope", "organisation_code": "HOPE"},
+            {"organisation_code": "CARE", "organisation_name": "Hope"},
+            False,
+        ),
+        # A recipient written by hand, without a code: its name, or a code written as its name.
+        (
+            {"organisation_name": "Hope Clinic"},
+            {"organisation_code": "HOPE-01", "organisation_name": "hope clinic"},
+            True,
+        ),
+        ({"organisation_name": "HOPE-01"}, {"organisation_code": "hope-01"}, True),
+        ({"organisation_name": "Hope Clinic"}, {"organisation_name": "Care Clinic"}, False),
+        # A code the recipient lacks does not stand in for a name.
+        ({"organisation_name": "Hope Clinic"}, {"organisation_code": "HOPE"}, False),
+        # A recipient with neither name nor code is no one, even for a request that names no one.
+        ({"organisation_name": ""}, {}, False),
+        ({"organisation_name": "Hope Clinic"}, {}, False),
+    ],
+)
+def test_the_organisation_is_the_one_the_client_named(
+    case: Case, amina: Any, recipient: dict[str, str], ask: dict[str, str], allowed: bool
+) -> None:
+    _consent_to(case, amina, **recipient)
+    assert _allowed(case, amina, **ask) is allowed
+
+
+def test_each_case_is_answered_by_its_most_recent_covering_consent(
+    register: Any, amina: Any
+) -> None:
+    first, second, third = (register(amina, given_name=name) for name in ("Ana", "Bea", "Cy"))
+    older = _consent_to(first, amina, organisation_name="Hope")
+    newer = _consent_to(first, amina, organisation_name="Hope")
+    only = _consent_to(second, amina, organisation_name="Hope")
+    _consent_to(third, amina, organisation_name="Care")
+    found = covering_consents(
+        [third.pk, second.pk, first.pk, first.pk],
+        organisation_name="Hope",
+        purpose=ReleasePurpose.REFERRAL,
+    )
+    assert {case_id: consent.pk for case_id, (consent, _) in found.items()} == {
+        first.pk: newer.pk,
+        second.pk: only.pk,
+    }
+    assert newer.pk > older.pk
+
+
+def test_a_consent_given_after_the_day_asked_about_does_not_cover_it(
+    case: Case, amina: Any
+) -> None:
+    _consent_to(case, amina, organisation_name="Hope")
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    found = covering_consents(
+        [case.pk], organisation_name="Hope", purpose=ReleasePurpose.REFERRAL, on=yesterday
+    )
+    assert found == {}
+
+
+def test_an_override_needs_a_reason_and_a_role_that_may_override(
+    case: Case, amina: Any, sam: Any
+) -> None:
+    # A blank reason is no reason: refused as without one, not as an override.
+    assert not _allowed(case, sam, organisation_name="Hope", override_reason="   ")
+    refused = AuditEntry.objects.filter(case_id=case.pk, outcome="denied")
+    assert [entry.action for entry in refused] == ["cases.release.refused"]
+    assert refused.get().data == {"purpose": "referral"}
+    # A caseworker's override is refused, and that refusal is audited as such.
+    assert not _allowed(case, amina, organisation_name="Hope", override_reason="Urgent")
+    denied = AuditEntry.objects.get(action="cases.release.override_denied")
+    assert denied.actor == amina and denied.outcome == "denied" and denied.case_id == case.pk
+    # The supervisor's override: no consent, no recipient, and the audit says what went out.
+    release = authorise_release(
+        case,
+        by=sam,
+        purpose=ReleasePurpose.EXPORT,
+        organisation_name="Hope",
+        information=["case_summary"],
+        override_reason="Life-threatening injury",
+    )
+    assert (release.consent, release.recipient, release.overridden) == (None, None, True)
+    entry = AuditEntry.objects.get(action="cases.release.overridden")
+    assert entry.data == {"purpose": "export", "information": ["case_summary"]}
+    assert entry.outcome == "ok"
+
+
+def test_a_covering_consent_needs_no_override(case: Case, sam: Any) -> None:
+    consent = _consent_to(case, sam, organisation_name="Hope", information=["case_summary"])
+    release = authorise_release(
+        case,
+        by=sam,
+        purpose=ReleasePurpose.REFERRAL,
+        organisation_name="Hope",
+        information=["case_summary"],
+        override_reason="Not needed",
+    )
+    assert (release.consent, release.overridden) == (consent, False)
+    assert release.recipient is not None and release.recipient.organisation_name == "Hope"
+    assert not AuditEntry.objects.filter(action="cases.release.overridden").exists()
