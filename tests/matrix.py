@@ -289,6 +289,27 @@ def build_world(
         content="Q1dYMQ==",
     )
 
+    # A supervision session sam held with amina about her case, with an agreed action.
+    from casework.supervision import services as supervision
+
+    supervision_session = supervision.record_session(
+        by=sam,
+        details=supervision.SessionDetails(
+            kind="individual",
+            held_on=timezone.localdate(),
+            caseworkers=[amina],
+            discussed=[supervision.DiscussionDetails(case, "Keep weekly visits.")],
+            actions=[
+                supervision.ActionDetails(
+                    case=case,
+                    text="Visit the shelter",
+                    assignee=amina,
+                    due_on=timezone.localdate() + datetime.timedelta(days=7),
+                )
+            ],
+        ),
+    )
+
     world.ids = {
         "case": case.pk,
         "person": case.person_id,
@@ -324,6 +345,7 @@ def build_world(
         "purge_request": purge_request.pk,
         "export_file": export_file.pk,
         "setting": "cases.caseload_threshold",
+        "supervision_session": supervision_session.pk,
     }
     missing = [kind for kind, pk in world.ids.items() if not pk]
     assert not missing, f"the matrix's world lacks: {missing}"
@@ -357,6 +379,7 @@ API_PARAMETERS: dict[str, str] = {
     "run_id": "run",
     "export_id": "export_file",
     "key": "setting",
+    "session_id": "supervision_session",
 }
 
 
@@ -602,6 +625,7 @@ HTML_PK: dict[str, str] = {
     "purge": "purge_request",
     "duplicates": "candidate",
     "exports": "export_file",
+    "supervision": "supervision_session",
 }
 
 
