@@ -77,10 +77,8 @@ def _refresh_next_due_many(case_ids: Iterable[int]) -> None:
 
 
 def due_by_end_of(day: datetime.date) -> datetime.datetime:
-    """A task due "on" a day is late from the next midnight, local time."""
-    return timezone.make_aware(
-        datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min)
-    )
+    """A task due "on" a day is due at its last moment, local time (late from midnight on)."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.max))
 
 
 # --- opening and closing ------------------------------------------------------------------------
