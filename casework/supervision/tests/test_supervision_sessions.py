@@ -207,3 +207,34 @@ def test_the_supervisor_records_a_session_on_screen_step_by_step(
         {"case": 999999, "text": ACTION, "assignee": amina.pk, "due_on": due.isoformat()},
     )
     assert other.status_code == 400
+
+
+def test_the_lists_of_sessions_take_a_bounded_number_of_queries(
+    login: Any,
+    register: Any,
+    amina: Any,
+    bea: Any,
+    sam: Any,
+    django_assert_max_num_queries: Any,
+) -> None:
+    from casework.supervision import services
+
+    cases = [register(amina, given_name=f"Client{n}", family_name="Keita") for n in range(4)]
+    for number, case in enumerate(cases):
+        services.record_session(
+            by=sam,
+            details=services.SessionDetails(
+                kind="group",
+                held_on=timezone.localdate() - datetime.timedelta(days=number),
+                caseworkers=[amina, bea],
+                discussed=[services.DiscussionDetails(case, "Agreed.")],
+            ),
+        )
+    client = login(amina)
+    client.get("/supervision/")
+    with django_assert_max_num_queries(8):
+        page = client.get("/supervision/")
+    assert page.status_code == 200 and page.content.decode().count("Bea") == 4
+    with django_assert_max_num_queries(8):
+        listed = client.get(f"{API}/sessions").json()
+    assert listed["count"] == 4 and all(item["case_count"] == 1 for item in listed["items"])
