@@ -30,6 +30,7 @@ from casework.plans import api as plans_api
 from casework.privacy import api as privacy_api
 from casework.reference import api as reference_api
 from casework.referrals import api as referrals_api
+from casework.supervision import api as supervision_api
 from casework.worklist import api as worklist_api
 
 api = NinjaAPI(
@@ -120,6 +121,7 @@ for prefix, router in [
     ("/feedback", feedback_api.router),
     ("/indicators/service-gaps", indicators_gap_api.router),
     ("/indicators/frozen", frozen_api.router),
+    ("/supervision", supervision_api.router),
     ("/indicators", indicators_api.router),
     ("/interchange", interchange_api.router),
     ("/privacy", privacy_api.router),

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "casework.plans",
     "casework.referrals",
     "casework.feedback",
+    "casework.supervision",
     "casework.indicators",
     "casework.interchange",
     "casework.retention",

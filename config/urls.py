@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("casework.plans.urls")),
     path("", include("casework.referrals.urls")),
     path("", include("casework.feedback.urls")),
+    path("", include("casework.supervision.urls")),
     path("", include("casework.indicators.urls")),
     path("", include("casework.interchange.urls")),
     path("", include("casework.privacy.urls")),

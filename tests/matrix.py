@@ -306,6 +306,26 @@ def build_world(
         disaggregations=[("sex",)],
         recipient="Donor report",
     )
+    # A supervision session sam held with amina about her case, with an agreed action.
+    from casework.supervision import services as supervision
+
+    supervision_session = supervision.record_session(
+        by=sam,
+        details=supervision.SessionDetails(
+            kind="individual",
+            held_on=timezone.localdate(),
+            caseworkers=[amina],
+            discussed=[supervision.DiscussionDetails(case, "Keep weekly visits.")],
+            actions=[
+                supervision.ActionDetails(
+                    case=case,
+                    text="Visit the shelter",
+                    assignee=amina,
+                    due_on=timezone.localdate() + datetime.timedelta(days=7),
+                )
+            ],
+        ),
+    )
 
     world.ids = {
         "case": case.pk,
@@ -346,6 +366,7 @@ def build_world(
         "token": token.pk,
         "member": amina.pk,
         "frozen_report": frozen_report.pk,
+        "supervision_session": supervision_session.pk,
     }
     missing = [kind for kind, pk in world.ids.items() if not pk]
     assert not missing, f"the matrix's world lacks: {missing}"
@@ -381,6 +402,7 @@ API_PARAMETERS: dict[str, str] = {
     "export_id": "export_file",
     "key": "setting",
     "frozen_id": "frozen_report",
+    "session_id": "supervision_session",
 }
 
 
@@ -630,6 +652,7 @@ HTML_PK: dict[str, str] = {
     "duplicates": "candidate",
     "exports": "export_file",
     "frozen": "frozen_report",
+    "supervision": "supervision_session",
 }
 
 

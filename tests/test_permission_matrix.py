@@ -137,6 +137,13 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("post", "/api/v1/assessments/questionnaires/{questionnaire_id}/versions"): {"adam"},
     ("put", "/api/v1/referrals/organisations/{code}"): {"adam"},
     ("post", "/api/v1/referrals/organisations/{code}/services"): {"adam"},
+    # A supervision session is seen by its supervisor and its caseworkers, added to by its
+    # supervisor; a case's sessions by those who may see the case and were in them (not the
+    # programme manager, who reads the case but takes no part in supervision).
+    ("get", "/api/v1/supervision/sessions/{session_id}"): {"amina", "sam"},
+    ("post", "/api/v1/supervision/sessions/{session_id}/cases"): {"sam"},
+    ("post", "/api/v1/supervision/sessions/{session_id}/actions"): {"sam"},
+    ("get", "/api/v1/supervision/cases/{case_id}/sessions"): {"amina", "sam"},
     # The agency's settings are its administrator's.
     ("put", "/api/v1/settings/{key}"): {"adam"},
     ("put", "/api/v1/referrals/organisations/{code}/services/{service_id}"): {"adam"},

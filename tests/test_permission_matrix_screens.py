@@ -78,6 +78,13 @@ SCREENS: dict[str, tuple[set[str], set[str]]] = {
     "tasks/notifications/read-all/": (ALL, ALL),
     # Clients still to survey this period: one's own, or a supervisor's team (and its task button).
     "surveys/still-to-survey/": (FRONT_LINE, FRONT_LINE),
+    # Supervision: the sessions one led or took part in; recorded by a team's supervisor; sam's
+    # session with amina seen by the two of them, added to by sam alone.
+    "supervision/": (FRONT_LINE, FRONT_LINE),
+    "supervision/new/": (SUPERVISORS, SUPERVISORS),
+    "supervision/<int:pk>/": ({"amina", "sam"}, {"amina", "sam"}),
+    "supervision/<int:pk>/cases/add/": ({"sam"}, {"sam"}),
+    "supervision/<int:pk>/actions/add/": ({"sam"}, {"sam"}),
     # amina's case, read.
     "cases/<int:pk>/": (READ, READ),
     "cases/<int:pk>/assessments/": (READ, READ),
@@ -330,6 +337,9 @@ OPERATIONS: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/feedback/still-to-survey"): FRONT_LINE,
     ("post", "/api/v1/feedback/still-to-survey/tasks"): FRONT_LINE,
     ("get", "/api/v1/referrals/overdue"): FRONT_LINE,
+    # Supervision sessions: one's own list; recorded by supervisors.
+    ("get", "/api/v1/supervision/sessions"): FRONT_LINE,
+    ("post", "/api/v1/supervision/sessions"): SUPERVISORS,
     ("get", "/api/v1/referrals/inbox"): {"priya"},
     ("get", "/api/v1/referrals/services"): FRONT_LINE | {"paul"} | ADMIN,
     ("post", "/api/v1/referrals/organisations"): ADMIN,

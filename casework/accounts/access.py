@@ -96,6 +96,7 @@ def navigation_for(user: Requester) -> dict[str, bool]:
         "register": user.has_casework_perm(Perm.REGISTER_CASES),
         "tasks": works_cases,
         "surveys": works_cases,
+        "supervision": works_cases,
         "approvals": user.has_casework_perm(Perm.APPROVE_PLANS),
         "team": user.has_casework_perm(Perm.REASSIGN_IN_TEAM),
         "duplicates": user.has_casework_perm(Perm.MERGE_PERSONS),

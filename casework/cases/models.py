@@ -29,6 +29,8 @@ class Status(models.TextChoices):
 
 # A case "in the caseload": everything a caseworker still acts on.
 OPEN_STATUSES = tuple(s for s in Status if s not in (Status.CLOSED, Status.TRANSFERRED))
+# Open cases whose work runs: a paused case waits on purpose, so its tasks do not go overdue.
+WORKING_STATUSES = tuple(s for s in OPEN_STATUSES if s != Status.PAUSED)
 
 
 class ServiceType(models.TextChoices):
@@ -69,6 +71,13 @@ class CaseQuerySet(models.QuerySet["Case"]):
 
     def open(self) -> CaseQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
+
+    def overdue(self, now: datetime.datetime | None = None) -> CaseQuerySet:
+        """The one definition of an overdue case, for the caseload, the tasks and the team pages:
+        a working (open, not paused) case with an open task past its due time. `next_due_at` is
+        the earliest open task's due time, kept by casework/worklist/services.py on every path
+        that opens, moves or closes a task (`Task.objects.overdue` is the same rule per task)."""
+        return self.filter(status__in=WORKING_STATUSES, next_due_at__lt=now or timezone.now())
 
 
 class Case(TimeStampedModel):
@@ -184,7 +193,12 @@ class Case(TimeStampedModel):
         return self.status in OPEN_STATUSES
 
     def is_overdue(self, now: datetime.datetime | None = None) -> bool:
-        return self.next_due_at is not None and self.next_due_at < (now or timezone.now())
+        """The rule of `CaseQuerySet.overdue`, read off a loaded case."""
+        return (
+            self.status in WORKING_STATUSES
+            and self.next_due_at is not None
+            and self.next_due_at < (now or timezone.now())
+        )
 
     def days_without_contact(self, today: datetime.date | None = None) -> int | None:
         since = self.last_contact_on or self.registered_on

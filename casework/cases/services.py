@@ -19,7 +19,7 @@ from casework.accounts.access import check_perm
 from casework.accounts.models import Team, User
 from casework.accounts.roles import Perm, Role
 from casework.audit.log import record
-from casework.cases import deadlines, events, lifecycle
+from casework.cases import events, lifecycle
 from casework.cases.models import (
     Case,
     CaseCounter,
@@ -380,7 +380,10 @@ def _open(
         caseworker=caseworker,
         team=team,
         location=details.location,
-        next_due_at=deadlines.first_follow_up_due(details.risk_level, now),
+        # No due time of its own: `next_due_at` is the earliest open task's, kept by the
+        # worklist (registration opens "assessment due"); a guess here would count as overdue
+        # with nothing on anyone's list.
+        next_due_at=None,
     )
     if details.secondary_concerns:
         case.secondary_concerns.set(details.secondary_concerns)
@@ -677,7 +680,8 @@ def transition_case(
     elif to == Status.REOPENED:
         case.closed_on = None
         case.closure_reason = ""
-        case.next_due_at = deadlines.first_follow_up_due(case.risk_level, now)
+        # The worklist sets the due time again from the task reopening opens.
+        case.next_due_at = None
         fields += ["closed_on", "closure_reason", "next_due_at"]
     save_case(case, fields)
     transition = Transition.objects.create(

@@ -174,6 +174,8 @@ def team(request: AuthenticatedHttpRequest) -> HttpResponse:
     closures = workflow.pending_closures_for(user)
     context = {
         "rows": rows,
+        # Seed 004, standard 9: who carries more than a reasonable caseload.
+        "over_caseload": [row for row in rows if row.over_threshold],
         "threshold": CasePolicy.for_agency(user.agency_id).caseload_threshold
         if user.agency_id
         else None,

@@ -49,6 +49,7 @@ from casework.reference.models import Location, Programme, ProtectionConcern
 from casework.reference.services import add_location
 from casework.vault import blind
 from casework.vault.fields import encrypting_for
+from casework.worklist.models import Task
 
 AGENCY_CODE = "AGY"
 PARTNER_CODE = "PRT"
@@ -309,6 +310,7 @@ def generate_cases(
         index_rows: list[dict[str, Any]] = []
         cases: list[dict[str, Any]] = []
         transitions: list[dict[str, Any]] = []
+        tasks: list[dict[str, Any]] = []
         consents: list[dict[str, Any]] = []
         case_notes: list[dict[str, Any]] = []
         plans: list[dict[str, Any]] = []
@@ -394,6 +396,23 @@ def generate_cases(
                     "updated_at": last_at,
                 }
             )
+            due = cases[-1]["next_due_at"]
+            if due is not None:
+                # The case's next due time is its earliest open task's (the worklist's rule): the
+                # task is written with it, so the team page and the tasks page count it alike.
+                tasks.append(
+                    {
+                        "case_id": cid,
+                        "kind": Task.Kind.FOLLOW_UP_DUE
+                        if step_dates.get(Status.ASSESSED)
+                        else Task.Kind.ASSESSMENT_DUE,
+                        "subject": "",
+                        "due_at": due,
+                        "target_at": due,
+                        "status": Task.Status.OPEN,
+                        "created_at": last_at,
+                    }
+                )
             by = caseworker.pk
             supervisor = supervisors.get(caseworker.team_id)
             previous = ""
@@ -459,6 +478,7 @@ def generate_cases(
             insert_rows(PersonNameIndex, index_rows)
             insert_rows(Case, cases)
             insert_rows(Transition, transitions)
+            insert_rows(Task, tasks)
             insert_rows(Consent, consents)
             insert_rows(CaseNote, case_notes)
             insert_rows(CasePlan, plans)

@@ -42,6 +42,8 @@ from casework.plans.models import (
     PlanNeed,
     PlanReview,
 )
+from casework.worklist import services as worklist
+from casework.worklist.models import Task
 
 ADULT_AGE = 18
 
@@ -802,6 +804,10 @@ def _decide(plan: CasePlan, *, by: User, kind: str, comment: str) -> PlanDecisio
     decision = PlanDecision.objects.create(
         plan=plan, kind=kind, by=by, at=now, comment=comment.strip()
     )
+    if kind == PlanDecision.Kind.APPROVED:
+        # The plan is done: "plan due" closes; its next review date goes on the worklist.
+        worklist.close_tasks(plan.case, kinds=[Task.Kind.PLAN_DUE], by=by)
+        schedule_review(plan.case, on=plan.next_review_on, by=by)
     record(
         f"plans.plan.{kind}",
         by=by,
@@ -826,6 +832,17 @@ def return_plan(plan: CasePlan, *, by: User, comment: str) -> PlanDecision:
 
 
 # --- reviews ------------------------------------------------------------------------------------
+
+
+def schedule_review(case: Case, *, on: datetime.date | None, by: User) -> None:
+    """The case's one "plan review due" task: due on `on` (seed 004: regular reassessment), or
+    none when no next review is set. Called when a plan is approved and when it is reviewed, so
+    a review done closes its task and the date it sets opens the next."""
+    worklist.close_tasks(case, kinds=[Task.Kind.PLAN_REVIEW_DUE], by=by)
+    if on is not None:
+        worklist.open_task(
+            case, kind=Task.Kind.PLAN_REVIEW_DUE, due_at=worklist.due_by_end_of(on), by=by
+        )
 
 
 @transaction.atomic
@@ -887,6 +904,7 @@ def review_plan(plan: CasePlan, *, by: User, details: ReviewDetails) -> PlanRevi
             action.status = status
             action.save(update_fields=["status"])
     ActionUpdate.objects.bulk_create(updates)
+    schedule_review(plan.case, on=review.next_review_on, by=by)
     _touch(plan)
     record(
         "plans.plan.reviewed",

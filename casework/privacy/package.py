@@ -160,6 +160,10 @@ THIRD_PARTY_KEYS = frozenset(label.rsplit(".", 1)[1] for label in THIRD_PARTY_FI
 # a supervisor's notes are about the work on the case as much as about the person.
 WITHHELD_UNLESS_INCLUDED: dict[str, StrOrPromise] = {
     "plans.caseplan.supervision_notes": gettext_lazy("The supervisor's notes on the plan"),
+    # Supervision is about the caseworker's practice as much as about the client: like the
+    # notes above, the reviewer decides what of it is the client's to receive.
+    "supervision.discussedcase.decisions": gettext_lazy("Decisions taken in supervision"),
+    "supervision.agreedaction.text": gettext_lazy("Actions agreed in supervision"),
 }
 
 

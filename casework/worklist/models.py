@@ -17,13 +17,21 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from casework.cases.models import WORKING_STATUSES
+
 
 class TaskQuerySet(models.QuerySet["Task"]):
     def open(self) -> TaskQuerySet:
         return self.filter(status=Task.Status.OPEN)
 
     def overdue(self, now: datetime.datetime | None = None) -> TaskQuerySet:
-        return self.filter(status=Task.Status.OPEN, due_at__lt=now or timezone.now())
+        """Open tasks past due on working cases: `Case.objects.overdue`'s rule, per task (a case
+        is overdue exactly when it has one of these)."""
+        return self.filter(
+            status=Task.Status.OPEN,
+            due_at__lt=now or timezone.now(),
+            case__status__in=WORKING_STATUSES,
+        )
 
     def for_user(self, user: object) -> TaskQuerySet:
         """Tasks `user` is to do: assigned to them, or unassigned on a case they hold."""
@@ -40,6 +48,11 @@ class Task(models.Model):
         REFERRAL_OVERDUE = "referral_overdue", _("Referral not answered in time")
         # Seed 000: every client in case management is surveyed once per data-collection period.
         SURVEY_DUE = "survey_due", _("Participation survey due this period")
+        # Seed 004 (reassessment): the date an approved plan, or its last review, set for the
+        # next review with the client.
+        PLAN_REVIEW_DUE = "plan_review_due", _("Plan review due")
+        # An action agreed in a supervision session, due by the date agreed.
+        SUPERVISION_ACTION = "supervision_action", _("Action agreed in supervision")
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -104,7 +117,12 @@ class Task(models.Model):
         return self.status == self.Status.OPEN
 
     def is_overdue(self, now: datetime.datetime | None = None) -> bool:
-        return self.is_open and self.due_at < (now or timezone.now())
+        """The rule of `TaskQuerySet.overdue`, read off a task loaded with its case."""
+        return (
+            self.is_open
+            and self.due_at < (now or timezone.now())
+            and self.case.status in WORKING_STATUSES
+        )
 
     def is_due_today(self, now: datetime.datetime | None = None) -> bool:
         now = now or timezone.now()

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from casework.accounts.models import User
 from casework.cases import access
+from casework.cases.models import WORKING_STATUSES
 from casework.worklist.models import Notification, Task
 
 PAGE_SIZE = 50
@@ -27,15 +28,18 @@ def end_of_today(now: datetime.datetime) -> datetime.datetime:
 def filter_tasks(
     tasks: QuerySet[Task], show: str, now: datetime.datetime
 ) -> tuple[QuerySet[Task], dict[str, int]]:
-    """The tasks to list and how many are overdue, due today, and open in all (one query)."""
+    """The tasks to list and how many are overdue (tasks, and the cases they are on), due
+    today, and open in all (one query). Overdue is `Task.objects.overdue`'s rule."""
     tonight = end_of_today(now)
+    late = Q(due_at__lt=now, case__status__in=WORKING_STATUSES)
     counts = tasks.aggregate(
-        overdue=Count("id", filter=Q(due_at__lt=now)),
+        overdue=Count("id", filter=late),
+        overdue_cases=Count("case_id", filter=late, distinct=True),
         today=Count("id", filter=Q(due_at__gte=now, due_at__lt=tonight)),
         all=Count("id"),
     )
     if show == "overdue":
-        tasks = tasks.filter(due_at__lt=now)
+        tasks = tasks.filter(late)
     elif show == "today":
         tasks = tasks.filter(due_at__lt=tonight)
     return tasks.order_by("due_at", "id"), counts
@@ -61,7 +65,13 @@ def team_tasks_for(user: User) -> QuerySet[Task]:
 
 
 def overdue_tasks_for_team(user: User) -> QuerySet[Task]:
-    return team_tasks_for(user).filter(due_at__lt=timezone.now())
+    return Task.objects.overdue(timezone.now()).filter(case__in=access.visible_cases(user))
+
+
+def overdue_cases_for_team(user: User) -> int:
+    """How many of the cases `user` may see are overdue (`Case.objects.overdue`): the team
+    page's total, which its caseload column adds up to."""
+    return access.visible_cases(user).overdue(timezone.now()).count()
 
 
 def notifications_for(user: User) -> QuerySet[Notification]:

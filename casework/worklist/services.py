@@ -27,7 +27,7 @@ from casework.accounts.roles import Perm, Role
 from casework.audit.log import record
 from casework.cases import deadlines, events
 from casework.cases.deadlines import windows_for
-from casework.cases.models import OPEN_STATUSES, Case, FollowUp, Status
+from casework.cases.models import OPEN_STATUSES, WORKING_STATUSES, Case, FollowUp, Status
 from casework.core.errors import CaseworkError, NotAllowed
 from casework.worklist.models import Notification, Task
 
@@ -37,7 +37,7 @@ BATCH = 500
 # A follow-up that found new needs, or asked for a reassessment, puts it on the list this soon.
 REASSESSMENT_DAYS = 3
 # Paused cases wait on purpose: their tasks do not go overdue and their silence is expected.
-ACTIVE_STATUSES = tuple(status for status in OPEN_STATUSES if status != Status.PAUSED)
+ACTIVE_STATUSES = WORKING_STATUSES
 
 
 def _subject(source: models.Model | None, subject: str) -> str:
@@ -74,6 +74,11 @@ def _refresh_next_due_many(case_ids: Iterable[int]) -> None:
     Case.objects.filter(pk__in=list(case_ids), status__in=OPEN_STATUSES).update(
         next_due_at=Subquery(earliest)
     )
+
+
+def due_by_end_of(day: datetime.date) -> datetime.datetime:
+    """A task due "on" a day is due at its last moment, local time (late from midnight on)."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.max))
 
 
 # --- opening and closing ------------------------------------------------------------------------
@@ -196,11 +201,14 @@ def on_case_registered(case: Case, *, by: User | None = None) -> Task | None:
     ASSESSMENT_DUE_HOURS when no risk is known yet.
     """
     if case.status not in ACTIVE_STATUSES or case.status == Status.IDENTIFIED:
+        # Registration and reopening guess a first due time; the summary is the tasks' alone.
+        refresh_next_due(case)
         return None
     existing = Task.objects.filter(
         case_id=case.pk, kind=Task.Kind.ASSESSMENT_DUE, status=Task.Status.OPEN
     ).first()
     if existing is not None:
+        refresh_next_due(case)
         return existing
     start = timezone.now()
     if case.risk_level:

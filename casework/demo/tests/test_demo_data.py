@@ -129,3 +129,24 @@ def test_planned_cases_have_a_plan_mostly_their_own_and_some_answered_a_survey(d
     # Q2 is asked only after a yes to Q1.
     assert not surveys.filter(q1_aware=False).exclude(q2_involved=None).exists()
     assert not surveys.filter(q1_aware=True, q2_involved=None).exists()
+
+
+def test_each_demo_case_due_time_is_its_open_task_so_overdue_counts_agree(db: Any) -> None:
+    """The team page once said 0 overdue tasks while its caseload column added up to 28: the
+    demo set due times with no task behind them."""
+    from django.db.models import Min
+
+    from casework.worklist.models import Task
+
+    _demo("--cases", "200", "--seed", "4")
+    earliest = dict(
+        Task.objects.filter(status=Task.Status.OPEN)
+        .values_list("case_id")
+        .annotate(due=Min("due_at"))
+        .values_list("case_id", "due")
+    )
+    dated = dict(Case.objects.exclude(next_due_at=None).values_list("id", "next_due_at"))
+    assert dated and dated == earliest
+    overdue_cases = set(Case.objects.overdue().values_list("id", flat=True))
+    assert overdue_cases
+    assert overdue_cases == set(Task.objects.overdue().values_list("case_id", flat=True))

@@ -1,6 +1,7 @@
 """The worklist tests start from cases with an empty worklist: registration's own task (the
 assessment due, opened by cases.services.register_case) is removed so each test opens exactly
-the tasks it is about. test_open_and_close_tasks checks registration's task itself."""
+the tasks it is about, and with it the case's next due time (the earliest open task's: none).
+test_open_and_close_tasks checks registration's task itself."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ def register(register: Callable[..., Any]) -> Callable[..., Any]:
 
     def make(*args: Any, **kwargs: Any) -> Any:
         case = register(*args, **kwargs)
-        due = Case.objects.filter(pk=case.pk).values_list("next_due_at", flat=True).get()
         Task.objects.filter(case=case).delete()
-        case.next_due_at = due
+        Case.objects.filter(pk=case.pk).update(next_due_at=None)
+        case.next_due_at = None
         return case
 
     return make
