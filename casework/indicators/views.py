@@ -166,6 +166,11 @@ def report(request: AuthenticatedHttpRequest) -> HttpResponse:
                 if result is not None and user.agency_id
                 else []
             ),
+            "verification": (
+                selectors.verification(user.agency_id, result.period)
+                if result is not None and user.agency_id
+                else None
+            ),
         },
         status=status,
     )
