@@ -289,6 +289,13 @@ def build_world(
         content="Q1dYMQ==",
     )
 
+    # A supervisor's sample of North's plans for spot checks, with the checks to record.
+    from casework.core.periods import current_quarter
+    from casework.plans import verification
+
+    sample = verification.draw_sample(by=sam, period=current_quarter(timezone.localdate()), seed=1)
+    spot_check = sample.checks.first()
+
     world.ids = {
         "case": case.pk,
         "person": case.person_id,
@@ -298,6 +305,8 @@ def build_world(
         "assessment_number": assessment.number,
         "plan": plan.pk,
         "match": match.pk if match else 0,
+        "spot_check_sample": sample.pk,
+        "spot_check": spot_check.pk if spot_check else 0,
         "referral": referral.pk,
         "transfer": transfer.pk,
         "transferred_case": transferred.pk,
@@ -344,6 +353,8 @@ API_PARAMETERS: dict[str, str] = {
     "number": "assessment_number",
     "plan_id": "plan",
     "match_id": "match",
+    "sample_id": "spot_check_sample",
+    "check_id": "spot_check",
     "referral_id": "referral",
     "transfer_id": "transfer",
     "closure_id": "closure",
@@ -576,6 +587,8 @@ HTML_NAMED: dict[str, str] = {
     "note_pk": "note",
     "plan_pk": "plan",
     "match_pk": "match",
+    "sample_pk": "spot_check_sample",
+    "check_pk": "spot_check",
     "person_pk": "relative",
     "transfer_pk": "transfer",
     "merge_pk": "merge",

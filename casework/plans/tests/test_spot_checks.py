@@ -283,3 +283,21 @@ def test_the_indicator_report_shows_the_verification_rate_and_disagreements(
     page = client.get("/indicators/", {"period": str(period)}).content.decode()
     assert "Spot checks of plans" in page
     assert "66.7 %" in page and "(2 of 3)" in page
+
+
+def test_the_administrator_sets_the_share_on_the_settings_screen(
+    planned: list[CasePlan], adam: Any, mei: Any, login: Any, period: Any
+) -> None:
+    client = login(adam)
+    assert (
+        "Plans sampled for spot checks" in client.get("/administration/settings/").content.decode()
+    )
+    changed = client.post(
+        "/administration/settings/plans.verification_sample_percent/",
+        {"value": "50", "reason": "Donor asked for more checks"},
+    )
+    assert changed.status_code == 302
+    sample = verification.draw_sample(by=mei, period=period, seed=4)
+    assert sample.percent == 50
+    # North: 3 plans → 2 drawn; South: 1 plan → 1 drawn.
+    assert sample.checks.count() == 3
