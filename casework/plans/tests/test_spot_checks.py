@@ -188,7 +188,7 @@ def test_sam_sees_his_teams_plan_in_the_check(
     check = sample.checks.first()
     assert check is not None
     shown = client.get(f"/spot-checks/checks/{check.pk}/").content.decode()
-    assert check.plan.goals.first().text in shown
+    assert check.plan.goals.get().text in shown
     # The read of the case behind the plan is audited, as on the plan page.
     assert AuditEntry.objects.filter(action="cases.case.viewed", case_id=check.case_id).exists()
 
