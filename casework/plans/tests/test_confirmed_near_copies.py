@@ -5,9 +5,11 @@ finding or changes a plan's text, and INDIVIDUAL_PLAN uses it per period."""
 from __future__ import annotations
 
 import datetime
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from casework.cases.models import Case
@@ -90,13 +92,16 @@ def test_it_keeps_the_date_over_a_new_version_and_ends_it_when_the_text_is_rewri
 def test_it_is_dated_for_confirmations_made_before_the_date_was_kept(
     pair: tuple[CasePlan, CasePlan], sam: Any
 ) -> None:
-    """`stale_cases` finds a case whose date is missing, and `refresh` sets it."""
+    """`stale_cases` finds a case whose date is missing, and `casework index_plans` sets it."""
     services.decide_match(PlanMatch.objects.get(), by=sam, decision="confirmed")
     Case.objects.update(plan_duplicate_confirmed_on=None)
     agency_id = pair[0].case.agency_id
     assert confirmations.stale_cases(agency_id) == sorted(plan.case_id for plan in pair)
-    confirmations.refresh({pair[0].case_id})
+    out = StringIO()
+    call_command("index_plans", stdout=out)
+    assert "Corrected 2 dates of confirmed near copies." in out.getvalue()
     assert confirmations.stale_cases(agency_id) == []
+    assert _dates(*pair) == [timezone.localdate()] * 2
 
 
 def test_it_changes_individual_plan_from_the_confirmation_date(
