@@ -326,6 +326,12 @@ def build_world(
             ],
         ),
     )
+    # A supervisor's sample of North's plans for spot checks, with the checks to record.
+    from casework.core.periods import current_quarter
+    from casework.plans import verification
+
+    sample = verification.draw_sample(by=sam, period=current_quarter(timezone.localdate()), seed=1)
+    spot_check = sample.checks.first()
 
     world.ids = {
         "case": case.pk,
@@ -336,6 +342,8 @@ def build_world(
         "assessment_number": assessment.number,
         "plan": plan.pk,
         "match": match.pk if match else 0,
+        "spot_check_sample": sample.pk,
+        "spot_check": spot_check.pk if spot_check else 0,
         "referral": referral.pk,
         "unmet_need": unmet_need.pk,
         "transfer": transfer.pk,
@@ -387,6 +395,8 @@ API_PARAMETERS: dict[str, str] = {
     "number": "assessment_number",
     "plan_id": "plan",
     "match_id": "match",
+    "sample_id": "spot_check_sample",
+    "check_id": "spot_check",
     "referral_id": "referral",
     "unmet_need_id": "unmet_need",
     "transfer_id": "transfer",
@@ -622,6 +632,8 @@ HTML_NAMED: dict[str, str] = {
     "note_pk": "note",
     "plan_pk": "plan",
     "match_pk": "match",
+    "sample_pk": "spot_check_sample",
+    "check_pk": "spot_check",
     "person_pk": "relative",
     "transfer_pk": "transfer",
     "merge_pk": "merge",

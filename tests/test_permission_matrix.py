@@ -120,6 +120,10 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("post", "/api/v1/persons/{person_id}/merge"): {"sam"},
     ("post", "/api/v1/plans/{plan_id}/decision"): {"sam"},
     ("post", "/api/v1/plans/{plan_id}/matches/{match_id}"): {"sam"},
+    # Spot checks of North's plans: the supervisor who drew the sample and the agency's M&E officer.
+    ("get", "/api/v1/plans/spot-checks/samples/{sample_id}"): {"sam", "mei"},
+    ("get", "/api/v1/plans/spot-checks/{check_id}"): {"sam", "mei"},
+    ("post", "/api/v1/plans/spot-checks/{check_id}"): {"sam", "mei"},
     # The receiving agency's supervisor answers a transfer.
     ("post", "/api/v1/cases/transfers/{transfer_id}/decision"): {"rhea"},
     # The partner answers the referral sent to her organisation.

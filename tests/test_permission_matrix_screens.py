@@ -68,6 +68,11 @@ SCREENS: dict[str, tuple[set[str], set[str]]] = {
     "administration/settings/<str:key>/": (ADMIN, ADMIN),
     # Supervisors' queues.
     "approvals/": (SUPERVISORS, SUPERVISORS),
+    # Spot checks of plans: supervisors (their team) and the M&E officer (the agency); a sample
+    # of North's plans and its checks are sam's and mei's alone. A sample's page has no form.
+    "spot-checks/": (SUPERVISORS | {"mei"}, SUPERVISORS | {"mei"}),
+    "spot-checks/<int:sample_pk>/": ({"sam", "mei"}, set()),
+    "spot-checks/checks/<int:check_pk>/": ({"sam", "mei"}, {"sam", "mei"}),
     "cases/team/": (SUPERVISORS, SUPERVISORS),
     "cases/transfers/": (SUPERVISORS, SUPERVISORS),
     "persons/duplicates/": (SUPERVISORS, SUPERVISORS),
@@ -314,6 +319,8 @@ OPERATIONS: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/cases/transfers/offered"): SUPERVISORS,
     ("get", "/api/v1/persons/duplicates"): SUPERVISORS,
     ("get", "/api/v1/plans/approvals"): SUPERVISORS,
+    ("get", "/api/v1/plans/spot-checks/samples"): SUPERVISORS | {"mei"},
+    ("post", "/api/v1/plans/spot-checks/samples"): SUPERVISORS | {"mei"},
     ("get", "/api/v1/indicators"): SUPERVISORS | {"paul", "mei"},
     ("get", "/api/v1/indicators/definitions"): SUPERVISORS | {"paul", "mei"},
     ("get", "/api/v1/indicators/trends"): SUPERVISORS | {"paul", "mei"},

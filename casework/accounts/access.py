@@ -102,6 +102,7 @@ def navigation_for(user: Requester) -> dict[str, bool]:
         "duplicates": user.has_casework_perm(Perm.MERGE_PERSONS),
         "services": works_cases or user.role == Role.PROGRAMME_MANAGER,
         "indicators": user.has_casework_perm(Perm.VIEW_INDICATORS),
+        "spot_checks": user.has_casework_perm(Perm.VERIFY_PLANS),
         "imports": user.has_casework_perm(Perm.IMPORT_CASES),
         # Row exports: supervisors and programme managers (casework.interchange.exporter).
         "exports": user.role in (Role.SUPERVISOR, Role.PROGRAMME_MANAGER),

@@ -267,16 +267,25 @@ class InForce:
 
 
 def in_force(agency_id: int, on: datetime.datetime | None = None) -> list[InForce]:
-    """Every setting's value at `on` (now when None), with the time it was set."""
+    """Every setting's value at `on` (now when None), with the time it was set: `value_on` for
+    each, read from one query of the agency's history (a report lists them all)."""
     on = on or timezone.now()
+    changes: dict[str, list[AgencySettingChange]] = {}
+    for row in AgencySettingChange.objects.filter(agency_id=agency_id).only(
+        "key", "value", "previous", "set_at"
+    ):  # newest first
+        changes.setdefault(row.key, []).append(row)
     found = []
     for key, setting in registry().items():
-        since = (
-            AgencySettingChange.objects.filter(agency_id=agency_id, key=key, set_at__lte=on)
-            .values_list("set_at", flat=True)
-            .first()
-        )
-        value = value_on(agency_id, key, on)
+        rows = changes.get(key, [])
+        before = next((row for row in rows if row.set_at <= on), None)
+        since = before.set_at if before is not None else None
+        if before is not None:
+            value = before.value
+        elif rows:  # every change came later: what the oldest one replaced
+            value = setting.default if rows[-1].previous is None else rows[-1].previous
+        else:
+            value = current(agency_id, key)
         found.append(InForce(setting, value, since, setting.show(value)))
     return found
 

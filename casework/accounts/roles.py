@@ -42,6 +42,9 @@ class Perm(StrEnum):
     VIEW_AUDIT_LOG = "view_audit_log"
     MERGE_PERSONS = "merge_persons"  # review duplicates; merge two records of one person, unmerge
     HANDLE_DATA_REQUESTS = "handle_data_requests"  # clients' access, rectification, erasure
+    # Draw random samples of plans and record spot checks (seed 001): a supervisor for the team,
+    # an M&E officer for the agency, each seeing the plan only as their role allows.
+    VERIFY_PLANS = "verify_plans"
 
 
 class Sensitive(StrEnum):
@@ -69,6 +72,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
             Perm.OVERRIDE_CONSENT,
             Perm.VIEW_INDICATORS,
             Perm.MERGE_PERSONS,
+            Perm.VERIFY_PLANS,
         }
     ),
     Role.PROGRAMME_MANAGER: frozenset(
@@ -80,7 +84,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
             Perm.IMPORT_CASES,
         }
     ),
-    Role.ME_OFFICER: frozenset({Perm.VIEW_INDICATORS, Perm.FREEZE_REPORTS, Perm.IMPORT_CASES}),
+    Role.ME_OFFICER: frozenset(
+        {Perm.VIEW_INDICATORS, Perm.FREEZE_REPORTS, Perm.IMPORT_CASES, Perm.VERIFY_PLANS}
+    ),
     Role.PARTNER: frozenset({Perm.ANSWER_REFERRALS}),
     # The audit log and clients' requests about their data; no case content (no caseload).
     Role.DATA_PROTECTION_OFFICER: frozenset({Perm.VIEW_AUDIT_LOG, Perm.HANDLE_DATA_REQUESTS}),

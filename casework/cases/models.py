@@ -157,6 +157,10 @@ class Case(TimeStampedModel):
     # Whether another person's case of the agency has the same plan text (not individualised):
     # kept by casework.plans.sharing wherever plan_fold_hash, person or agency change.
     plan_text_shared = models.BooleanField(default=False)
+    # The day a supervisor confirmed the current plan as a near copy of another person's (seed
+    # 001: not individualised from then on; earlier periods keep counting it). Kept by
+    # casework.plans.confirmations wherever a finding is decided or a plan's text changes.
+    plan_duplicate_confirmed_on = models.DateField(null=True, blank=True)
     next_due_at = models.DateTimeField(_("next due"), null=True, blank=True)
     last_contact_on = models.DateField(_("last contact"), null=True, blank=True)
     # Optimistic locking: every change checks and bumps it, so no one silently overwrites another.

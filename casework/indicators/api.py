@@ -4,7 +4,9 @@ GET /api/v1/indicators?period=2026-Q3&by=sex,age_group,sex+age_group&format=json
 answers the contract's JSON shape (or the file); `min_cell` below the agency's threshold needs
 the permission to see unsuppressed figures (403 otherwise) and is audited. Persons who refuse
 anonymised reporting on the period's last day are in no figure; an indicator that left any out
-says how many in `left_out` (null and `"suppressed": true` when small; absent when none).
+says how many in `left_out` (null and `"suppressed": true` when small; absent when none). Beside
+the contract's keys: `settings_in_force`, and `verification` (the period's spot checks of plans:
+sampled, checked, rate, and how often the check disagreed with the computed INDIVIDUAL_PLAN flag).
 """
 
 from __future__ import annotations
@@ -57,8 +59,15 @@ def indicators(
     )
     if output_format == "json":
         # The contract's report, and the agency settings it was counted under.
-        in_force = selectors.settings_in_force(request.user.agency_id or 0, report.period)
-        return {**report.as_json(), "settings_in_force": {r.setting.key: r.value for r in in_force}}
+        agency_id = request.user.agency_id or 0
+        in_force = selectors.settings_in_force(agency_id, report.period)
+        # Beside the report (not in it): the period's spot checks of plans against the
+        # computed INDIVIDUAL_PLAN flag.
+        return {
+            **report.as_json(),
+            "settings_in_force": {r.setting.key: r.value for r in in_force},
+            "verification": selectors.verification(agency_id, report.period).as_json(),
+        }
     mappings = (
         list(Dhis2Mapping.objects.filter(agency__code=report.agency_code))
         if output_format == "dhis2"

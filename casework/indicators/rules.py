@@ -94,9 +94,16 @@ def individualised_plan(period: Period, agency_id: int) -> Q:
     "Another person has the same text" depends on no period, so it is kept on the case
     (Case.plan_text_shared, by casework.plans.sharing wherever a text, person or agency changes)
     rather than asked here as a grouped subquery over every plan of the agency.
+
+    A plan a supervisor confirmed as a near copy of another person's (seed 001; the contract
+    leaves near copies to the product) stops counting in every period that ends on or after the
+    day of the confirmation (Case.plan_duplicate_confirmed_on, kept by
+    casework.plans.confirmations); the periods before keep their figures.
     """
-    return Q(planned_on__lte=period.end, plan_is_group=False, plan_text_shared=False) & ~Q(
-        plan_fold_hash=""
+    return (
+        Q(planned_on__lte=period.end, plan_is_group=False, plan_text_shared=False)
+        & ~Q(plan_fold_hash="")
+        & ~Q(plan_duplicate_confirmed_on__lte=period.end)
     )
 
 

@@ -168,6 +168,11 @@ def report(request: AuthenticatedHttpRequest) -> HttpResponse:
             ),
             # Reports as submitted: the frozen figures of this report beside today's.
             **frozen_views.report_page_context(user, result),
+            "verification": (
+                selectors.verification(user.agency_id, result.period)
+                if result is not None and user.agency_id
+                else None
+            ),
         },
         status=status,
     )

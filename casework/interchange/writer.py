@@ -41,7 +41,7 @@ from casework.feedback.models import ParticipationSurvey
 from casework.interchange.models import ExtraValues
 from casework.interchange.validation import CaseRow, Checked
 from casework.people.models import Household, Person, PersonNameIndex, Relationship, age_on
-from casework.plans import sharing
+from casework.plans import confirmations, sharing
 from casework.plans.models import CasePlan
 from casework.reference.models import Location
 from casework.vault import blind
@@ -617,6 +617,8 @@ class Writer:
         for agency_id, group in _per_agency(rows, lambda row: agencies[row["case_id"]]):
             with encrypting_for(agency_id):
                 insert_rows(CasePlan, group)
+        # A new version ends a supervisor's confirmation that the old text was a near copy.
+        confirmations.refresh_confirmed([row["case_id"] for row in rows if row["version"] > 1])
         self.counts["plans_created"] = len(rows)
 
     # --- surveys and extra columns --------------------------------------------------------------

@@ -32,7 +32,7 @@ from casework.core.api import (
     send_version,
 )
 from casework.plans import access as plan_access
-from casework.plans import services, similarity
+from casework.plans import services, similarity, verification_api
 from casework.plans.models import (
     CasePlan,
     GoalProgress,
@@ -637,3 +637,7 @@ def decide_match(
     other_case = match.other_plan.case_id if match.plan_id == plan.pk else match.plan.case_id
     visible = set(access.visible_cases(user).filter(pk=other_case).values_list("pk", flat=True))
     return _match(match, plan, visible, shows_text=user.sees(Sensitive.FREE_TEXT))
+
+
+# Spot checks of plans (seed 001, verification 3): /api/v1/plans/spot-checks/…
+router.add_router("/spot-checks", verification_api.router)

@@ -454,3 +454,93 @@ class PlanSettings(models.Model):
 
     def __str__(self) -> str:
         return f"plan settings of agency {self.agency_id}"
+
+
+class DocumentationCriterion(models.TextChoices):
+    """Documenting with care, the F.A.C.T.S. of seed 003 ("Documentation"): what a spot check
+    looks for in the plan's file. The agency chooses which of them its checklist asks
+    (setting plans.verification_checklist)."""
+
+    FACTUAL = "factual", _("Factual: what was seen and said, not opinions")
+    ACCURATE = "accurate", _("Accurate: names, dates and services are right")
+    COMPLETE = "complete", _("Complete: needs, goals, actions and who does what are all there")
+    TIMELY = "timely", _("Timely: written and updated soon after each contact")
+    SECURE = "secure", _("Secure: kept confidential, shared only with consent")
+
+
+class SpotCheckSample(models.Model):
+    """A random sample of one period's plans drawn for spot checks with staff (seed 001,
+    verification 3). Reproducible: the same seed over the same plans draws the same sample; it
+    is stratified by team and takes at least one plan of every caseworker with plans in the
+    period. A supervisor's sample covers their team (`team`), an M&E officer's the agency."""
+
+    agency = models.ForeignKey("accounts.Agency", on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    period_start = models.DateField(_("period from"))
+    period_end = models.DateField(_("period to"))
+    seed = models.PositiveBigIntegerField(_("random seed"))
+    percent = models.PositiveSmallIntegerField(_("share of the plans sampled (%)"))
+    # How many plans the sample was drawn from (the period's plans in its scope).
+    population = models.PositiveIntegerField(_("plans in the period"))
+    drawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    drawn_at = models.DateTimeField(_("drawn"))
+
+    class Meta:
+        verbose_name = _("spot-check sample")
+        indexes = [
+            models.Index(fields=["agency", "period_start", "period_end"], name="spot_sample_period")
+        ]
+        ordering = ["-drawn_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"sample {self.pk} ({self.period_start}..{self.period_end})"
+
+
+class SpotCheck(models.Model):
+    """One sampled plan and, once checked, what the checker found: individualised or not, which
+    documentation criteria hold, and a comment."""
+
+    vault_agency: ClassVar[str | None] = "sample__agency"
+
+    sample = models.ForeignKey(SpotCheckSample, on_delete=models.CASCADE, related_name="checks")
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    # The version sampled (the case's current plan when the sample was drawn).
+    plan = models.ForeignKey(CasePlan, on_delete=models.CASCADE, related_name="spot_checks")
+    # The stratum, and the caseworker whose plan it is, as they were when drawn.
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    caseworker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    individualised = models.BooleanField(_("individualised"), null=True, blank=True)
+    # The criteria the agency's checklist asked, and those the file met.
+    checklist = models.JSONField(default=list, blank=True)
+    criteria_met = models.JSONField(_("documentation criteria met"), default=list, blank=True)
+    comment = EncryptedTextField(_("comment"), blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    checked_at = models.DateTimeField(_("checked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("spot check")
+        constraints = [
+            models.UniqueConstraint(fields=["sample", "case"], name="one_spot_check_per_case")
+        ]
+        ordering = ["sample", "team_id", "id"]
+
+    def __str__(self) -> str:
+        return f"spot check {self.pk} of plan {self.plan_id}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.checked_at is not None
+
+    def get_criteria_met_display(self) -> list[str]:
+        labels = dict(DocumentationCriterion.choices)
+        return [str(labels.get(code, code)) for code in self.criteria_met]

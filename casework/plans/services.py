@@ -26,7 +26,7 @@ from casework.cases.models import Case
 from casework.cases.models import Status as CaseStatus
 from casework.core.errors import CaseworkError, Conflict, FieldErrors, NotAllowed
 from casework.core.text import fold_hash
-from casework.plans import sharing, similarity
+from casework.plans import confirmations, sharing, similarity
 from casework.plans.access import can_decide
 from casework.plans.models import (
     ActionUpdate,
@@ -420,8 +420,12 @@ def _refresh_text(plan: CasePlan, text: str, *, replaces: Iterable[int] = ()) ->
         sharing.refresh(plan.case.agency_id, {before, plan.fold_hash})
         plan.case.refresh_from_db(fields=["plan_text_shared"])
     if changed:
+        # Written now: the findings recorded below and the confirmation date read it back.
+        CasePlan.objects.filter(pk=plan.pk).update(fold_hash=plan.fold_hash)
         similarity.index_plan(plan, replaces=replaces)
         flag_near_duplicates(plan, replaces=replaces)
+        confirmations.refresh({plan.case_id})
+        plan.case.refresh_from_db(fields=["plan_duplicate_confirmed_on"])
 
 
 def flag_near_duplicates(plan: CasePlan, *, replaces: Iterable[int] = ()) -> similarity.PlanCheck:
@@ -1004,6 +1008,7 @@ def decide_match(match: PlanMatch, *, by: User, decision: str, note: str = "") -
     match.decided_at = now
     match.note = note.strip()
     match.save(update_fields=["note"])
+    confirmations.refresh({match.plan.case_id, match.other_plan.case_id})
     _touch(match.plan, match.other_plan)
     record(
         f"plans.match.{decision}",

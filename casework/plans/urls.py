@@ -1,11 +1,14 @@
 from django.urls import path
 
-from casework.plans import views
+from casework.plans import verification_views, views
 
 app_name = "plans"
 
 urlpatterns = [
     path("approvals/", views.approvals, name="approvals"),
+    path("spot-checks/", verification_views.spot_checks, name="spot_checks"),
+    path("spot-checks/<int:sample_pk>/", verification_views.sample, name="spot_check_sample"),
+    path("spot-checks/checks/<int:check_pk>/", verification_views.check, name="spot_check"),
     path("cases/<int:pk>/plans/new/", views.create, name="create"),
     path("cases/<int:pk>/plans/<int:plan_pk>/", views.detail, name="detail"),
     path("cases/<int:pk>/plans/<int:plan_pk>/edit/", views.edit, name="edit"),

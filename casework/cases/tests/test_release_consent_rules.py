@@ -85,7 +85,7 @@ def test_a_consent_not_shared_for_referrals_covers_other_purposes_only(
 def test_the_organisation_is_the_one_the_client_named(
     case: Case, amina: Any, recipient: dict[str, str], ask: dict[str, str], allowed: bool
 ) -> None:
-    _consent_to(case, amina, **recipient)
+    _consent_to(case, amina, **dict[str, Any](recipient))
     assert _allowed(case, amina, **ask) is allowed
 
 

@@ -53,6 +53,7 @@ def test_it_refuses_a_survey_dated_tomorrow(login: Any, amina: Any, case: Case) 
 
 
 def test_it_refuses_a_survey_dated_before_registration(login: Any, amina: Any, case: Case) -> None:
+    assert case.registered_on is not None
     response = _survey(login, amina, case, case.registered_on - datetime.timedelta(days=1))
     assert "The date cannot be before the case was registered." in response.content.decode()
     assert not ParticipationSurvey.objects.filter(case=case).exists()
@@ -63,6 +64,7 @@ def test_it_records_a_survey_dated_the_day_of_registration(
 ) -> None:
     Case.objects.filter(pk=case.pk).update(registered_on=TODAY() - datetime.timedelta(days=3))
     case.refresh_from_db()
+    assert case.registered_on is not None
     assert _survey(login, amina, case, case.registered_on).status_code == 302
     assert ParticipationSurvey.objects.get(case=case).surveyed_on == case.registered_on
 

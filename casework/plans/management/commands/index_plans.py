@@ -3,8 +3,9 @@
 Plans written through the services are indexed as they are saved. Run this after writing plan
 rows another way (an import that creates CasePlan rows directly, a restore), or to check that the
 index is complete (`--missing-only` indexes only current plans that have no band yet). It also
-recomputes every case's "plan text shared with another person" flag (casework.plans.sharing), in
-each agency, and says how many flags were wrong.
+recomputes every case's "plan text shared with another person" flag (casework.plans.sharing) and
+the date since which a confirmed near copy applies (casework.plans.confirmations), in each
+agency, and says how many were wrong.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from casework.accounts.models import Agency
-from casework.plans import sharing, similarity
+from casework.plans import confirmations, sharing, similarity
 from casework.plans.models import CasePlan, PlanBand
 
 
@@ -44,8 +45,10 @@ class Command(BaseCommand):
         dropped, _detail = stale.delete()
         count = similarity.index_current_plans(plans.iterator(chunk_size=2000))
         self.stdout.write(f"Indexed {count} plans; dropped {dropped} stale band rows.")
-        corrected = 0
+        corrected = dated = 0
         for agency_id in Agency.objects.order_by("pk").values_list("pk", flat=True):
             with transaction.atomic():
                 corrected += sharing.refresh(agency_id)
+                dated += confirmations.refresh(confirmations.stale_cases(agency_id))
         self.stdout.write(f"Corrected {corrected} shared-plan flags.")
+        self.stdout.write(f"Corrected {dated} dates of confirmed near copies.")
