@@ -4,9 +4,11 @@ casework/accounts/roles.py: a permission added to or taken from a role there tur
 
 - caseworker: registers cases and works on the cases they may write;
 - supervisor: the same, plus approvals (plans, closures), reassignment within the team, the
-  access log of their cases, overriding a refused consent, team indicators, merging duplicates;
-- programme manager: indicators, unsuppressed, exports with names, imports; no case work;
-- M&E officer: indicators (suppressed) and imports;
+  access log of their cases, overriding a refused consent, team indicators, merging duplicates,
+  spot checks of their team's plans;
+- programme manager: indicators, unsuppressed, exports with names, imports, freezing a report as
+  submitted; no case work;
+- M&E officer: indicators (suppressed), imports, freezing a report as submitted, spot checks;
 - partner: answers the referrals sent to them, nothing else;
 - data-protection officer: the audit log and clients' data requests;
 - administrator (any role, or none): users, configuration and the audit log on top of the role.
@@ -35,9 +37,16 @@ EXPECTED: dict[str, set[Perm]] = {
         P.OVERRIDE_CONSENT,
         P.VIEW_INDICATORS,
         P.MERGE_PERSONS,
+        P.VERIFY_PLANS,
     },
-    "paul": {P.VIEW_INDICATORS, P.VIEW_UNSUPPRESSED, P.EXPORT_PERSONAL_DATA, P.IMPORT_CASES},
-    "mei": {P.VIEW_INDICATORS, P.IMPORT_CASES},
+    "paul": {
+        P.VIEW_INDICATORS,
+        P.VIEW_UNSUPPRESSED,
+        P.EXPORT_PERSONAL_DATA,
+        P.IMPORT_CASES,
+        P.FREEZE_REPORTS,
+    },
+    "mei": {P.VIEW_INDICATORS, P.IMPORT_CASES, P.FREEZE_REPORTS, P.VERIFY_PLANS},
     "priya": {P.ANSWER_REFERRALS},
     "dana": {P.VIEW_AUDIT_LOG, P.HANDLE_DATA_REQUESTS},
     "adam": {P.MANAGE_USERS, P.MANAGE_CONFIGURATION, P.VIEW_AUDIT_LOG},
@@ -47,11 +56,11 @@ EXPECTED["xena"] = EXPECTED["amina"]
 
 # The menu each named user is offered (accounts.access.navigation_for), written out.
 MENUS: dict[str, set[str]] = {
-    "amina": {"caseload", "register", "tasks", "services"},
+    "amina": {"caseload", "register", "tasks", "services", "surveys", "supervision"},
     "sam": {"caseload", "register", "tasks", "approvals", "team", "duplicates", "services"}
-    | {"indicators", "exports"},
+    | {"indicators", "exports", "surveys", "supervision", "spot_checks"},
     "paul": {"caseload", "services", "indicators", "imports", "exports"},
-    "mei": {"indicators", "imports"},
+    "mei": {"indicators", "imports", "spot_checks"},
     "priya": {"referrals_inbox"},
     "dana": {"audit_log", "data_requests"},
     "adam": {"administration", "matching", "audit_log"},
