@@ -159,6 +159,23 @@ def xena(make_user: Any, other_agency: Any) -> Any:
 
 
 @pytest.fixture
+def everyone(
+    amina: Any,
+    sam: Any,
+    omar: Any,
+    olga: Any,
+    paul: Any,
+    mei: Any,
+    priya: Any,
+    adam: Any,
+    xena: Any,
+    dana: Any,
+) -> dict[str, Any]:
+    """Every named user by username."""
+    return {u.username: u for u in (amina, sam, omar, olga, paul, mei, priya, adam, xena, dana)}
+
+
+@pytest.fixture
 def programme(db: Any) -> Any:
     from casework.reference.models import Programme
 

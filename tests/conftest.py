@@ -1,4 +1,4 @@
-"""Fixtures of the project-wide tests: every named user, and the permission matrix's world."""
+"""Fixtures of the project-wide tests: the permission matrix's world."""
 
 from __future__ import annotations
 
@@ -7,22 +7,6 @@ from typing import Any
 import pytest
 
 from . import matrix
-
-
-@pytest.fixture
-def everyone(
-    amina: Any,
-    sam: Any,
-    omar: Any,
-    olga: Any,
-    paul: Any,
-    mei: Any,
-    priya: Any,
-    adam: Any,
-    xena: Any,
-    dana: Any,
-) -> dict[str, Any]:
-    return {u.username: u for u in (amina, sam, omar, olga, paul, mei, priya, adam, xena, dana)}
 
 
 @pytest.fixture

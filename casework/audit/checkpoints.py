@@ -63,6 +63,12 @@ def write(seq: int, chain_hash: str) -> Checkpoint:
         {"seq": seq, "hash": chain_hash, "at": at, "sig": _signature(seq, chain_hash, at)},
         separators=(",", ":"),
     )
+    _append_line(line, what="checkpoint")
+    return point
+
+
+def _append_line(line: str, *, what: str) -> None:
+    """Append one signed line to the file (synced before returning), the log and the URL."""
     target = path()
     target.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -71,11 +77,10 @@ def write(seq: int, chain_hash: str) -> Checkpoint:
         os.fsync(fd)
     finally:
         os.close(fd)
-    logger.info("audit checkpoint %s", line)
+    logger.info("audit %s %s", what, line)
     url = getattr(settings, "CASEWORK_AUDIT_CHECKPOINT_URL", "")
     if url:
         _post(url, line)
-    return point
 
 
 def _post(url: str, line: str) -> None:
@@ -142,18 +147,7 @@ def write_restore(
         "at": at,
     }
     line = json.dumps({"restore": body, "sig": sig}, separators=(",", ":"))
-    target = path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        os.write(fd, (line + "\n").encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    logger.info("audit restore %s", line)
-    url = getattr(settings, "CASEWORK_AUDIT_CHECKPOINT_URL", "")
-    if url:
-        _post(url, line)
+    _append_line(line, what="restore")
     return Restore(seq, chain_hash, event_seq, event_hash, backup_taken_at, at)
 
 

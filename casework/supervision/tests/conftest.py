@@ -48,19 +48,3 @@ def session(case: Any, amina: Any, sam: Any) -> SupervisionSession:
             ],
         ),
     )
-
-
-@pytest.fixture
-def everyone(
-    amina: Any,
-    sam: Any,
-    omar: Any,
-    olga: Any,
-    paul: Any,
-    mei: Any,
-    priya: Any,
-    adam: Any,
-    xena: Any,
-    dana: Any,
-) -> dict[str, Any]:
-    return {u.username: u for u in (amina, sam, omar, olga, paul, mei, priya, adam, xena, dana)}
