@@ -72,7 +72,7 @@ mutate: install
 
 messages: install
 	$(CW) makemessages -l fr -l ar -l es --no-obsolete --ignore=.venv --ignore=var --ignore=tests --ignore='*/tests/*' --ignore=bench
-	$(CW) compilemessages --ignore=.venv
+	$(CW) compilemessages --ignore=.venv --ignore=var
 
 clean:
 	rm -rf $(VENV) var/static
