@@ -307,9 +307,15 @@ def pytest_collection_modifyitems(items: list[Any]) -> None:
     kinds: dict[str, set[bool]] = {}
     for item in items:
         marker = item.get_closest_marker("django_db")
-        if marker is None and "db" not in getattr(item, "fixturenames", ()):
+        if marker is None and not set(getattr(item, "fixturenames", ())) & {
+            "db",
+            "transactional_db",
+        }:
             continue  # no database: runs anywhere
-        transactional = bool(marker and marker.kwargs.get("transaction"))
+        fixtures = set(getattr(item, "fixturenames", ()))
+        transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+            fixtures & {"transactional_db", "live_server", "django_db_serialized_rollback"}
+        )
         kinds.setdefault(str(item.path), set()).add(transactional)
     mixed = sorted(path for path, found in kinds.items() if len(found) == 2)
     if mixed:

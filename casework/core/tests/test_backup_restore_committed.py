@@ -23,6 +23,7 @@ from casework.core.backup import Manifest, back_up, backup_dir, database_is_empt
 from casework.core.tests.test_backup_restore import _empty_the_database, _indicators, _names, _run
 
 
+@pytest.mark.commits
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_restores_into_an_empty_database_with_the_same_indicators_and_a_whole_trail() -> None:
     _run("demo", "--cases", "120", "--seed", "1")
@@ -66,6 +67,7 @@ def test_it_restores_into_an_empty_database_with_the_same_indicators_and_a_whole
     assert "OK:" in _run("audit", "verify")
 
 
+@pytest.mark.commits
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_force_replaces_a_database_that_is_not_empty(register: Any, amina: Any) -> None:
     kept = register(amina, given_name="Awa")
@@ -82,6 +84,7 @@ def test_force_replaces_a_database_that_is_not_empty(register: Any, amina: Any) 
     assert "Known gap, not tampering" in verified and "OK:" in verified
 
 
+@pytest.mark.commits
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_backup_that_does_not_load_changes_nothing(tmp_path: Path, case: Case) -> None:
     # Sealed under the right key, so it passes every check of the file; its content is no
@@ -99,6 +102,7 @@ def test_a_backup_that_does_not_load_changes_nothing(tmp_path: Path, case: Case)
     assert not checkpoints.read_all().restores
 
 
+@pytest.mark.commits
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_backup_is_encrypted_and_its_manifest_says_what_it_holds() -> None:
     record("test.step", by=None)
