@@ -262,6 +262,20 @@ def _postgres_environment() -> dict[str, str]:
     return environment
 
 
+def _kept_errors(text: bytes, what: str) -> str:
+    """The database tools' own messages go to a file beside the backups (mode 0600), never into
+    an exception or a log line: PostgreSQL quotes the rows it could not load (names, dates of
+    birth). Returns where they are."""
+    folder = backup_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    target = folder / f"{what}-errors-{stamp}.log"
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(text)
+    return str(target)
+
+
 def _tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
@@ -319,8 +333,11 @@ def _back_up_postgresql(target: Path, taken_at: str) -> Manifest:
                     target.unlink(missing_ok=True)
                     errors.seek(0)
                     raise BackupError(
-                        _("pg_dump failed: %(error)s")
-                        % {"error": errors.read().decode(errors="replace").strip()[-500:]}
+                        _(
+                            "pg_dump failed; its messages (which may quote data: keep them as "
+                            "safe as a backup) are in %(file)s"
+                        )
+                        % {"file": _kept_errors(errors.read(), "backup")}
                     )
             cursor.execute("COMMIT")
     finally:
@@ -394,7 +411,8 @@ def _restore_sqlite(plain: Path) -> None:
             source.backup(destination)
         except sqlite3.Error as error:
             raise BackupError(
-                _("The restore failed and changed nothing: %(error)s") % {"error": error}
+                _("The restore failed and changed nothing (SQLite: %(error)s).")
+                % {"error": type(error).__name__}
             ) from None
         finally:
             destination.close()
@@ -439,9 +457,13 @@ def _restore_postgresql(plain: Path, *, replace: bool) -> None:
         if not finished or psql.returncode != 0:
             psql_errors.seek(0)
             restore_errors.seek(0)
-            detail = (psql_errors.read() + restore_errors.read()).decode(errors="replace").strip()
+            kept = _kept_errors(psql_errors.read() + restore_errors.read(), "restore")
             raise BackupError(
-                _("The restore failed and changed nothing: %(error)s") % {"error": detail[-500:]}
+                _(
+                    "The restore failed and changed nothing; the database's messages (which may "
+                    "quote data: keep them as safe as a backup) are in %(file)s"
+                )
+                % {"file": kept}
             )
 
 

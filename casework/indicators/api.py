@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 
 from casework.accounts.access import agency_of, require_perm
@@ -49,7 +50,8 @@ def indicators(
 ) -> Any:
     if output_format not in exports.FORMATS:
         raise exports.ExportError(
-            f"format must be one of {', '.join(exports.FORMATS)}", field="format"
+            _("Choose the format: %(formats)s.") % {"formats": ", ".join(exports.FORMATS)},
+            field="format",
         )
     report = services.report_for(
         request.user,

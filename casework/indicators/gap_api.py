@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from casework.accounts.http import AuthenticatedHttpRequest
@@ -29,7 +30,10 @@ def service_gaps(
     min_cell: int | None = None,
 ) -> Any:
     if output_format not in gap_exports.FORMATS:
-        raise ExportError(f"format must be one of {', '.join(gap_exports.FORMATS)}", field="format")
+        raise ExportError(
+            _("Choose the format: %(formats)s.") % {"formats": ", ".join(gap_exports.FORMATS)},
+            field="format",
+        )
     report = gaps.gap_report_for(
         request.user, period=parse_period(period), level=level, min_cell=min_cell
     )

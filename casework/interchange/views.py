@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
@@ -290,6 +290,7 @@ def export(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def export_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The maker's own export with names, until it expires (410 then); 404 for anyone else."""
     user = request.user

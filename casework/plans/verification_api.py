@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from ninja import Router, Schema, Status
 
 from casework.accounts.http import AuthenticatedHttpRequest
+from casework.accounts.roles import Sensitive
 from casework.core.api import READ_LATER, DocumentedAs, RawBody, answers, parse
 from casework.core.periods import parse_period
 from casework.plans import access, selectors, verification
@@ -87,7 +88,7 @@ class ShownPlanOut(Schema):
 class CheckOut(CheckSummaryOut):
     sample_id: int
     checklist: list[str]
-    comment: str
+    comment: str | None
     checked_by: str | None
     plan: ShownPlanOut
 
@@ -173,7 +174,11 @@ def _check(user: Any, check: SpotCheck) -> dict[str, Any]:
     return _check_summary(check) | {
         "sample_id": check.sample_id,
         "checklist": check.checklist,
-        "comment": check.comment,
+        # A free-text comment may say what the plan says: for roles that see free text, and
+        # for the one who wrote it.
+        "comment": check.comment
+        if user.sees(Sensitive.FREE_TEXT) or check.checked_by_id == user.pk
+        else None,
         "checked_by": check.checked_by.username if check.checked_by else None,
         "plan": selectors.plan_as_shown(user, check),
     }

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from casework.accounts import agency_settings
 from casework.accounts.http import AuthenticatedHttpRequest
+from casework.accounts.roles import Sensitive
 from casework.core.views import run_service_form
 from casework.plans import access, selectors, verification
 from casework.plans.agency_settings import CHECKLIST, SAMPLE_PERCENT
@@ -100,5 +101,9 @@ def check(request: AuthenticatedHttpRequest, check_pk: int) -> HttpResponse:
             reverse("plans:spot_check_sample", kwargs={"sample_pk": done.sample_id})
         ),
         template="plans/spot_check.html",
-        context={"check": spot_check, "plan": selectors.plan_as_shown(user, spot_check)},
+        context={
+            "check": spot_check,
+            "plan": selectors.plan_as_shown(user, spot_check),
+            "sees_comment": user.sees(Sensitive.FREE_TEXT) or spot_check.checked_by_id == user.pk,
+        },
     )

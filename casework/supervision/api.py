@@ -307,8 +307,9 @@ def add_action(request: AuthenticatedHttpRequest, session_id: int, payload: Acti
 )
 def case_sessions(request: AuthenticatedHttpRequest, case_id: int) -> Any:
     user = request.user
-    case = case_access.get_case_for_user(user, case_id)
+    # The role first: a refused role leaves no "case file read" in the audit trail.
     require_perm(user, Perm.WORK_ON_CASES)
+    case = case_access.get_case_for_user(user, case_id)
     return [
         {
             "session_id": item.session_id,

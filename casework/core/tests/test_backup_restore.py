@@ -160,3 +160,18 @@ def test_the_worker_backs_up_every_day_and_keeps_the_newest(db: Any, settings: A
     made = [tasks.back_up_database.enqueue().return_value for _ in range(3)]
 
     assert sorted(path.name for path in backup_dir().glob("*.cwbackup")) == made[1:]
+
+
+def test_the_database_tools_messages_go_to_a_private_file_not_into_the_error(
+    settings: Any, tmp_path: Path
+) -> None:
+    """PostgreSQL quotes the rows it could not load; the error a person (or a log) sees names
+    only the file, which is as private as a backup."""
+    settings.CASEWORK_BACKUP_DIR = tmp_path / "backups"
+    quoted = (
+        b'ERROR: invalid input\nCONTEXT: COPY people_person, line 3: "Fatima Traore 1990-01-02"'
+    )
+    kept = Path(backup._kept_errors(quoted, "restore"))
+    assert kept.parent == tmp_path / "backups"
+    assert kept.read_bytes() == quoted
+    assert kept.stat().st_mode & 0o777 == 0o600

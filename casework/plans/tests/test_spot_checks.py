@@ -301,3 +301,22 @@ def test_the_administrator_sets_the_share_on_the_settings_screen(
     assert sample.percent == 50
     # North: 3 plans → 2 drawn; South: 1 plan → 1 drawn.
     assert sample.checks.count() == 3
+
+
+def test_a_supervisors_comment_is_not_shown_to_the_me_officer(
+    planned: list[CasePlan], sam: Any, mei: Any, login: Any, period: Any
+) -> None:
+    """A comment is free text that may repeat the plan: those who see free text read it, and its
+    author; the M&E officer sees that the check was made, not what it says."""
+    sample = verification.draw_sample(by=sam, period=period, seed=3)
+    check = sample.checks.first()
+    assert check is not None
+    verification.record_check(check, by=sam, individualised=False, comment="Same words as Awa's.")
+    supervisor, officer = login(sam), login(mei)
+    assert (
+        "Same words as Awa" in supervisor.get(f"/spot-checks/checks/{check.pk}/").content.decode()
+    )
+    assert supervisor.get(f"/api/v1/plans/spot-checks/{check.pk}").json()["comment"]
+    page = officer.get(f"/spot-checks/checks/{check.pk}/")
+    assert page.status_code == 200 and "Same words as Awa" not in page.content.decode()
+    assert officer.get(f"/api/v1/plans/spot-checks/{check.pk}").json()["comment"] is None
