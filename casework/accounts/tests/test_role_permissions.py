@@ -150,3 +150,13 @@ def test_a_refusal_is_audited_under_the_member_who_tried_and_no_one_else(
     amina.agency_id = None
     with pytest.raises(Http404):
         agency_of(amina)
+
+
+def test_a_user_without_a_role_who_is_no_administrator_may_do_nothing(
+    make_user: Any, agency: Any
+) -> None:
+    """The "no role" row of the roles grants nothing: what adam may do comes from his being the
+    agency's administrator, not from having no role."""
+    nobody = make_user("nobody", agency=agency, role="none")
+    assert [perm for perm in Perm if nobody.has_casework_perm(perm)] == []
+    assert not any(navigation_for(nobody).values())

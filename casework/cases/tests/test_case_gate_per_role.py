@@ -134,3 +134,19 @@ def test_a_person_is_seen_through_their_cases(world: dict[str, Any], amina: Any)
         {"person": world["southern"].person_id, "write": False},
         {"person": MISSING, "write": False},
     ]
+
+
+@pytest.mark.parametrize("role", ["programme_manager", "me_officer", "data_protection_officer"])
+def test_a_team_does_not_make_a_supervisor_of_another_role(
+    role: str, make_user: Any, agency: Any, north: Any, case: Any
+) -> None:
+    """Team-wide access is the supervisor's: another role attached to the team gets none (a
+    programme manager still reads every case of the agency, and writes none)."""
+    from casework.cases import access as case_access
+
+    member = make_user(f"{role}-north", agency=agency, team=north, role=role)
+    writable = case_access.writable_cases(member)
+    assert not writable.filter(pk=case.pk).exists()
+    assert case_access.may_write(member, case) is False
+    readable = case_access.visible_cases(member).filter(pk=case.pk).exists()
+    assert readable is (role == "programme_manager")
