@@ -160,3 +160,57 @@ def test_a_covering_consent_needs_no_override(case: Case, sam: Any) -> None:
     assert (release.consent, release.overridden) == (consent, False)
     assert release.recipient is not None and release.recipient.organisation_name == "Hope"
     assert not AuditEntry.objects.filter(action="cases.release.overridden").exists()
+
+
+def test_every_recipient_and_every_consent_is_weighed_in_turn(register: Any, amina: Any) -> None:
+    """One consent's recipients are read in order until one covers the release (a recipient that
+    does not is passed over, never the end of the search), the first that covers it is the one
+    kept; each case's consents newest first (a newest one without the referral flag passes to the
+    older), and every case of the batch is answered."""
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    hope = {"organisation_name": "Hope Clinic", "organisation_code": "HOPE"}
+    everything = ["identity", "case_summary"]
+    first, second, third = (register(amina, given_name=name) for name in ("Awa", "Binta", "Coumba"))
+
+    def consent(case: Case, *recipients: dict[str, Any], share: bool = True) -> Any:
+        return services.record_consent(
+            case,
+            by=amina,
+            details=services.ConsentDetails(
+                receive_services=True,
+                share_for_referral=share,
+                recipients=[services.RecipientDetails(**r) for r in recipients],
+            ),
+        )
+
+    # The first case: four recipients that do not cover the release, then two that do.
+    consent(
+        first,
+        {**hope, "purpose": ReleasePurpose.TRANSFER, "information": everything},
+        {**hope, "valid_until": yesterday, "information": everything},
+        {
+            "organisation_name": "Other Clinic",
+            "organisation_code": "OTH",
+            "information": everything,
+        },
+        {**hope, "information": ["case_summary"]},
+        {**hope, "information": everything},
+        {**hope, "information": [*everything, "health"]},
+    )
+    # The second case: an older consent that covers it, and a newer one that covers it too.
+    consent(second, {**hope, "information": everything})
+    newer = consent(second, {**hope, "information": everything})
+    # The third case: its newest consent refuses referrals; the older one allows them.
+    older = consent(third, {**hope, "information": everything})
+    consent(third, {**hope, "information": everything}, share=False)
+
+    found = covering_consents(
+        [first.pk, second.pk, third.pk],
+        organisation_code="HOPE",
+        purpose=ReleasePurpose.REFERRAL,
+        information=everything,
+    )
+    assert set(found) == {first.pk, second.pk, third.pk}
+    assert found[first.pk][1].information == everything  # the first that covers it
+    assert found[second.pk][0].pk == newer.pk
+    assert found[third.pk][0].pk == older.pk
