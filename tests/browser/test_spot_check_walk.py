@@ -9,64 +9,17 @@ Screenshots of every step are kept under test-artifacts/spot-check/.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+
+from .conftest import Walk
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.commits,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "spot-check"
-PASSWORD = "correct horse battery staple 2026"
-
-if not Path(CHROMIUM).exists():
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
-    )
-
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    # Playwright's sync API runs an event loop; Django must allow ORM calls from this thread.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield instance
-        instance.close()
-
-
-class Walk:
-    def __init__(self, browser: Any, base: str) -> None:
-        self.browser = browser
-        self.base = base
-        self.step = 0
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-
-    def sign_in(self, username: str) -> Any:
-        page = self.browser.new_context(locale="en").new_page()
-        page.goto(self.base + "/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state()
-        return page
-
-    def shot(self, page: Any, name: str) -> None:
-        self.step += 1
-        page.screenshot(path=str(ARTIFACTS / f"{self.step:02d}-{name}.png"), full_page=True)
-
-    @staticmethod
-    def ok(page: Any) -> None:
-        assert page.locator(".form-errors").count() == 0, page.locator(".form-errors").inner_text()
 
 
 def test_a_supervisor_spot_checks_a_plan_and_the_report_shows_it_in_the_browser(
@@ -85,7 +38,7 @@ def test_a_supervisor_spot_checks_a_plan_and_the_report_shows_it_in_the_browser(
             case, by=amina, content=content(goals=[f"{name} finds work she chose"], actions=[])
         )
     quarter = str(current_quarter(timezone.localdate()))
-    walk = Walk(browser, live_server.url)
+    walk = Walk(browser, live_server.url, "spot-check")
 
     # 1. The supervisor draws a seeded sample of his team's plans for the quarter.
     page = walk.sign_in("sam")

@@ -7,39 +7,17 @@ Screenshots of every step are kept under test-artifacts/end-to-end/.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+
+from .conftest import Walk
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.commits,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "end-to-end"
-PASSWORD = "correct horse battery staple 2026"
-
-if not Path(CHROMIUM).exists():
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
-    )
-
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    # Playwright's sync API runs an event loop; Django must allow ORM calls from this thread.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield instance
-        instance.close()
 
 
 @pytest.fixture
@@ -58,31 +36,6 @@ def partner_service(partner_agency: Any, priya: Any) -> Any:
     )
 
 
-class Walk:
-    def __init__(self, browser: Any, base: str) -> None:
-        self.browser = browser
-        self.base = base
-        self.step = 0
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-
-    def sign_in(self, username: str) -> Any:
-        page = self.browser.new_context(locale="en").new_page()
-        page.goto(self.base + "/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state()
-        return page
-
-    def shot(self, page: Any, name: str) -> None:
-        self.step += 1
-        page.screenshot(path=str(ARTIFACTS / f"{self.step:02d}-{name}.png"), full_page=True)
-
-    @staticmethod
-    def ok(page: Any) -> None:
-        assert page.locator(".form-errors").count() == 0, page.locator(".form-errors").inner_text()
-
-
 def test_a_case_goes_from_registration_to_reopening_in_the_browser(
     live_server: Any,
     browser: Any,
@@ -95,7 +48,7 @@ def test_a_case_goes_from_registration_to_reopening_in_the_browser(
     from casework.cases.models import Case
     from casework.referrals.models import Referral
 
-    walk = Walk(browser, live_server.url)
+    walk = Walk(browser, live_server.url, "end-to-end")
     page = walk.sign_in("amina")
     walk.shot(page, "caseload")
 
@@ -234,7 +187,7 @@ def test_registering_someone_again_shows_the_person_already_registered(
     from casework.cases.models import Case
 
     first = register(amina, given_name="Aminata", family_name="Traoré", age=14)
-    walk = Walk(browser, live_server.url)
+    walk = Walk(browser, live_server.url, "end-to-end")
     page = walk.sign_in("amina")
     page.goto(live_server.url + "/cases/register/")
     page.locator("#id_given_name").fill("Aminata")

@@ -10,13 +10,12 @@ Screenshots of every step are kept under test-artifacts/supervision/.
 from __future__ import annotations
 
 import datetime
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.utils import timezone
+
+from .conftest import Walk
 
 pytestmark = [
     pytest.mark.browser,
@@ -24,54 +23,8 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "supervision"
-PASSWORD = "correct horse battery staple 2026"
 DECISIONS = "Mariam stays at the shelter; ask her sister about a room."
 ACTION = "Call the shelter about a longer stay"
-
-if not Path(CHROMIUM).exists():
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
-    )
-
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    # Playwright's sync API runs an event loop; Django must allow ORM calls from this thread.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield instance
-        instance.close()
-
-
-class Walk:
-    def __init__(self, browser: Any, base: str) -> None:
-        self.browser = browser
-        self.base = base
-        self.step = 0
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-
-    def sign_in(self, username: str) -> Any:
-        page = self.browser.new_context(locale="en").new_page()
-        page.goto(self.base + "/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state()
-        return page
-
-    def shot(self, page: Any, name: str) -> None:
-        self.step += 1
-        page.screenshot(path=str(ARTIFACTS / f"{self.step:02d}-{name}.png"), full_page=True)
-
-    def save(self, page: Any) -> None:
-        page.get_by_role("button", name="Save").click()
-        page.wait_for_load_state()
-        assert page.locator(".form-errors").count() == 0, page.locator(".form-errors").inner_text()
 
 
 def test_a_supervisor_records_a_session_and_the_caseworker_finds_its_action(
@@ -81,7 +34,7 @@ def test_a_supervisor_records_a_session_and_the_caseworker_finds_its_action(
     from casework.worklist.models import Task
 
     case = register(amina, given_name="Mariam", family_name="Coulibaly", risk_level="high")
-    walk = Walk(browser, live_server.url)
+    walk = Walk(browser, live_server.url, "supervision")
     supervisor = walk.sign_in("sam")
 
     # The team page flags the high-risk case: never discussed in supervision.
