@@ -33,12 +33,13 @@ Requester: TypeAlias = "User | AnonymousUser | None"
 NOTHING = Q(pk__in=[])
 
 
-def is_member(user: object) -> TypeGuard[User]:
+def is_member(user: Requester) -> TypeGuard[User]:
     """Signed in, active and in an agency: the least anyone needs to reach any case data.
     (Also false for an anonymous user, or none at all, so callers may pass request.user.)"""
     return bool(
-        getattr(user, "is_authenticated", False)
-        and getattr(user, "is_active", False)
+        user is not None
+        and user.is_authenticated
+        and user.is_active
         and getattr(user, "agency_id", None)
     )
 

@@ -116,7 +116,8 @@ def check_windows(windows: Mapping[str, Window]) -> dict[str, str]:
             problems[level] = "not_positive"
         elif window.target_hours > window.due_hours:
             problems[level] = "target_after_due"
-    ordered = sorted(windows, key=lambda level: SEVERITY.get(level, 0))
+    # Only known levels reach here (the setting refuses others): an unknown one is a KeyError.
+    ordered = sorted(windows, key=SEVERITY.__getitem__)
     for lower, higher in zip(ordered, ordered[1:], strict=False):
         if windows[higher].due_hours > windows[lower].due_hours and higher not in problems:
             problems[higher] = "longer_than_lower_risk"

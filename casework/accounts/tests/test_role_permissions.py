@@ -160,3 +160,36 @@ def test_a_user_without_a_role_who_is_no_administrator_may_do_nothing(
     nobody = make_user("nobody", agency=agency, role="none")
     assert [perm for perm in Perm if nobody.has_casework_perm(perm)] == []
     assert not any(navigation_for(nobody).values())
+
+
+# Who must sign in with a second factor where the agency requires it: everyone who can see a
+# client's personal data (caseworkers and supervisors; partners, programme managers and
+# data-protection officers through referrals, exports and data requests) and every administrator.
+# The M&E officer sees suppressed figures only.
+MUST_USE_MFA = {"amina", "omar", "xena", "sam", "olga", "paul", "priya", "dana", "adam"}
+
+
+def test_everyone_who_can_see_personal_data_must_use_two_factor_sign_in(
+    everyone: dict[str, Any],
+) -> None:
+    for user in everyone.values():
+        user.agency.require_mfa = True
+    assert {name for name, user in everyone.items() if user.must_use_mfa} == MUST_USE_MFA
+    for user in everyone.values():
+        user.agency.require_mfa = False
+    assert not any(user.must_use_mfa for user in everyone.values())
+
+
+def test_a_visitor_or_a_deactivated_user_is_no_member(amina: Any) -> None:
+    from django.contrib.auth.models import AnonymousUser
+
+    from casework.accounts.access import is_member
+
+    assert is_member(amina)
+    assert not is_member(None)
+    assert not is_member(AnonymousUser())
+    amina.is_active = False
+    assert not is_member(amina)
+    amina.is_active = True
+    amina.agency_id = None
+    assert not is_member(amina)

@@ -4,6 +4,7 @@ how long a silent case may stay silent, and where an agency's windows stop being
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 
 import pytest
@@ -49,12 +50,34 @@ def test_the_default_windows_are_the_seeds() -> None:
     )
 
 
+# Rank of each level, written out: a level the code does not know ranks with "not known yet".
+RANK = {"": 0, RiskLevel.LOW: 1, RiskLevel.MEDIUM: 2, RiskLevel.HIGH: 3, "nonsense": 0}
+
+
+@pytest.mark.parametrize("previous", list(RANK))
+@pytest.mark.parametrize("new", list(RANK))
+def test_a_risk_is_raised_only_by_a_more_severe_level(previous: str, new: str) -> None:
+    assert deadlines.is_raised(previous, new) is (RANK[new] > RANK[previous])
+
+
 def test_the_severity_of_each_level() -> None:
     ordered = sorted(deadlines.SEVERITY, key=deadlines.SEVERITY.__getitem__)
     assert ordered == ["", RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH]
-    assert not deadlines.is_raised(RiskLevel.LOW, "")
-    assert not deadlines.is_raised("", "")
-    assert deadlines.is_raised("", RiskLevel.HIGH)
+
+
+def test_windows_and_deadlines_cannot_be_changed_in_place() -> None:
+    """The default windows are shared by every agency: one caller changing them in place would
+    move every other agency's deadlines."""
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        deadlines.DEFAULT_WINDOWS[RiskLevel.HIGH].due_hours = 1  # type: ignore[misc]
+    deadline = deadlines.follow_up_deadline(RiskLevel.HIGH, START)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        deadline.due_at = START  # type: ignore[misc]
+
+
+def test_an_unknown_level_in_windows_is_a_programming_error() -> None:
+    with pytest.raises(KeyError):
+        deadlines.check_windows({"nonsense": Window(1, 1)})
 
 
 @pytest.mark.parametrize(

@@ -150,3 +150,21 @@ def test_a_team_does_not_make_a_supervisor_of_another_role(
     assert case_access.may_write(member, case) is False
     readable = case_access.visible_cases(member).filter(pk=case.pk).exists()
     assert readable is (role == "programme_manager")
+
+
+@pytest.mark.parametrize("read_first", [1, 2, 3, 1000])
+def test_a_caseworker_with_many_grants_loses_none_of_them(
+    world: dict[str, Any], amina: Any, monkeypatch: pytest.MonkeyPatch, read_first: int
+) -> None:
+    """Amina holds three live grants (two of them to write). Up to GRANTS_READ_FIRST they are read
+    into the filter; past it the database joins them. Either way, the same cases."""
+    monkeypatch.setattr(access, "GRANTS_READ_FIRST", read_first)
+    names = {case.pk: name for name, case in world.items()}
+    reads, writes = EXPECTED["amina"]
+    for queryset, expected, grants in (
+        (access.visible_cases(amina), reads, 3),
+        (access.writable_cases(amina), writes, 2),
+    ):
+        assert {names[pk] for pk in queryset.values_list("pk", flat=True)} == expected
+        joined = "IN (SELECT" in str(queryset.query).upper()
+        assert joined == (grants > read_first), (read_first, grants)

@@ -4,6 +4,7 @@ each case, and what an override needs."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from typing import Any
 
@@ -214,3 +215,24 @@ def test_every_recipient_and_every_consent_is_weighed_in_turn(register: Any, ami
     assert found[first.pk][1].information == everything  # the first that covers it
     assert found[second.pk][0].pk == newer.pk
     assert found[third.pk][0].pk == older.pk
+
+
+@pytest.mark.parametrize(("cases", "queries"), [(2000, 1), (2001, 2), (4000, 2)])
+def test_consents_are_read_two_thousand_cases_at_a_time(
+    cases: int, queries: int, django_assert_num_queries: Any
+) -> None:
+    """A bulk release (an export of thousands of cases) reads consents in batches of 2,000 case
+    ids: one statement each when no consent is found, so no IN-list grows without bound."""
+    with django_assert_num_queries(queries):
+        assert covering_consents(range(1, cases + 1), purpose=ReleasePurpose.REFERRAL) == {}
+
+
+def test_the_authority_for_a_release_cannot_be_changed_after_it_is_given(
+    case: Case, amina: Any
+) -> None:
+    _consent_to(case, amina, organisation_name="Hope Clinic", purpose=ReleasePurpose.REFERRAL)
+    release = authorise_release(
+        case, by=amina, purpose=ReleasePurpose.REFERRAL, organisation_name="Hope Clinic"
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        release.overridden = True  # type: ignore[misc]
