@@ -26,7 +26,6 @@ from casework.cases.models import Case, CaseGrant, CaseQuerySet
 from casework.core.http import as_id
 from casework.people.models import Person
 
-
 GRANTS_READ_FIRST = 1000
 
 

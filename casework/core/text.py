@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from django.utils.translation import ngettext
+
 _NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")
 
 
@@ -23,3 +25,13 @@ def fold_hash(text: str) -> str:
     """
     folded = fold(text)
     return hashlib.sha256(folded.encode()).hexdigest() if folded else ""
+
+
+def too_long(text: str, limit: int) -> str | None:
+    """The error for a free text longer than `limit` characters once trimmed, or None. Services
+    check it before writing, so the API (which has no form) refuses what the screen refuses."""
+    if len((text or "").strip()) <= limit:
+        return None
+    return ngettext(
+        "Use at most %(limit)d character.", "Use at most %(limit)d characters.", limit
+    ) % {"limit": limit}

@@ -180,7 +180,14 @@ def _close_survey_tasks(case: Case, day: datetime.date, *, by: User) -> None:
         if dates is not None and dates[0] <= day <= dates[1]:
             done.setdefault(task.case_id, (task.case, []))[1].append(task.subject)
     for task_case, subjects in done.values():
-        worklist.close_tasks(task_case, kinds=[Task.Kind.SURVEY_DUE], subjects=subjects, by=by)
+        # Another case of the person may be someone else's: its task is closed by the system,
+        # not in the name of a caller who may not even see that case.
+        worklist.close_tasks(
+            task_case,
+            kinds=[Task.Kind.SURVEY_DUE],
+            subjects=subjects,
+            by=by if task_case.pk == case.pk else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -207,26 +214,17 @@ def open_survey_tasks(cases: Sequence[Case], *, period: Period, by: User) -> Sur
             code="period_ended",
             field="period",
         )
-    subject = survey_task_subject(period)
-    already = set(
-        Task.objects.filter(
-            case_id__in=[case.pk for case in cases],
-            kind=Task.Kind.SURVEY_DUE,
-            subject=subject,
-            status=Task.Status.OPEN,
-        ).values_list("case_id", flat=True)
+    opened, already_open = worklist.open_tasks(
+        cases,
+        kind=Task.Kind.SURVEY_DUE,
+        due_at=_end_of(period.end),
+        subject=survey_task_subject(period),
+        by=by,
     )
-    due_at = _end_of(period.end)
-    opened = 0
-    for case in cases:
-        if case.pk in already:
-            continue
-        worklist.open_task(case, kind=Task.Kind.SURVEY_DUE, due_at=due_at, subject=subject, by=by)
-        opened += 1
     record(
         "feedback.survey_tasks.opened",
         by=by,
         agency_id=by.agency_id,
-        data={"period": str(period), "opened": opened, "already_open": len(already)},
+        data={"period": str(period), "opened": opened, "already_open": already_open},
     )
-    return SurveyTasks(opened=opened, already_open=len(already))
+    return SurveyTasks(opened=opened, already_open=already_open)

@@ -109,9 +109,12 @@ def _settings(agency_id: int, period: Period) -> dict[str, dict[str, Any]]:
     }
 
 
-def signed_content(frozen: FrozenReport, files: list[FrozenExport]) -> dict[str, Any]:
+def signed_content(
+    frozen: FrozenReport, files: list[FrozenExport], digests: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Everything the signature vouches for, read from the rows as stored. Each file is
-    represented by the SHA-256 of its bytes as they are now, not by its stored hash."""
+    represented by the SHA-256 of its bytes as they are now (or by `digests`, by format, when
+    the caller has them), not by its stored hash."""
     return {
         "agency": frozen.agency_id,
         "version": frozen.version,
@@ -131,20 +134,34 @@ def signed_content(frozen: FrozenReport, files: list[FrozenExport]) -> dict[str,
             file.file_format: {
                 "name": file.name,
                 "content_type": file.content_type,
-                "sha256": hashlib.sha256(bytes(file.content)).hexdigest(),
+                "sha256": (
+                    digests[file.file_format]
+                    if digests is not None
+                    else hashlib.sha256(bytes(file.content)).hexdigest()
+                ),
             }
             for file in sorted(files, key=lambda f: f.file_format)
         },
     }
 
 
-def verify(frozen: FrozenReport) -> bool:
-    """Whether the frozen report is exactly as it was signed (figures, files, settings …)."""
+def verify(frozen: FrozenReport, *, read_files: bool = True) -> bool:
+    """Whether the frozen report is exactly as it was signed (figures, files, settings …).
+
+    `read_files=False` (the indicators page, on every load) checks everything but the files'
+    bytes, using their stored hashes, which the signature covers: the figures shown are proved
+    without reading every file. A file's bytes are checked whenever it is handed out."""
     stored = FrozenReport.objects.get(pk=frozen.pk)
-    files = list(FrozenExport.objects.filter(frozen_report_id=frozen.pk))
+    rows = FrozenExport.objects.filter(frozen_report_id=frozen.pk)
+    if read_files:
+        files = list(rows)
+        digests = {f.file_format: hashlib.sha256(bytes(f.content)).hexdigest() for f in files}
+    else:
+        files = list(rows.defer("content"))
+        digests = {f.file_format: f.sha256 for f in files}
     intact = signatures.matches(
-        SIGNATURE_PURPOSE, signed_content(stored, files), stored.signature
-    ) and all(hashlib.sha256(bytes(f.content)).hexdigest() == f.sha256 for f in files)
+        SIGNATURE_PURPOSE, signed_content(stored, files, digests), stored.signature
+    ) and all(digests[f.file_format] == f.sha256 for f in files)
     if not intact:
         # Ids only: the figures are aggregates, but a log line says no more than it must.
         logger.warning("Frozen report %s does not match its signature", frozen.pk)
@@ -420,7 +437,9 @@ class Comparison:
         }
 
 
-def comparison(frozen: FrozenReport, *, today: Report | None = None) -> Comparison:
+def comparison(
+    frozen: FrozenReport, *, today: Report | None = None, read_files: bool = True
+) -> Comparison:
     """The frozen report beside today's figures for the same period and disaggregations.
 
     Today's are counted at the frozen threshold, or the agency's present one if it was raised
@@ -442,7 +461,7 @@ def comparison(frozen: FrozenReport, *, today: Report | None = None) -> Comparis
         today=today_json,
         today_min_cell=today.min_cell,
         pairs=compare(frozen.report, today_json),
-        signature_ok=verify(frozen),
+        signature_ok=verify(frozen, read_files=read_files),
         definitions_changed=(
             definitions_hash(definitions_in_use(frozen.agency_id)) != frozen.definitions_hash
         ),
@@ -466,4 +485,6 @@ def beside_report(user: User, report: Report) -> Comparison | None:
         .order_by("-version")
         .first()
     )
-    return comparison(frozen, today=report) if frozen is not None else None
+    if frozen is None:
+        return None
+    return comparison(frozen, today=report, read_files=False)

@@ -23,7 +23,7 @@ import hashlib
 import hmac
 import io
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,8 +136,10 @@ def export_cases(
     password: str = "",
     override_reason: str = "",
     leave_out_refused: bool = False,
+    keep: Callable[[Export], object] | None = None,
 ) -> Export:
     """Export the cases `by` may see (the operator at the command line: all of `agency`).
+    `keep` is called with the export inside the transaction that records its run.
 
     Raises NotAllowed for a role that may not export (or not with names), CaseworkError for a
     bad request, and ConsentMissing (with the case references) when consent does not cover some
@@ -236,12 +238,14 @@ def export_cases(
                     "period_end": period.end.isoformat() if period else None,
                 },
             )
+            export = Export(files=files, run=run, refused=refused_refs)
+            if with_names:
+                export.sealed = container.seal(files, password)
+            if keep is not None:
+                keep(export)  # in the same transaction: no run without what keeps its file
     if refusal is not None:
         # Raised after the transaction, so the refusals stay in the audit log.
         raise refusal
-    export = Export(files=files, run=run, refused=refused_refs)
-    if with_names:
-        export.sealed = container.seal(files, password)
     return export
 
 

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from casework.accounts.models import User
 from casework.audit.log import record
 from casework.core.errors import CaseworkError
-from casework.interchange.exporter import export_cases
+from casework.interchange.exporter import Export, export_cases
 from casework.interchange.models import ExportFile
 from casework.interchange.periods import Period
 from casework.vault import keys
@@ -55,25 +55,18 @@ def export_with_names(
 ) -> ExportFile:
     """Export the cases `by` may see with names (exporter.export_cases: the same permission,
     consent and override checks) and keep the sealed file for `by` to download. Refused for an
-    agency whose keys were destroyed (retention/purge.py): there is nothing to keep it under."""
+    agency whose keys were destroyed (retention/purge.py): there is nothing to keep it under.
+    One transaction: a run is never recorded without its stored file, nor a file without its run."""
     if keys.is_purged(by.agency_id):
         raise CaseworkError(
             _("This agency's data has been purged: nothing can be exported with names."),
             code="agency_purged",
         )
-    export = export_cases(
-        by=by,
-        period=period,
-        file_format=file_format,
-        with_names=True,
-        recipient_name=recipient_name,
-        password=password,
-        override_reason=override_reason,
-        leave_out_refused=leave_out_refused,
-    )
-    name, content, _content_type = export.download()
-    now = timezone.now()
-    with transaction.atomic():
+    stored: list[ExportFile] = []
+
+    def store(export: Export) -> None:
+        name, content, _content_type = export.download()
+        now = timezone.now()
         kept = ExportFile.objects.create(
             run=export.run,
             agency=export.run.agency,
@@ -91,7 +84,20 @@ def export_with_names(
             agency_id=kept.agency_id,
             data={"run": export.run.pk, "size": kept.size, "days": export_days()},
         )
-    return kept
+        stored.append(kept)
+
+    export_cases(
+        by=by,
+        period=period,
+        file_format=file_format,
+        with_names=True,
+        recipient_name=recipient_name,
+        password=password,
+        override_reason=override_reason,
+        leave_out_refused=leave_out_refused,
+        keep=store,
+    )
+    return stored[0]
 
 
 def download_export(export_file: ExportFile, *, by: User) -> bytes:

@@ -17,6 +17,7 @@ plan services (through `services._refresh_text` and `services.decide_match`) and
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db.models import Exists, F, OuterRef, Q
@@ -81,15 +82,17 @@ def refresh(case_ids: Iterable[int]) -> int:
     ).values_list("plan__case_id", "other_plan__case_id"):
         ids.update((plan_case, other_case))
     wanted = confirmed_on(ids)
-    changed = 0
+    # One UPDATE per date to write (a handful), not one per case.
+    by_day: dict[datetime.date | None, list[int]] = defaultdict(list)
     for case_id, current in Case.objects.filter(pk__in=ids).values_list(
         "pk", "plan_duplicate_confirmed_on"
     ):
         day = wanted.get(case_id)
         if day != current:
-            Case.objects.filter(pk=case_id).update(plan_duplicate_confirmed_on=day)
-            changed += 1
-    return changed
+            by_day[day].append(case_id)
+    for day, changing in by_day.items():
+        Case.objects.filter(pk__in=changing).update(plan_duplicate_confirmed_on=day)
+    return sum(len(changing) for changing in by_day.values())
 
 
 def refresh_confirmed(case_ids: Iterable[int]) -> int:

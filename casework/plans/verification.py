@@ -30,11 +30,14 @@ from casework.accounts.roles import Perm
 from casework.audit.log import record
 from casework.core.errors import CaseworkError, Conflict
 from casework.core.periods import Period
+from casework.core.text import too_long
 from casework.plans import access, selectors
 from casework.plans.agency_settings import CHECKLIST, SAMPLE_PERCENT
 from casework.plans.models import SpotCheck, SpotCheckSample
 from casework.plans.selectors import Candidate
 
+# The longest comment a spot check keeps.
+COMMENT_LIMIT = 2000
 MAX_SEED = 2**63 - 1
 
 
@@ -132,6 +135,8 @@ def record_check(
     check_perm(by, Perm.VERIFY_PLANS)
     if individualised is None:
         raise CaseworkError(_("Say whether the plan is individualised."), field="individualised")
+    if message := too_long(comment, COMMENT_LIMIT):
+        raise CaseworkError(message, field="comment")
     checklist = list(agency_settings.current(check.sample.agency_id, CHECKLIST.key))
     met = list(dict.fromkeys(criteria_met))
     unknown = [code for code in met if code not in checklist]

@@ -576,6 +576,14 @@ class UnmetNeed(models.Model):
     class Meta:
         verbose_name = _("unmet need")
         ordering = ["-recorded_at", "-id"]
+        constraints = [
+            # Two people recording the same gap at once: the second is told, not a second row.
+            models.UniqueConstraint(
+                fields=["case", "need_code"],
+                condition=models.Q(resolved_on__isnull=True),
+                name="one_open_unmet_need_per_case",
+            )
+        ]
         indexes = [
             models.Index(fields=["case", "need_code"], name="unmet_need_case"),
             models.Index(fields=["recorded_on", "resolved_on"], name="unmet_need_period"),

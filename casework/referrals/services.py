@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,6 +35,7 @@ from casework.core.errors import (
     InvalidTransition,
     NotAllowed,
 )
+from casework.core.text import too_long
 from casework.reference.models import Location
 from casework.referrals import access as referral_access
 from casework.referrals.models import (
@@ -652,29 +653,34 @@ def record_unmet_need(
         errors["step"] = [_("Choose the step from the list.")]
     if referral is not None and referral.case_id != case.pk:
         errors["referral"] = [_("This referral is not one of this case's.")]
-    if len(note) > 2000:
-        errors["note"] = [_("Use at most 2000 characters.")]
+    if message := too_long(note, 2000):
+        errors["note"] = [message]
     if errors:
         raise FieldErrors(errors)
-    if UnmetNeed.objects.filter(case=case, need_code=need_code).still_open().exists():
-        raise CaseworkError(
-            _("This need is already recorded as unmet and not resolved."),
-            code="duplicate_unmet_need",
-            field="need_code",
-        )
-    now = timezone.now()
-    unmet = UnmetNeed.objects.create(
-        case=case,
-        need_code=need_code,
-        location_id=case.location_id,
-        reason=reason,
-        step=step,
-        referral=referral,
-        note=note.strip(),
-        recorded_by=by,
-        recorded_on=timezone.localdate(now),
-        recorded_at=now,
+    already = CaseworkError(
+        _("This need is already recorded as unmet and not resolved."),
+        code="duplicate_unmet_need",
+        field="need_code",
     )
+    if UnmetNeed.objects.filter(case=case, need_code=need_code).still_open().exists():
+        raise already
+    now = timezone.now()
+    try:
+        with transaction.atomic():  # someone else recorded it since the check above
+            unmet = UnmetNeed.objects.create(
+                case=case,
+                need_code=need_code,
+                location_id=case.location_id,
+                reason=reason,
+                step=step,
+                referral=referral,
+                note=note.strip(),
+                recorded_by=by,
+                recorded_on=timezone.localdate(now),
+                recorded_at=now,
+            )
+    except IntegrityError:
+        raise already from None
     record(
         "referrals.unmet_need.recorded",
         by=by,

@@ -19,13 +19,15 @@ def panel_context(case: Case, user: User, can_write: bool) -> dict[str, Any]:
 
 
 def team_line(user: User) -> dict[str, Any]:
-    """The team's high-risk cases not discussed lately (two queries: the setting, the cases).
+    """The team's high-risk cases not discussed lately (three queries: the setting, the first
+    few cases named, and the count when there are more; never every case loaded to count it).
     Caseworkers over a reasonable caseload are flagged by the caseload table the team page
     already holds (casework/cases/templates/cases/team.html), with no query of its own."""
     days, cases = selectors.high_risk_without_supervision(user)
-    flagged = list(cases.only("pk", "reference"))
+    named = list(cases.only("pk", "reference")[: selectors.NAMED_ON_TEAM_PAGE + 1])
+    count = len(named) if len(named) <= selectors.NAMED_ON_TEAM_PAGE else cases.count()
     return {
         "days": days,
-        "unsupervised_count": len(flagged),
-        "unsupervised": flagged[: selectors.NAMED_ON_TEAM_PAGE],
+        "unsupervised_count": count,
+        "unsupervised": named[: selectors.NAMED_ON_TEAM_PAGE],
     }

@@ -23,9 +23,14 @@ from casework.audit.log import record
 from casework.cases import access as case_access
 from casework.cases.models import OPEN_STATUSES, Case
 from casework.core.errors import CaseworkError, FieldErrors
+from casework.core.text import too_long
 from casework.supervision.models import AgreedAction, DiscussedCase, SupervisionSession
 from casework.worklist import services as worklist
 from casework.worklist.models import Task
+
+# The longest texts a session keeps (the screen's text areas say the same).
+DECISIONS_LIMIT = 4000
+ACTION_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,8 @@ def _check_action(
     errors: dict[str, list[str]] = {}
     if not action.text.strip():
         errors["text"] = [_("Say what is to be done.")]
+    elif message := too_long(action.text, ACTION_LIMIT):
+        errors["text"] = [message]
     if action.case.pk not in case_ids:
         errors["case"] = [_("Agree actions on the cases discussed in the session.")]
     if action.assignee.pk not in people:
@@ -169,6 +176,9 @@ def record_session(*, by: User, details: SessionDetails) -> SupervisionSession:
         if problem:
             errors.setdefault("cases", []).append(problem)
             break
+    for discussion in details.discussed:
+        if message := too_long(discussion.decisions, DECISIONS_LIMIT):
+            errors["decisions"] = [message]
     for action in details.actions:
         for name, messages in _check_action(
             action,
@@ -220,6 +230,8 @@ def add_discussed_case(
     problem = _check_case(by, case, _caseworker_ids(session))
     if problem:
         raise FieldErrors({"case": [problem]})
+    if message := too_long(decisions, DECISIONS_LIMIT):
+        raise FieldErrors({"decisions": [message]})
     return _write_discussion(session, DiscussionDetails(case, decisions), by=by)
 
 

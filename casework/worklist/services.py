@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from casework.accounts.models import User
 from casework.accounts.roles import Perm, Role
-from casework.audit.log import record
+from casework.audit.log import append, entry, record
 from casework.cases import deadlines, events
 from casework.cases.deadlines import windows_for
 from casework.cases.models import OPEN_STATUSES, WORKING_STATUSES, Case, FollowUp, Status
@@ -138,6 +138,52 @@ def open_task(
         data={"kind": kind},
     )
     return task
+
+
+@transaction.atomic
+def open_tasks(
+    cases: Iterable[Case],
+    *,
+    kind: str,
+    due_at: datetime.datetime,
+    subject: str,
+    by: User | None = None,
+) -> tuple[int, int]:
+    """Open the same task on many cases at once: (opened, already open). A case that already
+    has it open keeps it unchanged. A fixed number of statements however many cases, and safe
+    when two people press the same button at once (the second insert of a task is ignored by
+    the one-open-task-per-subject constraint, not an error)."""
+    if kind not in Task.Kind.values:
+        raise CaseworkError(_("Unknown kind of task."), code="invalid_task")
+    by_id = {case.pk: case for case in cases}
+    open_now = Task.objects.filter(
+        case_id__in=list(by_id), kind=kind, subject=subject, status=Task.Status.OPEN
+    )
+    already = set(open_now.values_list("case_id", flat=True))
+    Task.objects.bulk_create(
+        [
+            Task(case_id=pk, kind=kind, subject=subject, due_at=due_at)
+            for pk in by_id
+            if pk not in already
+        ],
+        batch_size=BATCH,
+        ignore_conflicts=True,
+    )
+    opened = set(open_now.values_list("case_id", flat=True)) - already
+    _refresh_next_due_many(opened)
+    append(
+        [
+            entry(
+                "worklist.task.opened",
+                by=by,
+                case_id=pk,
+                agency_id=by_id[pk].agency_id,
+                data={"kind": kind},
+            )
+            for pk in sorted(opened)
+        ]
+    )
+    return len(opened), len(already)
 
 
 @transaction.atomic

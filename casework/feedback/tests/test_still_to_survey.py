@@ -286,3 +286,48 @@ def test_the_menu_offers_the_list_to_those_who_survey(login: Any, amina: Any, me
         page = login(user).get("/", follow=True)
         assert page.status_code == 200
         assert (f'href="{SCREEN}"' in page.content.decode()) is offered
+
+
+def test_a_survey_closes_the_tasks_of_the_persons_other_cases_in_the_systems_name(
+    login: Any, amina: Any, omar: Any, case: Case
+) -> None:
+    """The person also has a case in omar's team: the survey amina records takes the person off
+    omar's list too, but his task is closed by the system, not in the name of amina, who cannot
+    see his case."""
+    from casework.cases import services
+
+    theirs = services.open_case(
+        case.person,
+        by=omar,
+        details=services.CaseDetails(
+            programme=case.programme, primary_concern=case.primary_concern
+        ),
+        consent=services.ConsentDetails(receive_services=True, given_by="client"),
+    )
+    login(omar).post(f"{API}/tasks")
+    client = login(amina)
+    client.post(f"{API}/tasks")
+    _survey(client, case, timezone.localdate())
+    (mine,) = _survey_tasks(case)
+    (his,) = _survey_tasks(theirs)
+    assert (mine.status, mine.closed_by) == (Task.Status.DONE, amina)
+    assert (his.status, his.closed_by) == (Task.Status.DONE, None)
+
+
+def test_the_task_button_costs_the_same_statements_for_two_clients_or_eight(
+    login: Any, register: Any, amina: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(amina)
+    client.get(API)
+    counts = []
+    for clients in (2, 8):
+        Task.objects.filter(kind=Task.Kind.SURVEY_DUE).delete()
+        while Case.objects.filter(caseworker=amina).count() < clients:
+            register(amina, given_name=f"Client{Case.objects.count()}")
+        with CaptureQueriesContext(connection) as queries:
+            assert client.post(f"{API}/tasks").json()["opened"] == clients
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts

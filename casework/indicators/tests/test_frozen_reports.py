@@ -341,3 +341,25 @@ def test_a_setting_changed_after_freezing_leaves_the_frozen_one_as_it_was(
     page = login(mei).get(PAGE, {"period": str(period), "by": "sex"})
     assert page.context["frozen_report"].pk == made["id"]
     assert "the frozen ones with 5" in page.content.decode()
+
+
+def test_the_indicators_page_proves_the_frozen_figures_without_reading_the_files(
+    login, mei, twenty, period
+):
+    """The page is loaded often: it checks the signature over the figures and the files' stored
+    hashes, never reading the files' bytes; the file's own download checks its bytes."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    made = freeze_over_http(login(mei), period).json()
+    client = login(mei)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(PAGE, {"period": str(period), "by": "sex"})
+    assert page.status_code == 200 and "The signature does not match" not in page.content.decode()
+    export_reads = [q["sql"] for q in queries if "indicators_frozenexport" in q["sql"]]
+    assert export_reads and not any('"content"' in sql for sql in export_reads), export_reads
+    # A file's bytes edited in the database: the download refuses it.
+    FrozenExport.objects.filter(frozen_report_id=made["id"], file_format="csv").update(
+        content=b"indicator,value\nINDIVIDUAL_PLAN,99\n"
+    )
+    assert client.get(f"{API}/{made['id']}/file", {"format": "csv"}).status_code == 409

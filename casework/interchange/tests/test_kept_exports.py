@@ -267,3 +267,20 @@ def test_the_worker_erases_expired_files_hourly_and_keeps_their_history(
     assert listed[old.pk]["purged_at"] and listed[old.pk]["download"] is None
     assert client.get(f"/exports/{old.pk}/download/").status_code == 410
     assert client.get(f"/exports/{fresh.pk}/download/").status_code == 200
+
+
+def test_a_file_that_cannot_be_stored_leaves_no_run_and_no_audit_of_an_export(
+    consented: Any, paul: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run, its audit entries and the stored file are one transaction: a run recorded
+    without its file would say names left the system when nothing did."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk full")
+
+    entries = AuditEntry.objects.count()
+    monkeypatch.setattr(ExportFile.objects, "create", refuse)
+    with pytest.raises(RuntimeError):
+        _kept(paul)
+    assert not ExportRun.objects.exists()
+    assert AuditEntry.objects.count() == entries

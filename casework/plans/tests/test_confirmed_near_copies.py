@@ -131,3 +131,15 @@ def test_it_changes_individual_plan_from_the_confirmation_date(
 
     assert individual_plan(today - datetime.timedelta(days=1)) == (2, 2)
     assert individual_plan(today) == (0, 2)
+
+
+def test_refreshing_many_dates_writes_one_statement_per_date(
+    pair: tuple[CasePlan, CasePlan], sam: Any, django_assert_num_queries: Any
+) -> None:
+    """Both cases' dates are missing and are set to the same day: one UPDATE for the two (the
+    two reads: the confirmed findings and the cases' current dates, then the dates wanted)."""
+    services.decide_match(PlanMatch.objects.get(), by=sam, decision="confirmed")
+    Case.objects.update(plan_duplicate_confirmed_on=None)
+    with django_assert_num_queries(4):
+        assert confirmations.refresh({pair[0].case_id}) == 2
+    assert _dates(*pair) == [timezone.localdate()] * 2

@@ -244,6 +244,12 @@ def test_the_api_draws_shows_and_records(
         content_type="application/json",
     )
     assert bad.status_code == 400
+    overlong = client.post(
+        f"{API}/{check_id}",
+        {"individualised": True, "comment": "z" * 2001},
+        content_type="application/json",
+    )
+    assert overlong.status_code == 400 and "comment" in overlong.content.decode()
     done = client.post(
         f"{API}/{check_id}",
         {"individualised": True, "criteria_met": ["secure"], "comment": "Fine."},

@@ -305,3 +305,23 @@ def test_a_gap_of_another_case_is_404_on_this_cases_url(
         ).status_code
         == 404
     )
+
+
+def test_two_people_recording_the_same_gap_at_once_make_one_row(
+    amina: Any, placed: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second of two simultaneous recordings passed the check before the first was written:
+    the database refuses the second open row and the caller hears "already recorded"."""
+    from casework.core.errors import CaseworkError
+    from casework.referrals.models import UnmetNeedQuerySet
+
+    record_unmet_need(placed, by=amina, need_code="shelter", reason="full", step="assessment")
+    monkeypatch.setattr(UnmetNeedQuerySet, "still_open", lambda self: self.none())
+    with pytest.raises(CaseworkError) as refused:
+        record_unmet_need(placed, by=amina, need_code="shelter", reason="full", step="plan")
+    assert refused.value.code == "duplicate_unmet_need"
+    assert UnmetNeed.objects.count() == 1
+    # Once resolved, the need may be recorded again (a new gap).
+    UnmetNeed.objects.update(resolved_on=timezone.localdate())
+    record_unmet_need(placed, by=amina, need_code="shelter", reason="full", step="plan")
+    assert UnmetNeed.objects.count() == 2

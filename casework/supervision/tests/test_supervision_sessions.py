@@ -238,3 +238,24 @@ def test_the_lists_of_sessions_take_a_bounded_number_of_queries(
     with django_assert_max_num_queries(8):
         listed = client.get(f"{API}/sessions").json()
     assert listed["count"] == 4 and all(item["case_count"] == 1 for item in listed["items"])
+
+
+def test_overlong_decisions_or_actions_are_refused_naming_the_field(
+    login: Any, case: Any, amina: Any, sam: Any
+) -> None:
+    client = login(sam)
+    long_decisions = _body(case, amina, cases=[{"case_id": case.pk, "decisions": "x" * 4001}])
+    long_action = _body(case, amina)
+    long_action["actions"][0]["text"] = "y" * 1001
+    for body, field in ((long_decisions, "decisions"), (long_action, "actions.text")):
+        response = client.post(f"{API}/sessions", body, content_type="application/json")
+        assert response.status_code in (400, 422), response.content
+        assert field in response.content.decode()
+    assert (
+        not SupervisionSession.objects.exists()
+        and not Task.objects.filter(kind=Task.Kind.SUPERVISION_ACTION).exists()
+    )
+    exactly = _body(case, amina, cases=[{"case_id": case.pk, "decisions": "x" * 4000}])
+    assert (
+        client.post(f"{API}/sessions", exactly, content_type="application/json").status_code == 201
+    )

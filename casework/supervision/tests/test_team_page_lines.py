@@ -54,3 +54,17 @@ def test_it_flags_caseworkers_over_the_reasonable_caseload(
     [row] = page.context["over_caseload"]
     assert row.caseworker == amina and row.total == 2
     assert "1 caseworker over the reasonable caseload" in page.content.decode()
+
+
+def test_more_flagged_cases_than_are_named_are_counted_not_loaded(
+    register: Any, amina: Any, sam: Any, monkeypatch: Any
+) -> None:
+    from casework.supervision import panel, selectors
+
+    high = [register(amina, given_name=f"High{n}", risk_level="high") for n in range(3)]
+    monkeypatch.setattr(selectors, "NAMED_ON_TEAM_PAGE", 2)
+    line = panel.team_line(sam)
+    assert line["unsupervised_count"] == 3
+    assert line["unsupervised"] == high[:2]
+    monkeypatch.setattr(selectors, "NAMED_ON_TEAM_PAGE", 3)
+    assert panel.team_line(sam)["unsupervised"] == high
