@@ -91,13 +91,17 @@ def trends(
     end: str,
     step: str = "month",
     min_cell: int | None = None,
+    slice: str = "",  # noqa: A002 (the query parameter's name)
 ) -> Any:
+    """`slice`: also every trend by this dimension (sex, age_group, disability, nationality,
+    mobility_status, protection_concern, risk_level, adm1, programme)."""
     result = services.trends_for(
         request.user,
         start=parse_period(start),
         end=parse_period(end),
         step=step,
         min_cell=min_cell,
+        slice_by=slice,
     )
     return result.as_json()
 

@@ -23,6 +23,7 @@ from casework.indicators.dimensions import (
 from casework.indicators.exports import FORMATS
 from casework.indicators.periods import Period, PeriodError, last_complete_quarter, parse_period
 from casework.indicators.queries import GroupingSet
+from casework.indicators.trends import SLICEABLE
 
 PERIOD_HELP = _("A month (2026-07), a quarter (2026-Q3), a year (2026) or 2026-07-01..2026-09-30.")
 PAIRABLE = (*CONTRACT_DIMENSIONS, "adm1", "risk_level")
@@ -95,6 +96,12 @@ class TrendsForm(forms.Form):
         label=pgettext_lazy("trends: one point per month or quarter", "By"),
         choices=[("month", _("Month")), ("quarter", _("Quarter"))],
         initial="month",
+    )
+    slice = forms.ChoiceField(
+        label=_("Also show every trend by"),
+        required=False,
+        choices=[("", _("(nothing more)"))]
+        + [(code, DIMENSIONS[code].label) for code in SLICEABLE],
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -101,12 +101,25 @@ def report_for_command(
 
 
 def trends_for(
-    user: User, *, start: Period, end: Period, step: str, min_cell: int | None = None
+    user: User,
+    *,
+    start: Period,
+    end: Period,
+    step: str,
+    min_cell: int | None = None,
+    slice_by: str = "",
 ) -> Trends:
     agency = _agency_of(user)
     span = Period(start.start, end.end)
     k = allowed_min_cell(by=user, agency=agency, period=span, min_cell=min_cell)
-    return build_trends(agency_id=agency.pk, start=start.start, end=end.end, step=step, min_cell=k)
+    return build_trends(
+        agency_id=agency.pk,
+        start=start.start,
+        end=end.end,
+        step=step,
+        min_cell=k,
+        slice_by=slice_by,
+    )
 
 
 @transaction.atomic

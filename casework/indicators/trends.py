@@ -30,8 +30,10 @@ from django.db.models import (
     FloatField,
     Func,
     IntegerField,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
@@ -40,12 +42,13 @@ from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, Coalesce, NullIf, TruncDate, TruncMonth, TruncQuarter
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from casework.cases.models import RiskLevel
+from casework.cases.models import ClosureReason, RiskLevel
 from casework.feedback.models import Rating
 from casework.indicators import suppression
-from casework.indicators.dimensions import DIMENSIONS, UNKNOWN
+from casework.indicators.dimensions import DIMENSIONS, UNKNOWN, Dimension, DisaggregationError
 from casework.indicators.periods import Period, buckets
 from casework.indicators.queries import grouped_rows, refusal_in_force
 from casework.indicators.report import percentage
@@ -64,6 +67,8 @@ class TrendTable:
     buckets: list[Period]
     categories: list[str]
     labels: dict[str, Any] = field(default_factory=dict)
+    # The disaggregation the categories are keys of ("" when the labels say it all).
+    dimension: str = ""
     cells: dict[tuple[str, str], int | None] = field(default_factory=dict)
     bucket_totals: dict[str, int | None] = field(default_factory=dict)
     category_totals: dict[str, int | None] = field(default_factory=dict)
@@ -86,6 +91,7 @@ class Series:
     names: list[str]
     values: dict[tuple[str, str], int | float | None] = field(default_factory=dict)
     labels: dict[str, Any] = field(default_factory=dict)
+    dimension: str = ""
 
     def label(self, name: str) -> str:
         return str(self.labels.get(name, name))
@@ -97,6 +103,8 @@ class Trends:
     end: datetime.date
     step: str
     min_cell: int
+    # The dimension every trend is also sliced by ("" for none).
+    sliced_by: str = ""
     tables: list[TrendTable] = field(default_factory=list)
     series: list[Series] = field(default_factory=list)
     caseload: dict[str, Any] = field(default_factory=dict)
@@ -111,9 +119,11 @@ class Trends:
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "step": self.step,
+            "sliced_by": self.sliced_by or None,
             "tables": [
                 {
                     "code": table.code,
+                    "dimension": table.dimension or None,
                     "title": str(table.title),
                     "periods": [str(p) for p in table.buckets],
                     "values": {category: table.row_for(category) for category in table.categories},
@@ -126,6 +136,7 @@ class Trends:
             "series": [
                 {
                     "code": item.code,
+                    "dimension": item.dimension or None,
                     "title": str(item.title),
                     "periods": [str(p) for p in item.buckets],
                     "values": {
@@ -185,6 +196,20 @@ def opening_and_left_out(
     return int(found["before"]), int(found["left_out"])
 
 
+@dataclass(frozen=True)
+class Fixed:
+    """One category's column of a published table: the margins of a table that slices it."""
+
+    table: TrendTable
+    category: str
+
+    def column_of(self, periods: list[Period]) -> tuple[set[str], bool]:
+        hidden = {
+            str(p.start) for p in periods if self.table.cells.get((str(p), self.category)) is None
+        }
+        return hidden, self.table.category_totals.get(self.category) is None
+
+
 def bucket_table(
     rows: QuerySet[Any],
     *,
@@ -197,8 +222,14 @@ def bucket_table(
     k: int,
     categories: Sequence[str] = (),
     labels: dict[str, Any] | None = None,
+    dimension: str = "",
+    fixed: Fixed | None = None,
 ) -> TrendTable:
-    """Count `rows` per bucket of `date` × `category`, with margins, then suppress."""
+    """Count `rows` per bucket of `date` × `category`, with margins, then suppress.
+
+    `fixed`: the bucket totals and the total are cells another table of the page publishes
+    (its column for one category): they keep the state that table gave them, so neither table
+    lets a hidden figure be worked out from the other."""
     values = rows.annotate(t_bucket=_bucket(date, step), t_category=category).values(
         "t_bucket", "t_category"
     )
@@ -221,12 +252,20 @@ def bucket_table(
     by_category = {key[0]: n for key, n in counts.get(("category",), {}).items() if n}
     ordered = list(categories) + sorted(c for c in by_category if c not in categories)
     table = TrendTable(
-        code=code, title=title, buckets=periods, categories=ordered, labels=labels or {}
+        code=code,
+        title=title,
+        buckets=periods,
+        categories=ordered,
+        labels=labels or {},
+        dimension=dimension,
     )
     bucket_keys = [str(p.start) for p in periods]
-    hidden_buckets, total_hidden = suppression.one_way(
-        {b: (n,) for b, n in by_bucket.items()}, total=(total,), k=k
-    )
+    if fixed is None:
+        hidden_buckets, total_hidden = suppression.one_way(
+            {b: (n,) for b, n in by_bucket.items()}, total=(total,), k=k
+        )
+    else:
+        hidden_buckets, total_hidden = fixed.column_of(periods)
     hidden_categories, _ = suppression.one_way(
         {c: (n,) for c, n in by_category.items()}, total=(total,), k=k
     )
@@ -335,38 +374,70 @@ class Median(Aggregate):
 def time_open(agency_id: int, periods: list[Period], *, step: str, k: int) -> Series:
     """Median days from registration to closure of the cases closed in each bucket, by risk."""
     start, end = periods[0].start, periods[-1].end
-    risk = Coalesce(NullIf(F("risk_level"), Value("")), Value(UNKNOWN), output_field=CharField())
     closed = _cm_cases(agency_id, end).filter(
         closed_on__range=(start, end), registered_on__isnull=False
     )
-    names = ["high", "medium", "low", UNKNOWN]
-    series = Series(
+    return median_series(
+        closed,
         code="time_open",
         title=_("Median days open of the cases closed, by risk level"),
-        buckets=periods,
-        names=names,
+        date="closed_on",
+        value=DaysBetween(F("closed_on"), F("registered_on")),
+        category=DIMENSIONS["risk_level"].expression(),
+        names=list(DIMENSIONS["risk_level"].order),
         labels={**dict(RiskLevel.choices), UNKNOWN: _("Unknown")},
+        periods=periods,
+        step=step,
+        k=k,
     )
+
+
+def median_series(
+    rows: QuerySet[Any],
+    *,
+    code: str,
+    title: Promise,
+    date: str,
+    value: Combinable,
+    category: Combinable,
+    names: list[str],
+    periods: list[Period],
+    step: str,
+    k: int,
+    labels: dict[str, Any] | None = None,
+    dimension: str = "",
+) -> Series:
+    """The median of `value` per bucket of `date` × `category`; a median of fewer than k rows
+    is not shown (a median is no count, so nothing adds up to recover it, but a median of one
+    or two rows is their value). Categories found beyond `names` are added after them."""
     medians: dict[tuple[str, str], float] = {}
     sizes: dict[tuple[str, str], int] = {}
-    days = DaysBetween(F("closed_on"), F("registered_on"))
-    grouped = closed.annotate(b=_bucket(F("closed_on"), step), r=risk)
+    grouped = rows.annotate(b=_bucket(F(date), step), r=category)
     if connection.vendor == "postgresql":
-        for row in grouped.values("b", "r").annotate(n=Count("id"), median=Median(days)):
-            medians[(_key(row["b"]), row["r"])] = float(row["median"])
-            sizes[(_key(row["b"]), row["r"])] = row["n"]
+        for row in grouped.values("b", "r").annotate(n=Count("pk"), median=Median(value)):
+            medians[(_key(row["b"]), str(row["r"]))] = float(row["median"])
+            sizes[(_key(row["b"]), str(row["r"]))] = row["n"]
     else:
         histogram: dict[tuple[str, str], list[tuple[int, int]]] = {}
-        for row in grouped.annotate(d=days).values("b", "r", "d").annotate(n=Count("id")):
-            histogram.setdefault((_key(row["b"]), row["r"]), []).append((row["d"], row["n"]))
+        for row in grouped.annotate(d=value).values("b", "r", "d").annotate(n=Count("pk")):
+            histogram.setdefault((_key(row["b"]), str(row["r"])), []).append((row["d"], row["n"]))
         for key, counts in histogram.items():
             sizes[key] = sum(n for _, n in counts)
             medians[key] = _median_of_histogram(counts)
-    labels = {str(p.start): str(p) for p in periods}
-    for (bucket, name), value in medians.items():
-        if bucket in labels and name in names:
+    found = sorted({name for _, name in medians} - set(names))
+    series = Series(
+        code=code,
+        title=title,
+        buckets=periods,
+        names=[*names, *found],
+        labels=labels or {},
+        dimension=dimension,
+    )
+    bucket_labels = {str(p.start): str(p) for p in periods}
+    for (bucket, name), median in medians.items():
+        if bucket in bucket_labels:
             small = suppression.is_small(sizes[(bucket, name)], k)
-            series.values[(name, labels[bucket])] = None if small else round(value, 1)
+            series.values[(name, bucket_labels[bucket])] = None if small else round(median, 1)
     return series
 
 
@@ -420,15 +491,53 @@ def _optional_model(app_label: str, name: str) -> Any:
         return None
 
 
+# What every trend can also be sliced by (seed 002: "trends in diversity"), besides the
+# agency's own attributes (dimensions.dimension_for).
+SLICEABLE = (
+    "sex",
+    "age_group",
+    "disability",
+    "nationality",
+    "mobility_status",
+    "protection_concern",
+    "risk_level",
+    "adm1",
+    "programme",
+)
+
+
+def slice_dimension(code: str, agency_id: int) -> Dimension:
+    """The dimension `code` names, if trends may be sliced by it; refused (naming the field)
+    otherwise, so nothing unknown reaches SQL."""
+    if code in SLICEABLE:
+        return DIMENSIONS[code]
+    raise DisaggregationError(_("Trends cannot be sliced by this."), field="slice")
+
+
+def _through_case(dimension: Dimension) -> Combinable:
+    """`dimension` of the case a row (a survey, an exit interview) belongs to."""
+    from casework.cases.models import Case
+
+    cases = Case.objects.filter(pk=OuterRef("case_id")).annotate(d=dimension.expression())
+    return Subquery(cases.values("d")[:1], output_field=CharField())
+
+
 def build_trends(
-    *, agency_id: int, start: datetime.date, end: datetime.date, step: str, min_cell: int
+    *,
+    agency_id: int,
+    start: datetime.date,
+    end: datetime.date,
+    step: str,
+    min_cell: int,
+    slice_by: str = "",
 ) -> Trends:
+    sliced = slice_dimension(slice_by, agency_id) if slice_by else None
     periods = buckets(start, end, step=step)
     first, last = periods[0].start, periods[-1].end
     k = min_cell
-    trends = Trends(start=first, end=last, step=step, min_cell=k)
+    trends = Trends(start=first, end=last, step=step, min_cell=k, sliced_by=slice_by)
     registered = _cm_cases(agency_id, last).filter(registered_on__range=(first, last))
-    for code, title, dimension in [
+    for code, title, name in [
         ("new_by_concern", _("New cases by protection concern"), "protection_concern"),
         ("new_by_risk", _("New cases by risk level"), "risk_level"),
         ("new_by_sex", _("New cases by sex"), "sex"),
@@ -440,13 +549,31 @@ def build_trends(
                 code=code,
                 title=title,
                 date=F("registered_on"),
-                category=DIMENSIONS[dimension].expression(),
+                category=DIMENSIONS[name].expression(),
                 periods=periods,
                 step=step,
                 k=k,
-                categories=DIMENSIONS[dimension].order,
+                categories=DIMENSIONS[name].order,
+                dimension=name,
             )
         )
+    closures = _cm_cases(agency_id, last).filter(
+        closed_on__range=(first, last), registered_on__isnull=False
+    )
+    outcome = bucket_table(
+        closures,
+        code="closure_outcome",
+        title=_("Cases closed, by closure reason"),
+        date=F("closed_on"),
+        category=Coalesce(NullIf(F("closure_reason"), Value("")), Value(UNKNOWN)),
+        periods=periods,
+        step=step,
+        k=k,
+        categories=[*ClosureReason.values, UNKNOWN],
+        labels={**dict(ClosureReason.choices), UNKNOWN: _("Unknown")},
+    )
+    trends.tables.append(outcome)
+    trends.series.append(needs_met_share(outcome, outcome, periods, code="needs_met_share"))
     before, left_out = opening_and_left_out(agency_id, first, last)
     trends.left_out = None if suppression.is_small(left_out, k) else left_out
     trends.series.append(open_and_closed(agency_id, periods, step=step, k=k, before=before))
@@ -525,7 +652,155 @@ def build_trends(
         )
     else:
         trends.unavailable.append(_("Satisfaction at closure (no exit interviews yet)."))
+    if sliced is not None:
+        _slice(trends, sliced, registered, closures, outcome, surveys, agency_id, last, k)
     return trends
+
+
+def needs_met_share(
+    met: TrendTable,
+    closed: TrendTable,
+    periods: list[Period],
+    *,
+    code: str,
+    met_category: str = ClosureReason.NEEDS_MET,
+    names: Sequence[str] = ("all",),
+    dimension: str = "",
+) -> Series:
+    """The share of closures with needs met, per bucket (per slice when `names` are the
+    slices), worked out from published counts only: none where either count is hidden."""
+    series = Series(
+        code=code,
+        title=_("Share of the cases closed with needs met (%)"),
+        buckets=periods,
+        names=list(names),
+        labels={"all": _("All cases closed")},
+        dimension=dimension,
+    )
+    for period in periods:
+        bucket = str(period)
+        for name in names:
+            if name == "all":
+                part, whole = (
+                    met.cells.get((bucket, met_category)),
+                    closed.bucket_totals.get(bucket),
+                )
+            else:
+                part, whole = met.cells.get((bucket, name)), closed.cells.get((bucket, name))
+            series.values[(name, bucket)] = share(part, whole) if whole else None
+    return series
+
+
+def _slice(
+    trends: Trends,
+    dimension: Dimension,
+    registered: QuerySet[Any],
+    closures: QuerySet[Any],
+    outcome: TrendTable,
+    surveys: QuerySet[Any],
+    agency_id: int,
+    last: datetime.date,
+    k: int,
+) -> None:
+    """Every trend again, by `dimension`: new cases, closures, closures with needs met (whose
+    margins are the outcome table's "needs met" column, kept as that table shows them), days
+    open, satisfaction and surveys. Each sliced table's margins are figures the page already
+    publishes, suppressed the same way, so no hidden cell is recovered across tables."""
+    periods, step = outcome.buckets, trends.step
+    code, label = dimension.code, dimension.label
+    common: dict[str, Any] = {
+        "periods": periods,
+        "step": step,
+        "k": k,
+        "categories": dimension.order,
+        "dimension": code,
+    }
+    expression = dimension.expression()
+    trends.tables.append(
+        bucket_table(
+            registered,
+            code="new_by_slice",
+            title=format_lazy(_("New cases by {dimension}"), dimension=label),
+            date=F("registered_on"),
+            category=expression,
+            **common,
+        )
+    )
+    closed = bucket_table(
+        closures,
+        code="closed_by_slice",
+        title=format_lazy(_("Cases closed, by {dimension}"), dimension=label),
+        date=F("closed_on"),
+        category=expression,
+        **common,
+    )
+    met = bucket_table(
+        closures.filter(closure_reason=ClosureReason.NEEDS_MET),
+        code="needs_met_by_slice",
+        title=format_lazy(_("Cases closed with needs met, by {dimension}"), dimension=label),
+        date=F("closed_on"),
+        category=expression,
+        fixed=Fixed(outcome, ClosureReason.NEEDS_MET),
+        **common,
+    )
+    trends.tables += [closed, met]
+    names = list(dict.fromkeys([*closed.categories, *met.categories]))
+    trends.series.append(
+        needs_met_share(
+            met, closed, periods, code="needs_met_share_by_slice", names=names, dimension=code
+        )
+    )
+    trends.series.append(
+        median_series(
+            closures,
+            code="time_open_by_slice",
+            title=format_lazy(
+                _("Median days open of the cases closed, by {dimension}"), dimension=label
+            ),
+            date="closed_on",
+            value=DaysBetween(F("closed_on"), F("registered_on")),
+            category=expression,
+            names=list(dimension.order),
+            periods=periods,
+            step=step,
+            k=k,
+            dimension=code,
+        )
+    )
+    exit_interview = _optional_model("feedback", "ExitInterview")
+    if exit_interview is not None:
+        trends.series.append(
+            median_series(
+                _counted(
+                    exit_interview.objects.filter(case__agency_id=agency_id, overall__isnull=False),
+                    last,
+                    "case__person_id",
+                ),
+                code="satisfaction_by_slice",
+                title=format_lazy(
+                    _("Median overall satisfaction at exit (1 to 5), by {dimension}"),
+                    dimension=label,
+                ),
+                date="interviewed_on",
+                value=F("overall"),
+                category=_through_case(dimension),
+                names=list(dimension.order),
+                periods=periods,
+                step=step,
+                k=k,
+                dimension=code,
+            )
+        )
+    trends.tables.append(
+        bucket_table(
+            surveys,
+            code="surveys_by_slice",
+            title=format_lazy(_("Participation surveys, by {dimension}"), dimension=label),
+            date=F("surveyed_on"),
+            category=_through_case(dimension),
+            **common,
+        )
+    )
 
 
 def share(part: int | None, whole: int | None) -> float | None:

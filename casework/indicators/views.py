@@ -182,12 +182,7 @@ def _trend_context(trends: Trends, labels: Labels) -> dict[str, Any]:
     bucket_labels = [str(period) for period in trends.tables[0].buckets] if trends.tables else []
     tables = []
     for table in trends.tables:
-        dimension = {
-            "new_by_concern": "protection_concern",
-            "new_by_risk": "risk_level",
-            "new_by_sex": "sex",
-            "new_by_age": "age_group",
-        }.get(table.code, "")
+        dimension = table.dimension
         rows = []
         for category in table.categories:
             values = [table.cells.get((label, category)) for label in bucket_labels]
@@ -212,7 +207,9 @@ def _trend_context(trends: Trends, labels: Labels) -> dict[str, Any]:
     series = []
     for item in trends.series:
         lines = {
-            item.label(name): [item.values.get((name, label)) for label in bucket_labels]
+            (labels.key(item.dimension, name) if item.dimension else item.label(name)): [
+                item.values.get((name, label)) for label in bucket_labels
+            ]
             for name in item.names
         }
         series.append(
@@ -252,6 +249,7 @@ def trends(request: AuthenticatedHttpRequest) -> HttpResponse:
                 start=form.cleaned_data["start"],
                 end=form.cleaned_data["end"],
                 step=form.cleaned_data["step"],
+                slice_by=form.cleaned_data.get("slice") or "",
             )
             context["trends"] = result
             context.update(_trend_context(result, Labels()))
