@@ -16,7 +16,13 @@ JULY_TO_SEPTEMBER = {"start": datetime.date(2026, 7, 1), "end": datetime.date(20
 
 
 def trends(agency, *, k: int = 1, step: str = "month"):
-    return build_trends(agency_id=agency.pk, step=step, min_cell=k, **JULY_TO_SEPTEMBER)
+    return build_trends(
+        agency_id=agency.pk,
+        step=step,
+        min_cell=k,
+        start=JULY_TO_SEPTEMBER["start"],
+        end=JULY_TO_SEPTEMBER["end"],
+    )
 
 
 def table(result, code):
