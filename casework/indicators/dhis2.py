@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from casework.accounts.access import check_perm
+from casework.accounts.access import agency_of, check_perm
 from casework.accounts.models import User
 from casework.accounts.roles import Perm
 from casework.audit.log import record
@@ -73,7 +73,7 @@ def check_exportable(report: Report, mappings: list[Any]) -> int:
 @transaction.atomic
 def add_mapping(*, by: User, **fields: Any) -> Dhis2Mapping:
     check_perm(by, Perm.FREEZE_REPORTS)
-    mapping = Dhis2Mapping(agency_id=by.agency_id, **fields)
+    mapping = Dhis2Mapping(agency_id=agency_of(by), **fields)
     try:
         mapping.full_clean()
     except Exception as error:  # a ValidationError: shown beside the fields
