@@ -221,7 +221,7 @@ def _per_person(
     period: Period,
     specs: Sequence[IndicatorSpec],
     sets: Sequence[GroupingSet],
-    persons: Iterable[int],
+    persons: Q,
 ) -> PerPerson:
     """The figures of each of these persons in this agency, per indicator and cell.
 
@@ -232,10 +232,7 @@ def _per_person(
     from casework.indicators import rules
     from casework.indicators.dimensions import RAW_COLUMNS
 
-    wanted = list(persons)
     result: PerPerson = defaultdict(dict)
-    if not wanted:
-        return result
     all_sets: list[GroupingSet] = [(), *[s for s in sets if s]]
     raw_sets = list(dict.fromkeys(raw_set(s) for s in all_sets))
     raw_columns = sorted({raw for s in raw_sets for raw in s}, key=list(RAW_COLUMNS).index)
@@ -244,7 +241,7 @@ def _per_person(
     for spec in specs:
         groups[spec.period_semantics].append(spec)
     for group in groups.values():
-        cases = Case.objects.filter(agency_id=agency_id, person_id__in=wanted).filter(
+        cases = Case.objects.filter(persons, agency_id=agency_id).filter(
             rules.PERIOD_SEMANTICS[group[0].period_semantics](period)
         )
         plan = _Plan(agency_id=agency_id, period=period)
@@ -256,7 +253,9 @@ def _per_person(
         if plan.needs_surveys and connection.vendor == "sqlite":
             plan.columns["s_mask"] = latest_survey_mask(agency_id, period)
         elif plan.needs_surveys:
-            surveys = latest_surveys(agency_id, period).filter(case__person_id__in=wanted)
+            surveys = latest_surveys(agency_id, period).filter(
+                case__person_id__in=Case.objects.filter(persons).values("person_id")
+            )
         found = grouped_rows(
             cases.annotate(**plan.columns).values(*plan.columns),
             columns=["p_person", *[f"g_{raw}" for raw in raw_columns]],
@@ -360,11 +359,13 @@ def corrections(
     for nodes in groups:
         for agency_id, person_id in nodes:
             persons_of[agency_id].add(person_id)
+    # The linked persons, asked for inside the statement (a subquery, not a list of ids).
+    linked = Q(person_id__in=links.values("first_id")) | Q(person_id__in=links.values("second_id"))
     figures_of: dict[int, PerPerson] = {
         agency_id: _per_person(
-            agency_id=agency_id, period=period, specs=specs, sets=sets, persons=persons
+            agency_id=agency_id, period=period, specs=specs, sets=sets, persons=linked
         )
-        for agency_id, persons in persons_of.items()
+        for agency_id in persons_of
     }
     all_sets: list[GroupingSet] = [(), *[s for s in sets if s]]
     for spec in specs:

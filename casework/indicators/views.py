@@ -25,7 +25,7 @@ from casework.indicators import charts, dhis2, exports, frozen_views, selectors,
 from casework.indicators.dimensions import DIMENSIONS
 from casework.indicators.forms import ReportForm, TrendsForm
 from casework.indicators.labels import Labels
-from casework.indicators.models import Dhis2Mapping
+from casework.indicators.models import ConsortiumAgreement, Dhis2Mapping
 from casework.indicators.report import IndicatorReport, Report, Row
 from casework.indicators.trends import Trends, share
 
@@ -174,6 +174,9 @@ def report(request: AuthenticatedHttpRequest) -> HttpResponse:
                 if result is not None and user.agency_id
                 else []
             ),
+            # The consortium report, for an agency that leads one (consortium_access.py).
+            "leads_consortium": user.has_casework_perm(Perm.FREEZE_REPORTS)
+            and ConsortiumAgreement.objects.filter(lead_id=user.agency_id).exists(),
             # Reports as submitted: the frozen figures of this report beside today's.
             **frozen_views.report_page_context(user, result),
             "verification": (

@@ -92,6 +92,8 @@ def test_the_leads_me_officer_and_programme_manager_see_the_consortium_report(
         assert body["consortium"]["remaining_overlap"] == str(REMAINING_OVERLAP)
         children = next(i for i in body["indicators"] if i["code"] == "CM_CHILDREN_YOUTH")
         assert children["value"] == 20 + 20 + 12 + 2
+        # The indicators page leads there.
+        assert PAGE in login(user).get("/indicators/").content.decode()
 
 
 def test_anyone_else_gets_404(
@@ -128,6 +130,7 @@ def test_a_member_agrees_and_revokes_and_the_lead_report_follows(
 ):
     _figures_by_sex(agency, other_agency)
     admin = login(member_admin)
+    assert AGREEMENTS in admin.get("/administration/").content.decode()
     assert admin.get(AGREEMENTS).status_code == 200
     answer = admin.post(AGREEMENTS, {"lead": "AGY", "starts_on": "2026-01-01", "ends_on": ""})
     assert answer.status_code == 302
