@@ -3,6 +3,7 @@ agreements to share with a lead (each agency's administrators). Gate: consortium
 
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
 from django import forms
@@ -30,9 +31,7 @@ from casework.indicators.views import MEASURE_LABELS, _row_text, _tables
 def download(result: consortium.ConsortiumReport, output_format: str) -> HttpResponse:
     report = result.report
     if output_format == "json":
-        content = (
-            exports.json.dumps(result.as_json(), indent=1, ensure_ascii=False) + "\n"
-        ).encode()
+        content = (json.dumps(result.as_json(), indent=1, ensure_ascii=False) + "\n").encode()
         response = HttpResponse(content, content_type=exports.FORMATS["json"][0])
     else:
         mappings = None

@@ -4,6 +4,7 @@ link a transfer leaves, and the DHIS2 mapping (issue 17, item 8)."""
 from __future__ import annotations
 
 import datetime
+import json
 
 import pytest
 from django.utils import timezone
@@ -92,6 +93,13 @@ def test_the_leads_me_officer_and_programme_manager_see_the_consortium_report(
         assert body["consortium"]["remaining_overlap"] == str(REMAINING_OVERLAP)
         children = next(i for i in body["indicators"] if i["code"] == "CM_CHILDREN_YOUTH")
         assert children["value"] == 20 + 20 + 12 + 2
+        # Downloaded from the page: the same figures, with what the roll-up says of itself.
+        download = login(user).get(PAGE, {"period": "2026-Q3", "by": "sex", "download": "json"})
+        assert download.status_code == 200
+        assert download["Content-Disposition"].startswith('attachment; filename="indicators-AGY-')
+        assert json.loads(download.content)["consortium"]["members"] == ["AGY", "OTH"]
+        csv = login(user).get(PAGE, {"period": "2026-Q3", "by": "sex", "download": "csv"})
+        assert csv.status_code == 200 and b"CM_CHILDREN_YOUTH" in csv.content
         # The indicators page leads there.
         assert PAGE in login(user).get("/indicators/").content.decode()
 
