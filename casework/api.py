@@ -23,7 +23,7 @@ from casework.core import outage
 from casework.core.errors import CaseworkError, Conflict, PreconditionFailed
 from casework.feedback import api as feedback_api
 from casework.indicators import api as indicators_api
-from casework.indicators import frozen_api
+from casework.indicators import consortium_api, frozen_api
 from casework.indicators import gap_api as indicators_gap_api
 from casework.interchange import api as interchange_api
 from casework.plans import api as plans_api
@@ -121,6 +121,7 @@ for prefix, router in [
     ("/feedback", feedback_api.router),
     ("/indicators/service-gaps", indicators_gap_api.router),
     ("/indicators/frozen", frozen_api.router),
+    ("/indicators/consortium", consortium_api.router),
     ("/supervision", supervision_api.router),
     ("/indicators", indicators_api.router),
     ("/interchange", interchange_api.router),

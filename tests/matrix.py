@@ -306,6 +306,31 @@ def build_world(
         disaggregations=[("sex",)],
         recipient="Donor report",
     )
+    # The consortium: the receiving agency shares its figures with amina's (the lead), and
+    # amina's agency shares with the receiving one (the agreement adam may revoke); a DHIS2
+    # mapping of amina's agency.
+    from casework.indicators.models import ConsortiumAgreement, Dhis2Mapping
+
+    ConsortiumAgreement.objects.create(
+        member=receiving,
+        lead=amina.agency,
+        starts_on=datetime.date(2020, 1, 1),
+        agreed_by=users["rhea"],
+        agreed_at=timezone.now(),
+    )
+    consortium_agreement = ConsortiumAgreement.objects.create(
+        member=amina.agency,
+        lead=receiving,
+        starts_on=datetime.date(2020, 1, 1),
+        agreed_by=adam,
+        agreed_at=timezone.now(),
+    )
+    dhis2_mapping = Dhis2Mapping.objects.create(
+        agency=amina.agency,
+        indicator_code="CM_CHILDREN_YOUTH",
+        data_element="AbCdEfGhIj1",
+        org_unit="OrgUnit0001",
+    )
     # A supervision session sam held with amina about her case, with an agreed action.
     from casework.supervision import services as supervision
 
@@ -375,6 +400,8 @@ def build_world(
         "member": amina.pk,
         "frozen_report": frozen_report.pk,
         "supervision_session": supervision_session.pk,
+        "consortium_agreement": consortium_agreement.pk,
+        "dhis2_mapping": dhis2_mapping.pk,
     }
     missing = [kind for kind, pk in world.ids.items() if not pk]
     assert not missing, f"the matrix's world lacks: {missing}"
@@ -665,6 +692,8 @@ HTML_PK: dict[str, str] = {
     "exports": "export_file",
     "frozen": "frozen_report",
     "supervision": "supervision_session",
+    "agreements": "consortium_agreement",
+    "dhis2": "dhis2_mapping",
 }
 
 

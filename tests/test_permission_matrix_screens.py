@@ -153,6 +153,14 @@ SCREENS: dict[str, tuple[set[str], set[str]]] = {
         {"sam", "olga", "paul", "mei"},
         {"sam", "olga", "paul", "mei"},
     ),
+    # The consortium report: the lead's M&E officer and programme manager (amina's agency leads
+    # the receiving agency's figures); agreements are the administrator's, and the one adam
+    # revokes is his agency's own. The DHIS2 mapping: those who send reports.
+    "indicators/consortium/": ({"paul", "mei"}, {"paul", "mei"}),
+    "indicators/consortium/agreements/": (ADMIN, ADMIN),
+    "indicators/consortium/agreements/<int:pk>/revoke/": (ADMIN, ADMIN),
+    "indicators/dhis2/": ({"paul", "mei"}, {"paul", "mei"}),
+    "indicators/dhis2/<int:pk>/delete/": ({"paul", "mei"}, {"paul", "mei"}),
     "imports/": ({"paul", "mei"}, {"paul", "mei"}),
     "imports/mappings/": ({"paul", "mei"}, {"paul", "mei"}),
     "imports/mappings/<int:pk>/": ({"paul", "mei"}, {"paul", "mei"}),
@@ -327,6 +335,7 @@ OPERATIONS: dict[tuple[str, str], set[str]] = {
     ("get", "/api/v1/indicators/service-gaps"): SUPERVISORS | {"paul", "mei"},
     ("get", "/api/v1/indicators/frozen"): SUPERVISORS | {"paul", "mei"},
     ("post", "/api/v1/indicators/frozen"): {"paul", "mei"},
+    ("get", "/api/v1/indicators/consortium"): {"paul", "mei"},
     ("post", "/api/v1/interchange/exports"): SUPERVISORS | {"paul"},
     ("get", "/api/v1/interchange/exports"): SUPERVISORS | {"paul"},
     ("post", "/api/v1/interchange/imports"): {"paul", "mei"},

@@ -40,6 +40,9 @@ class CaseTransferred:
     by: User
     from_agency_id: int
     to_agency_id: int
+    # The person the case belonged to in the sending agency, when the receiving agency got a
+    # copy of them (they keep other cases there): one person with a record in each agency.
+    from_person_id: int | None = None
 
 
 @dataclass(frozen=True)

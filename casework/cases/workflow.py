@@ -310,6 +310,7 @@ def decide_transfer(
             raise FieldErrors({"caseworker": [_("Choose a caseworker of your team.")]})
         to_agency = transfer.to_agency
         transfer.previous_reference = case.reference
+        sending_person_id = case.person_id
         case.person = _move_person(case, to_agency, by=by)
         year = now.year
         case.agency = to_agency
@@ -322,7 +323,11 @@ def decide_transfer(
         transfer.status = TransferRequest.Status.ACCEPTED
         events.case_transferred.send(
             events.CaseTransferred(
-                case, by, from_agency_id=transfer.from_agency_id, to_agency_id=to_agency.pk
+                case,
+                by,
+                from_agency_id=transfer.from_agency_id,
+                to_agency_id=to_agency.pk,
+                from_person_id=(sending_person_id if sending_person_id != case.person_id else None),
             )
         )
     else:

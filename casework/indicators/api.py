@@ -20,7 +20,7 @@ from ninja import Query, Router, Schema
 from casework.accounts.access import agency_of, require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
-from casework.indicators import exports, selectors, services
+from casework.indicators import dhis2, exports, selectors, services
 from casework.indicators.dimensions import parse_by
 from casework.indicators.models import Dhis2Mapping
 from casework.indicators.periods import parse_period
@@ -75,10 +75,14 @@ def indicators(
         if output_format == "dhis2"
         else None
     )
+    # Nothing mapped: a 422 that names what is missing (dhis2.py), not an empty list.
+    unmapped = dhis2.check_exportable(report, mappings) if mappings is not None else 0
     response = HttpResponse(
         exports.render(report, output_format, dhis2_mappings=mappings),
         content_type=exports.FORMATS[output_format][0],
     )
+    if mappings is not None:
+        response["X-Casework-Unmapped-Figures"] = str(unmapped)
     name = exports.filename(report, output_format)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -15,6 +15,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from casework.core.models import TimeStampedModel
+from casework.indicators.consortium_models import ConsortiumAgreement, PersonLink  # noqa: F401
 from casework.indicators.definitions import check_definition
 
 DEFAULT_MIN_CELL = 5

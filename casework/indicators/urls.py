@@ -1,6 +1,6 @@
 from django.urls import path
 
-from casework.indicators import frozen_views, gap_views, views
+from casework.indicators import consortium_views, dhis2_views, frozen_views, gap_views, views
 
 app_name = "indicators"
 
@@ -17,4 +17,19 @@ urlpatterns = [
         frozen_views.frozen_download,
         name="frozen_download",
     ),
+    # The consortium report and the agreements behind it (consortium_views.py).
+    path("indicators/consortium/", consortium_views.consortium_report, name="consortium"),
+    path(
+        "indicators/consortium/agreements/",
+        consortium_views.agreements,
+        name="consortium_agreements",
+    ),
+    path(
+        "indicators/consortium/agreements/<int:pk>/revoke/",
+        consortium_views.revoke_agreement,
+        name="consortium_revoke",
+    ),
+    # Where each figure goes in DHIS2 (dhis2_views.py).
+    path("indicators/dhis2/", dhis2_views.mappings, name="dhis2_mappings"),
+    path("indicators/dhis2/<int:pk>/delete/", dhis2_views.delete_mapping, name="dhis2_delete"),
 ]

@@ -21,11 +21,11 @@ from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.core.errors import CaseworkError
-from casework.indicators import charts, exports, frozen_views, selectors, services
+from casework.indicators import charts, dhis2, exports, frozen_views, selectors, services
 from casework.indicators.dimensions import DIMENSIONS
 from casework.indicators.forms import ReportForm, TrendsForm
 from casework.indicators.labels import Labels
-from casework.indicators.models import Dhis2Mapping
+from casework.indicators.models import ConsortiumAgreement, Dhis2Mapping
 from casework.indicators.report import IndicatorReport, Report, Row
 from casework.indicators.trends import Trends, share
 
@@ -100,8 +100,12 @@ def _download(report: Report, output_format: str) -> HttpResponse:
         if output_format == "dhis2"
         else None
     )
+    # Nothing mapped: refused with what is missing (dhis2.py), not an empty list.
+    unmapped = dhis2.check_exportable(report, mappings) if mappings is not None else 0
     content = exports.render(report, output_format, dhis2_mappings=mappings)
     response = HttpResponse(content, content_type=exports.FORMATS[output_format][0])
+    if mappings is not None:
+        response["X-Casework-Unmapped-Figures"] = str(unmapped)
     name = exports.filename(report, output_format)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
@@ -135,7 +139,11 @@ def report(request: AuthenticatedHttpRequest) -> HttpResponse:
     else:
         status = 400
     if result is not None and form.cleaned_data.get("download"):
-        return _download(result, form.cleaned_data["download"])
+        try:
+            return _download(result, form.cleaned_data["download"])
+        except CaseworkError as error:
+            form.add_error(None, str(error.message))
+            status = error.status
     labels = Labels()
     indicators = [
         {
@@ -166,6 +174,9 @@ def report(request: AuthenticatedHttpRequest) -> HttpResponse:
                 if result is not None and user.agency_id
                 else []
             ),
+            # The consortium report, for an agency that leads one (consortium_access.py).
+            "leads_consortium": user.has_casework_perm(Perm.FREEZE_REPORTS)
+            and ConsortiumAgreement.objects.filter(lead_id=user.agency_id).exists(),
             # Reports as submitted: the frozen figures of this report beside today's.
             **frozen_views.report_page_context(user, result),
             "verification": (

@@ -16,7 +16,7 @@ from casework.audit.models import AuditEntry
 from casework.cases.models import Case, Consent
 from casework.indicators import frozen
 from casework.indicators.exports import FORMATS
-from casework.indicators.models import FrozenExport, FrozenReport
+from casework.indicators.models import Dhis2Mapping, FrozenExport, FrozenReport
 from casework.indicators.periods import Period, last_complete_quarter
 from casework.indicators.tests.builders import CaseRows
 from casework.people.models import Person
@@ -73,6 +73,13 @@ def plan_total(report: dict[str, Any]) -> dict[str, Any]:
 
 def test_it_freezes_a_report_with_its_files_settings_and_definitions(login, mei, twenty, period):
     client = login(mei)
+    # One figure mapped to DHIS2: a DHIS2 export with nothing mapped is refused (dhis2.py).
+    Dhis2Mapping.objects.create(
+        agency_id=mei.agency_id,
+        indicator_code="INDIVIDUAL_PLAN",
+        data_element="AbCdEfGhIj1",
+        org_unit="OrgUnit0001",
+    )
     # What the indicators page hands out today, before freezing.
     query = {"period": str(period), "by": "sex"}
     live = {name: client.get(PAGE, {**query, "download": name}).content for name in FORMATS}

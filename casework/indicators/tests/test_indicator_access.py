@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from casework.audit.models import AuditEntry
+from casework.indicators.models import Dhis2Mapping
 from casework.indicators.tests.builders import CaseRows
 
 pytestmark = pytest.mark.django_db
@@ -154,6 +155,13 @@ def test_the_api_and_the_page_hand_out_each_format_as_a_file(
     login, mei, some_cases, output_format, content_type
 ):
     client = login(mei)
+    # One figure mapped to DHIS2: a DHIS2 export with nothing mapped is refused (dhis2.py).
+    Dhis2Mapping.objects.create(
+        agency_id=mei.agency_id,
+        indicator_code="CM_CHILDREN_YOUTH",
+        data_element="AbCdEfGhIj1",
+        org_unit="OrgUnit0001",
+    )
     answer = client.get(API, {"period": "2026-Q3", "by": "sex", "format": output_format})
     assert answer.status_code == 200
     assert answer["Content-Type"].startswith(content_type)
