@@ -196,11 +196,6 @@ class SurveyTasks:
     already_open: int
 
 
-def _end_of(day: datetime.date) -> datetime.datetime:
-    """The last minute of `day`, local time: a task due by the period's last day."""
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(23, 59)))
-
-
 @transaction.atomic
 def open_survey_tasks(cases: Sequence[Case], *, period: Period, by: User) -> SurveyTasks:
     """A "survey this client" task on each case (the caller's list of those still to survey),
@@ -217,7 +212,7 @@ def open_survey_tasks(cases: Sequence[Case], *, period: Period, by: User) -> Sur
     opened, already_open = worklist.open_tasks(
         cases,
         kind=Task.Kind.SURVEY_DUE,
-        due_at=_end_of(period.end),
+        due_at=worklist.due_by_end_of(period.end),
         subject=survey_task_subject(period),
         by=by,
     )
