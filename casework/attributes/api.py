@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.attributes import selectors, services
@@ -115,7 +115,7 @@ def define_attribute(
         sensitive=data.sensitive,
         choices=[services.ChoiceDetails(**choice.dict()) for choice in data.choices],
     )
-    return 201, _attribute(attribute)
+    return Status(201, _attribute(attribute))
 
 
 @router.get("/{attribute_id}", response=answers(AttributeOut, 404), summary="One attribute")

@@ -91,7 +91,7 @@ def change_attribute(*, by: User, attribute: Attribute, label: str, active: bool
     _check_admin(by, attribute.agency_id)
     if not label.strip():
         raise FieldErrors({"label": [_("Give the attribute a name.")]})
-    previous = {"label": attribute.label, "active": attribute.active}
+    was_active = attribute.active
     attribute.label = label.strip()
     attribute.active = active
     attribute.save(update_fields=["label", "active"])
@@ -99,7 +99,8 @@ def change_attribute(*, by: User, attribute: Attribute, label: str, active: bool
         "attributes.attribute.changed",
         by=by,
         target=attribute,
-        data={"code": attribute.code, "previous": previous, "active": active},
+        # Codes only: the label is typed text (the row shows the new one).
+        data={"code": attribute.code, "was_active": was_active, "active": active},
     )
     return attribute
 
