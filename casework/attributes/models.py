@@ -90,6 +90,10 @@ class AttributeValue(models.Model):
     # The choice code of a sensitive attribute, encrypted; and its keyed grouping code.
     sealed_code = EncryptedCharField(max_length=40, blank=True)
     grouping = models.CharField(max_length=64, blank=True)
+    # Moved here from this (merged) person's record by a merge; moved back if it is undone.
+    merged_from = models.ForeignKey(
+        "people.Person", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     set_at = models.DateTimeField(auto_now=True)
     set_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -14,6 +14,8 @@ from casework.attributes.models import CODE_PATTERN, Attribute, AttributeChoice,
 from casework.audit import log as audit
 from casework.cases.models import Case
 from casework.core.errors import CaseworkError, FieldErrors, NotAllowed
+from casework.people import events as person_events
+from casework.people.events import PersonsMerged
 from casework.vault.blind import digest
 
 _CODE = re.compile(CODE_PATTERN)
@@ -181,3 +183,24 @@ def set_value(
         raise CaseworkError(_("Someone else just set this value: try again.")) from None
     audit.record("attributes.value.set", by=by, case_id=case.pk, data=data)
     return value
+
+
+def _persons_merged(event: PersonsMerged) -> None:
+    """The merged record's values join the survivor's where the survivor has none for the
+    attribute (the survivor's own value wins, as for its other fields); dated by the merge."""
+    held = AttributeValue.objects.filter(person_id=event.survivor.pk).values("attribute_id")
+    AttributeValue.objects.filter(person_id=event.merged.pk).exclude(attribute_id__in=held).update(
+        person_id=event.survivor.pk, merged_from_id=event.merged.pk
+    )
+
+
+def _persons_unmerged(event: PersonsMerged) -> None:
+    AttributeValue.objects.filter(
+        person_id=event.survivor.pk, merged_from_id=event.merged.pk
+    ).update(person_id=event.merged.pk, merged_from_id=None)
+
+
+def subscribe() -> None:
+    """Connected in AttributesConfig.ready()."""
+    person_events.persons_merged.connect(_persons_merged)
+    person_events.persons_unmerged.connect(_persons_unmerged)

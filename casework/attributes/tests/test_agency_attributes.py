@@ -199,8 +199,15 @@ def test_a_sensitive_value_is_stored_encrypted_with_a_keyed_grouping_code(
 
 
 def test_a_sensitive_value_is_hidden_from_roles_that_see_no_personal_data(
-    login: Any, amina: Any, sam: Any, paul: Any, mei: Any, priya: Any, case: Any,
-    ethnicity: Attribute, site: Attribute,
+    login: Any,
+    amina: Any,
+    sam: Any,
+    paul: Any,
+    mei: Any,
+    priya: Any,
+    case: Any,
+    ethnicity: Attribute,
+    site: Attribute,
 ) -> None:
     services.set_value(by=amina, case=case, attribute=ethnicity, choice_code="group_a")
     services.set_value(by=amina, case=case, attribute=site, choice_code="group_b")
@@ -216,3 +223,19 @@ def test_a_sensitive_value_is_hidden_from_roles_that_see_no_personal_data(
     assert page.status_code == 200 and b"Group A" not in page.content
     for outsider in (mei, priya):
         assert login(outsider).get(url).status_code == 404
+
+
+def test_a_merge_brings_the_merged_records_values_and_an_undone_merge_takes_them_back(
+    amina: Any, sam: Any, register: Any, ethnicity: Attribute
+) -> None:
+    from casework.cases import merging
+
+    first = register(amina, given_name="Awa")
+    second = register(amina, given_name="Awa", family_name="Traore")
+    services.set_value(by=amina, case=second, attribute=ethnicity, choice_code="group_b")
+    survivor, merged = first.person, second.person
+    keep = {name: merging.KEEP for name in merging.conflicts(survivor, merged)}
+    merge = merging.merge_persons(survivor, merged, by=sam, choices=keep)
+    assert AttributeValue.objects.get(attribute=ethnicity).person_id == survivor.pk
+    merging.unmerge(merge, by=sam)
+    assert AttributeValue.objects.get(attribute=ethnicity).person_id == merged.pk
