@@ -239,3 +239,18 @@ def test_a_merge_brings_the_merged_records_values_and_an_undone_merge_takes_them
     assert AttributeValue.objects.get(attribute=ethnicity).person_id == survivor.pk
     merging.unmerge(merge, by=sam)
     assert AttributeValue.objects.get(attribute=ethnicity).person_id == merged.pk
+
+
+def test_anonymising_a_person_blanks_her_sensitive_values_and_keeps_their_groups(
+    adam: Any, amina: Any, case: Any, ethnicity: Attribute
+) -> None:
+    from django.utils import timezone
+
+    from casework.retention.services import anonymise_people
+
+    hidden_site = _define(adam, "hidden_site", sensitive=True, applies_to="case")
+    services.set_value(by=amina, case=case, attribute=ethnicity, choice_code="group_a")
+    services.set_value(by=amina, case=case, attribute=hidden_site, choice_code="group_b")
+    anonymise_people([case.person_id], now=timezone.now())
+    for value in AttributeValue.objects.all():
+        assert value.sealed_code == "" and value.grouping
