@@ -264,12 +264,13 @@ ATTRIBUTE_PREFIX = "attr:"
 def _known(name: str, agency_id: int | None) -> bool:
     if name in DIMENSIONS:
         return True
-    if agency_id is None or not name.startswith(ATTRIBUTE_PREFIX):
+    if agency_id is None:
         return False
-    from casework.attributes.models import Attribute
-
-    code = name[len(ATTRIBUTE_PREFIX) :]
-    return Attribute.objects.filter(agency_id=agency_id, code=code).exists()
+    try:
+        dimension_for(name, agency_id)
+    except DisaggregationError:
+        return False
+    return True
 
 
 def attribute_expression(attribute_id: int, *, applies_to: str, sensitive: bool) -> Combinable:
