@@ -17,6 +17,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from casework.accounts import agency_settings_api
 from casework.accounts.tokens import API_AUTH
 from casework.assessments import api as assessments_api
+from casework.attributes import api as attributes_api
 from casework.cases import api as cases_api
 from casework.cases import person_api, screening_api, workflow_api
 from casework.core import outage
@@ -127,5 +128,6 @@ for prefix, router in [
     ("/interchange", interchange_api.router),
     ("/privacy", privacy_api.router),
     ("/settings", agency_settings_api.router),
+    ("/attributes", attributes_api.router),
 ]:
     api.add_router(prefix, router)

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "casework.reference",
     "casework.people",
     "casework.cases",
+    "casework.attributes",
     "casework.worklist",
     "casework.assessments",
     "casework.plans",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("cases/", include("casework.cases.urls")),
     path("persons/", include("casework.cases.person_urls")),
     # Steps of the process; case-scoped screens live under /cases/<id>/… in each app.
+    path("", include("casework.attributes.urls")),
     path("", include("casework.worklist.urls")),
     path("", include("casework.assessments.urls")),
     path("", include("casework.plans.urls")),

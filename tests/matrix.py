@@ -351,6 +351,17 @@ def build_world(
             ],
         ),
     )
+    # An attribute the administrator defined (agency-defined attributes, GESI).
+    from casework.attributes import services as attributes
+
+    attribute = attributes.define_attribute(
+        by=adam,
+        code="ethnicity",
+        label="Ethnicity",
+        applies_to="person",
+        sensitive=True,
+        choices=[attributes.ChoiceDetails("group_a", "Group A")],
+    )
     # A supervisor's sample of North's plans for spot checks, with the checks to record.
     from casework.core.periods import current_quarter
     from casework.plans import verification
@@ -402,6 +413,7 @@ def build_world(
         "supervision_session": supervision_session.pk,
         "consortium_agreement": consortium_agreement.pk,
         "dhis2_mapping": dhis2_mapping.pk,
+        "attribute": attribute.pk,
     }
     missing = [kind for kind, pk in world.ids.items() if not pk]
     assert not missing, f"the matrix's world lacks: {missing}"
@@ -440,6 +452,7 @@ API_PARAMETERS: dict[str, str] = {
     "key": "setting",
     "frozen_id": "frozen_report",
     "session_id": "supervision_session",
+    "attribute_id": "attribute",
 }
 
 
@@ -654,6 +667,7 @@ def send(client: Client, op: Operation, path: str, etag: str | None) -> int:
 # by the part of the path it follows. A route whose parameter is not here fails the matrix.
 HTML_NAMED: dict[str, str] = {
     "case_pk": "case",
+    "attribute_pk": "attribute",
     "closure_pk": "closure",
     "consent_pk": "consent",
     "note_pk": "note",

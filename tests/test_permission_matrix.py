@@ -148,6 +148,11 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("post", "/api/v1/supervision/sessions/{session_id}/cases"): {"sam"},
     ("post", "/api/v1/supervision/sessions/{session_id}/actions"): {"sam"},
     ("get", "/api/v1/supervision/cases/{case_id}/sessions"): {"amina", "sam"},
+    # The agency's own attributes are its administrator's to define (a case's values follow
+    # the case: its readers and writers).
+    ("get", "/api/v1/attributes/{attribute_id}"): {"adam"},
+    ("put", "/api/v1/attributes/{attribute_id}"): {"adam"},
+    ("post", "/api/v1/attributes/{attribute_id}/choices"): {"adam"},
     # The agency's settings are its administrator's.
     ("put", "/api/v1/settings/{key}"): {"adam"},
     ("put", "/api/v1/referrals/organisations/{code}/services/{service_id}"): {"adam"},

@@ -66,6 +66,8 @@ SCREENS: dict[str, tuple[set[str], set[str]]] = {
     "administration/tokens/": (ADMIN, ADMIN),
     "administration/settings/": (ADMIN, ADMIN),
     "administration/settings/<str:key>/": (ADMIN, ADMIN),
+    "administration/attributes/": (ADMIN, ADMIN),
+    "administration/attributes/<int:attribute_pk>/": (ADMIN, ADMIN),
     # Supervisors' queues.
     "approvals/": (SUPERVISORS, SUPERVISORS),
     # Spot checks of plans: supervisors (their team) and the M&E officer (the agency); a sample
@@ -104,6 +106,7 @@ SCREENS: dict[str, tuple[set[str], set[str]]] = {
     "cases/<int:case_pk>/unmet-needs/new/": (WRITE, WRITE),
     "cases/<int:case_pk>/unmet-needs/<int:pk>/resolve/": (WRITE, WRITE),
     "cases/<int:pk>/assessments/new/": (WRITE, WRITE),
+    "cases/<int:pk>/attributes/": (WRITE, WRITE),
     "cases/<int:pk>/assessments/new/questions/": (WRITE, WRITE),
     "cases/<int:pk>/close/": (WRITE, WRITE),
     "cases/<int:pk>/consents/<int:consent_pk>/withdraw/": (WRITE, WRITE),
@@ -361,6 +364,8 @@ OPERATIONS: dict[tuple[str, str], set[str]] = {
     ("post", "/api/v1/referrals/organisations"): ADMIN,
     ("post", "/api/v1/referrals/services/import"): ADMIN,
     ("get", "/api/v1/settings"): ADMIN,
+    ("get", "/api/v1/attributes"): ADMIN,
+    ("post", "/api/v1/attributes"): ADMIN,
     ("get", "/api/v1/settings/history"): ADMIN,
 }
 

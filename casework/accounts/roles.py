@@ -55,6 +55,7 @@ class Sensitive(StrEnum):
     BIRTH_DATE = "birth_date"
     NOTES = "notes"  # case notes and transition/consent reasons
     FREE_TEXT = "free_text"  # free-text answers in assessments, plans, surveys
+    ATTRIBUTES = "attributes"  # agency-defined attributes marked sensitive (ethnicity …)
 
 
 ALL_SENSITIVE = frozenset(Sensitive)

@@ -56,7 +56,7 @@ def indicators(
     report = services.report_for(
         request.user,
         period=parse_period(period),
-        by=parse_by(by),
+        by=parse_by(by, request.user.agency_id),
         min_cell=min_cell,
     )
     if output_format == "json":

@@ -8,17 +8,21 @@ exactly one slice and the slices of a dimension add up to the total.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db.models import Case as CaseWhen
-from django.db.models import CharField, F, Q, Value, When
+from django.db.models import CharField, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, NullIf
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from casework.core.errors import CaseworkError
+
+if TYPE_CHECKING:
+    from casework.attributes.models import Attribute
 
 UNKNOWN = "unknown"
 AGE_GROUPS = ("0-17", "18-24", "25-59", "60+", UNKNOWN)
@@ -77,7 +81,9 @@ RAW_COLUMNS: dict[str, str] = {
 @dataclass(frozen=True)
 class Dimension:
     code: str
-    label: Promise
+    label: Promise | str
+    # One SQL expression on a cases.Case row giving the row's key (UNKNOWN when empty). For a
+    # sensitive agency-defined attribute it gives the keyed grouping code (see `key_of`).
     expression: Callable[[], Combinable]
     # The HXL hashtag of the column that carries this dimension's key in HXL exports.
     hxl: str
@@ -86,11 +92,25 @@ class Dimension:
     # Which raw column (RAW_COLUMNS) it is read from, and how a raw value becomes a key.
     raw: str = ""
     key_from: str = "text"
+    # Agency-defined attributes: the choice code of each grouping code (sensitive ones), and
+    # each choice's label. The built-ins' labels are in labels.py.
+    decode: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def sort_key(self, key: str) -> tuple[int, str]:
         if key in self.order:
             return (self.order.index(key), key)
         return (len(self.order), key)
+
+    def key_of(self, value: str) -> str:
+        """The report's key for a value `expression()` gave: the choice code of a grouping
+        code (computed from the known choices, nothing decrypted); any other value as it is."""
+        return self.decode.get(value, value)
+
+    def label_of(self, key: str) -> str:
+        """A readable name for a key of an agency-defined attribute (the key itself otherwise;
+        indicators.labels.Labels names the built-ins' keys)."""
+        return self.labels.get(key, key)
 
 
 DIMENSIONS: dict[str, Dimension] = {
@@ -203,10 +223,11 @@ class DisaggregationError(CaseworkError):
     code = "invalid_disaggregation"
 
 
-def parse_by(text: str | list[str] | None) -> list[tuple[str, ...]]:
+def parse_by(text: str | list[str] | None, agency_id: int | None = None) -> list[tuple[str, ...]]:
     """`sex,age_group,sex+age_group` → [("sex",), ("age_group",), ("sex", "age_group")].
 
     Unknown names are refused (never passed on to SQL); a pair is two different dimensions.
+    `attr:<code>` names one of the agency's attributes (`agency_id`'s; none without it).
     """
     if not text:
         return []
@@ -216,7 +237,7 @@ def parse_by(text: str | list[str] | None) -> list[tuple[str, ...]]:
         names = tuple(name.strip() for name in part.split(PAIR_SEPARATOR) if name.strip())
         if not names:
             continue
-        unknown = [name for name in names if name not in DIMENSIONS]
+        unknown = [name for name in names if not _known(name, agency_id)]
         if unknown:
             raise DisaggregationError(
                 _("Unknown disaggregation: %(names)s.") % {"names": ", ".join(unknown)},
@@ -233,3 +254,88 @@ def parse_by(text: str | list[str] | None) -> list[tuple[str, ...]]:
 
 def spec_name(dimensions: tuple[str, ...]) -> str:
     return PAIR_SEPARATOR.join(dimensions)
+
+
+# --- agency-defined attributes -------------------------------------------------------------------
+
+ATTRIBUTE_PREFIX = "attr:"
+
+
+def _known(name: str, agency_id: int | None) -> bool:
+    if name in DIMENSIONS:
+        return True
+    if agency_id is None:
+        return False
+    try:
+        dimension_for(name, agency_id)
+    except DisaggregationError:
+        return False
+    return True
+
+
+def attribute_expression(attribute_id: int, *, applies_to: str, sensitive: bool) -> Combinable:
+    """The attribute's key on a cases.Case row: the choice code, or the keyed grouping code of a
+    sensitive attribute (never its encrypted value), UNKNOWN when there is none."""
+    from casework.attributes.models import AttributeValue
+
+    values = AttributeValue.objects.filter(attribute_id=attribute_id)
+    if applies_to == "person":
+        values = values.filter(person_id=OuterRef("person_id"))
+    else:
+        values = values.filter(case_id=OuterRef("pk"))
+    column = "grouping" if sensitive else "code"
+    return Coalesce(
+        NullIf(Subquery(values.values(column)[:1], output_field=CharField()), Value("")),
+        Value(UNKNOWN),
+        output_field=CharField(),
+    )
+
+
+def _attribute_dimension(attribute: Attribute) -> Dimension:
+    from casework.attributes.services import grouping_code
+
+    choices = sorted(attribute.choices.all(), key=lambda choice: (choice.order, choice.code))
+    decode = (
+        {grouping_code(attribute, choice.code): choice.code for choice in choices}
+        if attribute.sensitive
+        else {}
+    )
+    attribute_id, applies_to, sensitive = attribute.pk, attribute.applies_to, attribute.sensitive
+    return Dimension(
+        attribute.dimension_code,
+        attribute.label,
+        lambda: attribute_expression(attribute_id, applies_to=applies_to, sensitive=sensitive),
+        f"#group+attr_{attribute.code}",
+        (*(choice.code for choice in choices), UNKNOWN),
+        raw=f"attr_{attribute.pk}",
+        key_from="attribute",
+        decode=decode,
+        labels={choice.code: choice.label for choice in choices},
+    )
+
+
+def dimension_for(code: str, agency_id: int) -> Dimension:
+    """The dimension named `code` for the agency: a built-in, or `attr:<code>` (one of the
+    agency's attributes, in use or retired). Refused (DisaggregationError) otherwise."""
+    if code in DIMENSIONS:
+        return DIMENSIONS[code]
+    if code.startswith(ATTRIBUTE_PREFIX):
+        from casework.attributes.models import Attribute
+
+        attribute = Attribute.objects.filter(
+            agency_id=agency_id, code=code[len(ATTRIBUTE_PREFIX) :]
+        ).first()
+        if attribute is not None:
+            return _attribute_dimension(attribute)
+    raise DisaggregationError(_("Unknown disaggregation: %(names)s.") % {"names": code}, field="by")
+
+
+def dimensions_for_agency(agency_id: int) -> list[Dimension]:
+    """Every dimension the agency can disaggregate by: the built-ins, then its attributes in
+    use (by label)."""
+    from casework.attributes.models import Attribute
+
+    attributes = Attribute.objects.filter(agency_id=agency_id, active=True).prefetch_related(
+        "choices"
+    )
+    return [*DIMENSIONS.values(), *(_attribute_dimension(a) for a in attributes)]

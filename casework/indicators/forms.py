@@ -11,13 +11,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from casework.core.forms import ServiceForm
+from casework.core.forms import ServiceForm, choice_field
 from casework.indicators.dimensions import (
     ALL_SINGLE,
     CONTRACT_DIMENSIONS,
     DIMENSIONS,
     PAIR_SEPARATOR,
     DisaggregationError,
+    dimensions_for_agency,
     parse_by,
 )
 from casework.indicators.exports import FORMATS
@@ -66,8 +67,25 @@ class ReportForm(forms.Form):
         required=False, choices=[("", "—"), *[(name, name) for name in FORMATS]]
     )
 
-    def __init__(self, *args: Any, can_unsuppress: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        can_unsuppress: bool = False,
+        agency_id: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.agency_id = agency_id
+        if agency_id is not None:
+            # The agency's own attributes (`attr:<code>`), after the built-ins.
+            choice_field(self, "by").choices = [
+                *((name, DIMENSIONS[name].label) for name in ALL_SINGLE),
+                *(
+                    (dimension.code, dimension.label)
+                    for dimension in dimensions_for_agency(agency_id)
+                    if dimension.code not in DIMENSIONS
+                ),
+            ]
         self.fields["period"].initial = str(last_complete_quarter(timezone.localdate()))
         self.fields["by"].initial = ["sex", "age_group"]
         if not can_unsuppress:
@@ -84,7 +102,7 @@ class ReportForm(forms.Form):
         if self.cleaned_data.get("pair"):
             chosen.append(self.cleaned_data["pair"])
         try:
-            return parse_by(chosen)
+            return parse_by(chosen, self.agency_id)
         except DisaggregationError as error:  # only a forged request gets here
             raise forms.ValidationError(str(error.message)) from error
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from casework.cases.models import RiskLevel
-from casework.indicators.dimensions import UNKNOWN
+from casework.indicators.dimensions import DIMENSIONS, UNKNOWN, Dimension
 from casework.people.models import MobilityStatus, Sex, YesNoUnknown
 
 _CHOICES = {
@@ -27,8 +27,14 @@ _REFERENCE = {
 class Labels:
     """Looks each reference list up once per page (a few hundred short rows at most)."""
 
-    def __init__(self) -> None:
+    def __init__(self, dimensions: dict[str, Dimension] | None = None) -> None:
         self._reference: dict[str, dict[str, str]] = {}
+        # A report's agency-defined dimensions (`attr:<code>`), which name their own keys.
+        self._dimensions = dimensions or {}
+
+    def dimension(self, name: str) -> str:
+        found = self._dimensions.get(name) or DIMENSIONS.get(name)
+        return str(found.label) if found else name
 
     def _names(self, model_name: str) -> dict[str, str]:
         if model_name not in self._reference:
@@ -45,6 +51,8 @@ class Labels:
             return str(_CHOICES[dimension].get(key, key))
         if dimension in _REFERENCE:
             return self._names(_REFERENCE[dimension]).get(key, key)
+        if dimension in self._dimensions:
+            return self._dimensions[dimension].label_of(key)
         return key
 
     def keys(self, dimensions: tuple[str, ...], key: tuple[str, ...]) -> str:

@@ -57,7 +57,14 @@ from django.db.models.functions import RowNumber
 
 from casework.indicators import rules
 from casework.indicators.definitions import MHPSS_PROGRAMME, IndicatorSpec
-from casework.indicators.dimensions import DIMENSIONS, RAW_COLUMNS, UNKNOWN, age_group
+from casework.indicators.dimensions import (
+    DIMENSIONS,
+    RAW_COLUMNS,
+    UNKNOWN,
+    Dimension,
+    age_group,
+    dimension_for,
+)
 from casework.indicators.periods import Period
 
 GroupingSet = tuple[str, ...]
@@ -303,8 +310,13 @@ class KeyMaker:
     """Turns raw values (an age, a location id …) into dimension keys, reading each small
     reference table at most once."""
 
-    def __init__(self) -> None:
+    def __init__(self, dimensions: dict[str, Dimension] | None = None) -> None:
         self._tables: dict[str, dict[Any, Any]] = {}
+        # The report's agency-defined dimensions (dimensions.dimension_for), beside the built-ins.
+        self._dimensions = dimensions or {}
+
+    def dimension(self, name: str) -> Dimension:
+        return self._dimensions.get(name) or DIMENSIONS[name]
 
     def _table(self, name: str) -> dict[Any, Any]:
         if name not in self._tables:
@@ -323,9 +335,11 @@ class KeyMaker:
         return self._tables[name]
 
     def key(self, dimension: str, raw: Any) -> str:
-        how = DIMENSIONS[dimension].key_from
+        how = self.dimension(dimension).key_from
         if raw is None or raw == "":
             return UNKNOWN
+        if how == "attribute":
+            return self.dimension(dimension).key_of(str(raw))
         if how == "age_group":
             return age_group(int(raw))
         if how in ("concern", "programme"):
@@ -339,14 +353,21 @@ class KeyMaker:
         return str(raw)
 
 
-def raw_set(dimensions: GroupingSet) -> GroupingSet:
+def _raw_order(raw: str) -> tuple[int, str]:
+    # The built-in columns first, in their order; then the attributes' (attr_<id>).
+    names = list(RAW_COLUMNS)
+    return (names.index(raw), "") if raw in RAW_COLUMNS else (len(names), raw)
+
+
+def raw_set(dimensions: GroupingSet, keys: KeyMaker | None = None) -> GroupingSet:
     """The raw columns a set of dimensions is read from (location_code+adm1 → location)."""
+    keys = keys or KeyMaker()
     raws: list[str] = []
     for name in dimensions:
-        raw = DIMENSIONS[name].raw
+        raw = keys.dimension(name).raw
         if raw not in raws:
             raws.append(raw)
-    return tuple(sorted(raws, key=list(RAW_COLUMNS).index))
+    return tuple(sorted(raws, key=_raw_order))
 
 
 def roll_up(
@@ -359,12 +380,12 @@ def roll_up(
     """Add the raw groups up into each requested set of dimensions."""
     wanted: dict[GroupingSet, list[GroupingSet]] = defaultdict(list)
     for dimensions in sets:
-        wanted[raw_set(dimensions)].append(dimensions)
+        wanted[raw_set(dimensions, keys)].append(dimensions)
     result: dict[GroupingSet, dict[Key, Any]] = {dimensions: {} for dimensions in sets}
     for raws, raw_key, figures in found:
         values = dict(zip(raws, raw_key, strict=True))
         for dimensions in wanted.get(raws, []):
-            key = tuple(keys.key(d, values[DIMENSIONS[d].raw]) for d in dimensions)
+            key = tuple(keys.key(d, values[keys.dimension(d).raw]) for d in dimensions)
             slot = result[dimensions].setdefault(key, new())
             add(slot, figures)
     return result
@@ -393,9 +414,16 @@ def count_persons(
     all_sets: list[GroupingSet] = [()]
     all_sets += [s for s in sets if s and s not in all_sets]
     counts: Counts = {spec.code: {s: {} for s in all_sets} for spec in specs}
-    keys = KeyMaker()
-    raw_sets = list(dict.fromkeys(raw_set(s) for s in all_sets))
-    raw_columns = sorted({raw for s in raw_sets for raw in s}, key=list(RAW_COLUMNS).index)
+    keys = KeyMaker({name: dimension_for(name, agency_id) for s in all_sets for name in s})
+    raw_sets = list(dict.fromkeys(raw_set(s, keys) for s in all_sets))
+    raw_columns = sorted({raw for s in raw_sets for raw in s}, key=_raw_order)
+    # An attribute's column is its dimension's expression (a subquery on its values).
+    raw_expressions = {
+        keys.dimension(name).raw: keys.dimension(name).expression()
+        for s in all_sets
+        for name in s
+        if keys.dimension(name).raw not in RAW_COLUMNS
+    }
     for group in _by_period_semantics(specs):
         cases = Case.objects.filter(agency_id=agency_id).filter(
             rules.PERIOD_SEMANTICS[group[0].period_semantics](period)
@@ -410,7 +438,7 @@ def count_persons(
             for number, spec in enumerate(group):
                 plan.add_indicator(number, spec)
             for raw in raw_columns:
-                plan.columns[f"g_{raw}"] = F(RAW_COLUMNS[raw])
+                plan.columns[f"g_{raw}"] = raw_expressions.get(raw) or F(RAW_COLUMNS[raw])
             surveys = None
             if plan.needs_surveys and connection.vendor == "sqlite":
                 plan.columns["s_mask"] = latest_survey_mask(agency_id, period)

@@ -17,7 +17,7 @@ from typing import Any
 
 from casework.indicators import suppression
 from casework.indicators.definitions import CONTAIN_NUMERATOR, IndicatorSpec
-from casework.indicators.dimensions import DIMENSIONS, spec_name
+from casework.indicators.dimensions import DIMENSIONS, Dimension, dimension_for, spec_name
 from casework.indicators.periods import Period
 from casework.indicators.queries import Counts, Figures, GroupingSet, Key, count_persons
 from casework.indicators.rules import Q3_WAYS
@@ -126,6 +126,8 @@ class Report:
     min_cell: int
     disaggregations: list[GroupingSet]
     indicators: list[IndicatorReport]
+    # Every dimension of the report by name (the built-ins and the agency's `attr:` ones).
+    dimensions: dict[str, Dimension] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """Exactly the contract's shape (`casework indicators --format json`)."""
@@ -141,8 +143,11 @@ def _figures(spec: IndicatorSpec, figures: Figures) -> tuple[int, ...]:
     return (figures.persons,)
 
 
-def _sorted_keys(dimension: str, keys: Sequence[str]) -> list[str]:
-    return sorted(keys, key=DIMENSIONS[dimension].sort_key)
+def _sorted_keys(
+    dimension: str, keys: Sequence[str], known: dict[str, Dimension] | None = None
+) -> list[str]:
+    found = (known or {}).get(dimension) or DIMENSIONS[dimension]
+    return sorted(keys, key=found.sort_key)
 
 
 def build_report(
@@ -155,6 +160,7 @@ def build_report(
     codes: list[str] | None = None,
 ) -> Report:
     specs = load_specs(agency_id, codes)
+    known = {name: dimension_for(name, agency_id) for dimensions in by for name in dimensions}
     singles = {(d,) for dimensions in by for d in dimensions}
     sets = sorted(singles | set(by), key=lambda s: (len(s), s))
     counts = count_persons(agency_id=agency_id, period=period, specs=specs, sets=sets)
@@ -166,7 +172,7 @@ def build_report(
         sharing[spec.denominator_key()].append(spec)
     patterns: dict[str, Pattern] = {}
     for members in sharing.values():
-        pattern = _pattern(members, counts, by=list(by), k=min_cell)
+        pattern = _pattern(members, counts, by=list(by), k=min_cell, known=known)
         patterns.update((spec.code, pattern) for spec in members)
     indicators = [
         _indicator_report(spec, counts, patterns[spec.code], by=list(by), k=min_cell)
@@ -178,6 +184,7 @@ def build_report(
         min_cell=min_cell,
         disaggregations=list(by),
         indicators=indicators,
+        dimensions=known,
     )
 
 
@@ -205,7 +212,12 @@ def _joint(
 
 
 def _pattern(
-    members: list[IndicatorSpec], counts: Counts, *, by: list[GroupingSet], k: int
+    members: list[IndicatorSpec],
+    counts: Counts,
+    *,
+    by: list[GroupingSet],
+    k: int,
+    known: dict[str, Dimension] | None = None,
 ) -> Pattern:
     total = _joint(members, counts, (), ())
     # One-way tables are decided first and on their own, so each reads the same whatever else
@@ -217,7 +229,7 @@ def _pattern(
         cells = {key[0]: _joint(members, counts, (dimension,), key) for key in keys}
         hidden, _total_hidden = suppression.one_way(cells, total=total, k=k)
         cells_of[dimension] = cells
-        pattern.one_way[dimension] = (_sorted_keys(dimension, list(cells)), hidden)
+        pattern.one_way[dimension] = (_sorted_keys(dimension, list(cells), known), hidden)
     for dimensions in by:
         if len(dimensions) != 2:
             continue

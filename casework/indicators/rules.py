@@ -15,6 +15,8 @@ Condition (on one case)::
     {"field": "age", "between": [0, 24]}            also "at_least", "at_most"
     {"field": "closure_reason", "is_empty": true}
     {"fact": "assessed_by_end"}                       also {"fact": ..., "is": false}
+    {"field": "attr.ethnicity", "in": ["group_a"]}    one of the agency's own attributes
+                                                      (equals, in, is_empty), as codes
 
 Population::
 
@@ -35,6 +37,7 @@ Numerator (percentages), every clause given must hold::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -191,11 +194,24 @@ def check_condition(condition: Any, path: str = "", depth: int = 0) -> None:
     raise _fail(path, _("unknown condition %(keys)s.") % {"keys": ", ".join(sorted(condition))})
 
 
+ATTRIBUTE_FIELD = "attr."
+_ATTRIBUTE_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def _is_attribute(name: Any) -> bool:
+    return isinstance(name, str) and name.startswith(ATTRIBUTE_FIELD)
+
+
 def _check_field(condition: dict[str, Any], path: str) -> None:
     name = condition["field"]
-    if name not in FIELDS:
+    if _is_attribute(name):
+        if not _ATTRIBUTE_CODE.match(name[len(ATTRIBUTE_FIELD) :]):
+            raise _fail(path, _("unknown field %(name)r.") % {"name": name})
+        kind = "code"
+    elif name not in FIELDS:
         raise _fail(path, _("unknown field %(name)r.") % {"name": name})
-    kind = FIELDS[name][1]
+    else:
+        kind = FIELDS[name][1]
     operators = set(condition) - {"field"}
     if len(operators) != 1:
         raise _fail(path, _("a field condition takes exactly one operator."))
@@ -228,6 +244,49 @@ def check_population(population: Any) -> None:
     for key in ("cases", "persons"):
         if population.get(key) is not None:
             check_condition(population[key], f"population.{key}")
+
+
+def _attribute_fields(condition: Any, path: str) -> list[tuple[str, str]]:
+    """(path, attribute code) of every `attr.<code>` field in a checked condition."""
+    if not isinstance(condition, dict):
+        return []
+    found: list[tuple[str, str]] = []
+    for key in ("all", "any"):
+        for number, item in enumerate(condition.get(key) or []):
+            found += _attribute_fields(item, f"{path}.{key}[{number}]")
+    if "not" in condition:
+        found += _attribute_fields(condition["not"], f"{path}.not")
+    if _is_attribute(condition.get("field")):
+        found.append((path, condition["field"][len(ATTRIBUTE_FIELD) :]))
+    return found
+
+
+def check_attributes(
+    population: dict[str, Any], numerator: dict[str, Any] | None, *, agency_id: int
+) -> None:
+    """Every `attr.<code>` field names one of the agency's attributes (after the checks above)."""
+    from casework.attributes.models import Attribute
+
+    used = [
+        *(
+            item
+            for key in ("cases", "persons")
+            for item in _attribute_fields(population.get(key), f"population.{key}")
+        ),
+        *(
+            item
+            for key in ("any_case", "person")
+            for item in _attribute_fields((numerator or {}).get(key), f"numerator.{key}")
+        ),
+    ]
+    known = set(
+        Attribute.objects.filter(agency_id=agency_id, code__in=[c for _p, c in used]).values_list(
+            "code", flat=True
+        )
+    )
+    for path, code in used:
+        if code not in known:
+            raise _fail(path, _("unknown attribute %(name)r.") % {"name": ATTRIBUTE_FIELD + code})
 
 
 def check_numerator(numerator: Any) -> None:
@@ -271,14 +330,42 @@ def condition_q(condition: dict[str, Any], period: Period, agency_id: int) -> Q:
     if "fact" in condition:
         fact = FACTS[condition["fact"]](period, agency_id)
         return fact if condition.get("is", True) else ~fact
-    return _field_q(condition)
+    return _field_q(condition, agency_id)
 
 
-def _field_q(condition: dict[str, Any]) -> Q:
+def _attribute_q(code: str, operator: str, value: Any, agency_id: int) -> Q:
+    """Cases whose value (their own, or their person's) of the agency's attribute `code` is one
+    of the codes; a sensitive attribute is compared through its keyed grouping codes."""
+    from casework.attributes.models import Attribute, AttributeValue
+    from casework.attributes.services import grouping_code
+
+    attribute = Attribute.objects.filter(agency_id=agency_id, code=code).first()
+    if attribute is None:
+        raise RuleError(_("unknown attribute %(name)r.") % {"name": ATTRIBUTE_FIELD + code})
+    values = AttributeValue.objects.filter(attribute=attribute)
+    owner, outer = (
+        ("person_id", "person_id")
+        if attribute.applies_to == Attribute.AppliesTo.PERSON
+        else ("case_id", "pk")
+    )
+    if operator == "is_empty":
+        has = Q(**{f"{outer}__in": values.values(owner)})
+        return ~has if value else has
+    codes = value if isinstance(value, list) else [value]
+    if attribute.sensitive:
+        values = values.filter(grouping__in=[grouping_code(attribute, c) for c in codes])
+    else:
+        values = values.filter(code__in=codes)
+    return Q(**{f"{outer}__in": values.values(owner)})
+
+
+def _field_q(condition: dict[str, Any], agency_id: int) -> Q:
     name = condition["field"]
-    path, kind = FIELDS[name]
     (operator,) = set(condition) - {"field"}
     value = condition[operator]
+    if _is_attribute(name):
+        return _attribute_q(name[len(ATTRIBUTE_FIELD) :], operator, value, agency_id)
+    path, kind = FIELDS[name]
     if kind == "location":
         # A location code matches the area itself and every area inside it.
         codes = value if isinstance(value, list) else [value]

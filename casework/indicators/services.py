@@ -18,6 +18,7 @@ from casework.accounts.models import Agency, User
 from casework.accounts.roles import Perm
 from casework.audit.log import record
 from casework.core.errors import CaseworkError, NotAllowed
+from casework.indicators import rules
 from casework.indicators.definitions import BUILTIN_INDICATORS, IndicatorSpec
 from casework.indicators.models import IndicatorDefinition, ReportingPolicy
 from casework.indicators.periods import Period
@@ -156,6 +157,7 @@ def define_indicator(
             "disaggregations": disaggregations or [],
         }
     )
+    rules.check_attributes(population or {}, numerator, agency_id=agency.pk)
     definition, created = IndicatorDefinition.objects.update_or_create(
         agency=agency,
         code=code,

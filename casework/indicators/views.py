@@ -22,7 +22,6 @@ from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.core.errors import CaseworkError
 from casework.indicators import charts, dhis2, exports, frozen_views, selectors, services
-from casework.indicators.dimensions import DIMENSIONS
 from casework.indicators.forms import ReportForm, TrendsForm
 from casework.indicators.labels import Labels
 from casework.indicators.models import ConsortiumAgreement, Dhis2Mapping
@@ -66,7 +65,7 @@ def _row_text(row: Row) -> str:
 def _tables(indicator: IndicatorReport, labels: Labels) -> list[Table]:
     tables = []
     for dimensions, rows in indicator.by.items():
-        title = " × ".join(str(DIMENSIONS[d].label) for d in dimensions)
+        title = " × ".join(labels.dimension(d) for d in dimensions)
         table = Table(title=title, dimensions=dimensions)
         if len(dimensions) == 1:
             table.slices = [Slice(labels.key(dimensions[0], row.key[0]), row) for row in rows]
@@ -117,13 +116,14 @@ def report(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     require_perm(user, Perm.VIEW_INDICATORS)
     can_unsuppress = user.has_casework_perm(Perm.VIEW_UNSUPPRESSED)
-    form = ReportForm(request.GET or None, can_unsuppress=can_unsuppress)
+    form = ReportForm(request.GET or None, can_unsuppress=can_unsuppress, agency_id=user.agency_id)
     result: Report | None = None
     status = 200
     if not form.is_bound:
         form = ReportForm(
             {"period": form.fields["period"].initial, "by": form.fields["by"].initial},
             can_unsuppress=can_unsuppress,
+            agency_id=user.agency_id,
         )
     if form.is_valid():
         try:
@@ -144,7 +144,7 @@ def report(request: AuthenticatedHttpRequest) -> HttpResponse:
         except CaseworkError as error:
             form.add_error(None, str(error.message))
             status = error.status
-    labels = Labels()
+    labels = Labels(result.dimensions if result is not None else None)
     indicators = [
         {
             "report": indicator,

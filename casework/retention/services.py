@@ -26,6 +26,7 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 from django.utils import timezone
 
 from casework.accounts.models import Agency
+from casework.attributes.models import AttributeValue
 from casework.audit.log import record
 from casework.cases.models import Case, Status
 from casework.people.models import Person, PersonNameIndex, Relationship
@@ -179,6 +180,9 @@ def anonymise_people(person_ids: list[int], *, now: datetime.datetime) -> None:
             for name in columns.fields
         }
         columns.model._base_manager.filter(**{f"{columns.path}__in": person_ids}).update(**blanks)
+    # A sensitive attribute of a case reaches the person through the case, not along the
+    # shortest path personal_columns() follows (the value row's own person, empty for it).
+    AttributeValue._base_manager.filter(case__person_id__in=person_ids).update(sealed_code="")
     PersonNameIndex.objects.filter(person_id__in=person_ids).delete()
     Person.objects.filter(pk__in=person_ids).update(anonymised_at=now, updated_at=now)
 
