@@ -24,7 +24,7 @@ from casework.indicators.dimensions import (
 from casework.indicators.exports import FORMATS
 from casework.indicators.periods import Period, PeriodError, last_complete_quarter, parse_period
 from casework.indicators.queries import GroupingSet
-from casework.indicators.trends import SLICEABLE
+from casework.indicators.trends import slice_choices
 
 PERIOD_HELP = _("A month (2026-07), a quarter (2026-Q3), a year (2026) or 2026-07-01..2026-09-30.")
 PAIRABLE = (*CONTRACT_DIMENSIONS, "adm1", "risk_level")
@@ -115,15 +115,11 @@ class TrendsForm(forms.Form):
         choices=[("month", _("Month")), ("quarter", _("Quarter"))],
         initial="month",
     )
-    slice = forms.ChoiceField(
-        label=_("Also show every trend by"),
-        required=False,
-        choices=[("", _("(nothing more)"))]
-        + [(code, DIMENSIONS[code].label) for code in SLICEABLE],
-    )
+    slice = forms.ChoiceField(label=_("Also show every trend by"), required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, agency_id: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        choice_field(self, "slice").choices = [("", _("(nothing more)")), *slice_choices(agency_id)]
         today = timezone.localdate()
         last = today.replace(day=1) - datetime.timedelta(days=1)
         first = last.replace(year=last.year - 1, day=1)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +48,15 @@ from django.utils.translation import gettext_lazy as _
 from casework.cases.models import ClosureReason, RiskLevel
 from casework.feedback.models import Rating
 from casework.indicators import suppression
-from casework.indicators.dimensions import DIMENSIONS, UNKNOWN, Dimension, DisaggregationError
+from casework.indicators.dimensions import (
+    ATTRIBUTE_PREFIX,
+    DIMENSIONS,
+    UNKNOWN,
+    Dimension,
+    DisaggregationError,
+    dimension_for,
+    dimensions_for_agency,
+)
 from casework.indicators.periods import Period, buckets
 from casework.indicators.queries import grouped_rows, refusal_in_force
 from casework.indicators.report import percentage
@@ -105,6 +113,7 @@ class Trends:
     min_cell: int
     # The dimension every trend is also sliced by ("" for none).
     sliced_by: str = ""
+    sliced: Dimension | None = None
     tables: list[TrendTable] = field(default_factory=list)
     series: list[Series] = field(default_factory=list)
     caseload: dict[str, Any] = field(default_factory=dict)
@@ -224,6 +233,7 @@ def bucket_table(
     labels: dict[str, Any] | None = None,
     dimension: str = "",
     fixed: Fixed | None = None,
+    decode: Callable[[str], str] = str,
 ) -> TrendTable:
     """Count `rows` per bucket of `date` × `category`, with margins, then suppress.
 
@@ -243,7 +253,7 @@ def bucket_table(
     for grouping_set, key, figures in found:
         named = tuple(column[2:] for column in grouping_set)
         texts = tuple(
-            _key(part) if name == "bucket" else str(part)
+            _key(part) if name == "bucket" else decode(str(part))
             for name, part in zip(named, key, strict=True)
         )
         counts.setdefault(named, {})[texts] = figures["n"]
@@ -406,6 +416,7 @@ def median_series(
     k: int,
     labels: dict[str, Any] | None = None,
     dimension: str = "",
+    decode: Callable[[str], str] = str,
 ) -> Series:
     """The median of `value` per bucket of `date` × `category`; a median of fewer than k rows
     is not shown (a median is no count, so nothing adds up to recover it, but a median of one
@@ -415,12 +426,13 @@ def median_series(
     grouped = rows.annotate(b=_bucket(F(date), step), r=category)
     if connection.vendor == "postgresql":
         for row in grouped.values("b", "r").annotate(n=Count("pk"), median=Median(value)):
-            medians[(_key(row["b"]), str(row["r"]))] = float(row["median"])
-            sizes[(_key(row["b"]), str(row["r"]))] = row["n"]
+            medians[(_key(row["b"]), decode(str(row["r"])))] = float(row["median"])
+            sizes[(_key(row["b"]), decode(str(row["r"])))] = row["n"]
     else:
         histogram: dict[tuple[str, str], list[tuple[int, int]]] = {}
         for row in grouped.annotate(d=value).values("b", "r", "d").annotate(n=Count("pk")):
-            histogram.setdefault((_key(row["b"]), str(row["r"])), []).append((row["d"], row["n"]))
+            key = (_key(row["b"]), decode(str(row["r"])))
+            histogram.setdefault(key, []).append((row["d"], row["n"]))
         for key, counts in histogram.items():
             sizes[key] = sum(n for _, n in counts)
             medians[key] = _median_of_histogram(counts)
@@ -507,11 +519,29 @@ SLICEABLE = (
 
 
 def slice_dimension(code: str, agency_id: int) -> Dimension:
-    """The dimension `code` names, if trends may be sliced by it; refused (naming the field)
-    otherwise, so nothing unknown reaches SQL."""
+    """The dimension `code` names, if trends may be sliced by it (a built-in of SLICEABLE or
+    one of the agency's attributes, `attr:<code>`); refused (naming the field) otherwise, so
+    nothing unknown reaches SQL."""
     if code in SLICEABLE:
         return DIMENSIONS[code]
+    if code.startswith(ATTRIBUTE_PREFIX):
+        try:
+            return dimension_for(code, agency_id)
+        except DisaggregationError:
+            pass
     raise DisaggregationError(_("Trends cannot be sliced by this."), field="slice")
+
+
+def slice_choices(agency_id: int | None) -> list[tuple[str, str]]:
+    """(code, label) of what the agency's trends can be sliced by, its attributes last."""
+    built_in = [(code, str(DIMENSIONS[code].label)) for code in SLICEABLE]
+    if agency_id is None:
+        return built_in
+    return built_in + [
+        (dimension.code, str(dimension.label))
+        for dimension in dimensions_for_agency(agency_id)
+        if dimension.code.startswith(ATTRIBUTE_PREFIX)
+    ]
 
 
 def _through_case(dimension: Dimension) -> Combinable:
@@ -535,7 +565,7 @@ def build_trends(
     periods = buckets(start, end, step=step)
     first, last = periods[0].start, periods[-1].end
     k = min_cell
-    trends = Trends(start=first, end=last, step=step, min_cell=k, sliced_by=slice_by)
+    trends = Trends(start=first, end=last, step=step, min_cell=k, sliced_by=slice_by, sliced=sliced)
     registered = _cm_cases(agency_id, last).filter(registered_on__range=(first, last))
     for code, title, name in [
         ("new_by_concern", _("New cases by protection concern"), "protection_concern"),
@@ -714,6 +744,7 @@ def _slice(
         "k": k,
         "categories": dimension.order,
         "dimension": code,
+        "decode": dimension.key_of,
     }
     expression = dimension.expression()
     trends.tables.append(
@@ -765,6 +796,7 @@ def _slice(
             step=step,
             k=k,
             dimension=code,
+            decode=dimension.key_of,
         )
     )
     exit_interview = _optional_model("feedback", "ExitInterview")
@@ -789,6 +821,7 @@ def _slice(
                 step=step,
                 k=k,
                 dimension=code,
+                decode=dimension.key_of,
             )
         )
     trends.tables.append(

@@ -242,14 +242,15 @@ def _trend_context(trends: Trends, labels: Labels) -> dict[str, Any]:
 def trends(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     require_perm(user, Perm.VIEW_INDICATORS)
-    form = TrendsForm(request.GET or None)
+    form = TrendsForm(request.GET or None, agency_id=user.agency_id)
     if not form.is_bound:
         form = TrendsForm(
             {
                 "start": form.fields["start"].initial,
                 "end": form.fields["end"].initial,
                 "step": "month",
-            }
+            },
+            agency_id=user.agency_id,
         )
     context: dict[str, Any] = {"form": form, "trends": None}
     status = 200
@@ -263,7 +264,8 @@ def trends(request: AuthenticatedHttpRequest) -> HttpResponse:
                 slice_by=form.cleaned_data.get("slice") or "",
             )
             context["trends"] = result
-            context.update(_trend_context(result, Labels()))
+            sliced = {result.sliced.code: result.sliced} if result.sliced else None
+            context.update(_trend_context(result, Labels(sliced)))
         except CaseworkError as error:
             form.add_error(None, str(error.message))
             status = error.status

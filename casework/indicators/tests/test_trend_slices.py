@@ -183,3 +183,48 @@ def test_sliced_trends_take_a_bounded_number_of_queries(
     with django_assert_max_num_queries(40) as many:
         trends(agency, slice_by="disability")
     assert len(few.captured_queries) == len(many.captured_queries)
+
+
+def test_trends_slice_by_an_agencys_sensitive_attribute_by_its_choices(
+    agency: Any, adam: Any, amina: Any, login: Any, mei: Any
+) -> None:
+    """Grouped in SQL by the keyed grouping code, shown by the choice (nothing decrypted)."""
+    from casework.attributes import services as attributes
+
+    ethnicity = attributes.define_attribute(
+        by=adam,
+        code="ethnicity",
+        label="Ethnicity",
+        applies_to="person",
+        sensitive=True,
+        choices=[
+            attributes.ChoiceDetails("group_a", "Group A", 0),
+            attributes.ChoiceDetails("group_b", "Group B", 1),
+        ],
+    )
+    rows = CaseRows(agency)
+    for number in range(3):
+        case = rows.case(closed_on="2026-07-20", closure_reason="needs_met")
+        choice = "group_a" if number < 2 else "group_b"
+        attributes.set_value(by=amina, case=case, attribute=ethnicity, choice_code=choice)
+        ExitInterview.objects.create(
+            case=case, interviewed_on=datetime.date(2026, 7, 21), overall=4, needs_met="yes"
+        )
+    rows.case(closed_on="2026-07-22", closure_reason="death")
+    result = trends(agency, slice_by="attr:ethnicity")
+    closed = table(result, "closed_by_slice")
+    assert closed.categories[:2] == ["group_a", "group_b"]
+    assert closed.cells[("2026-07", "group_a")] == 2
+    assert closed.cells[("2026-07", "group_b")] == 1
+    assert closed.cells[("2026-07", "unknown")] == 1
+    satisfaction = series(result, "satisfaction_by_slice")
+    assert satisfaction.values[("group_a", "2026-07")] == 4.0
+    query = {"start": "2026-07", "end": "2026-09", "step": "month", "slice": "attr:ethnicity"}
+    page = login(mei).get("/indicators/trends/", query)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Cases closed, by Ethnicity" in text and "Group A" in text
+    assert '<option value="attr:ethnicity" selected>Ethnicity</option>' in text
+    # Another agency's attribute code names nothing here.
+    with pytest.raises(DisaggregationError):
+        trends(agency, slice_by="attr:religion")
