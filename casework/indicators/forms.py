@@ -76,16 +76,7 @@ class ReportForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.agency_id = agency_id
-        if agency_id is not None:
-            # The agency's own attributes (`attr:<code>`), after the built-ins.
-            choice_field(self, "by").choices = [
-                *((name, DIMENSIONS[name].label) for name in ALL_SINGLE),
-                *(
-                    (dimension.code, dimension.label)
-                    for dimension in dimensions_for_agency(agency_id)
-                    if dimension.code not in DIMENSIONS
-                ),
-            ]
+        _offer_attributes(self, agency_id)
         self.fields["period"].initial = str(last_complete_quarter(timezone.localdate()))
         self.fields["by"].initial = ["sex", "age_group"]
         if not can_unsuppress:
@@ -149,6 +140,21 @@ class TrendsForm(forms.Form):
         return data
 
 
+def _offer_attributes(form: forms.Form, agency_id: int | None) -> None:
+    """The agency's own attributes (`attr:<code>`) among the disaggregations, after the
+    built-ins."""
+    if agency_id is None:
+        return
+    choice_field(form, "by").choices = [
+        *((name, DIMENSIONS[name].label) for name in ALL_SINGLE),
+        *(
+            (dimension.code, dimension.label)
+            for dimension in dimensions_for_agency(agency_id)
+            if dimension.code not in DIMENSIONS
+        ),
+    ]
+
+
 class FreezeForm(ServiceForm):
     """Freeze a period's report as it is sent: the report picker's period and disaggregations,
     and to whom (or for what) it goes."""
@@ -171,13 +177,18 @@ class FreezeForm(ServiceForm):
 
     clean_period = ReportForm.clean_period
 
+    def __init__(self, *args: Any, agency_id: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.agency_id = agency_id
+        _offer_attributes(self, agency_id)
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         chosen = list(data.get("by") or [])
         if data.get("pair"):
             chosen.append(data["pair"])
         try:
-            data["disaggregations"] = parse_by(chosen)
+            data["disaggregations"] = parse_by(chosen, self.agency_id)
         except DisaggregationError as error:  # only a forged request gets here
             raise forms.ValidationError(str(error.message)) from error
         return data

@@ -322,7 +322,7 @@ def _store(
         data={
             "period": frozen.period_label,
             "version": version,
-            "disaggregations": [list(dimensions) for dimensions in parse_by(text)],
+            "disaggregations": [list(dimensions) for dimensions in parse_by(text, agency.pk)],
         },
         agency_id=agency.pk,
     )
@@ -452,7 +452,7 @@ def comparison(
             agency_id=frozen.agency_id,
             agency_code=frozen.agency.code,
             period=Period(frozen.period_start, frozen.period_end),
-            by=parse_by(frozen.disaggregations),
+            by=parse_by(frozen.disaggregations, frozen.agency_id),
             min_cell=today_min_cell,
         )
     today_json = today.as_json()

@@ -114,7 +114,7 @@ def freeze(request: AuthenticatedHttpRequest, payload: FreezeIn) -> Status:
     found = frozen.freeze_report(
         by=request.user,
         period=parse_period(payload.period),
-        disaggregations=parse_by(payload.by),
+        disaggregations=parse_by(payload.by, request.user.agency_id),
         recipient=payload.recipient,
         reason=payload.reason,
     )

@@ -128,7 +128,11 @@ def freeze(request: AuthenticatedHttpRequest) -> HttpResponse:
         "by": request.GET.getlist("by") or ["sex", "age_group"],
         "pair": request.GET.get("pair", ""),
     }
-    form = FreezeForm(request.POST if request.method == "POST" else None, initial=initial)
+    form = FreezeForm(
+        request.POST if request.method == "POST" else None,
+        initial=initial,
+        agency_id=user.agency_id,
+    )
 
     def call(data: dict[str, Any]) -> FrozenReport:
         return frozen.freeze_report(

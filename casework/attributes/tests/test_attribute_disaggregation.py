@@ -212,3 +212,21 @@ def test_a_rule_naming_an_unknown_attribute_is_refused_with_its_path(
             population={"persons": {"field": "attr.ethnicity", "between": [1, 2]}},
         )
     assert wrong_operator.value.field == "population.persons"
+
+
+def test_a_report_by_an_attribute_is_frozen_and_compared_like_any_other(
+    agency: Any, world: dict[str, Any], login: Any, mei: Any
+) -> None:
+    from casework.indicators.models import FrozenReport
+
+    body = {"period": "2026-Q3", "by": "attr:site", "recipient": "Cluster"}
+    made = login(mei).post("/api/v1/indicators/frozen", body, content_type="application/json")
+    assert made.status_code == 201, made.content
+    found = FrozenReport.objects.get(pk=made.json()["id"])
+    assert found.disaggregations == "attr:site"
+    [item] = [i for i in found.report["indicators"] if i["code"] == COUNT]
+    assert _slices(item, "attr:site") == {"group_a": 10, UNKNOWN: 24}
+    compared = login(mei).get(f"/api/v1/indicators/frozen/{found.pk}/comparison")
+    assert compared.status_code == 200 and compared.json()["signature_ok"] is True
+    screen = login(mei).get("/indicators/frozen/new/", {"period": "2026-Q3"})
+    assert b'value="attr:site"' in screen.content
