@@ -17,7 +17,7 @@ import datetime
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.apps import apps
 from django.db import connection
@@ -205,6 +205,14 @@ def opening_and_left_out(
     return int(found["before"]), int(found["left_out"])
 
 
+class Margins(Protocol):
+    """The state of a table's bucket totals and total, decided by another figure of the page
+    that publishes the same numbers: the table keeps it, so that neither lets a hidden figure
+    be worked out from the other."""
+
+    def column_of(self, periods: list[Period]) -> tuple[set[str], bool]: ...
+
+
 @dataclass(frozen=True)
 class Fixed:
     """One category's column of a published table: the margins of a table that slices it."""
@@ -217,6 +225,45 @@ class Fixed:
             str(p.start) for p in periods if self.table.cells.get((str(p), self.category)) is None
         }
         return hidden, self.table.category_totals.get(self.category) is None
+
+
+@dataclass(frozen=True)
+class Remainder:
+    """A table's bucket totals less one category's column (e.g. closures for every reason but
+    needs met): hidden wherever either is, since the one gives the other away."""
+
+    table: TrendTable
+    category: str
+
+    def column_of(self, periods: list[Period]) -> tuple[set[str], bool]:
+        hidden, total_hidden = Fixed(self.table, self.category).column_of(periods)
+        hidden |= {str(p.start) for p in periods if self.table.bucket_totals.get(str(p)) is None}
+        return hidden, total_hidden or self.table.total is None
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The bucket totals and total of a published table (a table slicing the same rows)."""
+
+    table: TrendTable
+
+    def column_of(self, periods: list[Period]) -> tuple[set[str], bool]:
+        hidden = {str(p.start) for p in periods if self.table.bucket_totals.get(str(p)) is None}
+        return hidden, self.table.total is None
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a published series (its value per bucket): registered or closed cases."""
+
+    series: Series
+    name: str
+
+    def column_of(self, periods: list[Period]) -> tuple[set[str], bool]:
+        hidden = {
+            str(p.start) for p in periods if self.series.values.get((self.name, str(p))) is None
+        }
+        return hidden, False
 
 
 def bucket_table(
@@ -232,7 +279,7 @@ def bucket_table(
     categories: Sequence[str] = (),
     labels: dict[str, Any] | None = None,
     dimension: str = "",
-    fixed: Fixed | None = None,
+    fixed: Margins | None = None,
     decode: Callable[[str], str] = str,
 ) -> TrendTable:
     """Count `rows` per bucket of `date` × `category`, with margins, then suppress.
@@ -276,6 +323,7 @@ def bucket_table(
         )
     else:
         hidden_buckets, total_hidden = fixed.column_of(periods)
+        total_hidden = total_hidden or suppression.is_small(total, k)
     hidden_categories, _ = suppression.one_way(
         {c: (n,) for c, n in by_category.items()}, total=(total,), k=k
     )
@@ -331,8 +379,9 @@ def open_and_closed(
         cells[("open", key)] = (running,)
         # open(b) = open(b-1) + new(b) - closed(b): each bucket is a line; open(b) is also in
         # the next bucket's line. The count before the range is treated as published.
-        lines[("new", key)] = (("bucket", number),)
-        lines[("closed", key)] = (("bucket", number),)
+        # The buckets also add up to the range's total, which the tables publish.
+        lines[("new", key)] = (("bucket", number), "new in the range")
+        lines[("closed", key)] = (("bucket", number), "closed in the range")
         lines[("open", key)] = (("bucket", number), ("bucket", number + 1))
     hidden = suppression.series(cells, lines, k=k)
     for (name, key), (value,) in cells.items():
@@ -567,6 +616,12 @@ def build_trends(
     k = min_cell
     trends = Trends(start=first, end=last, step=step, min_cell=k, sliced_by=slice_by, sliced=sliced)
     registered = _cm_cases(agency_id, last).filter(registered_on__range=(first, last))
+    # The registered and closed cases per bucket are published by the series and again as the
+    # totals of every table below: decided once, in the series (with the line that adds the
+    # buckets up to the range's total), and kept by the tables.
+    before, left_out = opening_and_left_out(agency_id, first, last)
+    trends.left_out = None if suppression.is_small(left_out, k) else left_out
+    flow = open_and_closed(agency_id, periods, step=step, k=k, before=before)
     for code, title, name in [
         ("new_by_concern", _("New cases by protection concern"), "protection_concern"),
         ("new_by_risk", _("New cases by risk level"), "risk_level"),
@@ -585,6 +640,7 @@ def build_trends(
                 k=k,
                 categories=DIMENSIONS[name].order,
                 dimension=name,
+                fixed=Line(flow, "new"),
             )
         )
     closures = _cm_cases(agency_id, last).filter(
@@ -601,12 +657,11 @@ def build_trends(
         k=k,
         categories=[*ClosureReason.values, UNKNOWN],
         labels={**dict(ClosureReason.choices), UNKNOWN: _("Unknown")},
+        fixed=Line(flow, "closed"),
     )
     trends.tables.append(outcome)
     trends.series.append(needs_met_share(outcome, outcome, periods, code="needs_met_share"))
-    before, left_out = opening_and_left_out(agency_id, first, last)
-    trends.left_out = None if suppression.is_small(left_out, k) else left_out
-    trends.series.append(open_and_closed(agency_id, periods, step=step, k=k, before=before))
+    trends.series.append(flow)
     trends.series.append(time_open(agency_id, periods, step=step, k=k))
     trends.caseload = caseload(agency_id, min(last, timezone.localdate()), k=k, last=last)
     referral = _optional_model("referrals", "Referral")
@@ -640,24 +695,23 @@ def build_trends(
         default=Value("not_asked"),
         output_field=CharField(),
     )
-    trends.tables.append(
-        bucket_table(
-            surveys,
-            code="participation",
-            title=_("Participation surveys: felt involved in decisions (Q2)"),
-            date=F("surveyed_on"),
-            category=involved,
-            periods=periods,
-            step=step,
-            k=k,
-            categories=["yes", "no", "not_asked"],
-            labels={
-                "yes": _("Involved"),
-                "no": _("Not involved"),
-                "not_asked": _("Not asked (did not know of their plan)"),
-            },
-        )
+    participation = bucket_table(
+        surveys,
+        code="participation",
+        title=_("Participation surveys: felt involved in decisions (Q2)"),
+        date=F("surveyed_on"),
+        category=involved,
+        periods=periods,
+        step=step,
+        k=k,
+        categories=["yes", "no", "not_asked"],
+        labels={
+            "yes": _("Involved"),
+            "no": _("Not involved"),
+            "not_asked": _("Not asked (did not know of their plan)"),
+        },
     )
+    trends.tables.append(participation)
     exit_interview = _optional_model("feedback", "ExitInterview")
     if exit_interview is not None:
         trends.tables.append(
@@ -683,7 +737,19 @@ def build_trends(
     else:
         trends.unavailable.append(_("Satisfaction at closure (no exit interviews yet)."))
     if sliced is not None:
-        _slice(trends, sliced, registered, closures, outcome, surveys, agency_id, last, k)
+        _slice(
+            trends,
+            sliced,
+            registered,
+            closures,
+            outcome,
+            participation,
+            surveys,
+            flow,
+            agency_id,
+            last,
+            k,
+        )
     return trends
 
 
@@ -697,8 +763,9 @@ def needs_met_share(
     names: Sequence[str] = ("all",),
     dimension: str = "",
 ) -> Series:
-    """The share of closures with needs met, per bucket (per slice when `names` are the
-    slices), worked out from published counts only: none where either count is hidden."""
+    """The share of closures with needs met, per bucket (`closed` the table of all closures),
+    or per slice (`names` the slices, `closed` the table of the other closures), worked out
+    from published counts only: none where either count is hidden."""
     series = Series(
         code=code,
         title=_("Share of the cases closed with needs met (%)"),
@@ -716,7 +783,10 @@ def needs_met_share(
                     closed.bucket_totals.get(bucket),
                 )
             else:
-                part, whole = met.cells.get((bucket, name)), closed.cells.get((bucket, name))
+                # `closed` holds the other closures of the slice: the share of two published
+                # counts, none where either is hidden.
+                part, other = met.cells.get((bucket, name)), closed.cells.get((bucket, name))
+                whole = None if part is None or other is None else part + other
             series.values[(name, bucket)] = share(part, whole) if whole else None
     return series
 
@@ -727,15 +797,18 @@ def _slice(
     registered: QuerySet[Any],
     closures: QuerySet[Any],
     outcome: TrendTable,
+    participation: TrendTable,
     surveys: QuerySet[Any],
+    flow: Series,
     agency_id: int,
     last: datetime.date,
     k: int,
 ) -> None:
-    """Every trend again, by `dimension`: new cases, closures, closures with needs met (whose
-    margins are the outcome table's "needs met" column, kept as that table shows them), days
-    open, satisfaction and surveys. Each sliced table's margins are figures the page already
-    publishes, suppressed the same way, so no hidden cell is recovered across tables."""
+    """Every trend again, by `dimension`: new cases, closures with needs met and closures for
+    the other reasons (two tables, never the closures and a part of them, whose difference
+    would be a figure nobody protected), their share, days open, satisfaction and surveys.
+    Each sliced table's bucket totals and total are figures the page already publishes, and
+    keep the state they have there, so no hidden cell is recovered across tables."""
     periods, step = outcome.buckets, trends.step
     code, label = dimension.code, dimension.label
     common: dict[str, Any] = {
@@ -754,16 +827,9 @@ def _slice(
             title=format_lazy(_("New cases by {dimension}"), dimension=label),
             date=F("registered_on"),
             category=expression,
+            fixed=Line(flow, "new"),
             **common,
         )
-    )
-    closed = bucket_table(
-        closures,
-        code="closed_by_slice",
-        title=format_lazy(_("Cases closed, by {dimension}"), dimension=label),
-        date=F("closed_on"),
-        category=expression,
-        **common,
     )
     met = bucket_table(
         closures.filter(closure_reason=ClosureReason.NEEDS_MET),
@@ -774,11 +840,20 @@ def _slice(
         fixed=Fixed(outcome, ClosureReason.NEEDS_MET),
         **common,
     )
-    trends.tables += [closed, met]
-    names = list(dict.fromkeys([*closed.categories, *met.categories]))
+    not_met = bucket_table(
+        closures.exclude(closure_reason=ClosureReason.NEEDS_MET),
+        code="other_closures_by_slice",
+        title=format_lazy(_("Cases closed for other reasons, by {dimension}"), dimension=label),
+        date=F("closed_on"),
+        category=expression,
+        fixed=Remainder(outcome, ClosureReason.NEEDS_MET),
+        **common,
+    )
+    trends.tables += [met, not_met]
+    names = list(dict.fromkeys([*met.categories, *not_met.categories]))
     trends.series.append(
         needs_met_share(
-            met, closed, periods, code="needs_met_share_by_slice", names=names, dimension=code
+            met, not_met, periods, code="needs_met_share_by_slice", names=names, dimension=code
         )
     )
     trends.series.append(
@@ -831,6 +906,7 @@ def _slice(
             title=format_lazy(_("Participation surveys, by {dimension}"), dimension=label),
             date=F("surveyed_on"),
             category=_through_case(dimension),
+            fixed=Totals(participation),
             **common,
         )
     )

@@ -67,9 +67,9 @@ def test_every_trend_is_sliced_by_disability(agency: Any) -> None:
     assert result.sliced_by == "disability"
     new = table(result, "new_by_slice")
     assert new.cells[("2026-09", "yes")] == 1 and new.dimension == "disability"
-    closed = table(result, "closed_by_slice")
-    assert (closed.cells[("2026-07", "yes")], closed.cells[("2026-07", "no")]) == (2, 2)
-    assert (closed.cells[("2026-08", "yes")], closed.cells[("2026-08", "no")]) == (1, 3)
+    other = table(result, "other_closures_by_slice")
+    assert (other.cells[("2026-07", "yes")], other.cells[("2026-07", "no")]) == (0, 1)
+    assert (other.cells[("2026-08", "yes")], other.cells[("2026-08", "no")]) == (1, 1)
     met = table(result, "needs_met_by_slice")
     assert (met.cells[("2026-07", "yes")], met.cells[("2026-07", "no")]) == (2, 1)
     assert (met.cells[("2026-08", "yes")], met.cells[("2026-08", "no")]) == (0, 2)
@@ -107,15 +107,16 @@ def test_mobility_status_slices_too(agency: Any) -> None:
     rows = CaseRows(agency)
     rows.case(closed_on="2026-07-20", closure_reason="needs_met", mobility_status="idp")
     rows.case(closed_on="2026-07-20", closure_reason="death", mobility_status="refugee")
-    closed = table(trends(agency, slice_by="mobility_status"), "closed_by_slice")
-    assert closed.cells[("2026-07", "idp")] == 1 and closed.cells[("2026-07", "refugee")] == 1
+    result = trends(agency, slice_by="mobility_status")
+    assert table(result, "needs_met_by_slice").cells[("2026-07", "idp")] == 1
+    assert table(result, "other_closures_by_slice").cells[("2026-07", "refugee")] == 1
 
 
 def test_a_sliced_table_never_gives_away_what_the_outcome_table_hides(agency: Any) -> None:
     """Needs met by disability adds up, month by month, to the outcome table's "needs met"
-    column: each monthly margin is hidden exactly where that column is, and the closures by
-    disability add up to the outcome table's monthly totals, hidden alike. So no published
-    figure minus another gives a hidden one."""
+    column, and the other closures by disability to the rest of each month's closures: each
+    monthly margin is hidden exactly where the outcome table hides what it adds up to. So no
+    published figure minus another gives a hidden one."""
     rows = CaseRows(agency)
     for _ in range(6):
         rows.case(closed_on="2026-07-20", closure_reason="needs_met", disability="no")
@@ -128,19 +129,59 @@ def test_a_sliced_table_never_gives_away_what_the_outcome_table_hides(agency: An
     result = trends(agency, k=5, slice_by="disability")
     outcome = table(result, "closure_outcome")
     met = table(result, "needs_met_by_slice")
-    closed = table(result, "closed_by_slice")
+    other = table(result, "other_closures_by_slice")
     assert outcome.cells[("2026-08", "needs_met")] is None  # one: hidden
     for month in MONTHS:
         assert met.bucket_totals[month] == outcome.cells[(month, "needs_met")], month
-        assert closed.bucket_totals[month] == outcome.bucket_totals[month], month
+        rest = outcome.bucket_totals[month], outcome.cells[(month, "needs_met")]
+        expected = None if None in rest else rest[0] - rest[1]
+        assert other.bucket_totals[month] == expected, month
     assert met.total == outcome.category_totals["needs_met"]
-    # No published cell of a sliced table is a published margin minus the other cells when
-    # one of them is hidden: every row with a hidden cell has a second one, or a hidden margin.
-    for sliced in (met, closed):
+    # No row of a sliced table has a single hidden cell beside a published margin.
+    for sliced in (met, other):
         for month in MONTHS:
             row = [sliced.cells[(month, c)] for c in sliced.categories]
             hidden = sum(value is None for value in row)
             assert hidden != 1 or sliced.bucket_totals[month] is None, (sliced.code, month, row)
+
+
+def test_closures_and_a_part_of_them_are_never_both_published_by_slice(agency: Any) -> None:
+    """March, a small group: 6 closures, 5 with needs met. Were the closures of the group and
+    those with needs met both shown, their difference would say that one person of the group
+    left without their needs met. The page publishes needs met and the other closures instead,
+    each suppressed: the 1 is hidden, and the share is not shown."""
+    rows = CaseRows(agency)
+    for _ in range(5):
+        rows.case(closed_on="2026-09-10", closure_reason="needs_met", disability="yes")
+    rows.case(closed_on="2026-09-11", closure_reason="client_request", disability="yes")
+    for _ in range(20):
+        rows.case(closed_on="2026-09-12", closure_reason="needs_met", disability="no")
+    for _ in range(20):
+        rows.case(closed_on="2026-09-12", closure_reason="contact_lost", disability="no")
+    result = trends(agency, k=5, slice_by="disability")
+    codes = {t.code for t in result.tables}
+    assert "closed_by_slice" not in codes
+    other = table(result, "other_closures_by_slice")
+    assert other.cells[("2026-09", "yes")] is None
+    share = series(result, "needs_met_share_by_slice")
+    assert share.values[("yes", "2026-09")] is None
+
+
+def test_the_series_and_the_tables_hide_the_same_months(agency: Any) -> None:
+    """New cases: July 40, August 3, September 50, k = 5. The tables and the "registered" line
+    of the series publish the same monthly figures: they hide the same months, and one more
+    than August, so August is not the range's total less the others."""
+    rows = CaseRows(agency)
+    rows.many(40, registered_on="2026-07-05")
+    rows.many(3, registered_on="2026-08-05")
+    rows.many(50, registered_on="2026-09-05")
+    result = trends(agency, k=5)
+    flow = series(result, "open_closed")
+    line = {month: flow.values[("new", month)] for month in MONTHS}
+    assert line["2026-08"] is None
+    assert sum(value is None for value in line.values()) >= 2
+    for code in ("new_by_concern", "new_by_risk", "new_by_sex", "new_by_age"):
+        assert table(result, code).bucket_totals == line, code
 
 
 def test_an_unknown_slice_is_refused(agency: Any) -> None:
@@ -212,18 +253,18 @@ def test_trends_slice_by_an_agencys_sensitive_attribute_by_its_choices(
         )
     rows.case(closed_on="2026-07-22", closure_reason="death")
     result = trends(agency, slice_by="attr:ethnicity")
-    closed = table(result, "closed_by_slice")
-    assert closed.categories[:2] == ["group_a", "group_b"]
-    assert closed.cells[("2026-07", "group_a")] == 2
-    assert closed.cells[("2026-07", "group_b")] == 1
-    assert closed.cells[("2026-07", "unknown")] == 1
+    met = table(result, "needs_met_by_slice")
+    assert met.categories[:2] == ["group_a", "group_b"]
+    assert met.cells[("2026-07", "group_a")] == 2
+    assert met.cells[("2026-07", "group_b")] == 1
+    assert table(result, "other_closures_by_slice").cells[("2026-07", "unknown")] == 1
     satisfaction = series(result, "satisfaction_by_slice")
     assert satisfaction.values[("group_a", "2026-07")] == 4.0
     query = {"start": "2026-07", "end": "2026-09", "step": "month", "slice": "attr:ethnicity"}
     page = login(mei).get("/indicators/trends/", query)
     assert page.status_code == 200
     text = page.content.decode()
-    assert "Cases closed, by Ethnicity" in text and "Group A" in text
+    assert "Cases closed with needs met, by Ethnicity" in text and "Group A" in text
     assert '<option value="attr:ethnicity" selected>Ethnicity</option>' in text
     # Another agency's attribute code names nothing here.
     with pytest.raises(DisaggregationError):
