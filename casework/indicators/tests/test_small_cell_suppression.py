@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from itertools import product
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from casework.indicators import suppression
@@ -229,6 +229,10 @@ def test_a_hidden_slice_cannot_be_recovered_from_the_total_and_the_other_slices(
     values=st.lists(small_counts, min_size=16, max_size=16),
     k=st.integers(min_value=2, max_value=6),
 )
+# Tables where hiding the published total, or a published column total, would have looked like
+# protection (found by the mutation run: `make mutate`, decision 0013).
+@example(shape=(4, 3), values=[1, 12, 0, 0, 0, 0, 12, 0, 0, 1, 1, 0, 0, 0, 40, 0], k=6)
+@example(shape=(2, 3), values=[1, 3, 0, 0, 4, 0, 0, 0, *([0] * 8)], k=2)
 def test_no_small_cell_of_a_two_way_table_can_be_solved_for_from_what_is_published(
     shape, values, k
 ):

@@ -119,3 +119,22 @@ def test_no_one_reviews_a_package_already_decided_or_of_a_closed_request(
     DataRequest.objects.filter(pk=package.request_id).update(status=DataRequest.Status.CLOSED)
     with pytest.raises(Http404):
         access.get_package_for_user(dana, package.pk)
+
+
+def test_reading_a_package_is_audited_once_per_case_it_holds_or_once_without(
+    package: AccessPackage, dana: Any
+) -> None:
+    """So that each case's access log shows the read; a package holding no case is still one
+    entry."""
+    package.case_ids = [101, 102]
+    access.record_package_read(package, by=dana, action="privacy.package.viewed")
+    package.case_ids = []
+    access.record_package_read(package, by=dana, action="privacy.package.released")
+    assert sorted(
+        AuditEntry.objects.filter(action="privacy.package.viewed").values_list("case_id", flat=True)
+    ) == [101, 102]
+    assert list(
+        AuditEntry.objects.filter(action="privacy.package.released").values_list(
+            "case_id", flat=True
+        )
+    ) == [None]
