@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
@@ -140,6 +140,15 @@ def open_task(
     return task
 
 
+def _open_on(case_ids: Iterable[int], *, kind: str, subject: str) -> set[int]:
+    """The cases among `case_ids` that have this task open."""
+    return set(
+        Task.objects.filter(
+            case_id__in=list(case_ids), kind=kind, subject=subject, status=Task.Status.OPEN
+        ).values_list("case_id", flat=True)
+    )
+
+
 @transaction.atomic
 def open_tasks(
     cases: Iterable[Case],
@@ -150,26 +159,33 @@ def open_tasks(
     by: User | None = None,
 ) -> tuple[int, int]:
     """Open the same task on many cases at once: (opened, already open). A case that already
-    has it open keeps it unchanged. A fixed number of statements however many cases, and safe
-    when two people press the same button at once (the second insert of a task is ignored by
-    the one-open-task-per-subject constraint, not an error)."""
+    has it open keeps it unchanged. A fixed number of statements however many cases; when
+    someone opens some of the same tasks at the same moment (the one-open-task-per-subject
+    constraint refuses the batch), each is inserted on its own, so every task is counted, and
+    audited, by whoever really opened it."""
     if kind not in Task.Kind.values:
         raise CaseworkError(_("Unknown kind of task."), code="invalid_task")
     by_id = {case.pk: case for case in cases}
-    open_now = Task.objects.filter(
-        case_id__in=list(by_id), kind=kind, subject=subject, status=Task.Status.OPEN
-    )
-    already = set(open_now.values_list("case_id", flat=True))
-    Task.objects.bulk_create(
-        [
-            Task(case_id=pk, kind=kind, subject=subject, due_at=due_at)
-            for pk in by_id
-            if pk not in already
-        ],
-        batch_size=BATCH,
-        ignore_conflicts=True,
-    )
-    opened = set(open_now.values_list("case_id", flat=True)) - already
+    already = _open_on(by_id, kind=kind, subject=subject)
+    new = [
+        Task(case_id=pk, kind=kind, subject=subject, due_at=due_at)
+        for pk in by_id
+        if pk not in already
+    ]
+    try:
+        with transaction.atomic():
+            Task.objects.bulk_create(new, batch_size=BATCH)
+        opened = {task.case_id for task in new}
+    except IntegrityError:
+        opened = set()
+        for task in new:
+            task.pk = None
+            try:
+                with transaction.atomic():
+                    task.save(force_insert=True)
+                opened.add(task.case_id)
+            except IntegrityError:
+                already.add(task.case_id)
     _refresh_next_due_many(opened)
     append(
         [

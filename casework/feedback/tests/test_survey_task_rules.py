@@ -137,3 +137,18 @@ def test_tasks_are_opened_until_the_last_day_of_the_period_and_not_after(
     with pytest.raises(CaseworkError) as refused:
         services.open_survey_tasks([case], period=ended, by=amina)
     assert refused.value.code == "period_ended"
+
+
+def test_tasks_someone_opened_at_the_same_moment_are_theirs_not_counted_twice(
+    register: Any, amina: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between reading which tasks are open and writing the new ones, someone else opened the
+    task on one case: it is counted as already open, the other case's task as opened."""
+    first, second = register(amina), register(amina, given_name="Awa")
+    period = current_quarter(timezone.localdate())
+    theirs = _task(first, period)
+    monkeypatch.setattr(worklist, "_open_on", lambda case_ids, **_kw: set())
+    answer = services.open_survey_tasks([first, second], period=period, by=amina)
+    assert (answer.opened, answer.already_open) == (1, 1)
+    assert Task.objects.filter(kind=Task.Kind.SURVEY_DUE, status=Task.Status.OPEN).count() == 2
+    assert Task.objects.get(case=first, kind=Task.Kind.SURVEY_DUE).pk == theirs.pk
