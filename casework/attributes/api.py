@@ -61,6 +61,9 @@ class ValueIn(Schema):
     attribute: str
     # "" clears the value.
     choice: str = ""
+    # The choice the client read ("" for none): when the stored value is no longer that one,
+    # 412 and nothing written. Left out, the value is written whatever is stored.
+    was: str | None = None
 
 
 class ValueOut(Schema):
@@ -185,8 +188,9 @@ def case_values(request: AuthenticatedHttpRequest, case_id: int) -> Any:
 
 @router.put(
     "/cases/{case_id}",
-    response=answers(list[ValueOut], 400, 403, 404),
-    summary="Set (or clear, with an empty choice) one attribute of a case or its person",
+    response=answers(list[ValueOut], 400, 403, 404, 412),
+    summary="Set (or clear, with an empty choice) one attribute of a case or its person; with "
+    "`was`, only if it still holds that choice (412 otherwise)",
 )
 def set_case_value(
     request: AuthenticatedHttpRequest,
@@ -200,5 +204,7 @@ def set_case_value(
     if attribute is None:
         raise FieldErrors({"attribute": [_("No such attribute in use.")]})
     with transaction.atomic():
-        services.set_value(by=user, case=case, attribute=attribute, choice_code=data.choice)
+        services.set_value(
+            by=user, case=case, attribute=attribute, choice_code=data.choice, expected=data.was
+        )
     return _values(case, user)

@@ -55,8 +55,16 @@ class ChoiceForm(ServiceForm):
     active = forms.BooleanField(label=_("In use"), required=False, initial=True)
 
 
+def was_field(code: str) -> str:
+    """The hidden field that carries the choice a field showed when the form was loaded (a "-"
+    is in no attribute code, so it names no attribute)."""
+    return f"{code}-was"
+
+
 class CaseValuesForm(ServiceForm):
-    """One choice field per attribute the user may see and the case's agency uses."""
+    """One choice field per attribute the user may see and the case's agency uses, each with the
+    choice it showed when loaded (`was_field`): only a field changed from what it showed is
+    written, and only if no one changed it meanwhile."""
 
     def __init__(self, *args: Any, shown: list[Shown], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -75,3 +83,21 @@ class CaseValuesForm(ServiceForm):
                     ),
                 ],
             )
+            self.fields[was_field(item.attribute.code)] = forms.CharField(
+                required=False, initial=item.code, widget=forms.HiddenInput
+            )
+
+    def changes(self) -> list[tuple[Shown, str, str | None]]:
+        """(attribute, new choice, the choice it showed) of each field the user changed. A field
+        not posted (added to the agency's attributes after the form was loaded) is left alone;
+        one posted without what it showed is compared with the stored value (None)."""
+        found = []
+        for item in self.shown:
+            code = item.attribute.code
+            if code not in self.data:
+                continue
+            new = self.cleaned_data.get(code, "")
+            was = self.cleaned_data.get(was_field(code)) if was_field(code) in self.data else None
+            if new != (item.code if was is None else was):
+                found.append((item, new, was))
+        return found

@@ -13,7 +13,7 @@ from casework.accounts.roles import Perm, Sensitive
 from casework.attributes.models import CODE_PATTERN, Attribute, AttributeChoice, AttributeValue
 from casework.audit import log as audit
 from casework.cases.models import Case
-from casework.core.errors import CaseworkError, FieldErrors, NotAllowed
+from casework.core.errors import CaseworkError, FieldErrors, NotAllowed, PreconditionFailed
 from casework.people import events as person_events
 from casework.people.events import PersonsMerged
 from casework.vault.blind import digest
@@ -143,10 +143,19 @@ def save_choice(*, by: User, attribute: Attribute, choice: ChoiceDetails) -> Att
 
 @transaction.atomic
 def set_value(
-    *, by: User, case: Case, attribute: Attribute, choice_code: str
+    *,
+    by: User,
+    case: Case,
+    attribute: Attribute,
+    choice_code: str,
+    expected: str | None = None,
 ) -> AttributeValue | None:
     """Record the case's (or its person's) value; an empty code clears it. `case` was loaded
-    through the case gate for writing."""
+    through the case gate for writing.
+
+    `expected` is the choice code the writer read ("" for none): when the stored value is no
+    longer that one, someone changed it meanwhile and nothing is written (PreconditionFailed,
+    naming the attribute). None writes whatever is stored."""
     if attribute.agency_id != case.agency_id or not attribute.active:
         raise FieldErrors({"attribute": [_("No such attribute in use.")]})
     if attribute.sensitive and not by.sees(Sensitive.ATTRIBUTES):
@@ -159,6 +168,14 @@ def set_value(
         else {"case_id": case.pk}
     )
     existing = AttributeValue.objects.select_for_update().filter(attribute=attribute, **owner)
+    if expected is not None:
+        stored = existing.first()
+        now = "" if stored is None else (stored.sealed_code if attribute.sensitive else stored.code)
+        if now != expected:
+            raise PreconditionFailed(
+                _("Someone changed this value since you read it. Read it again and retry."),
+                field=attribute.code,
+            )
     data: dict[str, object] = {"attribute": attribute.code, "cleared": not choice_code}
     if not attribute.sensitive:
         # A sensitive value never enters the audit trail; a plain one is a code like sex.

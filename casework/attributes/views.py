@@ -23,6 +23,7 @@ from casework.attributes.forms import (
 )
 from casework.attributes.models import Attribute
 from casework.cases.access import get_case_for_user
+from casework.core.errors import FieldErrors, PreconditionFailed
 from casework.core.views import run_service_form
 
 
@@ -111,15 +112,24 @@ def case_values(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = CaseValuesForm(request.POST or None, shown=selectors.case_values(case, user))
 
     @transaction.atomic
-    def save(data: dict[str, Any]) -> None:
-        for item in form.shown:
-            if data.get(item.attribute.code, "") != item.code:
+    def save(_data: dict[str, Any]) -> None:
+        # Only what the user changed, each checked against what the form showed: a value someone
+        # else set meanwhile is neither cleared by an untouched field nor overwritten unseen.
+        stale: dict[str, list[Any]] = {}
+        for item, choice_code, was in form.changes():
+            try:
                 services.set_value(
                     by=user,
                     case=case,
                     attribute=item.attribute,
-                    choice_code=data.get(item.attribute.code, ""),
+                    choice_code=choice_code,
+                    expected=was,
                 )
+            except PreconditionFailed as error:
+                stale[item.attribute.code] = [error.message]
+        if stale:
+            form.conflict = True  # the page offers to load the values again
+            raise FieldErrors(stale)  # rolls back what was written: nothing changes
 
     return run_service_form(
         request,

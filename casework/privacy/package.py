@@ -2,7 +2,8 @@
 from it), with third parties redacted.
 
 "Everything" is found the way retention finds what to blank (casework/retention/services.py): every
-model with an encrypted column that leads to the person through foreign keys, plus the models about
+model with an encrypted column that leads to the person through foreign keys (along each path
+retention follows: an attribute value is the person's own or one of their cases'), plus the models about
 the person that hold no encrypted column (`UNENCRYPTED`), less what is not theirs to receive
 (`NOT_IN_PACKAGE`, with the reason). A new model with personal data therefore joins the package
 without anyone remembering to add it, and a test holds the package to retention's list.
@@ -43,13 +44,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from casework.accounts.models import User
+from casework.attributes.models import AttributeChoice, AttributeValue
 from casework.cases.models import Case, Consent, ConsentRecipient
 from casework.core.models import Correction
 from casework.feedback.models import ParticipationSurvey
 from casework.people.models import Person, PersonNameIndex, Relationship
 from casework.plans.models import ActionUpdate
 from casework.referrals.models import Organisation
-from casework.retention.services import path_to_person, personal_columns
+from casework.retention.services import paths_to_person, personal_columns
 from casework.vault import blind
 from casework.vault.crypto import Unreadable
 from casework.vault.fields import EncryptedMixin
@@ -111,6 +113,7 @@ ORDER = (
     "referrals.unmetneed",
     "feedback.participationsurvey",
     "feedback.exitinterview",
+    "attributes.attributevalue",
 )
 
 # Bookkeeping that says nothing about the person (hashes, versions, positions in a list).
@@ -129,6 +132,14 @@ HIDDEN_FIELDS = frozenset(
         "overdue_flagged_at",
     }
 )
+
+
+# Fields of one model shown otherwise: an attribute value is shown as its choice's label, under
+# its attribute's name (the code, sealed or in clear, and the keyed grouping code are bookkeeping).
+HIDDEN_MODEL_FIELDS = frozenset(
+    {"attributes.attributevalue.sealed_code", "attributes.attributevalue.grouping"}
+)
+SHOWN_AS: dict[str, StrOrPromise] = {"attributes.attributevalue.code": gettext_lazy("Value")}
 
 
 def folded(text: str) -> str:
@@ -174,7 +185,7 @@ def third_party() -> str:
 @dataclass(frozen=True)
 class Section:
     model: type[models.Model]
-    path: str  # from the model to the person
+    paths: tuple[str, ...]  # from the model to the person (a row is theirs along any of them)
 
     @property
     def key(self) -> str:
@@ -186,10 +197,10 @@ def sections() -> list[Section]:
     found: dict[str, Section] = {}
     for model in [columns.model for columns in personal_columns()] + list(UNENCRYPTED):
         label = model._meta.label_lower
-        path = path_to_person(model)
-        if label in NOT_IN_PACKAGE or label in found or path is None:
+        paths = paths_to_person(model)
+        if label in NOT_IN_PACKAGE or label in found or not paths:
             continue
-        found[label] = Section(model, path)
+        found[label] = Section(model, paths)
     ranked = {label: position for position, label in enumerate(ORDER)}
     return sorted(found.values(), key=lambda item: (ranked.get(item.key, len(ORDER)), item.key))
 
@@ -355,6 +366,7 @@ class _Compiler:
     redactor: NameRedactor | None = None
     fields_redacted: int = 0
     organisations: frozenset[str] = frozenset()  # the directory's names, folded
+    choice_labels: dict[int, dict[str, str]] = field(default_factory=dict)  # by attribute
 
     # --- loading ---------------------------------------------------------------------------------
 
@@ -369,8 +381,11 @@ class _Compiler:
                 and _shown_by_name(relation.related_model, self.section_keys)
             ]
             many = [relation.name for relation in model._meta.many_to_many]
+            theirs = models.Q()
+            for path in section.paths:
+                theirs |= models.Q(**{f"{path}__in": self.subject_ids})
             self.rows[section.key] = list(
-                model._base_manager.filter(**{f"{section.path}__in": self.subject_ids})
+                model._base_manager.filter(theirs)
                 .select_related(*follow)
                 .prefetch_related(*many)
                 .order_by("pk")
@@ -435,6 +450,8 @@ class _Compiler:
 
     def value(self, row: models.Model, model_field: Any) -> Any:
         label = f"{row._meta.label_lower}.{model_field.name}"
+        if label in SHOWN_AS and isinstance(row, AttributeValue):
+            return self.attribute_choice(row)
         if model_field.is_relation:
             return self.related(row, model_field)
         value = getattr(row, model_field.attname)
@@ -463,6 +480,24 @@ class _Compiler:
         if isinstance(value, bytes | memoryview):
             return None
         return value
+
+    def attribute_choice(self, row: AttributeValue) -> Any:
+        """The label of the value's choice (a sensitive one decrypted, as the person's other
+        fields are); blank once anonymised."""
+        code = row.sealed_code if row.attribute.sensitive else row.code
+        if isinstance(code, Unreadable):
+            return _("[unreadable]")
+        if not code:
+            return code
+        labels = self.choice_labels.get(row.attribute_id)
+        if labels is None:
+            labels = dict(
+                AttributeChoice.objects.filter(attribute_id=row.attribute_id).values_list(
+                    "code", "label"
+                )
+            )
+            self.choice_labels[row.attribute_id] = labels
+        return labels.get(code, code)
 
     def earlier(self, value: Any, key: str = "") -> Any:
         """What a correction replaced, redacted value by value: a caregiver's or companion's
@@ -502,12 +537,18 @@ class _Compiler:
             model_field
             for model_field in [*meta.concrete_fields, *meta.many_to_many]
             if model_field.name not in HIDDEN_FIELDS
+            and f"{section.key}.{model_field.name}" not in HIDDEN_MODEL_FIELDS
         ]
         return {
             "key": section.key,
             "title": str(meta.verbose_name_plural),
             "fields": [model_field.name for model_field in shown],  # in the model's order
-            "labels": {model_field.name: str(model_field.verbose_name) for model_field in shown},
+            "labels": {
+                model_field.name: str(
+                    SHOWN_AS.get(f"{section.key}.{model_field.name}", model_field.verbose_name)
+                )
+                for model_field in shown
+            },
             "items": [
                 {
                     "key": f"{section.key}:{row.pk}",

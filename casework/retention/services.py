@@ -6,7 +6,8 @@ names, contacts, date of birth, notes and the free text of their case history) a
 deletes their blind-index rows, so they can no longer be found or read. Their relatives who are
 no one's client and linked to no one else (a child's caregiver) go with them. "About them" is found,
 not listed: every encrypted column whose model leads to the person through foreign keys (the
-shortest way) is blanked, unless NOT_ABOUT_A_PERSON says it is not personal. The categorical fields
+shortest way, and any other ALSO_THROUGH names) is blanked, unless NOT_ABOUT_A_PERSON says it is
+not personal. The categorical fields
 indicators count by (sex, age at registration, disability, mobility, location, dates, statuses)
 are kept: past reports stay reproducible, and none of them identifies anyone on its own.
 
@@ -26,7 +27,6 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 from django.utils import timezone
 
 from casework.accounts.models import Agency
-from casework.attributes.models import AttributeValue
 from casework.audit.log import record
 from casework.cases.models import Case, Status
 from casework.people.models import Person, PersonNameIndex, Relationship
@@ -70,6 +70,12 @@ NOT_ABOUT_A_PERSON: frozenset[str] = frozenset(
 NOT_THE_SUBJECT: frozenset[str] = frozenset(
     {"cases.consent.caregiver", "people.relationship.relative"}
 )
+
+
+# Rows that reach their person along another path than the shortest, which is empty for some of
+# them: an attribute value is a person's (`person`) or a case's (`case`, then its person).
+# Retention blanks along every path; the access package gathers along every path.
+ALSO_THROUGH: dict[str, tuple[str, ...]] = {"attributes.attributevalue": ("case__person",)}
 
 
 @dataclass
@@ -129,11 +135,24 @@ def path_to_person(model: type[models.Model]) -> str | None:
     return None
 
 
+def paths_to_person(model: type[models.Model]) -> tuple[str, ...]:
+    """Every chain of foreign keys that leads from `model` to the person its rows are about:
+    the shortest, then those of ALSO_THROUGH (none when no chain leads to a person)."""
+    shortest = path_to_person(model)
+    if shortest is None:
+        return ()
+    return (shortest, *ALSO_THROUGH.get(model._meta.label_lower, ()))
+
+
 @dataclass(frozen=True)
 class PersonalColumns:
     model: type[models.Model]
     path: str  # from the model to the person
     fields: tuple[str, ...]
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path, *ALSO_THROUGH.get(self.model._meta.label_lower, ()))
 
 
 def personal_columns() -> list[PersonalColumns]:
@@ -179,10 +198,8 @@ def anonymise_people(person_ids: list[int], *, now: datetime.datetime) -> None:
             name: None if getattr(columns.model._meta.get_field(name), "null", False) else ""
             for name in columns.fields
         }
-        columns.model._base_manager.filter(**{f"{columns.path}__in": person_ids}).update(**blanks)
-    # A sensitive attribute of a case reaches the person through the case, not along the
-    # shortest path personal_columns() follows (the value row's own person, empty for it).
-    AttributeValue._base_manager.filter(case__person_id__in=person_ids).update(sealed_code="")
+        for path in columns.paths:
+            columns.model._base_manager.filter(**{f"{path}__in": person_ids}).update(**blanks)
     PersonNameIndex.objects.filter(person_id__in=person_ids).delete()
     Person.objects.filter(pk__in=person_ids).update(anonymised_at=now, updated_at=now)
 

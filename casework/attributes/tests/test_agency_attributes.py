@@ -4,6 +4,7 @@ see personal data; everyone else, another team or agency, gets 404."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -255,3 +256,94 @@ def test_anonymising_a_person_blanks_her_sensitive_values_and_keeps_their_groups
     anonymise_people([case.person_id], now=timezone.now())
     for value in AttributeValue.objects.all():
         assert value.sealed_code == "" and value.grouping
+
+
+# --- no lost updates: the case's attributes form and the API ------------------------------------
+
+_HIDDEN = re.compile(r'<input type="hidden" name="([a-z0-9_]+-was)"(?: value="([^"]*)")?')
+
+
+def _loaded(client: Any, case: Any) -> dict[str, str]:
+    """What the form posts back untouched: each field as it showed, and what it showed."""
+    page = client.get(f"/cases/{case.pk}/attributes/")
+    assert page.status_code == 200
+    shown = {name: value or "" for name, value in _HIDDEN.findall(page.content.decode())}
+    assert shown, "the form carries what each field showed"
+    return {**shown, **{name.removesuffix("-was"): value for name, value in shown.items()}}
+
+
+def test_saving_the_form_leaves_a_value_someone_set_meanwhile_untouched(
+    login: Any, amina: Any, sam: Any, case: Any, ethnicity: Attribute, site: Attribute
+) -> None:
+    client = login(amina)
+    form = _loaded(client, case)
+    assert form == {"ethnicity": "", "ethnicity-was": "", "site": "", "site-was": ""}
+    # Meanwhile the supervisor records the case's site.
+    put = login(sam).put(
+        f"{API}/cases/{case.pk}", {"attribute": "site", "choice": "group_b"}, "application/json"
+    )
+    assert put.status_code == 200, put.content
+    # Amina saves her ethnicity, the site field untouched (still showing none).
+    response = client.post(f"/cases/{case.pk}/attributes/", {**form, "ethnicity": "group_a"})
+    assert response.status_code == 302, response.content
+    assert AttributeValue.objects.get(attribute=site, case=case).code == "group_b"
+    assert AttributeValue.objects.get(attribute=ethnicity).sealed_code == "group_a"
+
+
+def test_changing_a_value_someone_changed_meanwhile_is_refused_and_nothing_is_written(
+    login: Any, amina: Any, sam: Any, case: Any, ethnicity: Attribute, site: Attribute
+) -> None:
+    services.set_value(by=amina, case=case, attribute=site, choice_code="group_a")
+    client = login(amina)
+    form = _loaded(client, case)
+    assert form["site-was"] == "group_a"
+    login(sam).put(
+        f"{API}/cases/{case.pk}", {"attribute": "site", "choice": "group_b"}, "application/json"
+    )
+    before = AuditEntry.objects.filter(action="attributes.value.set").count()
+    response = client.post(
+        f"/cases/{case.pk}/attributes/", {**form, "ethnicity": "group_a", "site": ""}
+    )
+    assert response.status_code == 400  # the form again, the refusal next to the field
+    assert response.context["form"].errors["site"] == [
+        "Someone changed this value since you read it. Read it again and retry."
+    ]
+    assert AttributeValue.objects.get(attribute=site, case=case).code == "group_b"
+    assert not AttributeValue.objects.filter(attribute=ethnicity).exists()
+    assert AuditEntry.objects.filter(action="attributes.value.set").count() == before
+
+
+def test_an_attribute_added_after_the_form_was_loaded_is_left_alone(
+    login: Any, adam: Any, amina: Any, sam: Any, case: Any, site: Attribute
+) -> None:
+    client = login(amina)
+    form = _loaded(client, case)
+    language = _define(adam, "language", sensitive=False)
+    login(sam).put(
+        f"{API}/cases/{case.pk}", {"attribute": "language", "choice": "group_b"}, "application/json"
+    )
+    response = client.post(f"/cases/{case.pk}/attributes/", {**form, "site": "group_a"})
+    assert response.status_code == 302, response.content
+    assert AttributeValue.objects.get(attribute=language).code == "group_b"
+    assert AttributeValue.objects.get(attribute=site).code == "group_a"
+
+
+def test_the_api_refuses_with_412_a_value_changed_since_the_client_read_it(
+    login: Any, amina: Any, sam: Any, case: Any, site: Attribute
+) -> None:
+    url = f"{API}/cases/{case.pk}"
+    first = login(amina).put(
+        url, {"attribute": "site", "choice": "group_a", "was": ""}, "application/json"
+    )
+    assert first.status_code == 200, first.content
+    login(sam).put(url, {"attribute": "site", "choice": "group_b"}, "application/json")
+    stale = login(amina).put(
+        url, {"attribute": "site", "choice": "", "was": "group_a"}, "application/json"
+    )
+    assert stale.status_code == 412, stale.content
+    assert stale.json()["code"] == "precondition_failed"
+    assert AttributeValue.objects.get(attribute=site).code == "group_b"
+    fresh = login(amina).put(
+        url, {"attribute": "site", "choice": "", "was": "group_b"}, "application/json"
+    )
+    assert fresh.status_code == 200 and not AttributeValue.objects.exists()

@@ -172,3 +172,53 @@ def test_a_returned_package_is_compiled_again(
     again = services.compile_package(package.request, by=dana)
     package.refresh_from_db()
     assert again.status == "to_review" and package.status == "superseded"
+
+
+def test_the_package_follows_every_path_retention_blanks_along() -> None:
+    """A row reached by retention along any path (an attribute value of the person or of one of
+    their cases) is gathered by the package along the same paths."""
+    found = {section.key: section.paths for section in packaging.sections()}
+    for columns in personal_columns():
+        key = columns.model._meta.label_lower
+        if key not in packaging.NOT_IN_PACKAGE:
+            assert set(columns.paths) <= set(found[key]), key
+    assert set(found["attributes.attributevalue"]) == {"person", "case__person"}
+
+
+def test_the_persons_and_her_cases_attribute_values_are_in_the_package_by_their_labels(
+    receive: Any, full_case: Any, dana: Any, adam: Any, amina: Any
+) -> None:
+    from casework.attributes import services as attributes
+
+    def define(code: str, applies_to: str, sensitive: bool) -> Any:
+        return attributes.define_attribute(
+            by=adam,
+            code=code,
+            label=code.replace("_", " ").title(),
+            applies_to=applies_to,
+            sensitive=sensitive,
+            choices=[
+                attributes.ChoiceDetails("group_a", "Group A", 0),
+                attributes.ChoiceDetails("camp_b", "Camp B", 1),
+            ],
+        )
+
+    ethnicity = define("ethnicity", "person", True)
+    site = define("displacement_site", "case", False)
+    hidden_site = define("hidden_site", "case", True)
+    for attribute, choice in ((ethnicity, "group_a"), (site, "camp_b"), (hidden_site, "group_a")):
+        attributes.set_value(by=amina, case=full_case, attribute=attribute, choice_code=choice)
+    content = json.loads(_compiled(receive, full_case, dana).content)
+    values = {
+        item["values"]["attribute"]: item["values"]
+        for item in _section(content, "attributes.attributevalue")
+    }
+    assert set(values) == {"Ethnicity", "Displacement Site", "Hidden Site"}
+    assert values["Ethnicity"]["code"] == "Group A"  # sensitive, decrypted for the package
+    assert values["Ethnicity"]["person"] == full_case.person.reference
+    assert values["Displacement Site"]["code"] == "Camp B"
+    assert values["Displacement Site"]["case"] == full_case.reference
+    assert values["Hidden Site"]["code"] == "Group A"  # a case's sensitive value
+    section = next(s for s in content["sections"] if s["key"] == "attributes.attributevalue")
+    assert "sealed_code" not in section["fields"] and "grouping" not in section["fields"]
+    assert section["labels"]["code"] == "Value"
