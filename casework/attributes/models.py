@@ -43,6 +43,7 @@ class Attribute(models.Model):
     )
 
     class Meta:
+        verbose_name = _("attribute")
         ordering = ["label", "code"]
         constraints = [
             models.UniqueConstraint(fields=["agency", "code"], name="attribute_code_per_agency")
@@ -66,6 +67,7 @@ class AttributeChoice(models.Model):
     active = models.BooleanField(_("in use"), default=True)
 
     class Meta:
+        verbose_name = _("attribute choice")
         ordering = ["order", "code"]
         constraints = [
             models.UniqueConstraint(fields=["attribute", "code"], name="attribute_choice_code")
@@ -100,6 +102,7 @@ class AttributeValue(models.Model):
     )
 
     class Meta:
+        verbose_name = _("attribute value")
         constraints = [
             models.UniqueConstraint(
                 fields=["attribute", "person"],
