@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from casework.cases.models import Case, ClosureReason, ServiceType
 from casework.core.periods import Period, current_quarter, last_complete_quarter
+from casework.feedback.tests.conftest import another_case_of
 from casework.worklist.models import Task
 
 API = "/api/v1/feedback/still-to-survey"
@@ -73,16 +74,7 @@ def test_a_caseworkers_new_case_is_on_her_list_until_the_client_is_surveyed(
 def test_a_survey_on_another_case_of_the_same_person_takes_both_off(
     login: Any, register: Any, amina: Any, case: Case
 ) -> None:
-    from casework.cases import services
-
-    second = services.open_case(
-        case.person,
-        by=amina,
-        details=services.CaseDetails(
-            programme=case.programme, primary_concern=case.primary_concern
-        ),
-        consent=services.ConsentDetails(receive_services=True, given_by="client"),
-    )
+    second = another_case_of(case, by=amina)
     other_person = register(amina, given_name="Awa")
     client = login(amina)
     expected = {case.reference, second.reference, other_person.reference}
@@ -294,16 +286,7 @@ def test_a_survey_closes_the_tasks_of_the_persons_other_cases_in_the_systems_nam
     """The person also has a case in omar's team: the survey amina records takes the person off
     omar's list too, but his task is closed by the system, not in the name of amina, who cannot
     see his case."""
-    from casework.cases import services
-
-    theirs = services.open_case(
-        case.person,
-        by=omar,
-        details=services.CaseDetails(
-            programme=case.programme, primary_concern=case.primary_concern
-        ),
-        consent=services.ConsentDetails(receive_services=True, given_by="client"),
-    )
+    theirs = another_case_of(case, by=omar)
     login(omar).post(f"{API}/tasks")
     client = login(amina)
     client.post(f"{API}/tasks")

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from casework.cases import services as case_services
 from casework.cases.models import Case
 from casework.core.periods import Period, current_quarter, last_complete_quarter
 from casework.feedback import services
+from casework.feedback.tests.conftest import another_case_of
 from casework.worklist import services as worklist
 from casework.worklist.models import Task
 
@@ -94,14 +94,7 @@ def test_a_survey_closes_the_task_on_each_of_the_persons_cases(
 ) -> None:
     _before, last = quarters
     case = early("Dora")
-    second = case_services.open_case(
-        case.person,
-        by=amina,
-        details=case_services.CaseDetails(
-            programme=case.programme, primary_concern=case.primary_concern
-        ),
-        consent=case_services.ConsentDetails(receive_services=True, given_by="client"),
-    )
+    second = another_case_of(case, by=amina)
     other_person = early("Eve")
     tasks = [_task(case, last), _task(second, last), _task(other_person, last)]
     _survey(case, amina, last.start + DAY)
