@@ -145,3 +145,16 @@ def test_tasks_someone_opened_at_the_same_moment_are_theirs_not_counted_twice(
     assert (answer.opened, answer.already_open) == (1, 1)
     assert Task.objects.filter(kind=Task.Kind.SURVEY_DUE, status=Task.Status.OPEN).count() == 2
     assert Task.objects.get(case=first, kind=Task.Kind.SURVEY_DUE).pk == theirs.pk
+
+
+def test_tasks_and_their_audit_entry_are_written_together_or_not_at_all(
+    register: Any, amina: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("audit trail unavailable")
+
+    case = register(amina)
+    monkeypatch.setattr(services, "record", refuse)
+    with pytest.raises(RuntimeError):
+        services.open_survey_tasks([case], period=current_quarter(timezone.localdate()), by=amina)
+    assert not Task.objects.filter(kind=Task.Kind.SURVEY_DUE).exists()
