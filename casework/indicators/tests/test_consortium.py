@@ -373,3 +373,53 @@ def test_the_consortium_dhis2_export_uses_the_leads_mapping(
     sent = login(mei).get(API, {"period": "2026-Q3", "format": "dhis2"})
     assert sent.status_code == 200
     assert sent.json()["dataValues"][0]["value"] == "54"
+
+
+@pytest.mark.parametrize("met_at_the_member", [True, False])
+def test_the_kept_record_of_a_person_counted_once_does_not_tell_what_the_other_agency_did(
+    agency, other_agency, shared, met_at_the_member
+):
+    """The lead transferred survivor X to the member. The lead's location LA holds only the lead's
+    own cases, whose figures the lead knows from its own report; X's record there is kept and
+    takes the member's numerator (X has an individual plan at the member). Published, LA's
+    numerator minus the lead's own would say whether X met the indicator at the member: LA is
+    hidden (whether or not X met it, so hiding says nothing either)."""
+    assert agency.pk < other_agency.pk  # the lead's record is the one kept
+    ours, theirs = CaseRows(agency), CaseRows(other_agency)
+    for number in range(10):  # LA: 5 with an individual plan, 5 without
+        text = f"Lead plan {number}: school and health visits" if number < 5 else ""
+        ours.case(f"LA-{number}", f"LAP-{number}", location="LA", plan_text=text)
+    for number in range(10):  # LB: the member's, all with an individual plan
+        theirs.case(
+            f"LB-{number}", f"LBP-{number}", location="LB", plan_text=f"Member plan {number}"
+        )
+    for number in range(5):  # LC: the member's, none with a plan text
+        theirs.case(f"LC-{number}", f"LCP-{number}", location="LC", plan_text="")
+    mine = ours.case("LA-X", "LAP-X", location="LA", plan_text="")
+    copy = theirs.case(
+        "LB-X",
+        "LBP-X",
+        location="LB",
+        plan_text="Member plan for X: safe shelter" if met_at_the_member else "",
+    )
+    low, high = sorted([mine.person_id, copy.person_id])
+    PersonLink.objects.create(first_id=low, second_id=high, kind="transfer")
+    by = parse_by("location_code")
+    own = build_report(agency_id=agency.pk, agency_code="AGY", period=Q3, by=by, min_cell=5)
+    own_row = next(
+        row
+        for row in next(i for i in own.as_json()["indicators"] if i["code"] == "INDIVIDUAL_PLAN")[
+            "by"
+        ]["location_code"]
+        if row["key"] == "LA"
+    )
+    assert (own_row["numerator"], own_row["denominator"]) == (5, 11)  # the lead knows these
+    rolled = build_consortium_report(lead=agency, period=Q3, by=by).as_json()
+    plan = next(i for i in rolled["indicators"] if i["code"] == "INDIVIDUAL_PLAN")
+    row = next(row for row in plan["by"]["location_code"] if row["key"] == "LA")
+    assert row["numerator"] is None and row["denominator"] is None, row
+    # What the merge did there is real (the figures behind the hidden cell).
+    truth = build_consortium_report(lead=agency, period=Q3, by=by, min_cell=1).as_json()
+    plan = next(i for i in truth["indicators"] if i["code"] == "INDIVIDUAL_PLAN")
+    row = next(row for row in plan["by"]["location_code"] if row["key"] == "LA")
+    assert row["numerator"] == (6 if met_at_the_member else 5)
