@@ -1,7 +1,8 @@
 """The consortium report: members' aggregated figures added up for a lead agency.
 
-A member agency agrees (a `ConsortiumAgreement` row, dated and revocable) to share its
-aggregated indicator figures with a lead agency. The lead's report for a period:
+A member agency proposes (a `ConsortiumAgreement` row, dated and revocable) to share its
+aggregated indicator figures with a lead agency; the lead's administrator accepts (or refuses),
+and only an accepted agreement counts. The lead's report for a period:
 
 1. counts, for the lead and every member whose agreement covers the period, the shared
    indicators with the same grouped queries as the agency's own report (queries.count_persons),
@@ -123,6 +124,37 @@ def agree(
 
 
 @transaction.atomic
+def answer(agreement: ConsortiumAgreement, *, by: User, accept: bool) -> ConsortiumAgreement:
+    """The lead agency's administrator accepts (or refuses) a member's proposal: until accepted,
+    the agreement counts in no report and its threshold reaches nobody."""
+    from casework.accounts.access import check_perm
+    from casework.accounts.roles import Perm
+
+    check_perm(by, Perm.MANAGE_CONFIGURATION)
+    agreement = ConsortiumAgreement.objects.select_for_update().get(pk=agreement.pk)
+    if agreement.lead_id != by.agency_id:
+        raise NotAllowed(_("Only the lead agency may accept or refuse an agreement."))
+    if not agreement.is_pending:
+        raise Conflict(_("This agreement is no longer waiting for an answer."))
+    now = timezone.now()
+    if accept:
+        agreement.accepted_at, agreement.accepted_by = now, by
+        fields = ["accepted_at", "accepted_by"]
+    else:
+        agreement.refused_at, agreement.refused_by = now, by
+        fields = ["refused_at", "refused_by"]
+    agreement.save(update_fields=fields)
+    record(
+        "indicators.consortium.accepted" if accept else "indicators.consortium.refused",
+        by=by,
+        target=agreement,
+        agency_id=by.agency_id,
+        data={"member": agreement.member.code},
+    )
+    return agreement
+
+
+@transaction.atomic
 def revoke(agreement: ConsortiumAgreement, *, by: User) -> ConsortiumAgreement:
     """The member stops sharing: no consortium report includes it any more."""
     from casework.accounts.access import check_perm
@@ -176,10 +208,15 @@ def connect() -> None:
 # --- who is in a period's consortium --------------------------------------------------------------
 
 
+def accepted() -> Any:
+    """The agreements the lead accepted (only these count anywhere)."""
+    return ConsortiumAgreement.objects.filter(accepted_at__isnull=False, refused_at__isnull=True)
+
+
 def agreements_covering(lead_id: int, period: Period) -> Any:
-    """The agreements in force for the whole period: started by its first day, not ended before
-    its last, not revoked."""
-    return ConsortiumAgreement.objects.filter(
+    """The agreements in force for the whole period: accepted by the lead, started by its first
+    day, not ended before its last, not revoked."""
+    return accepted().filter(
         Q(ends_on__isnull=True) | Q(ends_on__gte=period.end),
         lead_id=lead_id,
         starts_on__lte=period.start,

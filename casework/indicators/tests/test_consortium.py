@@ -51,14 +51,16 @@ def outsider_me(make_user, third):
 
 
 @pytest.fixture
-def shared(agency, other_agency, member_admin):
-    """The other agency shares with ours (the lead) from the start of 2026."""
+def shared(agency, other_agency, member_admin, adam):
+    """The other agency shares with ours (the lead) from the start of 2026; adam accepted."""
     return ConsortiumAgreement.objects.create(
         member=other_agency,
         lead=agency,
         starts_on=datetime.date(2026, 1, 1),
         agreed_by=member_admin,
         agreed_at=timezone.now(),
+        accepted_by=adam,
+        accepted_at=timezone.now(),
     )
 
 
@@ -145,6 +147,10 @@ def test_a_member_agrees_and_revokes_and_the_lead_report_follows(
     agreement = ConsortiumAgreement.objects.get()
     assert (agreement.member, agreement.lead) == (other_agency, agency)
     assert AuditEntry.objects.filter(action="indicators.consortium.agreed").exists()
+    assert (
+        login(adam).post(f"/indicators/consortium/received/{agreement.pk}/accept/").status_code
+        == 302
+    )
     assert login(mei).get(API, {"period": "2026-Q3"}).json()["consortium"]["members"] == [
         "AGY",
         "OTH",
@@ -164,12 +170,17 @@ def test_a_member_agrees_and_revokes_and_the_lead_report_follows(
 
 
 def test_an_agreement_covers_only_the_periods_inside_its_dates(
-    login, agency, other_agency, member_admin, mei
+    login, agency, other_agency, member_admin, mei, adam
 ):
     answer = login(member_admin).post(
         AGREEMENTS, {"lead": "AGY", "starts_on": "2026-08-01", "ends_on": "2026-12-31"}
     )
     assert answer.status_code == 302
+    agreement = ConsortiumAgreement.objects.get()
+    assert (
+        login(adam).post(f"/indicators/consortium/received/{agreement.pk}/accept/").status_code
+        == 302
+    )
     members = lambda period: login(mei).get(API, {"period": period}).json()["consortium"]  # noqa: E731
     assert members("2026-Q3")["members"] == ["AGY"]  # starts inside Q3: not covered
     assert members("2026-Q4")["members"] == ["AGY", "OTH"]
@@ -177,6 +188,79 @@ def test_an_agreement_covers_only_the_periods_inside_its_dates(
         AGREEMENTS, {"lead": "AGY", "starts_on": "2026-08-01", "ends_on": "2026-07-01"}
     )
     assert bad.status_code == 400 and "The end comes before the start." in bad.content.decode()
+
+
+RECEIVED = "/indicators/consortium/received/"
+
+
+def test_a_proposal_counts_only_once_the_leads_administrator_accepts_it(
+    login, agency, other_agency, third, member_admin, adam, mei, make_user
+):
+    """A stranger naming our agency as its lead changes nothing in our report (figures and
+    threshold) until our administrator accepts; nobody else may accept for us."""
+    _figures_by_sex(agency, other_agency)
+    CaseRows(third).many(6, age=12)
+    third_admin = make_user("theo", agency=third, role="none", is_administrator=True)
+    ConsortiumAgreement.objects.create(  # the consortium we lead already: THD, accepted
+        member=third,
+        lead=agency,
+        starts_on=datetime.date(2026, 1, 1),
+        agreed_by=third_admin,
+        agreed_at=timezone.now(),
+        accepted_by=adam,
+        accepted_at=timezone.now(),
+    )
+    ReportingPolicy.objects.create(agency=other_agency, min_cell=30)  # would blank our report
+
+    def consortium_report():
+        body = login(mei).get(API, {"period": "2026-Q3", "by": "sex"}).json()
+        children = next(i for i in body["indicators"] if i["code"] == "CM_CHILDREN_YOUTH")
+        return body["consortium"]["members"], body["consortium"]["min_cell"], children["value"]
+
+    before = consortium_report()
+    assert before == (["AGY", "THD"], 5, 40 + 6)
+    proposed = login(member_admin).post(
+        AGREEMENTS, {"lead": "AGY", "starts_on": "2026-01-01", "ends_on": ""}
+    )
+    assert proposed.status_code == 302
+    agreement = ConsortiumAgreement.objects.get(member=other_agency)
+    assert agreement.is_pending
+    assert consortium_report() == before  # figures and threshold unchanged
+    assert "waiting for your answer" in login(adam).get(AGREEMENTS).content.decode()
+    # The member may not accept its own proposal; another agency's administrator may not either.
+    for user in (member_admin, third_admin):
+        for action in ("accept", "refuse"):
+            assert login(user).post(f"{RECEIVED}{agreement.pk}/{action}/").status_code == 404
+    assert login(adam).get(f"{RECEIVED}{agreement.pk}/accept/").status_code == 405
+    agreement.refresh_from_db()
+    assert agreement.is_pending and consortium_report() == before
+    # Our administrator accepts: now it counts (its threshold too).
+    assert login(adam).post(f"{RECEIVED}{agreement.pk}/accept/").status_code == 302
+    agreement.refresh_from_db()
+    assert agreement.accepted_by == adam and agreement.accepted_at is not None
+    assert AuditEntry.objects.filter(action="indicators.consortium.accepted", actor=adam).exists()
+    members, min_cell, _children = consortium_report()
+    assert (members, min_cell) == (["AGY", "OTH", "THD"], 30)
+    # Answered once: a second answer changes nothing.
+    assert login(adam).post(f"{RECEIVED}{agreement.pk}/refuse/").status_code == 302
+    agreement.refresh_from_db()
+    assert agreement.refused_at is None
+
+
+def test_a_refused_proposal_counts_nowhere(login, agency, other_agency, member_admin, adam, mei):
+    _figures_by_sex(agency, other_agency)
+    login(member_admin).post(AGREEMENTS, {"lead": "AGY", "starts_on": "2026-01-01", "ends_on": ""})
+    agreement = ConsortiumAgreement.objects.get()
+    # Unaccepted, the lead has no consortium report at all.
+    assert login(mei).get(API, {"period": "2026-Q3"}).status_code == 404
+    assert login(adam).post(f"{RECEIVED}{agreement.pk}/refuse/").status_code == 302
+    agreement.refresh_from_db()
+    assert agreement.refused_by == adam and agreement.accepted_at is None
+    assert AuditEntry.objects.filter(action="indicators.consortium.refused").exists()
+    assert login(mei).get(API, {"period": "2026-Q3"}).status_code == 404
+    assert login(adam).post(f"{RECEIVED}{agreement.pk}/accept/").status_code == 302
+    agreement.refresh_from_db()
+    assert agreement.accepted_at is None  # refused stays refused
 
 
 # --- suppression across the reports ---------------------------------------------------------------
