@@ -307,16 +307,19 @@ def build_world(
         recipient="Donor report",
     )
     # The consortium: the receiving agency shares its figures with amina's (the lead), and
-    # amina's agency shares with the receiving one (the agreement adam may revoke); a DHIS2
+    # amina's agency shares with the receiving one (the agreement adam may revoke); adam
+    # accepted the first (the one his agency answers, as lead); a DHIS2
     # mapping of amina's agency.
     from casework.indicators.models import ConsortiumAgreement, Dhis2Mapping
 
-    ConsortiumAgreement.objects.create(
+    received_agreement = ConsortiumAgreement.objects.create(
         member=receiving,
         lead=amina.agency,
         starts_on=datetime.date(2020, 1, 1),
         agreed_by=users["rhea"],
         agreed_at=timezone.now(),
+        accepted_by=adam,
+        accepted_at=timezone.now(),
     )
     consortium_agreement = ConsortiumAgreement.objects.create(
         member=amina.agency,
@@ -412,6 +415,7 @@ def build_world(
         "frozen_report": frozen_report.pk,
         "supervision_session": supervision_session.pk,
         "consortium_agreement": consortium_agreement.pk,
+        "received_agreement": received_agreement.pk,
         "dhis2_mapping": dhis2_mapping.pk,
         "attribute": attribute.pk,
     }
@@ -707,6 +711,7 @@ HTML_PK: dict[str, str] = {
     "frozen": "frozen_report",
     "supervision": "supervision_session",
     "agreements": "consortium_agreement",
+    "received": "received_agreement",
     "dhis2": "dhis2_mapping",
 }
 

@@ -162,6 +162,9 @@ SCREENS: dict[str, tuple[set[str], set[str]]] = {
     "indicators/consortium/": ({"paul", "mei"}, {"paul", "mei"}),
     "indicators/consortium/agreements/": (ADMIN, ADMIN),
     "indicators/consortium/agreements/<int:pk>/revoke/": (ADMIN, ADMIN),
+    # The agreement proposed to amina's agency as lead: its administrator answers it.
+    "indicators/consortium/received/<int:pk>/accept/": (ADMIN, ADMIN),
+    "indicators/consortium/received/<int:pk>/refuse/": (ADMIN, ADMIN),
     "indicators/dhis2/": ({"paul", "mei"}, {"paul", "mei"}),
     "indicators/dhis2/<int:pk>/delete/": ({"paul", "mei"}, {"paul", "mei"}),
     "imports/": ({"paul", "mei"}, {"paul", "mei"}),

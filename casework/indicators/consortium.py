@@ -1,7 +1,8 @@
 """The consortium report: members' aggregated figures added up for a lead agency.
 
-A member agency agrees (a `ConsortiumAgreement` row, dated and revocable) to share its
-aggregated indicator figures with a lead agency. The lead's report for a period:
+A member agency proposes (a `ConsortiumAgreement` row, dated and revocable) to share its
+aggregated indicator figures with a lead agency; the lead's administrator accepts (or refuses),
+and only an accepted agreement counts. The lead's report for a period:
 
 1. counts, for the lead and every member whose agreement covers the period, the shared
    indicators with the same grouped queries as the agency's own report (queries.count_persons),
@@ -17,8 +18,11 @@ aggregated indicator figures with a lead agency. The lead's report for a period:
 3. suppresses after the roll-up, with the strictest member's threshold, and so that no figure of
    a member's own report that its report hides can be worked back out by subtracting published
    figures: a cell that any member's own report hides (its own threshold, its own complementary
-   cells) is hidden in the roll-up too, and so is a cell where a small number of persons was
-   counted once; complementary suppression then closes every line of the roll-up
+   cells) is hidden in the roll-up too, and so is a cell that counting a small number of persons
+   once changed: where a second record was dropped, and where the kept record took what the other
+   agency's record holds (a numerator or a beside-figure: the lead knows its own figures, so the
+   difference would tell what a person did at another agency), whether or not it moved a figure;
+   complementary suppression then closes every line of the roll-up
    (suppression.py). A union of patterns without a recoverable cell has none either: each hidden
    cell still lies on the cycle its own member's pattern gave it.
 
@@ -120,6 +124,37 @@ def agree(
 
 
 @transaction.atomic
+def answer(agreement: ConsortiumAgreement, *, by: User, accept: bool) -> ConsortiumAgreement:
+    """The lead agency's administrator accepts (or refuses) a member's proposal: until accepted,
+    the agreement counts in no report and its threshold reaches nobody."""
+    from casework.accounts.access import check_perm
+    from casework.accounts.roles import Perm
+
+    check_perm(by, Perm.MANAGE_CONFIGURATION)
+    agreement = ConsortiumAgreement.objects.select_for_update().get(pk=agreement.pk)
+    if agreement.lead_id != by.agency_id:
+        raise NotAllowed(_("Only the lead agency may accept or refuse an agreement."))
+    if not agreement.is_pending:
+        raise Conflict(_("This agreement is no longer waiting for an answer."))
+    now = timezone.now()
+    if accept:
+        agreement.accepted_at, agreement.accepted_by = now, by
+        fields = ["accepted_at", "accepted_by"]
+    else:
+        agreement.refused_at, agreement.refused_by = now, by
+        fields = ["refused_at", "refused_by"]
+    agreement.save(update_fields=fields)
+    record(
+        "indicators.consortium.accepted" if accept else "indicators.consortium.refused",
+        by=by,
+        target=agreement,
+        agency_id=by.agency_id,
+        data={"member": agreement.member.code},
+    )
+    return agreement
+
+
+@transaction.atomic
 def revoke(agreement: ConsortiumAgreement, *, by: User) -> ConsortiumAgreement:
     """The member stops sharing: no consortium report includes it any more."""
     from casework.accounts.access import check_perm
@@ -173,10 +208,15 @@ def connect() -> None:
 # --- who is in a period's consortium --------------------------------------------------------------
 
 
+def accepted() -> Any:
+    """The agreements the lead accepted (only these count anywhere)."""
+    return ConsortiumAgreement.objects.filter(accepted_at__isnull=False, refused_at__isnull=True)
+
+
 def agreements_covering(lead_id: int, period: Period) -> Any:
-    """The agreements in force for the whole period: started by its first day, not ended before
-    its last, not revoked."""
-    return ConsortiumAgreement.objects.filter(
+    """The agreements in force for the whole period: accepted by the lead, started by its first
+    day, not ended before its last, not revoked."""
+    return accepted().filter(
         Q(ends_on__isnull=True) | Q(ends_on__gte=period.end),
         lead_id=lead_id,
         starts_on__lte=period.start,
@@ -334,6 +374,11 @@ class Corrections:
     delta: dict[str, dict[GroupingSet, dict[Key, Figures]]] = field(default_factory=dict)
     # indicator code → dimensions → key → second records dropped there (persons counted once)
     dropped: dict[str, dict[GroupingSet, dict[Key, int]]] = field(default_factory=dict)
+    # indicator code → dimensions → key → persons counted once whose merge may change the cell:
+    # a record dropped there, or the kept record there where the indicator has a numerator or
+    # beside-figures (they take what the other agency's record holds: a case-level fact of the
+    # other agency). Counted whether or not the figure moved, so that hiding it says nothing.
+    merged: dict[str, dict[GroupingSet, dict[Key, int]]] = field(default_factory=dict)
 
     def linked(self, code: str) -> int:
         return self.dropped.get(code, {}).get((), {}).get((), 0)
@@ -371,6 +416,8 @@ def corrections(
     for spec in specs:
         delta = result.delta.setdefault(spec.code, {s: {} for s in all_sets})
         dropped = result.dropped.setdefault(spec.code, {s: {} for s in all_sets})
+        merged_in = result.merged.setdefault(spec.code, {s: {} for s in all_sets})
+        takes_over = spec.numerator is not None or bool(spec.measures)
         for nodes in groups:
             counted = [
                 figures_of[agency_id][person][spec.code]
@@ -387,10 +434,14 @@ def corrections(
                 change.add(merged)
                 change.add(_negative(figures))
                 delta[dimensions].setdefault(key, Figures()).add(change)
+                touched = {key} if takes_over else set()
                 for other in others:
                     other_key, other_figures = other[dimensions]
                     delta[dimensions].setdefault(other_key, Figures()).add(_negative(other_figures))
                     dropped[dimensions][other_key] = dropped[dimensions].get(other_key, 0) + 1
+                    touched.add(other_key)
+                for cell in touched:
+                    merged_in[dimensions][cell] = merged_in[dimensions].get(cell, 0) + 1
     return result
 
 
@@ -418,16 +469,16 @@ def _pattern(
     members: list[IndicatorSpec],
     rolled: Counts,
     own: list[single.Pattern],
-    dropped: dict[GroupingSet, dict[Key, int]],
+    merged: dict[GroupingSet, set[Key]],
     *,
     by: list[GroupingSet],
     k: int,
 ) -> single.Pattern:
     """report._pattern over the roll-up, with every cell a member's own report hides (and every
-    cell where a few persons were counted once) hidden from the start."""
+    cell that counting a few persons once changed, `merged`) hidden from the start."""
 
     def few(dimensions: GroupingSet, key: Key) -> bool:
-        return suppression.is_small(dropped.get(dimensions, {}).get(key, 0), k)
+        return key in merged.get(dimensions, set())
 
     total = single._joint(members, rolled, (), ())
     pattern = single.Pattern(
@@ -574,12 +625,15 @@ def build_consortium_report(
                 own_reports[spec.code].append(
                     _own_report(spec, counts, own_pattern, by_list, own_k)
                 )
-        dropped: dict[GroupingSet, dict[Key, int]] = defaultdict(dict)
+        # A cell where 1..k-1 persons counted once changed any of the group's figures (a dropped
+        # record, or a kept one that took the other agency's numerator or beside-figures).
+        few: dict[GroupingSet, set[Key]] = defaultdict(set)
         for spec in group:
-            for dimensions, cells in fixes.dropped.get(spec.code, {}).items():
-                for key, number in cells.items():
-                    dropped[dimensions][key] = max(dropped[dimensions].get(key, 0), number)
-        pattern = _pattern(group, rolled, own, dropped, by=by_list, k=k)
+            for dimensions, cells in fixes.merged.get(spec.code, {}).items():
+                few[dimensions].update(
+                    key for key, number in cells.items() if suppression.is_small(number, k)
+                )
+        pattern = _pattern(group, rolled, own, few, by=by_list, k=k)
         patterns.update((spec.code, pattern) for spec in group)
     indicators = []
     for spec in sorted(specs, key=lambda s: s.code):

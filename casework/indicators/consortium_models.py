@@ -1,9 +1,10 @@
 """Consortium reporting: agreements to share aggregates with a lead agency, and the links that
 let the lead count a person once across agencies (imported by models.py).
 
-An agreement is a row (who agreed, from when, until when, revoked when and by whom): the member
-agency shares its *aggregated* indicator figures with the lead for periods inside its dates
-while it is not revoked. A `PersonLink` says that two persons of two agencies are one person,
+An agreement is a row (who agreed, from when, until when, accepted or refused by the lead when
+and by whom, revoked when and by whom): the member agency proposes to share its *aggregated*
+indicator figures with the lead; once the lead's administrator accepts, they count for periods
+inside its dates while it is not revoked. A `PersonLink` says that two persons of two agencies are one person,
 because a transfer carried the person over (or a referral was taken up as a case there); the
 consortium report counts such a person once (casework/indicators/consortium.py). Neither row
 holds any personal data: ids and dates.
@@ -33,6 +34,16 @@ class ConsortiumAgreement(models.Model):
         "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    # The lead's administrator accepts (or refuses) a proposed agreement: until accepted it
+    # counts nowhere (a stranger's threshold never reaches the lead's report).
+    accepted_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    refused_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    refused_at = models.DateTimeField(_("refused at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("consortium agreement")
@@ -45,6 +56,10 @@ class ConsortiumAgreement(models.Model):
                 condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
                 name="consortium_agreement_dates_in_order",
             ),
+            models.CheckConstraint(
+                condition=Q(accepted_at__isnull=True) | Q(refused_at__isnull=True),
+                name="consortium_agreement_accepted_or_refused",
+            ),
         ]
         indexes = [models.Index(fields=["lead", "member"], name="consortium_by_lead")]
 
@@ -54,6 +69,11 @@ class ConsortiumAgreement(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @property
+    def is_pending(self) -> bool:
+        """Proposed by the member, neither accepted nor refused by the lead, nor withdrawn."""
+        return self.accepted_at is None and self.refused_at is None and self.revoked_at is None
 
 
 class PersonLink(models.Model):

@@ -21,7 +21,12 @@ from casework.core.errors import CaseworkError
 from casework.core.forms import ServiceForm
 from casework.core.views import run_service_form
 from casework.indicators import consortium, dhis2, exports
-from casework.indicators.consortium_access import agreements_for, get_own_agreement, lead_for
+from casework.indicators.consortium_access import (
+    agreements_for,
+    get_own_agreement,
+    get_received_agreement,
+    lead_for,
+)
 from casework.indicators.forms import ReportForm
 from casework.indicators.labels import Labels
 from casework.indicators.models import Dhis2Mapping
@@ -140,7 +145,10 @@ def agreements(request: AuthenticatedHttpRequest) -> HttpResponse:
         lambda data: consortium.agree(
             by=user, lead=data["lead"], starts_on=data["starts_on"], ends_on=data["ends_on"]
         ),
-        success=_("The agreement is recorded: the lead agency's report now adds up your figures."),
+        success=_(
+            "The agreement is proposed: the lead agency's report adds up your figures once its "
+            "administrator accepts."
+        ),
         redirect_to=lambda _agreement: redirect("indicators:consortium_agreements"),
         template="indicators/consortium_agreements.html",
         context={
@@ -163,3 +171,35 @@ def revoke_agreement(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
     else:
         messages.success(request, _("The agreement is revoked: your figures are no longer shared."))
     return redirect("indicators:consortium_agreements")
+
+
+def _answer(request: AuthenticatedHttpRequest, pk: int, *, accept: bool) -> HttpResponse:
+    from django.contrib import messages
+
+    agreement = get_received_agreement(request.user, pk)
+    try:
+        consortium.answer(agreement, by=request.user, accept=accept)
+    except CaseworkError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(
+            request,
+            _("The agreement is accepted: your consortium report adds up its figures.")
+            if accept
+            else _("The agreement is refused: it counts in no report."),
+        )
+    return redirect("indicators:consortium_agreements")
+
+
+@login_required
+@require_POST
+def accept_agreement(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The lead agency's administrator accepts a member's proposal (gate: the lead's side)."""
+    return _answer(request, pk, accept=True)
+
+
+@login_required
+@require_POST
+def refuse_agreement(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The lead agency's administrator refuses a member's proposal."""
+    return _answer(request, pk, accept=False)

@@ -29,6 +29,16 @@ urlpatterns = [
         consortium_views.revoke_agreement,
         name="consortium_revoke",
     ),
+    path(
+        "indicators/consortium/received/<int:pk>/accept/",
+        consortium_views.accept_agreement,
+        name="consortium_accept",
+    ),
+    path(
+        "indicators/consortium/received/<int:pk>/refuse/",
+        consortium_views.refuse_agreement,
+        name="consortium_refuse",
+    ),
     # Where each figure goes in DHIS2 (dhis2_views.py).
     path("indicators/dhis2/", dhis2_views.mappings, name="dhis2_mappings"),
     path("indicators/dhis2/<int:pk>/delete/", dhis2_views.delete_mapping, name="dhis2_delete"),

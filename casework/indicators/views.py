@@ -176,7 +176,9 @@ def report(request: AuthenticatedHttpRequest) -> HttpResponse:
             ),
             # The consortium report, for an agency that leads one (consortium_access.py).
             "leads_consortium": user.has_casework_perm(Perm.FREEZE_REPORTS)
-            and ConsortiumAgreement.objects.filter(lead_id=user.agency_id).exists(),
+            and ConsortiumAgreement.objects.filter(
+                lead_id=user.agency_id, accepted_at__isnull=False
+            ).exists(),
             # Reports as submitted: the frozen figures of this report beside today's.
             **frozen_views.report_page_context(user, result),
             "verification": (

@@ -51,14 +51,16 @@ def outsider_me(make_user, third):
 
 
 @pytest.fixture
-def shared(agency, other_agency, member_admin):
-    """The other agency shares with ours (the lead) from the start of 2026."""
+def shared(agency, other_agency, member_admin, adam):
+    """The other agency shares with ours (the lead) from the start of 2026; adam accepted."""
     return ConsortiumAgreement.objects.create(
         member=other_agency,
         lead=agency,
         starts_on=datetime.date(2026, 1, 1),
         agreed_by=member_admin,
         agreed_at=timezone.now(),
+        accepted_by=adam,
+        accepted_at=timezone.now(),
     )
 
 
@@ -145,6 +147,10 @@ def test_a_member_agrees_and_revokes_and_the_lead_report_follows(
     agreement = ConsortiumAgreement.objects.get()
     assert (agreement.member, agreement.lead) == (other_agency, agency)
     assert AuditEntry.objects.filter(action="indicators.consortium.agreed").exists()
+    assert (
+        login(adam).post(f"/indicators/consortium/received/{agreement.pk}/accept/").status_code
+        == 302
+    )
     assert login(mei).get(API, {"period": "2026-Q3"}).json()["consortium"]["members"] == [
         "AGY",
         "OTH",
@@ -164,12 +170,17 @@ def test_a_member_agrees_and_revokes_and_the_lead_report_follows(
 
 
 def test_an_agreement_covers_only_the_periods_inside_its_dates(
-    login, agency, other_agency, member_admin, mei
+    login, agency, other_agency, member_admin, mei, adam
 ):
     answer = login(member_admin).post(
         AGREEMENTS, {"lead": "AGY", "starts_on": "2026-08-01", "ends_on": "2026-12-31"}
     )
     assert answer.status_code == 302
+    agreement = ConsortiumAgreement.objects.get()
+    assert (
+        login(adam).post(f"/indicators/consortium/received/{agreement.pk}/accept/").status_code
+        == 302
+    )
     members = lambda period: login(mei).get(API, {"period": period}).json()["consortium"]  # noqa: E731
     assert members("2026-Q3")["members"] == ["AGY"]  # starts inside Q3: not covered
     assert members("2026-Q4")["members"] == ["AGY", "OTH"]
@@ -177,6 +188,79 @@ def test_an_agreement_covers_only_the_periods_inside_its_dates(
         AGREEMENTS, {"lead": "AGY", "starts_on": "2026-08-01", "ends_on": "2026-07-01"}
     )
     assert bad.status_code == 400 and "The end comes before the start." in bad.content.decode()
+
+
+RECEIVED = "/indicators/consortium/received/"
+
+
+def test_a_proposal_counts_only_once_the_leads_administrator_accepts_it(
+    login, agency, other_agency, third, member_admin, adam, mei, make_user
+):
+    """A stranger naming our agency as its lead changes nothing in our report (figures and
+    threshold) until our administrator accepts; nobody else may accept for us."""
+    _figures_by_sex(agency, other_agency)
+    CaseRows(third).many(6, age=12)
+    third_admin = make_user("theo", agency=third, role="none", is_administrator=True)
+    ConsortiumAgreement.objects.create(  # the consortium we lead already: THD, accepted
+        member=third,
+        lead=agency,
+        starts_on=datetime.date(2026, 1, 1),
+        agreed_by=third_admin,
+        agreed_at=timezone.now(),
+        accepted_by=adam,
+        accepted_at=timezone.now(),
+    )
+    ReportingPolicy.objects.create(agency=other_agency, min_cell=30)  # would blank our report
+
+    def consortium_report():
+        body = login(mei).get(API, {"period": "2026-Q3", "by": "sex"}).json()
+        children = next(i for i in body["indicators"] if i["code"] == "CM_CHILDREN_YOUTH")
+        return body["consortium"]["members"], body["consortium"]["min_cell"], children["value"]
+
+    before = consortium_report()
+    assert before == (["AGY", "THD"], 5, 40 + 6)
+    proposed = login(member_admin).post(
+        AGREEMENTS, {"lead": "AGY", "starts_on": "2026-01-01", "ends_on": ""}
+    )
+    assert proposed.status_code == 302
+    agreement = ConsortiumAgreement.objects.get(member=other_agency)
+    assert agreement.is_pending
+    assert consortium_report() == before  # figures and threshold unchanged
+    assert "waiting for your answer" in login(adam).get(AGREEMENTS).content.decode()
+    # The member may not accept its own proposal; another agency's administrator may not either.
+    for user in (member_admin, third_admin):
+        for action in ("accept", "refuse"):
+            assert login(user).post(f"{RECEIVED}{agreement.pk}/{action}/").status_code == 404
+    assert login(adam).get(f"{RECEIVED}{agreement.pk}/accept/").status_code == 405
+    agreement.refresh_from_db()
+    assert agreement.is_pending and consortium_report() == before
+    # Our administrator accepts: now it counts (its threshold too).
+    assert login(adam).post(f"{RECEIVED}{agreement.pk}/accept/").status_code == 302
+    agreement.refresh_from_db()
+    assert agreement.accepted_by == adam and agreement.accepted_at is not None
+    assert AuditEntry.objects.filter(action="indicators.consortium.accepted", actor=adam).exists()
+    members, min_cell, _children = consortium_report()
+    assert (members, min_cell) == (["AGY", "OTH", "THD"], 30)
+    # Answered once: a second answer changes nothing.
+    assert login(adam).post(f"{RECEIVED}{agreement.pk}/refuse/").status_code == 302
+    agreement.refresh_from_db()
+    assert agreement.refused_at is None
+
+
+def test_a_refused_proposal_counts_nowhere(login, agency, other_agency, member_admin, adam, mei):
+    _figures_by_sex(agency, other_agency)
+    login(member_admin).post(AGREEMENTS, {"lead": "AGY", "starts_on": "2026-01-01", "ends_on": ""})
+    agreement = ConsortiumAgreement.objects.get()
+    # Unaccepted, the lead has no consortium report at all.
+    assert login(mei).get(API, {"period": "2026-Q3"}).status_code == 404
+    assert login(adam).post(f"{RECEIVED}{agreement.pk}/refuse/").status_code == 302
+    agreement.refresh_from_db()
+    assert agreement.refused_by == adam and agreement.accepted_at is None
+    assert AuditEntry.objects.filter(action="indicators.consortium.refused").exists()
+    assert login(mei).get(API, {"period": "2026-Q3"}).status_code == 404
+    assert login(adam).post(f"{RECEIVED}{agreement.pk}/accept/").status_code == 302
+    agreement.refresh_from_db()
+    assert agreement.accepted_at is None  # refused stays refused
 
 
 # --- suppression across the reports ---------------------------------------------------------------
@@ -373,3 +457,53 @@ def test_the_consortium_dhis2_export_uses_the_leads_mapping(
     sent = login(mei).get(API, {"period": "2026-Q3", "format": "dhis2"})
     assert sent.status_code == 200
     assert sent.json()["dataValues"][0]["value"] == "54"
+
+
+@pytest.mark.parametrize("met_at_the_member", [True, False])
+def test_the_kept_record_of_a_person_counted_once_does_not_tell_what_the_other_agency_did(
+    agency, other_agency, shared, met_at_the_member
+):
+    """The lead transferred survivor X to the member. The lead's location LA holds only the lead's
+    own cases, whose figures the lead knows from its own report; X's record there is kept and
+    takes the member's numerator (X has an individual plan at the member). Published, LA's
+    numerator minus the lead's own would say whether X met the indicator at the member: LA is
+    hidden (whether or not X met it, so hiding says nothing either)."""
+    assert agency.pk < other_agency.pk  # the lead's record is the one kept
+    ours, theirs = CaseRows(agency), CaseRows(other_agency)
+    for number in range(10):  # LA: 5 with an individual plan, 5 without
+        text = f"Lead plan {number}: school and health visits" if number < 5 else ""
+        ours.case(f"LA-{number}", f"LAP-{number}", location="LA", plan_text=text)
+    for number in range(10):  # LB: the member's, all with an individual plan
+        theirs.case(
+            f"LB-{number}", f"LBP-{number}", location="LB", plan_text=f"Member plan {number}"
+        )
+    for number in range(5):  # LC: the member's, none with a plan text
+        theirs.case(f"LC-{number}", f"LCP-{number}", location="LC", plan_text="")
+    mine = ours.case("LA-X", "LAP-X", location="LA", plan_text="")
+    copy = theirs.case(
+        "LB-X",
+        "LBP-X",
+        location="LB",
+        plan_text="Member plan for X: safe shelter" if met_at_the_member else "",
+    )
+    low, high = sorted([mine.person_id, copy.person_id])
+    PersonLink.objects.create(first_id=low, second_id=high, kind="transfer")
+    by = parse_by("location_code")
+    own = build_report(agency_id=agency.pk, agency_code="AGY", period=Q3, by=by, min_cell=5)
+    own_row = next(
+        row
+        for row in next(i for i in own.as_json()["indicators"] if i["code"] == "INDIVIDUAL_PLAN")[
+            "by"
+        ]["location_code"]
+        if row["key"] == "LA"
+    )
+    assert (own_row["numerator"], own_row["denominator"]) == (5, 11)  # the lead knows these
+    rolled = build_consortium_report(lead=agency, period=Q3, by=by).as_json()
+    plan = next(i for i in rolled["indicators"] if i["code"] == "INDIVIDUAL_PLAN")
+    row = next(row for row in plan["by"]["location_code"] if row["key"] == "LA")
+    assert row["numerator"] is None and row["denominator"] is None, row
+    # What the merge did there is real (the figures behind the hidden cell).
+    truth = build_consortium_report(lead=agency, period=Q3, by=by, min_cell=1).as_json()
+    plan = next(i for i in truth["indicators"] if i["code"] == "INDIVIDUAL_PLAN")
+    row = next(row for row in plan["by"]["location_code"] if row["key"] == "LA")
+    assert row["numerator"] == (6 if met_at_the_member else 5)

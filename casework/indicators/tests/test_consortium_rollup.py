@@ -83,6 +83,8 @@ def consortium(agency, other_agency, make_user):
         starts_on=datetime.date(2026, 1, 1),
         agreed_by=admin,
         agreed_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+        accepted_by=admin,  # (the lead's administrator, in life)
+        accepted_at=datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC),
     )
     shadow = Agency.objects.create(code="LNK", name="Linked persons, again", require_mfa=False)
     return agency, other_agency, shadow
