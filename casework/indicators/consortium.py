@@ -49,7 +49,7 @@ from casework.accounts.models import Agency, User
 from casework.audit.log import record
 from casework.core.errors import Conflict, FieldErrors, NotAllowed
 from casework.indicators import report as single
-from casework.indicators import suppression
+from casework.indicators import selectors, suppression
 from casework.indicators.consortium_models import ConsortiumAgreement, PersonLink
 from casework.indicators.definitions import IndicatorSpec
 from casework.indicators.dimensions import DIMENSIONS
@@ -233,20 +233,9 @@ def members_of(lead_id: int, period: Period) -> list[int]:
 def shared_specs() -> list[IndicatorSpec]:
     """The indicators every agency reports (the built-ins and other shared definitions): an
     agency's own indicators mean nothing summed with another's."""
-    fields = [
-        "code",
-        "kind",
-        "period_semantics",
-        "population",
-        "numerator",
-        "measures",
-        "disaggregations",
-        "names",
-    ]
-    rows = IndicatorDefinition.objects.filter(agency__isnull=True, is_active=True).order_by(
-        "position", "code"
+    return selectors.specs_of(
+        IndicatorDefinition.objects.filter(agency__isnull=True, is_active=True)
     )
-    return [IndicatorSpec.from_values(values) for values in rows.values(*fields)]
 
 
 # --- linked persons: per person, inside the system ---------------------------------------------------

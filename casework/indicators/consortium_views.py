@@ -20,7 +20,7 @@ from casework.accounts.models import Agency
 from casework.core.errors import CaseworkError
 from casework.core.forms import ServiceForm
 from casework.core.views import run_service_form
-from casework.indicators import consortium, dhis2, exports
+from casework.indicators import consortium, exports
 from casework.indicators.consortium_access import (
     agreements_for,
     get_own_agreement,
@@ -29,28 +29,17 @@ from casework.indicators.consortium_access import (
 )
 from casework.indicators.forms import ReportForm
 from casework.indicators.labels import Labels
-from casework.indicators.models import Dhis2Mapping
-from casework.indicators.views import MEASURE_LABELS, _row_text, _tables
+from casework.indicators.views import MEASURE_LABELS, _attached, _download, _row_text, _tables
 
 
 def download(result: consortium.ConsortiumReport, output_format: str) -> HttpResponse:
     report = result.report
-    if output_format == "json":
-        content = (json.dumps(result.as_json(), indent=1, ensure_ascii=False) + "\n").encode()
-        response = HttpResponse(content, content_type=exports.FORMATS["json"][0])
-    else:
-        mappings = None
-        unmapped = 0
-        if output_format == "dhis2":
-            mappings = list(Dhis2Mapping.objects.filter(agency_id=result.lead.agency_id))
-            unmapped = dhis2.check_exportable(report, mappings)
-        content = exports.render(report, output_format, dhis2_mappings=mappings)
-        response = HttpResponse(content, content_type=exports.FORMATS[output_format][0])
-        if output_format == "dhis2":
-            response["X-Casework-Unmapped-Figures"] = str(unmapped)
-    name = exports.filename(report, output_format)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    if output_format != "json":
+        return _download(report, output_format, mapping_agency_id=result.lead.agency_id)
+    # The consortium's JSON says more than the report's: members, persons counted once.
+    content = (json.dumps(result.as_json(), indent=1, ensure_ascii=False) + "\n").encode()
+    response = HttpResponse(content, content_type=exports.FORMATS["json"][0])
+    return _attached(response, exports.filename(report, output_format))
 
 
 @login_required

@@ -6,7 +6,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from casework.accounts import agency_settings
@@ -17,25 +17,32 @@ from casework.indicators.definitions import IndicatorSpec
 from casework.indicators.models import IndicatorDefinition
 from casework.plans.models import SpotCheck
 
+SPEC_FIELDS = (
+    "code",
+    "kind",
+    "period_semantics",
+    "population",
+    "numerator",
+    "measures",
+    "disaggregations",
+    "names",
+)
+
+
+def specs_of(rows: QuerySet[IndicatorDefinition]) -> list[IndicatorSpec]:
+    """The definitions `rows` as specs, in display order."""
+    ordered = rows.order_by("position", "code")
+    return [IndicatorSpec.from_values(values) for values in ordered.values(*SPEC_FIELDS)]
+
 
 def load_specs(agency_id: int, codes: list[str] | None = None) -> list[IndicatorSpec]:
     """The active indicators an agency reports: the built-ins and its own, in display order."""
     rows = IndicatorDefinition.objects.filter(
         Q(agency_id=agency_id) | Q(agency__isnull=True), is_active=True
-    ).order_by("position", "code")
+    )
     if codes:
         rows = rows.filter(code__in=codes)
-    fields = [
-        "code",
-        "kind",
-        "period_semantics",
-        "population",
-        "numerator",
-        "measures",
-        "disaggregations",
-        "names",
-    ]
-    return [IndicatorSpec.from_values(values) for values in rows.values(*fields)]
+    return specs_of(rows)
 
 
 def settings_in_force(agency_id: int, period: Any) -> list[agency_settings.InForce]:

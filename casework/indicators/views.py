@@ -93,19 +93,29 @@ def _tables(indicator: IndicatorReport, labels: Labels) -> list[Table]:
     return tables
 
 
-def _download(report: Report, output_format: str) -> HttpResponse:
-    mappings = (
-        list(Dhis2Mapping.objects.filter(agency__code=report.agency_code))
-        if output_format == "dhis2"
-        else None
-    )
+def _download(
+    report: Report, output_format: str, *, mapping_agency_id: int | None = None
+) -> HttpResponse:
+    """The report as a file; DHIS2 with the mappings of `mapping_agency_id` (the report's own
+    agency by default; a consortium report uses its lead's)."""
+    mappings = None
+    if output_format == "dhis2":
+        rows = Dhis2Mapping.objects.all()
+        if mapping_agency_id is None:
+            rows = rows.filter(agency__code=report.agency_code)
+        else:
+            rows = rows.filter(agency_id=mapping_agency_id)
+        mappings = list(rows)
     # Nothing mapped: refused with what is missing (dhis2.py), not an empty list.
     unmapped = dhis2.check_exportable(report, mappings) if mappings is not None else 0
     content = exports.render(report, output_format, dhis2_mappings=mappings)
     response = HttpResponse(content, content_type=exports.FORMATS[output_format][0])
     if mappings is not None:
         response["X-Casework-Unmapped-Figures"] = str(unmapped)
-    name = exports.filename(report, output_format)
+    return _attached(response, exports.filename(report, output_format))
+
+
+def _attached(response: HttpResponse, name: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
