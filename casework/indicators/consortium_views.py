@@ -29,17 +29,23 @@ from casework.indicators.consortium_access import (
 )
 from casework.indicators.forms import ReportForm
 from casework.indicators.labels import Labels
-from casework.indicators.views import MEASURE_LABELS, _attached, _download, _row_text, _tables
+from casework.indicators.presenting import (
+    MEASURE_LABELS,
+    attached,
+    report_file,
+    row_text,
+    tables_of,
+)
 
 
 def download(result: consortium.ConsortiumReport, output_format: str) -> HttpResponse:
     report = result.report
     if output_format != "json":
-        return _download(report, output_format, mapping_agency_id=result.lead.agency_id)
+        return report_file(report, output_format, mapping_agency_id=result.lead.agency_id)
     # The consortium's JSON says more than the report's: members, persons counted once.
     content = (json.dumps(result.as_json(), indent=1, ensure_ascii=False) + "\n").encode()
     response = HttpResponse(content, content_type=exports.FORMATS["json"][0])
-    return _attached(response, exports.filename(report, output_format))
+    return attached(response, exports.filename(report, output_format))
 
 
 @login_required
@@ -69,12 +75,12 @@ def consortium_report(request: AuthenticatedHttpRequest) -> HttpResponse:
     indicators = [
         {
             "report": indicator,
-            "headline": _row_text(indicator.total),
+            "headline": row_text(indicator.total),
             "measures": [
                 (MEASURE_LABELS.get(name, name), value)
                 for name, value in indicator.measures.items()
             ],
-            "tables": _tables(indicator, labels),
+            "tables": tables_of(indicator, labels),
             "linked": result.linked.get(indicator.code) if result else None,
         }
         for indicator in (result.report.indicators if result else [])

@@ -6,118 +6,23 @@ figures; anyone else gets the same 404 as for a page that does not exist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils.safestring import SafeString
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from casework.accounts.access import require_perm
 from casework.accounts.http import AuthenticatedHttpRequest
 from casework.accounts.roles import Perm
 from casework.core.errors import CaseworkError
-from casework.indicators import charts, dhis2, exports, frozen_views, selectors, services
+from casework.indicators import charts, exports, frozen_views, presenting, selectors, services
 from casework.indicators.forms import ReportForm, TrendsForm
 from casework.indicators.labels import Labels
-from casework.indicators.models import ConsortiumAgreement, Dhis2Mapping
-from casework.indicators.report import IndicatorReport, Report, Row
+from casework.indicators.models import ConsortiumAgreement
+from casework.indicators.report import Report
 from casework.indicators.trends import Trends, share
-
-MEASURE_LABELS = {
-    "open": gettext_lazy("still open at the period end"),
-    "closed": gettext_lazy("all their cases closed by the period end"),
-    "also_mhpss": gettext_lazy("also have a case in MHPSS during the period"),
-    "surveyed": gettext_lazy("answered a participation survey in the period"),
-}
-
-
-@dataclass
-class Slice:
-    label: str
-    row: Row
-
-
-@dataclass
-class Table:
-    title: str
-    dimensions: tuple[str, ...]
-    slices: list[Slice] = field(default_factory=list)
-    chart: SafeString | None = None
-    # two-way tables: row labels × column labels
-    columns: list[str] = field(default_factory=list)
-    grid: list[tuple[str, list[Row]]] = field(default_factory=list)
-
-
-def _row_text(row: Row) -> str:
-    if row.suppressed:
-        return _("suppressed")
-    if row.is_percentage:
-        value = "—" if row.value is None else f"{row.value} %"
-        return f"{value} ({row.numerator} / {row.denominator})"
-    return str(row.value)
-
-
-def _tables(indicator: IndicatorReport, labels: Labels) -> list[Table]:
-    tables = []
-    for dimensions, rows in indicator.by.items():
-        title = " × ".join(labels.dimension(d) for d in dimensions)
-        table = Table(title=title, dimensions=dimensions)
-        if len(dimensions) == 1:
-            table.slices = [Slice(labels.key(dimensions[0], row.key[0]), row) for row in rows]
-            bars = [
-                charts.Bar(
-                    label=piece.label,
-                    value=None if piece.row.suppressed else float(piece.row.value or 0),
-                    text=_row_text(piece.row),
-                )
-                for piece in table.slices
-            ]
-            table.chart = charts.bar_chart(
-                bars,
-                title=f"{indicator.spec.name}: {title}",
-                maximum=100.0 if indicator.spec.is_percentage else None,
-            )
-        else:
-            columns = list(dict.fromkeys(row.key[1] for row in rows))
-            table.columns = [labels.key(dimensions[1], key) for key in columns]
-            by_row: dict[str, list[Row]] = {}
-            for row in rows:
-                by_row.setdefault(row.key[0], []).append(row)
-            table.grid = [(labels.key(dimensions[0], key), cells) for key, cells in by_row.items()]
-        tables.append(table)
-    return tables
-
-
-def _download(
-    report: Report, output_format: str, *, mapping_agency_id: int | None = None
-) -> HttpResponse:
-    """The report as a file; DHIS2 with the mappings of `mapping_agency_id` (the report's own
-    agency by default; a consortium report uses its lead's)."""
-    mappings = None
-    if output_format == "dhis2":
-        rows = Dhis2Mapping.objects.all()
-        if mapping_agency_id is None:
-            rows = rows.filter(agency__code=report.agency_code)
-        else:
-            rows = rows.filter(agency_id=mapping_agency_id)
-        mappings = list(rows)
-    # Nothing mapped: refused with what is missing (dhis2.py), not an empty list.
-    unmapped = dhis2.check_exportable(report, mappings) if mappings is not None else 0
-    content = exports.render(report, output_format, dhis2_mappings=mappings)
-    response = HttpResponse(content, content_type=exports.FORMATS[output_format][0])
-    if mappings is not None:
-        response["X-Casework-Unmapped-Figures"] = str(unmapped)
-    return _attached(response, exports.filename(report, output_format))
-
-
-def _attached(response: HttpResponse, name: str) -> HttpResponse:
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
 
 
 @login_required
@@ -150,7 +55,7 @@ def report(request: AuthenticatedHttpRequest) -> HttpResponse:
         status = 400
     if result is not None and form.cleaned_data.get("download"):
         try:
-            return _download(result, form.cleaned_data["download"])
+            return presenting.report_file(result, form.cleaned_data["download"])
         except CaseworkError as error:
             form.add_error(None, str(error.message))
             status = error.status
@@ -158,12 +63,12 @@ def report(request: AuthenticatedHttpRequest) -> HttpResponse:
     indicators = [
         {
             "report": indicator,
-            "headline": _row_text(indicator.total),
+            "headline": presenting.row_text(indicator.total),
             "measures": [
-                (MEASURE_LABELS.get(name, name), value)
+                (presenting.MEASURE_LABELS.get(name, name), value)
                 for name, value in indicator.measures.items()
             ],
-            "tables": _tables(indicator, labels),
+            "tables": presenting.tables_of(indicator, labels),
             "left_out": indicator.left_out,
         }
         for indicator in (result.indicators if result else [])

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from casework.cases import events as case_events
 from casework.core.events import Event
+from casework.indicators import consortium
 from casework.plans import sharing
 from casework.referrals import services as referral_services
 from casework.retention import rekeying
@@ -25,6 +26,7 @@ def test_it_connects_each_later_app_to_the_case_events() -> None:
     assert case_events.case_transferred.handlers == [
         sharing._case_transferred,
         referral_services._case_transferred,
+        consortium._case_transferred,
         rekeying._case_transferred,
     ]
     assert case_events.case_registered.handlers == [worklist_services._registered]
