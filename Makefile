@@ -57,7 +57,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy casework config tools
 
-bench: install
+bench: keys
 	$(BIN)/python -m bench.run
 
 # Kill things on loopback and check nothing acknowledged was lost (docs/faults.md); the outage
@@ -66,7 +66,7 @@ FAULTS_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 faults: install
 	FAULTS_POSTGRES_URL=$(FAULTS_POSTGRES_URL) $(BIN)/python tools/faults.py
 
-# Mutation testing of the gates and rules (tools/mutation.toml); not in CI: about 30 minutes.
+# Mutation testing of the gates and rules (tools/mutation.toml); not in CI: about 28 minutes on 2 cores.
 mutate: install
 	$(BIN)/python tools/mutate.py --jobs 2
 
